@@ -1,0 +1,224 @@
+//! The App: configuration, clock, randomness and storage, and the request pipeline
+//! (route → config → handler → headers → log) shared by workerd and native tests.
+
+use std::rc::Rc;
+
+use http::{header, HeaderValue, Method};
+
+use crate::clock::{Clock, Entropy};
+use crate::config::{Config, ConfigError};
+use crate::domain::ids::uuid_v4;
+use crate::http::headers::{self, Finish};
+use crate::http::router::{Endpoint, Params, Routed, Table};
+use crate::http::{ApiError, ErrorCode, Request, Response};
+use crate::log;
+use crate::routes;
+use crate::store::{Db, Kv};
+
+/// Everything a request may touch. Built per request in workerd (bindings are per request),
+/// once per test natively.
+pub struct App {
+    pub config: Result<Config, ConfigError>,
+    pub clock: Rc<dyn Clock>,
+    pub rng: Rc<dyn Entropy>,
+    pub db: Rc<dyn Db>,
+    pub kv: Rc<dyn Kv>,
+    table: Table,
+}
+
+/// What the edge should send.
+#[derive(Debug)]
+pub enum Handled {
+    Response(Response),
+    /// Serve the single-page app (`index.html` from static assets).
+    Spa,
+}
+
+impl Handled {
+    /// The response, for callers that never expect the SPA.
+    pub fn into_response(self) -> Option<Response> {
+        match self {
+            Handled::Response(r) => Some(r),
+            Handled::Spa => None,
+        }
+    }
+}
+
+/// One request in flight: what handlers read.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub config: &'a Config,
+    pub req: &'a Request,
+    pub params: Params,
+    pub request_id: &'a str,
+    /// `PUBLIC_BASE_URL`, or in development the request origin.
+    pub issuer: String,
+    /// The time the request arrived, Unix milliseconds.
+    pub now_ms: i64,
+}
+
+impl Ctx<'_> {
+    pub fn now_s(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or("")
+    }
+
+    /// The client IP for rate limits and audit (`CF-Connecting-IP`).
+    pub fn ip(&self) -> Option<&str> {
+        self.req.client_ip()
+    }
+
+    pub fn rng(&self) -> &dyn Entropy {
+        self.app.rng.as_ref()
+    }
+}
+
+impl App {
+    pub fn new(
+        config: Result<Config, ConfigError>,
+        clock: Rc<dyn Clock>,
+        rng: Rc<dyn Entropy>,
+        db: Rc<dyn Db>,
+        kv: Rc<dyn Kv>,
+    ) -> Self {
+        Self {
+            config,
+            clock,
+            rng,
+            db,
+            kv,
+            table: Table::new(),
+        }
+    }
+
+    /// Answers one request. Never panics on request data; every failure is a response.
+    pub async fn handle(&self, req: Request) -> Handled {
+        let started = self.clock.now_ms();
+        let request_id = uuid_v4(self.rng.as_ref()).unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".to_owned());
+        let production = self
+            .config
+            .as_ref()
+            .map(|c| c.environment == crate::config::Environment::Production)
+            .unwrap_or(false);
+        let routed = self.table.route(&req.method, &req.path);
+        let endpoint = match &routed {
+            Routed::Found(e, _) | Routed::Preflight(e) => Some(*e),
+            _ => None,
+        };
+        let allowed_origin = self.allowed_origin(&req);
+        let finish = Finish {
+            request_id: &request_id,
+            production,
+            endpoint,
+            allowed_origin: allowed_origin.as_deref(),
+        };
+
+        let result = match routed {
+            Routed::NotFound => Err(ApiError::not_found()),
+            Routed::MethodNotAllowed { allow } => {
+                let mut e = ApiError::new(ErrorCode::MethodNotAllowed, "Method not allowed");
+                e.allow = Some(allow);
+                Err(e)
+            }
+            Routed::Preflight(_) => return Handled::Response(headers::preflight(&finish)),
+            Routed::Found(Endpoint::Root, _) if wants_html(&req) => return Handled::Spa,
+            Routed::Found(Endpoint::Health, _) => Ok(routes::service::health(&self.config)),
+            Routed::Found(endpoint, params) => match &self.config {
+                Err(e) => Err(ApiError::configuration(e)),
+                Ok(config) => {
+                    let ctx = Ctx {
+                        app: self,
+                        config,
+                        req: &req,
+                        params,
+                        request_id: &request_id,
+                        issuer: config.issuer_for(&req.origin),
+                        now_ms: started,
+                    };
+                    routes::dispatch(&ctx, endpoint)
+                        .await
+                        .map(|reply| self.with_nonce(reply, endpoint, config, started))
+                        .map_err(|e| self.error_with_nonce(e, endpoint, config, started))
+                }
+            },
+        };
+
+        let response = match result {
+            Ok(reply) => headers::finish(reply.status, reply.body, reply.headers, &finish),
+            Err(e) => {
+                if let Some(detail) = &e.log_detail {
+                    log::error(&request_id, detail);
+                }
+                headers::render_error(&e, &finish)
+            }
+        };
+        log::request(&log::RequestLine {
+            request_id: &request_id,
+            method: req.method.as_str(),
+            route: endpoint.map_or("unmatched", Endpoint::name),
+            status: response.status().as_u16(),
+            duration_ms: self.clock.now_ms() - started,
+            client_request_id: req.header("x-request-id").filter(|v| is_loggable_request_id(v)),
+        });
+        Handled::Response(response)
+    }
+
+    fn allowed_origin(&self, req: &Request) -> Option<String> {
+        let origin = req.header("origin")?;
+        let config = self.config.as_ref().ok()?;
+        config
+            .cors_allowed_origins
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(origin))
+            .cloned()
+    }
+
+    /// With `DPOP_REQUIRE_NONCE=true`, every response of a DPoP endpoint carries a fresh nonce.
+    fn with_nonce(
+        &self,
+        mut reply: crate::http::Reply,
+        endpoint: Endpoint,
+        config: &Config,
+        now_ms: i64,
+    ) -> crate::http::Reply {
+        if let Some(nonce) = fresh_nonce(endpoint, config, now_ms) {
+            reply.headers.push((header::HeaderName::from_static("dpop-nonce"), nonce));
+        }
+        reply
+    }
+
+    fn error_with_nonce(&self, mut e: ApiError, endpoint: Endpoint, config: &Config, now_ms: i64) -> ApiError {
+        if e.dpop_nonce.is_none() {
+            if let Some(nonce) = fresh_nonce(endpoint, config, now_ms) {
+                e.dpop_nonce = nonce.to_str().ok().map(str::to_owned);
+            }
+        }
+        e
+    }
+}
+
+fn fresh_nonce(endpoint: Endpoint, config: &Config, now_ms: i64) -> Option<HeaderValue> {
+    if !(config.dpop_require_nonce && endpoint.accepts_dpop()) {
+        return None;
+    }
+    let key = config.dpop_nonce_key.as_ref().ok()?;
+    HeaderValue::from_str(&crate::auth::dpop::nonce::issue(key, now_ms.div_euclid(1000))).ok()
+}
+
+/// `GET /` serves the SPA unless the client clearly wants JSON (no `text/html` in `Accept`).
+fn wants_html(req: &Request) -> bool {
+    req.method == Method::GET
+        && req
+            .header("accept")
+            .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+}
+
+/// An incoming `X-Request-Id` is logged (never echoed) when short and plain.
+fn is_loggable_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}

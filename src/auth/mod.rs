@@ -1,0 +1,6 @@
+//! Authentication: sessions (Bearer), agent DPoP proofs, and replay markers.
+
+pub mod agent_proof;
+pub mod dpop;
+pub mod replay;
+pub mod session;

@@ -1,0 +1,193 @@
+//! Sessions (api.md 5.2, security.md §10.1): 32 random bytes handed out once, kept in KV only
+//! as a SHA-256 hash, and confirmed on every use against D1 (account epoch, logout markers).
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::Ctx;
+use crate::domain::agent::AgentRow;
+use crate::domain::ids::{opaque_token, sha256_hex};
+use crate::http::error::Challenge;
+use crate::http::{ApiError, ErrorCode, Request, MAX_CREDENTIAL_HEADER_BYTES};
+use crate::stmt;
+use crate::store::Namespace;
+
+/// Which kind of account a session belongs to; sessions never cross kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    Agent,
+    Overseer,
+}
+
+/// The KV value under `sess:<hash>`. The session id itself is never stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    kind: AccountKind,
+    id: String,
+    epoch: i64,
+    created_at: i64,
+    expires_at: i64,
+}
+
+/// A session just created: the id is shown to the client exactly once.
+#[derive(Debug)]
+pub struct NewSession {
+    pub session_id: String,
+    pub expires_in: i64,
+}
+
+/// A validated agent session.
+#[derive(Debug)]
+pub struct AgentSession {
+    pub agent: AgentRow,
+    pub token_hash: String,
+    pub expires_at_ms: i64,
+}
+
+fn kv_key(token_hash: &str) -> String {
+    format!("sess:{token_hash}")
+}
+
+/// Creates a session for an account at its current epoch.
+pub async fn create(ctx: &Ctx<'_>, kind: AccountKind, account_id: &str, epoch: i64) -> Result<NewSession, ApiError> {
+    let session_id = opaque_token(ctx.rng())?;
+    let ttl = ctx.config.session_ttl_secs;
+    let record = Record {
+        kind,
+        id: account_id.to_owned(),
+        epoch,
+        created_at: ctx.now_ms,
+        expires_at: ctx.now_ms + ttl * 1000,
+    };
+    let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
+    ctx.app
+        .kv
+        .put(Namespace::Sessions, &kv_key(&sha256_hex(&session_id)), &value, ttl.unsigned_abs())
+        .await?;
+    Ok(NewSession {
+        session_id,
+        expires_in: ttl,
+    })
+}
+
+/// The Bearer credential of `Authorization`, or the 401 that its absence or shape deserves.
+/// Any other scheme counts as no credentials; the scheme name is case-insensitive.
+pub fn bearer_token(req: &Request, challenge: Challenge) -> Result<&str, ApiError> {
+    let required = || {
+        ApiError::new(ErrorCode::AuthenticationRequired, "Authentication required").with_challenge(challenge)
+    };
+    let mut values = req.headers.get_all("authorization").iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(required());
+    };
+    if value.len() > MAX_CREDENTIAL_HEADER_BYTES {
+        return Err(invalid_session(challenge));
+    }
+    let value = value.to_str().map_err(|_| invalid_session(challenge))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            if token.is_empty() {
+                Err(required())
+            } else if token.contains(' ') {
+                Err(invalid_session(challenge))
+            } else {
+                Ok(token)
+            }
+        }
+        _ => Err(required()),
+    }
+}
+
+pub fn invalid_session(challenge: Challenge) -> ApiError {
+    ApiError::new(ErrorCode::InvalidSession, "Session is invalid or has expired").with_challenge(challenge)
+}
+
+#[derive(Deserialize)]
+struct EpochRow {
+    session_epoch: i64,
+    revoked: i64,
+}
+
+#[derive(Deserialize)]
+struct AgentWithRevocation {
+    #[serde(flatten)]
+    agent: AgentRow,
+    revoked: i64,
+}
+
+/// Authenticates an agent endpoint: Bearer session of kind agent, valid in KV and D1.
+pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentSession, ApiError> {
+    let token = bearer_token(ctx.req, challenge)?;
+    let token_hash = sha256_hex(token);
+    let record = load(ctx, &token_hash, challenge).await?;
+    match record.kind {
+        AccountKind::Agent => {
+            let row: Option<AgentWithRevocation> = ctx
+                .app
+                .db
+                .run(stmt!(
+                    "SELECT id, name, description, public_key, session_epoch, created_at, updated_at, \
+                     EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
+                     FROM agents WHERE id = ?1",
+                    record.id.as_str(),
+                    token_hash.as_str()
+                ))
+                .await?
+                .first()?;
+            match row {
+                Some(r) if r.revoked == 0 && r.agent.session_epoch == record.epoch => Ok(AgentSession {
+                    agent: r.agent,
+                    token_hash,
+                    expires_at_ms: record.expires_at,
+                }),
+                _ => Err(invalid_session(challenge)),
+            }
+        }
+        AccountKind::Overseer => {
+            let row: Option<EpochRow> = ctx
+                .app
+                .db
+                .run(stmt!(
+                    "SELECT session_epoch, EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
+                     FROM overseers WHERE id = ?1 AND kind = 'human'",
+                    record.id.as_str(),
+                    token_hash.as_str()
+                ))
+                .await?
+                .first()?;
+            match row {
+                Some(r) if r.revoked == 0 && r.session_epoch == record.epoch => Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "This endpoint requires an agent session",
+                )),
+                _ => Err(invalid_session(challenge)),
+            }
+        }
+    }
+}
+
+async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<Record, ApiError> {
+    let raw = ctx.app.kv.get(Namespace::Sessions, &kv_key(token_hash)).await?;
+    let record: Record = raw
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .ok_or_else(|| invalid_session(challenge))?;
+    if record.expires_at <= ctx.now_ms {
+        return Err(invalid_session(challenge));
+    }
+    Ok(record)
+}
+
+/// Logout: the D1 marker first (authoritative everywhere at once), then the KV entry.
+pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Result<(), ApiError> {
+    ctx.app
+        .db
+        .run(stmt!(
+            "INSERT INTO session_revocations (token_hash, expires_at) VALUES (?1, ?2) \
+             ON CONFLICT (token_hash) DO NOTHING",
+            token_hash,
+            expires_at_ms
+        ))
+        .await?;
+    ctx.app.kv.delete(Namespace::Sessions, &kv_key(token_hash)).await?;
+    Ok(())
+}

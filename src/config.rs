@@ -1,0 +1,316 @@
+//! Typed configuration from Worker vars and secrets (api.md §8).
+//!
+//! Loading fails as a whole only for settings every request depends on (environment, issuer,
+//! numeric bounds). A missing or invalid *secret* is kept as a [`Setting`] error so that only
+//! the requests needing it fail closed with `503 configuration_error`; no secret has a default.
+
+use std::collections::HashMap;
+
+use ed25519_dalek::SigningKey;
+
+use crate::auth::dpop::nonce;
+use crate::domain::rate_limit::{Bucket, Limit, RateLimits};
+use crate::jose::b64;
+
+/// Where configuration values come from: Worker env bindings, or a map natively.
+pub trait Vars {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+impl Vars for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+/// A setting that is missing or invalid; the message names it but never shows its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: &'static str,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "configuration error: {} {}", self.name, self.problem)
+    }
+}
+
+/// A secret that may be unusable; requests that need it fail closed.
+pub type Setting<T> = Result<T, ConfigError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl Environment {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// The server's Ed25519 token-signing keys (current and, during rotation, previous).
+#[derive(Clone)]
+pub struct SigningKeys {
+    pub current: SigningKey,
+    pub previous: Option<SigningKey>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKeys(<redacted>)")
+    }
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    /// `PUBLIC_BASE_URL`; `None` only in development (then the request origin is the issuer).
+    pub public_base_url: Option<String>,
+    pub signing_keys: Setting<SigningKeys>,
+    /// Key for stateless DPoP nonces (api.md 9.10).
+    pub dpop_nonce_key: Setting<Vec<u8>>,
+    pub session_ttl_secs: i64,
+    pub registration_challenge_ttl_secs: i64,
+    pub rotation_challenge_ttl_secs: i64,
+    pub claim_challenge_ttl_secs: i64,
+    pub shadow_challenge_ttl_secs: i64,
+    pub dpop_iat_past_secs: i64,
+    pub dpop_iat_future_secs: i64,
+    pub dpop_require_nonce: bool,
+    pub clock_skew_secs: i64,
+    pub rate_limits: Option<RateLimits>,
+    pub cors_allowed_origins: Vec<String>,
+    pub audit_retention_days: i64,
+    pub build_version: String,
+}
+
+impl Config {
+    pub fn issuer_for(&self, request_origin: &str) -> String {
+        self.public_base_url
+            .clone()
+            .unwrap_or_else(|| request_origin.to_owned())
+    }
+
+    /// Loads and validates everything; `Err` makes every request answer 503.
+    pub fn load(vars: &dyn Vars) -> Result<Config, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match get("ENVIRONMENT").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(_) => return Err(err("ENVIRONMENT", "must be `development` or `production`")),
+        };
+        let production = environment == Environment::Production;
+
+        let public_base_url = match get("PUBLIC_BASE_URL") {
+            Some(url) => Some(parse_origin(&url, production)?),
+            None if production => return Err(err("PUBLIC_BASE_URL", "is required in production")),
+            None => None,
+        };
+
+        let signing_keys = parse_signing_keys(vars);
+        let dpop_nonce_key = match get("DPOP_NONCE_SECRET") {
+            Some(s) if s.len() >= 32 => Ok(s.into_bytes()),
+            Some(_) => Err(err("DPOP_NONCE_SECRET", "must be at least 32 bytes")),
+            None => signing_keys
+                .as_ref()
+                .map(|k| nonce::nonce_key(&k.current.to_bytes()).to_vec())
+                .map_err(Clone::clone),
+        };
+
+        let num = |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(err(name, "is not an integer within its bounds")),
+                },
+            }
+        };
+        let flag = |name: &'static str, default: bool| -> Result<bool, ConfigError> {
+            match get(name).as_deref() {
+                None => Ok(default),
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(_) => Err(err(name, "must be `true` or `false`")),
+            }
+        };
+        const DAY: i64 = 86_400;
+
+        let rate_limit_enabled = flag("RATE_LIMIT_ENABLED", true)? || production;
+        let rate_limits = if rate_limit_enabled {
+            Some(parse_rate_limits(get("RATE_LIMIT_CONFIG").as_deref())?)
+        } else {
+            None
+        };
+
+        let cors_allowed_origins = match get("CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|o| parse_origin(o, false).map_err(|_| err("CORS_ALLOWED_ORIGINS", "contains an invalid origin")))
+                .collect::<Result<_, _>>()?,
+        };
+
+        Ok(Config {
+            environment,
+            public_base_url,
+            signing_keys,
+            dpop_nonce_key,
+            session_ttl_secs: num("SESSION_TTL_SECS", 1800, 60, 30 * DAY)?,
+            registration_challenge_ttl_secs: num("REGISTRATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
+            rotation_challenge_ttl_secs: num("ROTATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
+            claim_challenge_ttl_secs: num("CLAIM_CHALLENGE_TTL_SECS", 900, 60, DAY)?,
+            shadow_challenge_ttl_secs: num("SHADOW_CHALLENGE_TTL_SECS", 3600, 60, 7 * DAY)?,
+            dpop_iat_past_secs: num("DPOP_IAT_PAST_SECS", 300, 1, 3600)?,
+            dpop_iat_future_secs: num("DPOP_IAT_FUTURE_SECS", 60, 0, 3600)?,
+            dpop_require_nonce: flag("DPOP_REQUIRE_NONCE", false)?,
+            clock_skew_secs: num("CLOCK_SKEW_SECS", 60, 0, 600)?,
+            rate_limits,
+            cors_allowed_origins,
+            audit_retention_days: num("AUDIT_RETENTION_DAYS", 400, 1, 36_500)?,
+            build_version: get("BUILD_VERSION").unwrap_or_else(default_build_version),
+        })
+    }
+}
+
+/// The version baked in at build time (`BUILD_VERSION` env of the build), else the crate's.
+pub fn default_build_version() -> String {
+    option_env!("BUILD_VERSION")
+        .unwrap_or(env!("CARGO_PKG_VERSION"))
+        .to_owned()
+}
+
+const fn err(name: &'static str, problem: &'static str) -> ConfigError {
+    ConfigError { name, problem }
+}
+
+/// Accepts exactly `scheme://host[:port]` (no path, query, fragment, user info or trailing slash).
+fn parse_origin(url: &str, require_https: bool) -> Result<String, ConfigError> {
+    let bad = err("PUBLIC_BASE_URL", "must be an origin like https://id.example.com");
+    let (scheme, rest) = url.split_once("://").ok_or(bad.clone())?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !(scheme == "https" || (scheme == "http" && !require_https)) {
+        return Err(if require_https {
+            err("PUBLIC_BASE_URL", "must use https in production")
+        } else {
+            bad
+        });
+    }
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if rest.is_empty() || !rest.chars().all(valid_char) {
+        return Err(bad);
+    }
+    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+fn parse_seed(vars: &dyn Vars, name: &'static str) -> Option<Setting<SigningKey>> {
+    let raw = vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    Some(
+        b64::decode_lenient(&raw)
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(|seed| SigningKey::from_bytes(&seed))
+            .ok_or(err(name, "must be a base64 32-byte Ed25519 seed")),
+    )
+}
+
+fn parse_signing_keys(vars: &dyn Vars) -> Setting<SigningKeys> {
+    let current = parse_seed(vars, "OAUTH_SIGNING_KEY")
+        .unwrap_or(Err(err("OAUTH_SIGNING_KEY", "is not set")))?;
+    let previous = parse_seed(vars, "OAUTH_SIGNING_KEY_PREVIOUS").transpose()?;
+    Ok(SigningKeys { current, previous })
+}
+
+fn parse_rate_limits(json: Option<&str>) -> Result<RateLimits, ConfigError> {
+    let mut limits = RateLimits::default();
+    let Some(json) = json else {
+        return Ok(limits);
+    };
+    let bad = err("RATE_LIMIT_CONFIG", "must be a JSON object of \"bucket\": \"count/window_seconds\"");
+    let map: HashMap<String, String> = serde_json::from_str(json).map_err(|_| bad.clone())?;
+    for (name, spec) in map {
+        let bucket = Bucket::from_name(&name).ok_or(bad.clone())?;
+        let (count, window) = spec.split_once('/').ok_or(bad.clone())?;
+        let limit = Limit {
+            count: count.trim().parse().map_err(|_| bad.clone())?,
+            window_secs: window.trim().parse().map_err(|_| bad.clone())?,
+        };
+        if limit.count == 0 || limit.window_secs == 0 {
+            return Err(bad);
+        }
+        limits.set(bucket, limit);
+    }
+    Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn development_defaults_and_missing_secrets_fail_closed_individually() {
+        let c = Config::load(&vars(&[])).unwrap();
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.public_base_url, None);
+        assert_eq!(c.session_ttl_secs, 1800);
+        assert_eq!(c.signing_keys.unwrap_err().name, "OAUTH_SIGNING_KEY");
+        assert_eq!(c.dpop_nonce_key.unwrap_err().name, "OAUTH_SIGNING_KEY");
+        assert!(c.rate_limits.is_some());
+    }
+
+    #[test]
+    fn production_requires_an_https_issuer() {
+        assert_eq!(Config::load(&vars(&[("ENVIRONMENT", "production")])).unwrap_err().name, "PUBLIC_BASE_URL");
+        let e = Config::load(&vars(&[("ENVIRONMENT", "production"), ("PUBLIC_BASE_URL", "http://id.example.com")]));
+        assert_eq!(e.unwrap_err().problem, "must use https in production");
+        let c = Config::load(&vars(&[
+            ("ENVIRONMENT", "production"),
+            ("PUBLIC_BASE_URL", "https://ID.example.com"),
+            ("RATE_LIMIT_ENABLED", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(c.public_base_url.as_deref(), Some("https://id.example.com"));
+        assert!(c.rate_limits.is_some(), "rate limits cannot be disabled in production");
+    }
+
+    #[test]
+    fn issuer_must_be_a_bare_origin() {
+        for bad in ["https://id.example.com/", "https://id.example.com/v1", "https://u@id.example.com", "id.example.com", "ftp://x.y", "https://id.example.com?x"] {
+            assert!(Config::load(&vars(&[("PUBLIC_BASE_URL", bad)])).is_err(), "{bad}");
+        }
+        assert!(Config::load(&vars(&[("PUBLIC_BASE_URL", "http://127.0.0.1:8787")])).is_ok());
+    }
+
+    #[test]
+    fn numbers_out_of_bounds_are_configuration_errors() {
+        assert_eq!(Config::load(&vars(&[("SESSION_TTL_SECS", "59")])).unwrap_err().name, "SESSION_TTL_SECS");
+        assert_eq!(Config::load(&vars(&[("SESSION_TTL_SECS", "abc")])).unwrap_err().name, "SESSION_TTL_SECS");
+        assert_eq!(Config::load(&vars(&[("DPOP_REQUIRE_NONCE", "yes")])).unwrap_err().name, "DPOP_REQUIRE_NONCE");
+        assert_eq!(Config::load(&vars(&[("RATE_LIMIT_CONFIG", "{\"nope\":\"1/1\"}")])).unwrap_err().name, "RATE_LIMIT_CONFIG");
+    }
+
+    #[test]
+    fn nonce_key_derivation_vector() {
+        // vectors.md 5.9: server seed 00..1f
+        let seed: [u8; 32] = core::array::from_fn(|i| i as u8);
+        let c = Config::load(&vars(&[("OAUTH_SIGNING_KEY", &b64::encode(&seed))])).unwrap();
+        assert_eq!(
+            crate::domain::ids::hex(&c.dpop_nonce_key.unwrap()),
+            "ab8dfd1e5941f2c5ff24a047aecf0d809c0fc2acb11208e872390bb5551d18cf"
+        );
+        let bad = Config::load(&vars(&[("OAUTH_SIGNING_KEY", "c2hvcnQ")])).unwrap();
+        assert!(bad.signing_keys.is_err());
+    }
+}

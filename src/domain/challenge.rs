@@ -1,0 +1,114 @@
+//! Registration and key-rotation challenges: the exact `challenge_data` an agent signs
+//! (api.md 9.2) and the KV records that hold it until completion or expiry.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Canonical JSON: keys sorted by code point, no whitespace, serde_json string escaping.
+fn canonical(members: &BTreeMap<&str, &str>) -> String {
+    serde_json::to_string(members).unwrap_or_default()
+}
+
+/// `challenge_data` for registration.
+pub fn registration_data(aud: &str, challenge_id: &str, expires_at: &str, nonce: &str, public_key: &str) -> String {
+    canonical(&BTreeMap::from([
+        ("action", "register"),
+        ("aud", aud),
+        ("challenge_id", challenge_id),
+        ("expires_at", expires_at),
+        ("nonce", nonce),
+        ("public_key", public_key),
+    ]))
+}
+
+/// `challenge_data` for key rotation.
+pub fn rotation_data(aud: &str, agent_id: &str, challenge_id: &str, expires_at: &str, nonce: &str, new_public_key: &str) -> String {
+    canonical(&BTreeMap::from([
+        ("action", "rotate_key"),
+        ("agent_id", agent_id),
+        ("aud", aud),
+        ("challenge_id", challenge_id),
+        ("expires_at", expires_at),
+        ("new_public_key", new_public_key),
+        ("nonce", nonce),
+    ]))
+}
+
+/// A pending registration (KV `reg:<id>`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Registration {
+    pub challenge_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub public_key: String,
+    pub challenge_data: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A pending key rotation (KV `rot:<id>`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Rotation {
+    pub challenge_id: String,
+    pub agent_id: String,
+    pub old_public_key: String,
+    pub new_public_key: String,
+    pub challenge_data: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The KV value of a challenge, tagged by kind so one kind never completes another.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Record {
+    #[serde(rename = "register")]
+    Register(Registration),
+    #[serde(rename = "rotate_key")]
+    RotateKey(Rotation),
+}
+
+pub fn registration_key(challenge_id: &str) -> String {
+    format!("reg:{challenge_id}")
+}
+
+pub fn rotation_key(challenge_id: &str) -> String {
+    format!("rot:{challenge_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_vector() {
+        // vectors.md 5.1
+        assert_eq!(
+            registration_data(
+                "https://id.example.com",
+                "3b0f6a3c-8f0e-4d1b-9a77-1e2d3c4b5a69",
+                "2026-01-01T00:05:00.000Z",
+                "YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8",
+                "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+            ),
+            r#"{"action":"register","aud":"https://id.example.com","challenge_id":"3b0f6a3c-8f0e-4d1b-9a77-1e2d3c4b5a69","expires_at":"2026-01-01T00:05:00.000Z","nonce":"YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8","public_key":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
+        );
+    }
+
+    #[test]
+    fn rotation_vector() {
+        // vectors.md 5.2
+        assert_eq!(
+            rotation_data(
+                "https://id.example.com",
+                "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f",
+                "9d2e4f60-1a2b-4c3d-8e9f-a0b1c2d3e4f5",
+                "2026-01-01T00:05:00.000Z",
+                "gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8",
+                "JUO5L_EJVRFHatyDadtt3JM2ZaEZeN2hQE7hBmypVZ0",
+            ),
+            r#"{"action":"rotate_key","agent_id":"6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f","aud":"https://id.example.com","challenge_id":"9d2e4f60-1a2b-4c3d-8e9f-a0b1c2d3e4f5","expires_at":"2026-01-01T00:05:00.000Z","new_public_key":"JUO5L_EJVRFHatyDadtt3JM2ZaEZeN2hQE7hBmypVZ0","nonce":"gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8"}"#
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Rules of the service that do not depend on HTTP: ids, text, time, challenges, tiers.
+
+pub mod agent;
+pub mod challenge;
+pub mod ids;
+pub mod rate_limit;
+pub mod text;
+pub mod tier;
+pub mod time;

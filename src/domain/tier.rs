@@ -1,0 +1,142 @@
+//! Tiers (data seeded by migration, api.md §6) and the effective tier of an agent (5.7).
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::time::{month_bounds_ms, rfc3339_ms};
+use crate::store::{Db, StoreError};
+use crate::stmt;
+
+/// A row of `subscription_tiers`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TierRow {
+    pub tier: String,
+    pub public_name: String,
+    pub max_agents: i64,
+    pub max_clients: i64,
+    pub max_oauth_per_period: i64,
+}
+
+/// Whose tier an agent is under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    None,
+    Overseer,
+    Shadow,
+}
+
+/// The active oversight of an agent with what decides its tier.
+#[derive(Debug, Deserialize)]
+struct Standing {
+    overseer_id: String,
+    overseer_kind: String,
+    sub_status: Option<String>,
+    sub_tier: Option<String>,
+    sub_period_end: Option<i64>,
+    shadow_valid_until: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// The agent subscription summary of api.md 1.9.
+#[derive(Debug, Serialize)]
+pub struct AgentSummary {
+    pub tier: String,
+    pub source: Source,
+    pub max_clients: i64,
+    pub max_oauth_per_period: i64,
+    pub clients_registered: i64,
+    pub oauth_count: i64,
+    pub period_start: String,
+    pub period_end: String,
+    pub billing_period_end: Option<String>,
+}
+
+/// Subscription statuses whose tier is in force.
+pub fn is_active_status(status: &str) -> bool {
+    matches!(status, "active" | "trialing" | "past_due")
+}
+
+/// Computes the summary: the agent's effective tier, its client pool and this month's grants.
+pub async fn agent_summary(db: &dyn Db, agent_id: &str, now_ms: i64) -> Result<AgentSummary, StoreError> {
+    let standing: Option<Standing> = db
+        .run(stmt!(
+            "SELECT ov.id AS overseer_id, ov.kind AS overseer_kind, s.status AS sub_status, \
+                    s.tier AS sub_tier, s.current_period_end AS sub_period_end, \
+                    (SELECT MAX(valid_until) FROM shadow_payments sp \
+                      WHERE sp.overseer_id = ov.id AND sp.applied = 1) AS shadow_valid_until \
+             FROM oversights o JOIN overseers ov ON ov.id = o.overseer_id \
+             LEFT JOIN subscriptions s ON s.id = ov.current_subscription_id \
+             WHERE o.agent_id = ?1 AND o.active = 1",
+            agent_id
+        ))
+        .await?
+        .first()?;
+
+    let (tier, source, billing_end, pool_overseer) = match &standing {
+        Some(s) if s.overseer_kind == "human" => {
+            let paid = s.sub_status.as_deref().is_some_and(is_active_status);
+            match (&s.sub_tier, paid) {
+                (Some(t), true) => (t.clone(), Source::Overseer, s.sub_period_end, Some(s.overseer_id.as_str())),
+                _ => ("FREE".to_owned(), Source::Overseer, None, Some(s.overseer_id.as_str())),
+            }
+        }
+        Some(s) if s.shadow_valid_until.is_some_and(|v| v > now_ms) => {
+            ("SHADOW".to_owned(), Source::Shadow, s.shadow_valid_until, None)
+        }
+        _ => ("FREE".to_owned(), Source::None, None, None),
+    };
+
+    let (period_start, period_end) = month_bounds_ms(now_ms);
+    let pool = match pool_overseer {
+        Some(overseer_id) => stmt!(
+            "SELECT COUNT(*) AS n FROM oauth_clients c WHERE c.disabled = 0 AND \
+             ((c.owner_type = 'overseer' AND c.owner_id = ?1) OR (c.owner_type = 'agent' AND c.owner_id IN \
+               (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)))",
+            overseer_id
+        ),
+        None => stmt!(
+            "SELECT COUNT(*) AS n FROM oauth_clients WHERE disabled = 0 AND owner_type = 'agent' AND owner_id = ?1",
+            agent_id
+        ),
+    };
+    let mut results = db
+        .batch(vec![
+            stmt!(
+                "SELECT tier, public_name, max_agents, max_clients, max_oauth_per_period \
+                 FROM subscription_tiers WHERE tier = ?1",
+                tier.as_str()
+            ),
+            pool,
+            stmt!(
+                "SELECT COUNT(*) AS n FROM oauth_requests WHERE agent_id = ?1 AND status = 'approved' \
+                 AND created_at >= ?2 AND created_at < ?3",
+                agent_id,
+                period_start,
+                period_end
+            ),
+        ])
+        .await?
+        .into_iter();
+    let mut next = || results.next().unwrap_or_default();
+    let tier_row: TierRow = next()
+        .first()?
+        .ok_or_else(|| StoreError::Decode(format!("tier {tier} is not seeded")))?;
+    let clients = next().first::<Count>()?.map_or(0, |c| c.n);
+    let oauth = next().first::<Count>()?.map_or(0, |c| c.n);
+
+    Ok(AgentSummary {
+        tier: tier_row.public_name,
+        source,
+        max_clients: tier_row.max_clients,
+        max_oauth_per_period: tier_row.max_oauth_per_period,
+        clients_registered: clients,
+        oauth_count: oauth,
+        period_start: rfc3339_ms(period_start),
+        period_end: rfc3339_ms(period_end),
+        billing_period_end: billing_end.map(rfc3339_ms),
+    })
+}

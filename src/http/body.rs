@@ -1,0 +1,113 @@
+//! Request body classes of api.md 1.3: `none` (ignored) and `json` (a JSON object with typed
+//! field accessors that report `missing_field` / `invalid_field` by name).
+
+use serde_json::{Map, Value};
+
+use super::{ApiError, Body, ErrorCode, Request};
+use crate::jose::json::{self, JsonError};
+
+/// Enforces the size limit for endpoints whose body is ignored.
+pub fn ignore(req: &Request) -> Result<(), ApiError> {
+    match req.body {
+        Body::TooLarge => Err(too_large()),
+        Body::Bytes(_) => Ok(()),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        "Request body exceeds 65536 bytes",
+    )
+}
+
+/// Whether `content_type` is `application/json` with no charset or `charset=utf-8`.
+fn is_json_media_type(content_type: &str) -> bool {
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    parts.all(|param| {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        !name.trim().eq_ignore_ascii_case("charset")
+            || value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+    })
+}
+
+/// A parsed JSON object body.
+#[derive(Debug, Default)]
+pub struct JsonBody(Map<String, Value>);
+
+impl JsonBody {
+    /// Size → media type → syntax, in the order of api.md 1.5.2. An empty body is `{}`.
+    pub fn parse(req: &Request) -> Result<Self, ApiError> {
+        let bytes = match &req.body {
+            Body::TooLarge => return Err(too_large()),
+            Body::Bytes(b) => b,
+        };
+        if bytes.is_empty() {
+            return Ok(Self::default());
+        }
+        if !req.header("content-type").is_some_and(is_json_media_type) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Content-Type must be application/json (UTF-8)",
+            ));
+        }
+        json::parse_object(bytes).map(Self).map_err(|e| {
+            let msg = match e {
+                JsonError::NotUtf8 => "body is not valid UTF-8".to_owned(),
+                other => other.to_string(),
+            };
+            ApiError::new(ErrorCode::InvalidJson, format!("Invalid JSON: {msg}"))
+        })
+    }
+
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    /// A string field; `null` counts as absent; another JSON type is `invalid_field`.
+    pub fn opt_str(&self, field: &str) -> Result<Option<&str>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid_field(field, "expected a string")),
+        }
+    }
+
+    /// A required string field: absent, `null` or empty (after trimming) is `missing_field`.
+    pub fn req_str(&self, field: &str) -> Result<&str, ApiError> {
+        match self.opt_str(field)? {
+            Some(s) if !s.trim().is_empty() => Ok(s),
+            _ => Err(ApiError::missing_field(field)),
+        }
+    }
+
+    /// A boolean field; `null` counts as absent.
+    pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::invalid_field(field, "expected a boolean")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=UTF-8"));
+        assert!(is_json_media_type("application/json;charset=\"utf-8\""));
+        assert!(is_json_media_type("application/json; foo=bar"));
+        assert!(!is_json_media_type("application/json; charset=iso-8859-1"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/jsonx"));
+        assert!(!is_json_media_type(""));
+    }
+}

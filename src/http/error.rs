@@ -1,0 +1,194 @@
+//! API errors: one enum of machine codes (api.md 1.5.1) rendered as
+//! `{"success": false, "error": "...", "code": "..."}`.
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+
+use crate::clock::RandomError;
+use crate::config::ConfigError;
+use crate::store::StoreError;
+
+/// The machine-readable `code` of a non-OAuth error response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidJson,
+    MissingField,
+    InvalidField,
+    InvalidPublicKey,
+    AmbiguousAuthentication,
+    AuthenticationRequired,
+    InvalidSession,
+    InvalidDpopProof,
+    UseDpopNonce,
+    InvalidSignature,
+    Forbidden,
+    ChallengeMismatch,
+    NotFound,
+    AgentNotFound,
+    ChallengeNotFound,
+    NoActiveOversight,
+    MethodNotAllowed,
+    DuplicatePublicKey,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    InternalError,
+    ConfigurationError,
+}
+
+impl ErrorCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidPublicKey => "invalid_public_key",
+            ErrorCode::AmbiguousAuthentication => "ambiguous_authentication",
+            ErrorCode::AuthenticationRequired => "authentication_required",
+            ErrorCode::InvalidSession => "invalid_session",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ChallengeMismatch => "challenge_mismatch",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AgentNotFound => "agent_not_found",
+            ErrorCode::ChallengeNotFound => "challenge_not_found",
+            ErrorCode::NoActiveOversight => "no_active_oversight",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::DuplicatePublicKey => "duplicate_public_key",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::ConfigurationError => "configuration_error",
+        }
+    }
+
+    pub const fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidJson
+            | ErrorCode::MissingField
+            | ErrorCode::InvalidField
+            | ErrorCode::InvalidPublicKey
+            | ErrorCode::AmbiguousAuthentication => StatusCode::BAD_REQUEST,
+            ErrorCode::AuthenticationRequired
+            | ErrorCode::InvalidSession
+            | ErrorCode::InvalidDpopProof
+            | ErrorCode::UseDpopNonce
+            | ErrorCode::InvalidSignature => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::ChallengeMismatch => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound
+            | ErrorCode::AgentNotFound
+            | ErrorCode::ChallengeNotFound
+            | ErrorCode::NoActiveOversight => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::DuplicatePublicKey => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ConfigurationError => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// Which authentication challenge a 401 carries (api.md 1.7.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    /// `Bearer realm="agent-id"` (Bearer-only endpoints).
+    Bearer,
+    /// `DPoP realm="agent-id", algs="EdDSA Ed25519"` (DPoP-only endpoints).
+    Dpop,
+    /// Both (dual-mode endpoints).
+    BearerAndDpop,
+}
+
+/// An error response, carrying what the renderer needs and nothing internal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: Cow<'static, str>,
+    /// Set on 401s: the challenge scheme(s) to announce.
+    pub challenge: Option<Challenge>,
+    /// `Retry-After` seconds on 429.
+    pub retry_after: Option<u64>,
+    /// An `Allow` header on 405.
+    pub allow: Option<String>,
+    /// A fresh `DPoP-Nonce` on `use_dpop_nonce`.
+    pub dpop_nonce: Option<String>,
+    /// Internal detail for the log only (never rendered).
+    pub log_detail: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            challenge: None,
+            retry_after: None,
+            allow: None,
+            dpop_nonce: None,
+            log_detail: None,
+        }
+    }
+
+    pub fn with_challenge(mut self, c: Challenge) -> Self {
+        self.challenge = Some(c);
+        self
+    }
+
+    pub fn missing_field(field: &str) -> Self {
+        Self::new(ErrorCode::MissingField, format!("Missing required field: {field}"))
+    }
+
+    pub fn invalid_field(field: &str, why: &str) -> Self {
+        Self::new(ErrorCode::InvalidField, format!("Invalid field `{field}`: {why}"))
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "Not found")
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(ErrorCode::InternalError, "Internal server error");
+        e.log_detail = Some(detail.to_string());
+        e
+    }
+
+    pub fn configuration(err: &ConfigError) -> Self {
+        let mut e = Self::new(ErrorCode::ConfigurationError, "Service unavailable");
+        e.log_detail = Some(err.to_string());
+        e
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut e = Self::new(ErrorCode::RateLimited, "Too many requests");
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<RandomError> for ApiError {
+    fn from(e: RandomError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<&ConfigError> for ApiError {
+    fn from(e: &ConfigError) -> Self {
+        ApiError::configuration(e)
+    }
+}

@@ -1,0 +1,194 @@
+//! The route table: exact paths (literal segments beat parameters), methods, and per-route
+//! policies for CORS, caching and DPoP nonces.
+
+use http::Method;
+use matchit::Router;
+
+use crate::domain::ids::canonical_uuid;
+
+/// Every endpoint the Worker answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Root,
+    ServiceInfo,
+    Health,
+    RegisterInitiate,
+    RegisterComplete,
+    AgentLogin,
+    AgentLogout,
+    AgentMe,
+    AgentOauthHistory,
+    AgentOverseer,
+    AgentProfile,
+    RotateKeyInitiate,
+    RotateKeyComplete,
+}
+
+/// Who may call an endpoint from a browser of another origin (api.md 1.7.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorsPolicy {
+    /// `Access-Control-Allow-Origin: *`, never with credentials.
+    Public,
+    /// Only origins in `CORS_ALLOWED_ORIGINS`.
+    Session,
+}
+
+impl Endpoint {
+    pub const fn cors(self) -> CorsPolicy {
+        match self {
+            Endpoint::Health => CorsPolicy::Public,
+            _ => CorsPolicy::Session,
+        }
+    }
+
+    /// Endpoints that accept DPoP proofs send `DPoP-Nonce` when nonces are required.
+    pub const fn accepts_dpop(self) -> bool {
+        matches!(self, Endpoint::AgentLogin | Endpoint::RotateKeyComplete)
+    }
+
+    /// A short stable name for logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Endpoint::Root => "root",
+            Endpoint::ServiceInfo => "service_info",
+            Endpoint::Health => "health",
+            Endpoint::RegisterInitiate => "agents.register_initiate",
+            Endpoint::RegisterComplete => "agents.register_complete",
+            Endpoint::AgentLogin => "agents.login",
+            Endpoint::AgentLogout => "agents.logout",
+            Endpoint::AgentMe => "agents.me",
+            Endpoint::AgentOauthHistory => "agents.oauth_history",
+            Endpoint::AgentOverseer => "agents.overseer",
+            Endpoint::AgentProfile => "agents.profile",
+            Endpoint::RotateKeyInitiate => "agents.rotate_initiate",
+            Endpoint::RotateKeyComplete => "agents.rotate_complete",
+        }
+    }
+}
+
+type Methods = &'static [(Method, Endpoint)];
+
+const ROUTES: &[(&str, Methods)] = &[
+    ("/", &[(Method::GET, Endpoint::Root)]),
+    ("/v1", &[(Method::GET, Endpoint::ServiceInfo)]),
+    ("/health", &[(Method::GET, Endpoint::Health)]),
+    ("/v1/agents/register/initiate", &[(Method::POST, Endpoint::RegisterInitiate)]),
+    ("/v1/agents/register/complete/{challenge_id}", &[(Method::POST, Endpoint::RegisterComplete)]),
+    ("/v1/agents/login", &[(Method::POST, Endpoint::AgentLogin)]),
+    ("/v1/agents/logout", &[(Method::POST, Endpoint::AgentLogout)]),
+    ("/v1/agents/me", &[(Method::GET, Endpoint::AgentMe)]),
+    ("/v1/agents/me/oauth-history", &[(Method::GET, Endpoint::AgentOauthHistory)]),
+    ("/v1/agents/me/overseer", &[(Method::GET, Endpoint::AgentOverseer)]),
+    ("/v1/agents/{id}", &[(Method::GET, Endpoint::AgentProfile)]),
+    ("/v1/agents/rotate-key/initiate", &[(Method::POST, Endpoint::RotateKeyInitiate)]),
+    ("/v1/agents/rotate-key/complete/{challenge_id}", &[(Method::POST, Endpoint::RotateKeyComplete)]),
+];
+
+/// Path parameters of a matched route.
+#[derive(Clone, Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The outcome of routing.
+#[derive(Debug)]
+pub enum Routed {
+    Found(Endpoint, Params),
+    /// `OPTIONS` on a known path: a CORS preflight.
+    Preflight(Endpoint),
+    MethodNotAllowed { allow: String },
+    NotFound,
+}
+
+/// The compiled route table.
+pub struct Table {
+    router: Router<Methods>,
+}
+
+impl Table {
+    pub fn new() -> Self {
+        let mut router = Router::new();
+        for (path, methods) in ROUTES {
+            // The table is static and conflict-free; a bad entry is a programming error caught
+            // by `route_table_compiles` below, so skipping it here cannot go unnoticed.
+            let _ = router.insert(*path, *methods);
+        }
+        Self { router }
+    }
+
+    pub fn route(&self, method: &Method, path: &str) -> Routed {
+        let Ok(m) = self.router.at(path) else {
+            return Routed::NotFound;
+        };
+        let methods = *m.value;
+        if let Some((_, e)) = methods.iter().find(|(mm, _)| mm == method) {
+            let params = m
+                .params
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            return Routed::Found(*e, Params(params));
+        }
+        // A parameter that is not an id cannot name a resource, so the path does not exist:
+        // `POST /v1/agents/register` is 404, not "405 from GET /v1/agents/{id}".
+        if m.params.iter().any(|(_, v)| canonical_uuid(v).is_none()) {
+            return Routed::NotFound;
+        }
+        if method == Method::OPTIONS {
+            if let Some((_, e)) = methods.first() {
+                return Routed::Preflight(*e);
+            }
+        }
+        let mut allow: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+        allow.push("OPTIONS");
+        Routed::MethodNotAllowed {
+            allow: allow.join(", "),
+        }
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_table_compiles() {
+        let mut router = Router::new();
+        for (path, methods) in ROUTES {
+            router.insert(*path, *methods).unwrap();
+        }
+    }
+
+    #[test]
+    fn literal_segments_win_and_trailing_slashes_differ() {
+        let t = Table::new();
+        assert!(matches!(t.route(&Method::GET, "/v1/agents/me"), Routed::Found(Endpoint::AgentMe, _)));
+        assert!(matches!(t.route(&Method::GET, "/v1/agents/login"), Routed::MethodNotAllowed { .. }));
+        assert!(matches!(t.route(&Method::GET, "/v1/agents/me/"), Routed::NotFound));
+        assert!(matches!(t.route(&Method::GET, "/v1/agents"), Routed::NotFound));
+        match t.route(&Method::GET, "/v1/agents/6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f") {
+            Routed::Found(Endpoint::AgentProfile, p) => {
+                assert_eq!(p.get("id"), Some("6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for removed in ["/v1/agents/register", "/v1/agents/complete-login", "/v1/agents/respond-claim"] {
+            assert!(matches!(t.route(&Method::POST, removed), Routed::NotFound), "{removed}");
+        }
+        assert!(matches!(t.route(&Method::GET, "/v1/agents/not-a-uuid"), Routed::Found(Endpoint::AgentProfile, _)));
+        match t.route(&Method::DELETE, "/health") {
+            Routed::MethodNotAllowed { allow } => assert_eq!(allow, "GET, OPTIONS"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

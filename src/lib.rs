@@ -1,0 +1,21 @@
+//! agent-id: the identity layer for AI agents, as one Cloudflare Worker.
+//!
+//! Agents own Ed25519 keys and authenticate with DPoP proofs; state lives in D1 and KV.
+//! Everything below [`app::App`] is runtime-neutral and runs natively in `cargo test`; only
+//! [`worker_entry`] (wasm) touches workers-rs types.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod jose;
+pub mod log;
+pub mod routes;
+pub mod scheduled;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod worker_entry;

@@ -1,0 +1,62 @@
+//! Structured JSON log lines. Only ids, routes, statuses and durations are logged; never
+//! session ids, proofs, tokens, signatures, passwords or secrets (security.md X3).
+
+use serde::Serialize;
+
+/// One line per request.
+#[derive(Serialize)]
+pub struct RequestLine<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub route: &'a str,
+    pub status: u16,
+    pub duration_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Line<'a, T: Serialize> {
+    level: &'a str,
+    #[serde(flatten)]
+    fields: T,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    request_id: &'a str,
+    detail: &'a str,
+}
+
+pub fn request(line: &RequestLine<'_>) {
+    emit(&Line {
+        level: "info",
+        fields: line,
+    });
+}
+
+/// An internal failure; `detail` must not contain secrets (store and config errors never do).
+pub fn error(request_id: &str, detail: &str) {
+    emit(&Line {
+        level: "error",
+        fields: ErrorFields { request_id, detail },
+    });
+}
+
+fn emit(line: &impl Serialize) {
+    if let Ok(text) = serde_json::to_string(line) {
+        write(&text);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn write(text: &str) {
+    worker::console_log!("{text}");
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn write(text: &str) {
+    if std::env::var_os("AGENT_ID_LOG").is_some() {
+        eprintln!("{text}");
+    }
+}

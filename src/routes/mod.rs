@@ -1,0 +1,43 @@
+//! Handlers, one module per resource. Each is `async fn(&Ctx) -> Result<Reply, ApiError>`.
+
+pub mod agents;
+pub mod registration;
+pub mod rotation;
+pub mod service;
+
+use crate::app::Ctx;
+use crate::http::router::Endpoint;
+use crate::http::{ApiError, Reply};
+
+pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiError> {
+    match endpoint {
+        Endpoint::Root | Endpoint::ServiceInfo => Ok(service::info(ctx)),
+        Endpoint::Health => Ok(service::health(&Ok(ctx.config.clone()))),
+        Endpoint::RegisterInitiate => registration::initiate(ctx).await,
+        Endpoint::RegisterComplete => registration::complete(ctx).await,
+        Endpoint::AgentLogin => agents::login(ctx).await,
+        Endpoint::AgentLogout => agents::logout(ctx).await,
+        Endpoint::AgentMe => agents::me(ctx).await,
+        Endpoint::AgentOauthHistory => agents::oauth_history(ctx).await,
+        Endpoint::AgentOverseer => agents::overseer(ctx).await,
+        Endpoint::AgentProfile => agents::profile(ctx).await,
+        Endpoint::RotateKeyInitiate => rotation::initiate(ctx).await,
+        Endpoint::RotateKeyComplete => rotation::complete(ctx).await,
+    }
+}
+
+/// Counts one attempt in a rate-limit bucket; `429` when over (no-op when limits are off).
+pub async fn rate_limit(
+    ctx: &Ctx<'_>,
+    bucket: crate::domain::rate_limit::Bucket,
+    subject: &str,
+) -> Result<(), ApiError> {
+    use crate::domain::rate_limit::{hit, Verdict};
+    let Some(limits) = &ctx.config.rate_limits else {
+        return Ok(());
+    };
+    match hit(ctx.app.kv.as_ref(), limits, bucket, subject, ctx.now_s()).await? {
+        Verdict::Allowed => Ok(()),
+        Verdict::Limited { retry_after } => Err(ApiError::rate_limited(retry_after)),
+    }
+}

@@ -1,0 +1,201 @@
+//! Agent registration (api.md 2.2, 5.1): the agent proves its key by signing a server
+//! challenge; the UNIQUE public-key constraint decides races.
+
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::Ctx;
+use crate::audit::{self, Event};
+use crate::auth::session::{self, AccountKind};
+use crate::domain::agent::{AgentRow, AgentView};
+use crate::domain::challenge::{self, Record, Registration};
+use crate::domain::ids::{canonical_uuid, uuid_v4};
+use crate::domain::rate_limit::Bucket;
+use crate::domain::text;
+use crate::domain::time::rfc3339_ms;
+use crate::http::body::JsonBody;
+use crate::http::{ApiError, ErrorCode, Reply};
+use crate::jose::b64;
+use crate::jose::ed25519::{parse_signature, Ed25519PublicKey};
+use crate::routes::rate_limit;
+use crate::stmt;
+use crate::store::Namespace;
+
+/// A new challenge as answered to the agent (registration and rotation share the shape).
+#[derive(Serialize)]
+pub struct ChallengeIssued<'a> {
+    pub success: bool,
+    pub challenge_id: &'a str,
+    pub challenge_data: &'a str,
+    pub expires_at: String,
+    pub expires_in: i64,
+}
+
+pub fn invalid_public_key(message: &'static str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidPublicKey, message)
+}
+
+/// Parses an API `public_key` field (api.md 9.1) into its canonical form.
+pub fn public_key_field(body: &JsonBody, field: &'static str) -> Result<Ed25519PublicKey, ApiError> {
+    let raw = body.req_str(field)?;
+    Ed25519PublicKey::parse(raw)
+        .map_err(|_| invalid_public_key("Invalid Ed25519 public key format. Expected base64url-encoded key."))
+}
+
+/// Parses a `signature` field: tolerant base64, exactly 64 bytes.
+pub fn signature_field(body: &JsonBody) -> Result<[u8; 64], ApiError> {
+    let raw = body.req_str("signature")?;
+    parse_signature(raw).ok_or_else(|| ApiError::invalid_field("signature", "must be a base64url Ed25519 signature of 64 bytes"))
+}
+
+pub fn duplicate_key() -> ApiError {
+    ApiError::new(ErrorCode::DuplicatePublicKey, "An agent already uses this public key")
+}
+
+pub fn challenge_not_found() -> ApiError {
+    ApiError::new(ErrorCode::ChallengeNotFound, "Challenge not found or expired")
+}
+
+/// Whether an agent already holds `key` (canonical form).
+pub async fn key_in_use(ctx: &Ctx<'_>, key: &str) -> Result<bool, ApiError> {
+    Ok(!ctx
+        .app
+        .db
+        .run(stmt!("SELECT 1 AS one FROM agents WHERE public_key = ?1", key))
+        .await?
+        .rows
+        .is_empty())
+}
+
+/// 32 random bytes, base64url: the nonce inside `challenge_data`.
+pub fn challenge_nonce(ctx: &Ctx<'_>) -> Result<String, ApiError> {
+    let mut nonce = [0u8; 32];
+    ctx.rng().fill(&mut nonce)?;
+    Ok(b64::encode(&nonce))
+}
+
+/// `POST /v1/agents/register/initiate`
+pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    rate_limit(ctx, Bucket::AgentRegister, ctx.ip().unwrap_or("unknown")).await?;
+    let body = JsonBody::parse(ctx.req)?;
+    let name = text::name("name", body.req_str("name")?)?;
+    let key = public_key_field(&body, "public_key")?;
+    let description = text::description("description", body.opt_str("description")?)?;
+    let public_key = key.canonical();
+    if key_in_use(ctx, &public_key).await? {
+        return Err(duplicate_key());
+    }
+
+    let ttl = ctx.config.registration_challenge_ttl_secs;
+    let challenge_id = uuid_v4(ctx.rng())?;
+    let expires_at = ctx.now_ms + ttl * 1000;
+    let expires_at_text = rfc3339_ms(expires_at);
+    let challenge_data = challenge::registration_data(
+        &ctx.issuer,
+        &challenge_id,
+        &expires_at_text,
+        &challenge_nonce(ctx)?,
+        &public_key,
+    );
+    let record = Record::Register(Registration {
+        challenge_id: challenge_id.clone(),
+        name,
+        description,
+        public_key,
+        challenge_data,
+        created_at: ctx.now_ms,
+        expires_at,
+    });
+    let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
+    ctx.app
+        .kv
+        .put(Namespace::Challenges, &challenge::registration_key(&challenge_id), &value, ttl.unsigned_abs())
+        .await?;
+    let Record::Register(r) = &record else {
+        return Err(ApiError::internal("registration record"));
+    };
+    Ok(Reply::json(
+        StatusCode::ACCEPTED,
+        &ChallengeIssued {
+            success: true,
+            challenge_id: &challenge_id,
+            challenge_data: &r.challenge_data,
+            expires_at: expires_at_text,
+            expires_in: ttl,
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct Registered<'a> {
+    success: bool,
+    agent: AgentView<'a>,
+    session_id: &'a str,
+    expires_in: i64,
+}
+
+/// Loads a live registration challenge; unknown, malformed, expired or other kinds are 404.
+async fn load(ctx: &Ctx<'_>, raw_id: &str) -> Result<(String, Registration), ApiError> {
+    let id = canonical_uuid(raw_id).ok_or_else(challenge_not_found)?;
+    let key = challenge::registration_key(&id);
+    let record = ctx.app.kv.get(Namespace::Challenges, &key).await?;
+    match record.and_then(|v| serde_json::from_str::<Record>(&v).ok()) {
+        Some(Record::Register(r)) if r.expires_at > ctx.now_ms && r.challenge_id == id => Ok((key, r)),
+        _ => Err(challenge_not_found()),
+    }
+}
+
+/// `POST /v1/agents/register/complete/:challengeId`
+pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let body = JsonBody::parse(ctx.req)?;
+    let signature = signature_field(&body)?;
+    let (kv_key, reg) = load(ctx, ctx.param("challenge_id")).await?;
+    let key = Ed25519PublicKey::parse(&reg.public_key).map_err(|_| ApiError::internal("stored key invalid"))?;
+    if !key.verify_strict(reg.challenge_data.as_bytes(), &signature) {
+        return Err(ApiError::new(ErrorCode::InvalidSignature, "Signature does not verify"));
+    }
+
+    let agent = AgentRow {
+        id: uuid_v4(ctx.rng())?,
+        name: reg.name,
+        description: reg.description,
+        public_key: reg.public_key,
+        session_epoch: 0,
+        created_at: ctx.now_ms,
+        updated_at: ctx.now_ms,
+    };
+    let insert = stmt!(
+        "INSERT INTO agents (id, name, description, public_key, session_epoch, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+        agent.id.as_str(),
+        agent.name.as_str(),
+        agent.description.as_deref(),
+        agent.public_key.as_str(),
+        agent.created_at
+    );
+    let registered = audit::insert(
+        ctx,
+        &Event::by_agent("agent.registered", &agent.id).details(json!({ "challenge_id": reg.challenge_id })),
+    )?;
+    let login = audit::insert(ctx, &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "registration" })))?;
+    match ctx.app.db.batch(vec![insert, registered, login]).await {
+        Ok(_) => {}
+        Err(e) if e.is_unique_violation() => {
+            ctx.app.kv.delete(Namespace::Challenges, &kv_key).await?;
+            return Err(duplicate_key());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    ctx.app.kv.delete(Namespace::Challenges, &kv_key).await?;
+    let session = session::create(ctx, AccountKind::Agent, &agent.id, 0).await?;
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &Registered {
+            success: true,
+            agent: agent.view(),
+            session_id: &session.session_id,
+            expires_in: session.expires_in,
+        },
+    ))
+}

@@ -1,0 +1,206 @@
+//! Storage seams: SQL (D1 in production, SQLite natively) and KV (Workers KV or memory).
+//!
+//! Handlers speak only these two small traits, so the same code runs in workerd and in
+//! `cargo test`. SQL is written once and is valid on both SQLite and D1.
+
+use std::borrow::Cow;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+
+#[cfg(target_arch = "wasm32")]
+pub mod d1;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod memory;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sqlite;
+#[cfg(target_arch = "wasm32")]
+pub mod workers_kv;
+
+/// A positional SQL parameter. Integers are bound to D1 as JS numbers (exact below 2^53).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One SQL statement with its bound parameters.
+#[derive(Clone, Debug)]
+pub struct Statement {
+    pub sql: Cow<'static, str>,
+    pub params: Vec<Value>,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Value>) -> Self {
+        Self {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+/// Builds a [`Statement`]: `stmt!("SELECT … WHERE id = ?1", id)`.
+#[macro_export]
+macro_rules! stmt {
+    ($sql:expr $(, $p:expr)* $(,)?) => {
+        $crate::store::Statement::new($sql, vec![$($crate::store::Value::from($p)),*])
+    };
+}
+
+/// A row as a JSON object keyed by column name.
+pub type Row = Map<String, Json>;
+
+/// What one statement produced.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub rows: Vec<Row>,
+    /// Rows changed by an INSERT/UPDATE/DELETE.
+    pub changes: u64,
+}
+
+impl Outcome {
+    /// Decodes every row into `T`.
+    pub fn decode<T: DeserializeOwned>(self) -> Result<Vec<T>, StoreError> {
+        self.rows
+            .into_iter()
+            .map(|r| serde_json::from_value(Json::Object(r)).map_err(StoreError::decode))
+            .collect()
+    }
+
+    /// Decodes the first row, if any.
+    pub fn first<T: DeserializeOwned>(self) -> Result<Option<T>, StoreError> {
+        match self.rows.into_iter().next() {
+            Some(r) => serde_json::from_value(Json::Object(r))
+                .map(Some)
+                .map_err(StoreError::decode),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Storage failures. `Conflict` is a constraint violation (UNIQUE/CHECK), which callers may
+/// turn into a 409 or treat as "lost the race"; everything else is an internal error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    Conflict(Constraint, String),
+    Backend(String),
+    Decode(String),
+}
+
+/// Which kind of constraint a write violated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// UNIQUE or PRIMARY KEY: somebody else holds that key (a duplicate, or a lost race).
+    Unique,
+    /// CHECK: a batch guard (api.md 3.5) refused, so the whole batch rolled back.
+    Check,
+    Other,
+}
+
+impl Constraint {
+    /// Classifies by SQLite's message text, which D1 passes through.
+    pub fn from_message(msg: &str) -> Constraint {
+        if msg.contains("UNIQUE constraint failed") || msg.contains("PRIMARY KEY constraint failed") {
+            Constraint::Unique
+        } else if msg.contains("CHECK constraint failed") {
+            Constraint::Check
+        } else {
+            Constraint::Other
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether this is a UNIQUE/PRIMARY KEY violation.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Conflict(Constraint::Unique, _))
+    }
+
+    fn decode(e: serde_json::Error) -> Self {
+        StoreError::Decode(e.to_string())
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(c, m) => write!(f, "{c:?} constraint violation: {m}"),
+            StoreError::Backend(m) => write!(f, "storage error: {m}"),
+            StoreError::Decode(m) => write!(f, "row decode error: {m}"),
+        }
+    }
+}
+
+/// SQL database: D1 in workerd, SQLite natively.
+#[async_trait(?Send)]
+pub trait Db {
+    /// Runs one statement.
+    async fn run(&self, stmt: Statement) -> Result<Outcome, StoreError>;
+    /// Runs statements atomically in order (D1 `batch`, a SQLite transaction): all or nothing.
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<Outcome>, StoreError>;
+}
+
+/// The KV namespaces of api.md §4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Namespace {
+    Challenges,
+    Sessions,
+    RateLimits,
+}
+
+impl Namespace {
+    pub const fn binding(self) -> &'static str {
+        match self {
+            Namespace::Challenges => "CHALLENGES",
+            Namespace::Sessions => "SESSIONS",
+            Namespace::RateLimits => "RATE_LIMITS",
+        }
+    }
+}
+
+/// KV's minimum TTL; every put uses at least this.
+pub const KV_MIN_TTL_SECS: u64 = 60;
+
+/// Eventually consistent key-value store. Never decides single use or revocation.
+#[async_trait(?Send)]
+pub trait Kv {
+    async fn get(&self, ns: Namespace, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores `value`; it disappears after `ttl_secs` (raised to [`KV_MIN_TTL_SECS`]).
+    async fn put(&self, ns: Namespace, key: &str, value: &str, ttl_secs: u64)
+        -> Result<(), StoreError>;
+    async fn delete(&self, ns: Namespace, key: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,47 @@
+//! Workers KV adapter (wasm only): one binding per [`Namespace`].
+
+use async_trait::async_trait;
+use worker::{kv::KvStore, Env};
+
+use super::{Kv, Namespace, StoreError, KV_MIN_TTL_SECS};
+
+pub struct WorkersKv {
+    env: Env,
+}
+
+impl WorkersKv {
+    pub fn new(env: Env) -> Self {
+        Self { env }
+    }
+
+    fn store(&self, ns: Namespace) -> Result<KvStore, StoreError> {
+        self.env
+            .kv(ns.binding())
+            .map_err(|e| StoreError::Backend(format!("KV binding {}: {e}", ns.binding())))
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+#[async_trait(?Send)]
+impl Kv for WorkersKv {
+    async fn get(&self, ns: Namespace, key: &str) -> Result<Option<String>, StoreError> {
+        self.store(ns)?.get(key).text().await.map_err(backend)
+    }
+
+    async fn put(&self, ns: Namespace, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
+        self.store(ns)?
+            .put(key, value)
+            .map_err(backend)?
+            .expiration_ttl(ttl_secs.max(KV_MIN_TTL_SECS))
+            .execute()
+            .await
+            .map_err(backend)
+    }
+
+    async fn delete(&self, ns: Namespace, key: &str) -> Result<(), StoreError> {
+        self.store(ns)?.delete(key).await.map_err(backend)
+    }
+}

@@ -1,0 +1,129 @@
+//! The thin Worker edge: converts workers-rs requests into [`Request`]s, runs the [`App`],
+//! and converts back. Nothing here makes a decision.
+
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use worker::{event, Context, Env, ScheduleContext, ScheduledEvent};
+
+use crate::app::{App, Handled};
+use crate::clock::{Clock, JsClock, OsEntropy};
+use crate::config::{Config, Vars};
+use crate::http::{Body, Request, MAX_BODY_BYTES};
+use crate::store::d1::D1Db;
+use crate::store::workers_kv::WorkersKv;
+
+/// Worker vars and secrets (`.dev.vars` in development).
+struct EnvVars<'a>(&'a Env);
+
+impl Vars for EnvVars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .var(name)
+            .map(|v| v.to_string())
+            .or_else(|_| self.0.secret(name).map(|v| v.to_string()))
+            .ok()
+    }
+}
+
+fn app(env: &Env) -> worker::Result<App> {
+    let config = Config::load(&EnvVars(env));
+    let db = D1Db::new(env.d1("DB")?);
+    Ok(App::new(
+        config,
+        Rc::new(JsClock),
+        Rc::new(OsEntropy),
+        Rc::new(db),
+        Rc::new(WorkersKv::new(env.clone())),
+    ))
+}
+
+/// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.
+async fn read_body(req: &mut worker::Request) -> Body {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Body::TooLarge;
+    }
+    let Ok(mut stream) = req.stream() else {
+        return Body::Bytes(Vec::new());
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => {
+                bytes.extend_from_slice(&c);
+                if bytes.len() > MAX_BODY_BYTES {
+                    return Body::TooLarge;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Body::Bytes(bytes)
+}
+
+async fn convert(mut req: worker::Request) -> worker::Result<Request> {
+    let url = req.url()?;
+    let method = Method::from_bytes(req.method().as_ref().as_bytes()).unwrap_or(Method::GET);
+    let mut headers = HeaderMap::new();
+    for (name, value) in req.headers().entries() {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            headers.append(n, v);
+        }
+    }
+    let body = read_body(&mut req).await;
+    Ok(Request {
+        method,
+        path: url.path().to_owned(),
+        query: url.query().map(str::to_owned),
+        headers,
+        body,
+        origin: url.origin().ascii_serialization(),
+    })
+}
+
+fn respond(res: crate::http::Response) -> worker::Result<worker::Response> {
+    let status = res.status().as_u16();
+    let headers = worker::Headers::new();
+    for (name, value) in res.headers() {
+        if let Ok(v) = value.to_str() {
+            headers.append(name.as_str(), v)?;
+        }
+    }
+    let body = res.into_body();
+    let out = if body.is_empty() {
+        worker::Response::empty()?
+    } else {
+        worker::Response::from_bytes(body)?
+    };
+    Ok(out.with_status(status).with_headers(headers))
+}
+
+#[event(fetch)]
+async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+    let origin = req.url()?.origin().ascii_serialization();
+    let app = app(&env)?;
+    match app.handle(convert(req).await?).await {
+        Handled::Response(res) => respond(res),
+        Handled::Spa => env.assets("ASSETS")?.fetch(format!("{origin}/index.html"), None).await,
+    }
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let Ok(app) = app(&env) else {
+        worker::console_error!("scheduled: bindings unavailable");
+        return;
+    };
+    let retention = app.config.as_ref().map_or(400, |c| c.audit_retention_days);
+    match crate::scheduled::run(app.db.as_ref(), JsClock.now_ms(), retention).await {
+        Ok(report) => worker::console_log!("{}", serde_json::json!({"level": "info", "job": "purge", "deleted": report})),
+        Err(e) => worker::console_error!("{}", serde_json::json!({"level": "error", "job": "purge", "detail": e.to_string()})),
+    }
+}

@@ -1,0 +1,314 @@
+//! The test harness: the real App over SQLite (real migrations), memory KV and a manual clock,
+//! driven through its public HTTP surface. Agents sign with real Ed25519 keys.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+
+use ed25519_dalek::{Signer, SigningKey};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde_json::{json, Value};
+
+use agent_id::app::{App, Handled};
+use agent_id::clock::{ManualClock, OsEntropy};
+use agent_id::config::Config;
+use agent_id::http::{Body, Request};
+use agent_id::jose::b64;
+use agent_id::jose::jws::sign_ed25519;
+use agent_id::store::memory::MemoryKv;
+use agent_id::store::sqlite::SqliteDb;
+use agent_id::store::{Db, Outcome, Statement, Value as SqlValue};
+
+pub const T0: i64 = 1_767_225_600;
+pub const ISSUER: &str = "https://id.example.com";
+/// The server signing seed of vectors.md §1 (bytes 00..1f).
+pub const SERVER_SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+/// KA's seed (RFC 8037), vectors.md §1.
+pub const KA_SEED_B64: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+
+pub struct Harness {
+    pub app: App,
+    pub clock: Rc<ManualClock>,
+    pub db: Rc<SqliteDb>,
+    pub kv: Rc<MemoryKv>,
+}
+
+pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut v: HashMap<String, String> = [
+        ("PUBLIC_BASE_URL", ISSUER),
+        ("OAUTH_SIGNING_KEY", SERVER_SEED_B64),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, val) in extra {
+        v.insert((*k).to_owned(), (*val).to_owned());
+    }
+    v
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_vars(&[])
+    }
+
+    pub fn with_vars(extra: &[(&str, &str)]) -> Self {
+        Self::with_config(Config::load(&vars(extra)))
+    }
+
+    pub fn with_config(config: Result<Config, agent_id::config::ConfigError>) -> Self {
+        let clock = Rc::new(ManualClock::at_secs(T0));
+        let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
+        let kv = Rc::new(MemoryKv::new(clock.clone()));
+        let app = App::new(config, clock.clone(), Rc::new(OsEntropy), db.clone(), kv.clone());
+        Self { app, clock, db, kv }
+    }
+
+    pub fn send(&self, req: Req) -> Resp {
+        match futures::executor::block_on(self.app.handle(req.build())) {
+            Handled::Response(r) => Resp::from(r),
+            Handled::Spa => Resp {
+                status: 0,
+                headers: HeaderMap::new(),
+                body: Value::String("<spa>".into()),
+                raw: Vec::new(),
+            },
+        }
+    }
+
+    pub fn now_s(&self) -> i64 {
+        use agent_id::clock::Clock;
+        self.clock.now_s()
+    }
+
+    /// Runs SQL directly (assertions about stored state only).
+    pub fn sql(&self, sql: &'static str, params: Vec<SqlValue>) -> Outcome {
+        futures::executor::block_on(self.db.run(Statement::new(sql, params))).expect("sql")
+    }
+
+    pub fn count(&self, table_sql: &'static str) -> i64 {
+        self.sql(table_sql, vec![]).rows[0]["n"].as_i64().unwrap()
+    }
+
+    /// Registers an agent with `key` and returns it with its first session.
+    pub fn register(&self, key: &TestKey, name: &str) -> Agent {
+        let r = self.send(Req::post("/v1/agents/register/initiate").json(json!({"name": name, "public_key": key.x()})));
+        assert_eq!(r.status, 202, "{:?}", r.body);
+        let data = r.body["challenge_data"].as_str().unwrap().to_owned();
+        let id = r.body["challenge_id"].as_str().unwrap().to_owned();
+        let r = self.send(
+            Req::post(&format!("/v1/agents/register/complete/{id}")).json(json!({"signature": key.sign_b64(data.as_bytes())})),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        Agent {
+            id: r.body["agent"]["id"].as_str().unwrap().to_owned(),
+            session: r.body["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A valid login proof by `key` at the current time.
+    pub fn login_proof(&self, key: &TestKey) -> String {
+        key.proof(&ProofSpec::new("POST", &format!("{ISSUER}/v1/agents/login"), self.now_s()))
+    }
+
+    pub fn login(&self, key: &TestKey) -> Resp {
+        self.send(Req::post("/v1/agents/login").header("dpop", &self.login_proof(key)))
+    }
+}
+
+pub struct Agent {
+    pub id: String,
+    pub session: String,
+}
+
+/// An Ed25519 key held by a test agent.
+pub struct TestKey(pub SigningKey);
+
+impl TestKey {
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(&seed))
+    }
+
+    pub fn from_b64_seed(seed: &str) -> Self {
+        let b = b64::decode_strict(seed).unwrap();
+        Self::from_seed(b.try_into().unwrap())
+    }
+
+    pub fn random() -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        Self::from_seed(seed)
+    }
+
+    pub fn x(&self) -> String {
+        b64::encode(self.0.verifying_key().as_bytes())
+    }
+
+    pub fn sign_b64(&self, msg: &[u8]) -> String {
+        b64::encode(&self.0.sign(msg).to_bytes())
+    }
+
+    pub fn proof(&self, spec: &ProofSpec) -> String {
+        let mut header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": self.x()}});
+        let mut payload = json!({"jti": spec.jti, "htm": spec.htm, "htu": spec.htu, "iat": spec.iat});
+        for (k, v) in &spec.header {
+            set_or_remove(&mut header, k, v);
+        }
+        for (k, v) in &spec.payload {
+            set_or_remove(&mut payload, k, v);
+        }
+        sign_ed25519(&header.to_string(), &payload.to_string(), &self.0)
+    }
+}
+
+fn set_or_remove(obj: &mut Value, key: &str, v: &Value) {
+    let map = obj.as_object_mut().unwrap();
+    if v.is_null() {
+        map.remove(key);
+    } else {
+        map.insert(key.to_owned(), v.clone());
+    }
+}
+
+/// What a proof claims; `header`/`payload` entries override (null removes).
+pub struct ProofSpec {
+    pub htm: String,
+    pub htu: String,
+    pub iat: i64,
+    pub jti: String,
+    pub header: Vec<(String, Value)>,
+    pub payload: Vec<(String, Value)>,
+}
+
+impl ProofSpec {
+    pub fn new(htm: &str, htu: &str, iat: i64) -> Self {
+        let mut r = [0u8; 16];
+        getrandom::fill(&mut r).unwrap();
+        Self {
+            htm: htm.into(),
+            htu: htu.into(),
+            iat,
+            jti: b64::encode(&r),
+            header: vec![],
+            payload: vec![],
+        }
+    }
+
+    pub fn header(mut self, k: &str, v: Value) -> Self {
+        self.header.push((k.into(), v));
+        self
+    }
+
+    pub fn claim(mut self, k: &str, v: Value) -> Self {
+        self.payload.push((k.into(), v));
+        self
+    }
+}
+
+/// A request under construction.
+pub struct Req {
+    method: Method,
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+}
+
+impl Req {
+    pub fn new(method: Method, path_and_query: &str) -> Self {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (path_and_query.to_owned(), None),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("cf-connecting-ip", HeaderValue::from_static("203.0.113.7"));
+        Self { method, path, query, headers, body: Body::Bytes(Vec::new()) }
+    }
+
+    pub fn get(path: &str) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    pub fn post(path: &str) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.headers.remove(name);
+        self
+    }
+
+    pub fn bearer(self, session: &str) -> Self {
+        self.header("authorization", &format!("Bearer {session}"))
+    }
+
+    pub fn json(self, v: Value) -> Self {
+        self.raw("application/json", v.to_string().into_bytes())
+    }
+
+    pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        self.headers.insert("content-type", HeaderValue::from_str(content_type).unwrap());
+        self.body = Body::Bytes(bytes);
+        self
+    }
+
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    fn build(self) -> Request {
+        Request {
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            headers: self.headers,
+            body: self.body,
+            origin: "http://127.0.0.1:8787".into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl From<agent_id::http::Response> for Resp {
+    fn from(r: agent_id::http::Response) -> Self {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let raw = r.into_body();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Self { status, headers, body, raw }
+    }
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts an error response of the non-OAuth format.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
+        assert_eq!(self.body["success"], json!(false));
+        assert!(self.body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+}

@@ -3,14 +3,19 @@
 
 use serde_json::{Map, Value};
 
-use super::{ApiError, Body, ErrorCode, Request};
+use super::{ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
 use crate::jose::json::{self, JsonError};
 
 /// Enforces the size limit for endpoints whose body is ignored.
 pub fn ignore(req: &Request) -> Result<(), ApiError> {
-    match req.body {
-        Body::TooLarge => Err(too_large()),
-        Body::Bytes(_) => Ok(()),
+    bytes(req).map(|_| ())
+}
+
+/// The body bytes, or `413` when the edge marked them (or they are) over the limit.
+fn bytes(req: &Request) -> Result<&[u8], ApiError> {
+    match &req.body {
+        Body::Bytes(b) if b.len() <= MAX_BODY_BYTES => Ok(b),
+        _ => Err(too_large()),
     }
 }
 
@@ -42,10 +47,7 @@ pub struct JsonBody(Map<String, Value>);
 impl JsonBody {
     /// Size → media type → syntax, in the order of api.md 1.5.2. An empty body is `{}`.
     pub fn parse(req: &Request) -> Result<Self, ApiError> {
-        let bytes = match &req.body {
-            Body::TooLarge => return Err(too_large()),
-            Body::Bytes(b) => b,
-        };
+        let bytes = bytes(req)?;
         if bytes.is_empty() {
             return Ok(Self::default());
         }

@@ -13,8 +13,12 @@ const URL: &str = "https://id.example.com/v1/agents/login";
 
 fn proof(key: &SigningKey) -> String {
     let x = b64::encode(key.verifying_key().as_bytes());
-    let header = format!(r#"{{"typ":"dpop+jwt","alg":"EdDSA","jwk":{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}}}"#);
-    let payload = format!(r#"{{"jti":"5e0a8c1d-7b7e-4e43-9f3a-2b6c8d0e1f42","htm":"POST","htu":"{URL}","iat":{T0}}}"#);
+    let header = format!(
+        r#"{{"typ":"dpop+jwt","alg":"EdDSA","jwk":{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}}}"#
+    );
+    let payload = format!(
+        r#"{{"jti":"5e0a8c1d-7b7e-4e43-9f3a-2b6c8d0e1f42","htm":"POST","htu":"{URL}","iat":{T0}}}"#
+    );
     sign_ed25519(&header, &payload, key)
 }
 

@@ -97,7 +97,8 @@ impl App {
     /// Answers one request. Never panics on request data; every failure is a response.
     pub async fn handle(&self, req: Request) -> Handled {
         let started = self.clock.now_ms();
-        let request_id = uuid_v4(self.rng.as_ref()).unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".to_owned());
+        let request_id = uuid_v4(self.rng.as_ref())
+            .unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".to_owned());
         let production = self
             .config
             .as_ref()
@@ -161,7 +162,9 @@ impl App {
             route: endpoint.map_or("unmatched", Endpoint::name),
             status: response.status().as_u16(),
             duration_ms: self.clock.now_ms() - started,
-            client_request_id: req.header("x-request-id").filter(|v| is_loggable_request_id(v)),
+            client_request_id: req
+                .header("x-request-id")
+                .filter(|v| is_loggable_request_id(v)),
         });
         Handled::Response(response)
     }
@@ -185,12 +188,20 @@ impl App {
         now_ms: i64,
     ) -> crate::http::Reply {
         if let Some(nonce) = fresh_nonce(endpoint, config, now_ms) {
-            reply.headers.push((header::HeaderName::from_static("dpop-nonce"), nonce));
+            reply
+                .headers
+                .push((header::HeaderName::from_static("dpop-nonce"), nonce));
         }
         reply
     }
 
-    fn error_with_nonce(&self, mut e: ApiError, endpoint: Endpoint, config: &Config, now_ms: i64) -> ApiError {
+    fn error_with_nonce(
+        &self,
+        mut e: ApiError,
+        endpoint: Endpoint,
+        config: &Config,
+        now_ms: i64,
+    ) -> ApiError {
         if e.dpop_nonce.is_none() {
             if let Some(nonce) = fresh_nonce(endpoint, config, now_ms) {
                 e.dpop_nonce = nonce.to_str().ok().map(str::to_owned);
@@ -205,7 +216,11 @@ fn fresh_nonce(endpoint: Endpoint, config: &Config, now_ms: i64) -> Option<Heade
         return None;
     }
     let key = config.dpop_nonce_key.as_ref().ok()?;
-    HeaderValue::from_str(&crate::auth::dpop::nonce::issue(key, now_ms.div_euclid(1000))).ok()
+    HeaderValue::from_str(&crate::auth::dpop::nonce::issue(
+        key,
+        now_ms.div_euclid(1000),
+    ))
+    .ok()
 }
 
 /// `GET /` serves the SPA unless the client clearly wants JSON (no `text/html` in `Accept`).
@@ -220,5 +235,6 @@ fn wants_html(req: &Request) -> bool {
 fn is_loggable_request_id(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 128
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }

@@ -43,7 +43,8 @@ impl<'a> Event<'a> {
     }
 }
 
-const INSERT: &str = "INSERT INTO audit_events (id, type, actor_type, actor_id, subject_type, subject_id, \
+const INSERT: &str =
+    "INSERT INTO audit_events (id, type, actor_type, actor_id, subject_type, subject_id, \
      overseer_id, agent_id, client_id, ip, request_id, details, created_at) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, \
      COALESCE(?7, (SELECT overseer_id FROM oversights WHERE agent_id = ?8 AND active = 1)), \

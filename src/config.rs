@@ -100,7 +100,11 @@ impl Config {
 
     /// Loads and validates everything; `Err` makes every request answer 503.
     pub fn load(vars: &dyn Vars) -> Result<Config, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let environment = match get("ENVIRONMENT").as_deref() {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
@@ -124,15 +128,16 @@ impl Config {
                 .map_err(Clone::clone),
         };
 
-        let num = |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => match v.parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(err(name, "is not an integer within its bounds")),
-                },
-            }
-        };
+        let num =
+            |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+                match get(name) {
+                    None => Ok(default),
+                    Some(v) => match v.parse::<i64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(err(name, "is not an integer within its bounds")),
+                    },
+                }
+            };
         let flag = |name: &'static str, default: bool| -> Result<bool, ConfigError> {
             match get(name).as_deref() {
                 None => Ok(default),
@@ -156,7 +161,10 @@ impl Config {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|o| parse_origin(o, false).map_err(|_| err("CORS_ALLOWED_ORIGINS", "contains an invalid origin")))
+                .map(|o| {
+                    parse_origin(o, false)
+                        .map_err(|_| err("CORS_ALLOWED_ORIGINS", "contains an invalid origin"))
+                })
                 .collect::<Result<_, _>>()?,
         };
 
@@ -195,7 +203,10 @@ const fn err(name: &'static str, problem: &'static str) -> ConfigError {
 
 /// Accepts exactly `scheme://host[:port]` (no path, query, fragment, user info or trailing slash).
 fn parse_origin(url: &str, require_https: bool) -> Result<String, ConfigError> {
-    let bad = err("PUBLIC_BASE_URL", "must be an origin like https://id.example.com");
+    let bad = err(
+        "PUBLIC_BASE_URL",
+        "must be an origin like https://id.example.com",
+    );
     let (scheme, rest) = url.split_once("://").ok_or(bad.clone())?;
     let scheme = scheme.to_ascii_lowercase();
     if !(scheme == "https" || (scheme == "http" && !require_https)) {
@@ -205,7 +216,8 @@ fn parse_origin(url: &str, require_https: bool) -> Result<String, ConfigError> {
             bad
         });
     }
-    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    let valid_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
     if rest.is_empty() || !rest.chars().all(valid_char) {
         return Err(bad);
     }
@@ -213,7 +225,10 @@ fn parse_origin(url: &str, require_https: bool) -> Result<String, ConfigError> {
 }
 
 fn parse_seed(vars: &dyn Vars, name: &'static str) -> Option<Setting<SigningKey>> {
-    let raw = vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    let raw = vars
+        .get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())?;
     Some(
         b64::decode_lenient(&raw)
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
@@ -234,7 +249,10 @@ fn parse_rate_limits(json: Option<&str>) -> Result<RateLimits, ConfigError> {
     let Some(json) = json else {
         return Ok(limits);
     };
-    let bad = err("RATE_LIMIT_CONFIG", "must be a JSON object of \"bucket\": \"count/window_seconds\"");
+    let bad = err(
+        "RATE_LIMIT_CONFIG",
+        "must be a JSON object of \"bucket\": \"count/window_seconds\"",
+    );
     let map: HashMap<String, String> = serde_json::from_str(json).map_err(|_| bad.clone())?;
     for (name, spec) in map {
         let bucket = Bucket::from_name(&name).ok_or(bad.clone())?;
@@ -256,7 +274,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -272,8 +293,16 @@ mod tests {
 
     #[test]
     fn production_requires_an_https_issuer() {
-        assert_eq!(Config::load(&vars(&[("ENVIRONMENT", "production")])).unwrap_err().name, "PUBLIC_BASE_URL");
-        let e = Config::load(&vars(&[("ENVIRONMENT", "production"), ("PUBLIC_BASE_URL", "http://id.example.com")]));
+        assert_eq!(
+            Config::load(&vars(&[("ENVIRONMENT", "production")]))
+                .unwrap_err()
+                .name,
+            "PUBLIC_BASE_URL"
+        );
+        let e = Config::load(&vars(&[
+            ("ENVIRONMENT", "production"),
+            ("PUBLIC_BASE_URL", "http://id.example.com"),
+        ]));
         assert_eq!(e.unwrap_err().problem, "must use https in production");
         let c = Config::load(&vars(&[
             ("ENVIRONMENT", "production"),
@@ -282,23 +311,56 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.public_base_url.as_deref(), Some("https://id.example.com"));
-        assert!(c.rate_limits.is_some(), "rate limits cannot be disabled in production");
+        assert!(
+            c.rate_limits.is_some(),
+            "rate limits cannot be disabled in production"
+        );
     }
 
     #[test]
     fn issuer_must_be_a_bare_origin() {
-        for bad in ["https://id.example.com/", "https://id.example.com/v1", "https://u@id.example.com", "id.example.com", "ftp://x.y", "https://id.example.com?x"] {
-            assert!(Config::load(&vars(&[("PUBLIC_BASE_URL", bad)])).is_err(), "{bad}");
+        for bad in [
+            "https://id.example.com/",
+            "https://id.example.com/v1",
+            "https://u@id.example.com",
+            "id.example.com",
+            "ftp://x.y",
+            "https://id.example.com?x",
+        ] {
+            assert!(
+                Config::load(&vars(&[("PUBLIC_BASE_URL", bad)])).is_err(),
+                "{bad}"
+            );
         }
         assert!(Config::load(&vars(&[("PUBLIC_BASE_URL", "http://127.0.0.1:8787")])).is_ok());
     }
 
     #[test]
     fn numbers_out_of_bounds_are_configuration_errors() {
-        assert_eq!(Config::load(&vars(&[("SESSION_TTL_SECS", "59")])).unwrap_err().name, "SESSION_TTL_SECS");
-        assert_eq!(Config::load(&vars(&[("SESSION_TTL_SECS", "abc")])).unwrap_err().name, "SESSION_TTL_SECS");
-        assert_eq!(Config::load(&vars(&[("DPOP_REQUIRE_NONCE", "yes")])).unwrap_err().name, "DPOP_REQUIRE_NONCE");
-        assert_eq!(Config::load(&vars(&[("RATE_LIMIT_CONFIG", "{\"nope\":\"1/1\"}")])).unwrap_err().name, "RATE_LIMIT_CONFIG");
+        assert_eq!(
+            Config::load(&vars(&[("SESSION_TTL_SECS", "59")]))
+                .unwrap_err()
+                .name,
+            "SESSION_TTL_SECS"
+        );
+        assert_eq!(
+            Config::load(&vars(&[("SESSION_TTL_SECS", "abc")]))
+                .unwrap_err()
+                .name,
+            "SESSION_TTL_SECS"
+        );
+        assert_eq!(
+            Config::load(&vars(&[("DPOP_REQUIRE_NONCE", "yes")]))
+                .unwrap_err()
+                .name,
+            "DPOP_REQUIRE_NONCE"
+        );
+        assert_eq!(
+            Config::load(&vars(&[("RATE_LIMIT_CONFIG", "{\"nope\":\"1/1\"}")]))
+                .unwrap_err()
+                .name,
+            "RATE_LIMIT_CONFIG"
+        );
     }
 
     #[test]

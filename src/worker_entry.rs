@@ -73,7 +73,10 @@ async fn convert(mut req: worker::Request) -> worker::Result<Request> {
     let method = Method::from_bytes(req.method().as_ref().as_bytes()).unwrap_or(Method::GET);
     let mut headers = HeaderMap::new();
     for (name, value) in req.headers().entries() {
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
             headers.append(n, v);
         }
     }
@@ -111,7 +114,11 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
     let app = app(&env)?;
     match app.handle(convert(req).await?).await {
         Handled::Response(res) => respond(res),
-        Handled::Spa => env.assets("ASSETS")?.fetch(format!("{origin}/index.html"), None).await,
+        Handled::Spa => {
+            env.assets("ASSETS")?
+                .fetch(format!("{origin}/index.html"), None)
+                .await
+        }
     }
 }
 
@@ -123,7 +130,13 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     };
     let retention = app.config.as_ref().map_or(400, |c| c.audit_retention_days);
     match crate::scheduled::run(app.db.as_ref(), JsClock.now_ms(), retention).await {
-        Ok(report) => worker::console_log!("{}", serde_json::json!({"level": "info", "job": "purge", "deleted": report})),
-        Err(e) => worker::console_error!("{}", serde_json::json!({"level": "error", "job": "purge", "detail": e.to_string()})),
+        Ok(report) => worker::console_log!(
+            "{}",
+            serde_json::json!({"level": "info", "job": "purge", "deleted": report})
+        ),
+        Err(e) => worker::console_error!(
+            "{}",
+            serde_json::json!({"level": "error", "job": "purge", "detail": e.to_string()})
+        ),
     }
 }

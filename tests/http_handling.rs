@@ -13,15 +13,19 @@ const INITIATE: &str = "/v1/agents/register/initiate";
 fn body_classes_and_limits() {
     let h = Harness::new();
     let key = TestKey::random().x();
-    let valid = json!({"name": "a", "public_key": key}).to_string().into_bytes();
+    let valid = json!({"name": "a", "public_key": key})
+        .to_string()
+        .into_bytes();
     let send = |ct: &str, bytes: Vec<u8>| h.send(Req::post(INITIATE).raw(ct, bytes));
     send("application/json", br#"{"name":"a","#.to_vec()).assert_error(400, "invalid_json"); // G01
     send("text/plain", valid.clone()).assert_error(415, "unsupported_media_type"); // G02
-    send("application/json; charset=iso-8859-1", valid.clone()).assert_error(415, "unsupported_media_type"); // G03
+    send("application/json; charset=iso-8859-1", valid.clone())
+        .assert_error(415, "unsupported_media_type"); // G03
     let mut big = valid.clone();
     big.resize(65_537, b' ');
     send("application/json", big).assert_error(413, "payload_too_large"); // G04
-    h.send(Req::post(INITIATE).body(Body::TooLarge)).assert_error(413, "payload_too_large"); // G05 (the edge marks it)
+    h.send(Req::post(INITIATE).body(Body::TooLarge))
+        .assert_error(413, "payload_too_large"); // G05 (the edge marks it)
     send("application/json", b"[]".to_vec()).assert_error(400, "invalid_json"); // G06
     send("application/json", br#""name""#.to_vec()).assert_error(400, "invalid_json"); // G07
     let dup = format!(r#"{{"name":"a","name":"b","public_key":"{key}"}}"#);
@@ -29,7 +33,7 @@ fn body_classes_and_limits() {
     r.assert_error(400, "invalid_json");
     assert!(r.body["error"].as_str().unwrap().contains("duplicate"));
     send("application/json", vec![0xFF, 0xFE, 0x7B, 0x7D]).assert_error(400, "invalid_json"); // G10
-    // An empty body is {} whatever the content type: the missing field is named.
+                                                                                              // An empty body is {} whatever the content type: the missing field is named.
     let r = h.send(Req::post(INITIATE).raw("text/plain", vec![]));
     r.assert_error(400, "missing_field");
     assert!(r.body["error"].as_str().unwrap().contains("name"));
@@ -40,14 +44,23 @@ fn body_classes_and_limits() {
 #[test]
 fn routing_404_405_and_removed_endpoints() {
     let h = Harness::new();
-    h.send(Req::get("/v1/agents")).assert_error(404, "not_found"); // G11
+    h.send(Req::get("/v1/agents"))
+        .assert_error(404, "not_found"); // G11
     let r = h.send(Req::new(Method::DELETE, "/health")); // G12
     r.assert_error(405, "method_not_allowed");
     assert_eq!(r.header("allow"), Some("GET, OPTIONS"));
-    for path in ["/v1/test-utils/reset-db", "/v1/agents/respond-claim", "/v1/agents/register", "/v1/agents/complete-login", "/v1/nothing", "/.well-known/nothing"] {
+    for path in [
+        "/v1/test-utils/reset-db",
+        "/v1/agents/respond-claim",
+        "/v1/agents/register",
+        "/v1/agents/complete-login",
+        "/v1/nothing",
+        "/.well-known/nothing",
+    ] {
         h.send(Req::post(path)).assert_error(404, "not_found"); // G13–G15
     }
-    h.send(Req::get("/v1/agents/me/")).assert_error(404, "not_found"); // G16
+    h.send(Req::get("/v1/agents/me/"))
+        .assert_error(404, "not_found"); // G16
     let r = h.send(Req::get("/v1/agents/login"));
     r.assert_error(405, "method_not_allowed");
     assert_eq!(r.header("allow"), Some("POST, OPTIONS"));
@@ -56,18 +69,35 @@ fn routing_404_405_and_removed_endpoints() {
 #[test]
 fn every_response_carries_the_security_headers() {
     let h = Harness::new();
-    for req in [Req::get("/health"), Req::get("/v1"), Req::get("/v1/nothing"), Req::post(INITIATE).header("x-request-id", "client-123")] {
+    for req in [
+        Req::get("/health"),
+        Req::get("/v1"),
+        Req::get("/v1/nothing"),
+        Req::post(INITIATE).header("x-request-id", "client-123"),
+    ] {
         let r = h.send(req);
         let id = r.header("x-request-id").unwrap();
-        assert_eq!(agent_id::domain::ids::canonical_uuid(id).as_deref(), Some(id));
+        assert_eq!(
+            agent_id::domain::ids::canonical_uuid(id).as_deref(),
+            Some(id)
+        );
         assert_ne!(id, "client-123");
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
-        assert_eq!(r.header("content-security-policy"), Some("default-src 'none'; frame-ancestors 'none'"));
-        assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'")
+        );
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
         assert_eq!(r.header("cache-control"), Some("no-store"));
-        assert!(r.header("strict-transport-security").is_none(), "HSTS only in production");
+        assert!(
+            r.header("strict-transport-security").is_none(),
+            "HSTS only in production"
+        );
     }
     let a = h.send(Req::get("/health"));
     let b = h.send(Req::get("/health"));
@@ -80,22 +110,36 @@ fn service_info_health_and_root() {
     let r = h.send(Req::get("/v1"));
     assert_eq!(r.body["name"], "agent-id");
     assert_eq!(r.body["issuer"], ISSUER);
-    assert_eq!(r.body["endpoints"]["discovery"], "/.well-known/oauth-authorization-server");
+    assert_eq!(
+        r.body["endpoints"]["discovery"],
+        "/.well-known/oauth-authorization-server"
+    );
     let r = h.send(Req::get("/health"));
     assert_eq!(r.body["status"], "ok");
     assert_eq!(r.body["environment"], "development");
     assert_eq!(r.body["version"], agent_id::config::default_build_version());
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     // GET / is the SPA for browsers and service info otherwise.
-    assert_eq!(h.send(Req::get("/").header("accept", "text/html,*/*")).status, 0);
-    assert_eq!(h.send(Req::get("/").header("accept", "application/json")).body["name"], "agent-id");
+    assert_eq!(
+        h.send(Req::get("/").header("accept", "text/html,*/*"))
+            .status,
+        0
+    );
+    assert_eq!(
+        h.send(Req::get("/").header("accept", "application/json"))
+            .body["name"],
+        "agent-id"
+    );
     // Without PUBLIC_BASE_URL in development, the issuer is the request origin.
     let h = Harness::with_config(agent_id::config::Config::load(&{
         let mut v = vars(&[]);
         v.remove("PUBLIC_BASE_URL");
         v
     }));
-    assert_eq!(h.send(Req::get("/v1")).body["issuer"], "http://127.0.0.1:8787");
+    assert_eq!(
+        h.send(Req::get("/v1")).body["issuer"],
+        "http://127.0.0.1:8787"
+    );
 }
 
 #[test]
@@ -109,26 +153,48 @@ fn production_without_issuer_is_misconfigured_everywhere() {
     assert_eq!(r.status, 503);
     assert_eq!(r.body["status"], "misconfigured");
     assert_eq!(r.body["code"], "configuration_error");
-    let r = h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()})));
+    let r =
+        h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()})));
     r.assert_error(503, "configuration_error");
     assert!(r.body["request_id"].is_string());
-    assert!(!r.raw.windows(15).any(|w| w == b"PUBLIC_BASE_URL"), "the response never names internals");
+    assert!(
+        !r.raw.windows(15).any(|w| w == b"PUBLIC_BASE_URL"),
+        "the response never names internals"
+    );
 }
 
 #[test]
 fn production_sends_hsts_and_enforces_rate_limits() {
-    let h = Harness::with_vars(&[("ENVIRONMENT", "production"), ("RATE_LIMIT_ENABLED", "false"), ("RATE_LIMIT_CONFIG", r#"{"agent_register":"1/600"}"#)]);
+    let h = Harness::with_vars(&[
+        ("ENVIRONMENT", "production"),
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("RATE_LIMIT_CONFIG", r#"{"agent_register":"1/600"}"#),
+    ]);
     let r = h.send(Req::get("/health"));
-    assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
-    assert_eq!(h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()}))).status, 202);
-    h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()}))).assert_error(429, "rate_limited");
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    assert_eq!(
+        h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()})))
+            .status,
+        202
+    );
+    h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()})))
+        .assert_error(429, "rate_limited");
 }
 
 #[test]
 fn rate_limits_can_be_disabled_outside_production() {
     let h = Harness::with_vars(&[("RATE_LIMIT_ENABLED", "false")]);
     for _ in 0..25 {
-        assert_eq!(h.send(Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()}))).status, 202);
+        assert_eq!(
+            h.send(
+                Req::post(INITIATE).json(json!({"name": "a", "public_key": TestKey::random().x()}))
+            )
+            .status,
+            202
+        );
     }
     assert!(h.kv.is_empty(agent_id::store::Namespace::RateLimits));
 }
@@ -143,7 +209,10 @@ fn cors_only_for_public_endpoints_and_listed_origins() {
     let r = h.send(Req::get("/v1/agents/me").header("origin", "https://evil.example"));
     assert!(r.header("access-control-allow-origin").is_none());
     let r = h.send(Req::get("/v1/agents/me").header("origin", "https://app.example.com"));
-    assert_eq!(r.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
     assert_eq!(r.header("vary"), Some("Origin"));
     assert!(r.header("access-control-allow-credentials").is_none());
 }
@@ -154,18 +223,32 @@ fn purge_removes_only_expired_rows() {
     let key = TestKey::random();
     h.register(&key, "A");
     assert_eq!(h.login(&key).status, 200);
-    let s = h.login(&key).body["session_id"].as_str().unwrap().to_owned();
-    assert_eq!(h.send(Req::post("/v1/agents/logout").bearer(&s)).status, 200);
-    let run = |now_ms: i64| futures::executor::block_on(agent_id::scheduled::run(h.db.as_ref(), now_ms, 400)).unwrap();
+    let s = h.login(&key).body["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        h.send(Req::post("/v1/agents/logout").bearer(&s)).status,
+        200
+    );
+    let run = |now_ms: i64| {
+        futures::executor::block_on(agent_id::scheduled::run(h.db.as_ref(), now_ms, 400)).unwrap()
+    };
     run(T0 * 1000);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM jti_markers"), 2);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM session_revocations"), 1);
     let report = run((T0 + 3600) * 1000);
-    assert!(report.contains(&("jti_markers.expires_at", 2)), "{report:?}");
+    assert!(
+        report.contains(&("jti_markers.expires_at", 2)),
+        "{report:?}"
+    );
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM jti_markers"), 0);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM session_revocations"), 0);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM agents"), 1);
-    assert!(h.count("SELECT COUNT(*) AS n FROM audit_events") > 0, "audit kept within retention");
+    assert!(
+        h.count("SELECT COUNT(*) AS n FROM audit_events") > 0,
+        "audit kept within retention"
+    );
     run((T0 + 401 * 86_400) * 1000);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM audit_events"), 0);
 }

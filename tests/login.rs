@@ -35,12 +35,20 @@ fn login_issues_a_working_session_and_audits() {
     assert_eq!(r.body["expires_in"], 1800);
     let session = r.body["session_id"].as_str().unwrap();
     assert_ne!(session, agent.session);
-    assert_eq!(h.send(Req::get("/v1/agents/me").bearer(session)).status, 200);
+    assert_eq!(
+        h.send(Req::get("/v1/agents/me").bearer(session)).status,
+        200
+    );
     assert_eq!(markers(&h), 1);
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login'"), 2);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login'"),
+        2
+    );
     // The session id itself is stored nowhere: KV keys are hashes.
     let kv = h.kv.dump(agent_id::store::Namespace::Sessions);
-    assert!(kv.iter().all(|(k, v)| !k.contains(session) && !v.contains(session)));
+    assert!(kv
+        .iter()
+        .all(|(k, v)| !k.contains(session) && !v.contains(session)));
 }
 
 #[test]
@@ -54,9 +62,20 @@ fn the_rfc8037_agent_logs_in_with_the_published_proofs() {
     assert_eq!(login_with(&h, eddsa).status, 200);
     let replay = login_with(&h, ed25519); // same key and jti: the marker is shared
     replay.assert_error(401, "invalid_dpop_proof");
-    assert!(replay.body["error"].as_str().unwrap().contains("already been used"));
-    let stored: Vec<String> = h.sql("SELECT hash FROM jti_markers", vec![]).rows.iter().map(|r| r["hash"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(stored, ["ae41cf894423fe15fa2b57aad3a0281bd3fe2607269aff8912ad9ebe94e21781"]);
+    assert!(replay.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("already been used"));
+    let stored: Vec<String> = h
+        .sql("SELECT hash FROM jti_markers", vec![])
+        .rows
+        .iter()
+        .map(|r| r["hash"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        stored,
+        ["ae41cf894423fe15fa2b57aad3a0281bd3fe2607269aff8912ad9ebe94e21781"]
+    );
 }
 
 #[test]
@@ -94,15 +113,30 @@ fn negative_proofs_are_rejected_before_any_write() {
     ];
     for (name, proof) in cases {
         let r = login_with(&h, &proof);
-        assert_eq!((r.status, r.code()), (401, "invalid_dpop_proof"), "{name}: {}", r.body);
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "invalid_dpop_proof"),
+            "{name}: {}",
+            r.body
+        );
         let challenge = r.header("www-authenticate").unwrap();
-        assert!(challenge.starts_with("DPoP realm=\"agent-id\""), "{name}: {challenge}");
+        assert!(
+            challenge.starts_with("DPoP realm=\"agent-id\""),
+            "{name}: {challenge}"
+        );
         assert!(challenge.contains("error=\"invalid_dpop_proof\""), "{name}");
     }
     // alg none, with and without a signature segment (DP04, DP05)
     let header = agent_id::jose::b64::encode(json!({"typ": "dpop+jwt", "alg": "none", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": key.x()}}).to_string().as_bytes());
-    let payload = agent_id::jose::b64::encode(json!({"jti": "n", "htm": "POST", "htu": url(), "iat": now}).to_string().as_bytes());
-    for proof in [format!("{header}.{payload}."), format!("{header}.{payload}.AAAA")] {
+    let payload = agent_id::jose::b64::encode(
+        json!({"jti": "n", "htm": "POST", "htu": url(), "iat": now})
+            .to_string()
+            .as_bytes(),
+    );
+    for proof in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}.AAAA"),
+    ] {
         login_with(&h, &proof).assert_error(401, "invalid_dpop_proof");
     }
     // DP34 flipped bit, DP35 padded header segment
@@ -110,26 +144,46 @@ fn negative_proofs_are_rejected_before_any_write() {
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     let mut sig = agent_id::jose::b64::decode_strict(&parts[2]).unwrap();
     sig[0] ^= 1;
-    let flipped = format!("{}.{}.{}", parts[0], parts[1], agent_id::jose::b64::encode(&sig));
+    let flipped = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        agent_id::jose::b64::encode(&sig)
+    );
     login_with(&h, &flipped).assert_error(401, "invalid_dpop_proof");
     parts[0].push('=');
     login_with(&h, &parts.join(".")).assert_error(401, "invalid_dpop_proof");
 
     assert_eq!(markers(&h), 0, "no rejected proof leaves a replay marker");
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login'"), 1);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login'"),
+        1
+    );
 }
 
 #[test]
 fn accepted_htu_variants_and_freshness_edges() {
     let (h, key, _) = setup();
     let now = h.now_s();
-    for htu in [format!("{}?a=1#x", url()), "HTTPS://ID.EXAMPLE.COM:443/v1/agents/login".to_owned()] {
+    for htu in [
+        format!("{}?a=1#x", url()),
+        "HTTPS://ID.EXAMPLE.COM:443/v1/agents/login".to_owned(),
+    ] {
         let r = login_with(&h, &key.proof(&ProofSpec::new("POST", &htu, now))); // DP26, DP27
         assert_eq!(r.status, 200, "{htu}: {}", r.body);
     }
-    assert_eq!(login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), now - 299))).status, 200); // DP31
-    assert_eq!(login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), now + 60))).status, 200);
-    let r = login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), now).header("alg", json!("Ed25519")))); // DP44
+    assert_eq!(
+        login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), now - 299))).status,
+        200
+    ); // DP31
+    assert_eq!(
+        login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), now + 60))).status,
+        200
+    );
+    let r = login_with(
+        &h,
+        &key.proof(&ProofSpec::new("POST", &url(), now).header("alg", json!("Ed25519"))),
+    ); // DP44
     assert_eq!(r.status, 200);
 }
 
@@ -141,10 +195,16 @@ fn header_presence_and_multiplicity() {
     assert!(r.header("www-authenticate").unwrap().starts_with("DPoP"));
     let a = h.login_proof(&key);
     let b = h.login_proof(&key);
-    h.send(Req::post(LOGIN).header("dpop", &a).header("dpop", &b)).assert_error(401, "invalid_dpop_proof"); // DP03
-    h.send(Req::post(LOGIN).header("dpop", &format!("{a}, {b}"))).assert_error(401, "invalid_dpop_proof");
+    h.send(Req::post(LOGIN).header("dpop", &a).header("dpop", &b))
+        .assert_error(401, "invalid_dpop_proof"); // DP03
+    h.send(Req::post(LOGIN).header("dpop", &format!("{a}, {b}")))
+        .assert_error(401, "invalid_dpop_proof");
     // DP45: Authorization is ignored on DPoP-only endpoints.
-    let r = h.send(Req::post(LOGIN).header("dpop", &h.login_proof(&key)).header("authorization", "Bearer garbage"));
+    let r = h.send(
+        Req::post(LOGIN)
+            .header("dpop", &h.login_proof(&key))
+            .header("authorization", "Bearer garbage"),
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -155,11 +215,27 @@ fn agent_id_in_the_body_must_match_the_proof_key() {
     let kb = TestKey::random();
     let a = h.register(&ka, "A");
     h.register(&kb, "B");
-    let with_body = |key: &TestKey, body: Value| h.send(Req::post(LOGIN).header("dpop", &h.login_proof(key)).json(body));
-    assert_eq!(with_body(&ka, json!({"agent_id": a.id.to_uppercase()})).status, 200);
+    let with_body = |key: &TestKey, body: Value| {
+        h.send(
+            Req::post(LOGIN)
+                .header("dpop", &h.login_proof(key))
+                .json(body),
+        )
+    };
+    assert_eq!(
+        with_body(&ka, json!({"agent_id": a.id.to_uppercase()})).status,
+        200
+    );
     with_body(&kb, json!({"agent_id": a.id})).assert_error(401, "invalid_dpop_proof"); // DP36
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login_failed'"), 1);
-    with_body(&ka, json!({"agent_id": "0b7e2c1a-5f4d-4e3c-9b2a-1c0d9e8f7a6b"})).assert_error(404, "agent_not_found"); // DP37
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login_failed'"),
+        1
+    );
+    with_body(
+        &ka,
+        json!({"agent_id": "0b7e2c1a-5f4d-4e3c-9b2a-1c0d9e8f7a6b"}),
+    )
+    .assert_error(404, "agent_not_found"); // DP37
     with_body(&ka, json!({"agent_id": "123"})).assert_error(400, "invalid_field"); // DP38
     with_body(&ka, json!({"agent_id": 5})).assert_error(400, "invalid_field");
     // A key no agent holds.
@@ -176,19 +252,30 @@ fn es256_proofs_cannot_authenticate_agents() {
     let b = agent_id::jose::b64::encode;
     let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": {"kty": "EC", "crv": "P-256", "x": b(point.x().unwrap()), "y": b(point.y().unwrap())}});
     let payload = json!({"jti": "es", "htm": "POST", "htu": url(), "iat": h.now_s()});
-    let input = format!("{}.{}", b(header.to_string().as_bytes()), b(payload.to_string().as_bytes()));
+    let input = format!(
+        "{}.{}",
+        b(header.to_string().as_bytes()),
+        b(payload.to_string().as_bytes())
+    );
     let sig: Signature = sk.sign(input.as_bytes());
-    login_with(&h, &format!("{input}.{}", b(&sig.to_bytes()))).assert_error(401, "invalid_dpop_proof");
+    login_with(&h, &format!("{input}.{}", b(&sig.to_bytes())))
+        .assert_error(401, "invalid_dpop_proof");
 }
 
 #[test]
 fn nonces_optional_by_default_and_required_when_configured() {
     let (h, key, _) = setup();
     // DP40: a garbage nonce is answered with a fresh one.
-    let r = login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), h.now_s()).claim("nonce", json!("garbage"))));
+    let r = login_with(
+        &h,
+        &key.proof(&ProofSpec::new("POST", &url(), h.now_s()).claim("nonce", json!("garbage"))),
+    );
     r.assert_error(401, "use_dpop_nonce");
     assert_eq!(r.header("dpop-nonce").unwrap().len(), 32);
-    assert!(r.header("www-authenticate").unwrap().contains("error=\"use_dpop_nonce\""));
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("error=\"use_dpop_nonce\""));
     // Without a nonce and nonces optional, no DPoP-Nonce is handed out.
     assert!(h.login(&key).header("dpop-nonce").is_none());
 
@@ -198,12 +285,21 @@ fn nonces_optional_by_default_and_required_when_configured() {
     let r = h.login(&key); // DP41
     r.assert_error(401, "use_dpop_nonce");
     let nonce = r.header("dpop-nonce").unwrap().to_owned();
-    let ok = login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), h.now_s()).claim("nonce", json!(nonce))));
+    let ok = login_with(
+        &h,
+        &key.proof(&ProofSpec::new("POST", &url(), h.now_s()).claim("nonce", json!(nonce))),
+    );
     assert_eq!(ok.status, 200, "{}", ok.body);
-    assert!(ok.header("dpop-nonce").is_some(), "every response carries a fresh nonce");
+    assert!(
+        ok.header("dpop-nonce").is_some(),
+        "every response carries a fresh nonce"
+    );
     // DP42: a nonce from five minutes ago is stale.
     h.clock.advance_secs(300);
-    let stale = login_with(&h, &key.proof(&ProofSpec::new("POST", &url(), h.now_s()).claim("nonce", json!(nonce))));
+    let stale = login_with(
+        &h,
+        &key.proof(&ProofSpec::new("POST", &url(), h.now_s()).claim("nonce", json!(nonce))),
+    );
     stale.assert_error(401, "use_dpop_nonce");
     assert_ne!(stale.header("dpop-nonce").unwrap(), nonce);
 }

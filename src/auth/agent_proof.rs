@@ -30,8 +30,10 @@ pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiErro
     let mut values = ctx.req.headers.get_all("dpop").iter();
     let value = match (values.next(), values.next()) {
         (None, _) => {
-            return Err(ApiError::new(ErrorCode::AuthenticationRequired, "DPoP proof required")
-                .with_challenge(challenge))
+            return Err(
+                ApiError::new(ErrorCode::AuthenticationRequired, "DPoP proof required")
+                    .with_challenge(challenge),
+            )
         }
         (Some(_), Some(_)) => return Err(invalid_proof("more than one DPoP header", challenge)),
         (Some(v), None) => v
@@ -65,21 +67,25 @@ pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiErro
                 let key = k.clone();
                 Ok(AgentProof { proof, key })
             }
-            _ => Err(invalid_proof("agent proofs must use an Ed25519 key", challenge)),
+            _ => Err(invalid_proof(
+                "agent proofs must use an Ed25519 key",
+                challenge,
+            )),
         },
         Err(ProofError::Invalid(reason)) => Err(invalid_proof(reason, challenge)),
         Err(ProofError::UseNonce) => {
             // A nonce can only be handed out with a nonce key; without one, fail closed.
             let Some(key) = nonce_key else {
-                return Err(ctx
-                    .config
-                    .dpop_nonce_key
-                    .as_ref()
-                    .err()
-                    .map_or_else(|| ApiError::internal("nonce key missing"), ApiError::configuration));
+                return Err(ctx.config.dpop_nonce_key.as_ref().err().map_or_else(
+                    || ApiError::internal("nonce key missing"),
+                    ApiError::configuration,
+                ));
             };
-            let mut e = ApiError::new(ErrorCode::UseDpopNonce, "Authorization server requires nonce in DPoP proof")
-                .with_challenge(challenge);
+            let mut e = ApiError::new(
+                ErrorCode::UseDpopNonce,
+                "Authorization server requires nonce in DPoP proof",
+            )
+            .with_challenge(challenge);
             e.dpop_nonce = Some(dpop::nonce::issue(key, ctx.now_s()));
             Err(e)
         }
@@ -87,7 +93,10 @@ pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiErro
 }
 
 /// The agent whose current key made the proof, if any.
-pub async fn agent_by_key(ctx: &Ctx<'_>, key: &Ed25519PublicKey) -> Result<Option<AgentRow>, ApiError> {
+pub async fn agent_by_key(
+    ctx: &Ctx<'_>,
+    key: &Ed25519PublicKey,
+) -> Result<Option<AgentRow>, ApiError> {
     Ok(ctx
         .app
         .db
@@ -101,7 +110,11 @@ pub async fn agent_by_key(ctx: &Ctx<'_>, key: &Ed25519PublicKey) -> Result<Optio
 }
 
 /// P15: the proof's `jti` is used once (D1 primary key); the last check before acting.
-pub async fn consume(ctx: &Ctx<'_>, proof: &VerifiedProof, challenge: Challenge) -> Result<(), ApiError> {
+pub async fn consume(
+    ctx: &Ctx<'_>,
+    proof: &VerifiedProof,
+    challenge: Challenge,
+) -> Result<(), ApiError> {
     let fresh = replay::first_use(
         ctx,
         MarkerKind::Dpop,

@@ -22,7 +22,12 @@ impl MarkerKind {
 
 /// Records `hash` as used until `expires_at_ms`. Returns `false` when it was already used
 /// (a live marker exists). An expired marker not yet purged is taken over.
-pub async fn first_use(ctx: &Ctx<'_>, kind: MarkerKind, hash: &str, expires_at_ms: i64) -> Result<bool, ApiError> {
+pub async fn first_use(
+    ctx: &Ctx<'_>,
+    kind: MarkerKind,
+    hash: &str,
+    expires_at_ms: i64,
+) -> Result<bool, ApiError> {
     let outcome = ctx
         .app
         .db

@@ -49,7 +49,12 @@ fn kv_key(token_hash: &str) -> String {
 }
 
 /// Creates a session for an account at its current epoch.
-pub async fn create(ctx: &Ctx<'_>, kind: AccountKind, account_id: &str, epoch: i64) -> Result<NewSession, ApiError> {
+pub async fn create(
+    ctx: &Ctx<'_>,
+    kind: AccountKind,
+    account_id: &str,
+    epoch: i64,
+) -> Result<NewSession, ApiError> {
     let session_id = opaque_token(ctx.rng())?;
     let ttl = ctx.config.session_ttl_secs;
     let record = Record {
@@ -62,7 +67,12 @@ pub async fn create(ctx: &Ctx<'_>, kind: AccountKind, account_id: &str, epoch: i
     let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
     ctx.app
         .kv
-        .put(Namespace::Sessions, &kv_key(&sha256_hex(&session_id)), &value, ttl.unsigned_abs())
+        .put(
+            Namespace::Sessions,
+            &kv_key(&sha256_hex(&session_id)),
+            &value,
+            ttl.unsigned_abs(),
+        )
         .await?;
     Ok(NewSession {
         session_id,
@@ -74,7 +84,8 @@ pub async fn create(ctx: &Ctx<'_>, kind: AccountKind, account_id: &str, epoch: i
 /// Any other scheme counts as no credentials; the scheme name is case-insensitive.
 pub fn bearer_token(req: &Request, challenge: Challenge) -> Result<&str, ApiError> {
     let required = || {
-        ApiError::new(ErrorCode::AuthenticationRequired, "Authentication required").with_challenge(challenge)
+        ApiError::new(ErrorCode::AuthenticationRequired, "Authentication required")
+            .with_challenge(challenge)
     };
     let mut values = req.headers.get_all("authorization").iter();
     let (Some(value), None) = (values.next(), values.next()) else {
@@ -99,7 +110,11 @@ pub fn bearer_token(req: &Request, challenge: Challenge) -> Result<&str, ApiErro
 }
 
 pub fn invalid_session(challenge: Challenge) -> ApiError {
-    ApiError::new(ErrorCode::InvalidSession, "Session is invalid or has expired").with_challenge(challenge)
+    ApiError::new(
+        ErrorCode::InvalidSession,
+        "Session is invalid or has expired",
+    )
+    .with_challenge(challenge)
 }
 
 #[derive(Deserialize)]
@@ -135,11 +150,13 @@ pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentS
                 .await?
                 .first()?;
             match row {
-                Some(r) if r.revoked == 0 && r.agent.session_epoch == record.epoch => Ok(AgentSession {
-                    agent: r.agent,
-                    token_hash,
-                    expires_at_ms: record.expires_at,
-                }),
+                Some(r) if r.revoked == 0 && r.agent.session_epoch == record.epoch => {
+                    Ok(AgentSession {
+                        agent: r.agent,
+                        token_hash,
+                        expires_at_ms: record.expires_at,
+                    })
+                }
                 _ => Err(invalid_session(challenge)),
             }
         }
@@ -167,7 +184,11 @@ pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentS
 }
 
 async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<Record, ApiError> {
-    let raw = ctx.app.kv.get(Namespace::Sessions, &kv_key(token_hash)).await?;
+    let raw = ctx
+        .app
+        .kv
+        .get(Namespace::Sessions, &kv_key(token_hash))
+        .await?;
     let record: Record = raw
         .and_then(|v| serde_json::from_str(&v).ok())
         .ok_or_else(|| invalid_session(challenge))?;
@@ -188,6 +209,9 @@ pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Resu
             expires_at_ms
         ))
         .await?;
-    ctx.app.kv.delete(Namespace::Sessions, &kv_key(token_hash)).await?;
+    ctx.app
+        .kv
+        .delete(Namespace::Sessions, &kv_key(token_hash))
+        .await?;
     Ok(())
 }

@@ -11,7 +11,13 @@ fn canonical(members: &BTreeMap<&str, &str>) -> String {
 }
 
 /// `challenge_data` for registration.
-pub fn registration_data(aud: &str, challenge_id: &str, expires_at: &str, nonce: &str, public_key: &str) -> String {
+pub fn registration_data(
+    aud: &str,
+    challenge_id: &str,
+    expires_at: &str,
+    nonce: &str,
+    public_key: &str,
+) -> String {
     canonical(&BTreeMap::from([
         ("action", "register"),
         ("aud", aud),
@@ -23,7 +29,14 @@ pub fn registration_data(aud: &str, challenge_id: &str, expires_at: &str, nonce:
 }
 
 /// `challenge_data` for key rotation.
-pub fn rotation_data(aud: &str, agent_id: &str, challenge_id: &str, expires_at: &str, nonce: &str, new_public_key: &str) -> String {
+pub fn rotation_data(
+    aud: &str,
+    agent_id: &str,
+    challenge_id: &str,
+    expires_at: &str,
+    nonce: &str,
+    new_public_key: &str,
+) -> String {
     canonical(&BTreeMap::from([
         ("action", "rotate_key"),
         ("agent_id", agent_id),

@@ -24,7 +24,14 @@ pub fn canonical_uuid(s: &str) -> Option<String> {
 /// Formats 16 bytes as lowercase UUID text.
 pub fn format_uuid(u: &[u8; 16]) -> String {
     let h = hex(u);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A fresh random UUID version 4.
@@ -70,7 +77,14 @@ mod tests {
             canonical_uuid("6F1C2B9E-3D4A-4C5B-8E7F-0A1B2C3D4E5F").as_deref(),
             Some("6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f")
         );
-        for bad in ["not-a-uuid", "123", "6f1c2b9e3d4a4c5b8e7f0a1b2c3d4e5f", "{6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f}", "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5g", ""] {
+        for bad in [
+            "not-a-uuid",
+            "123",
+            "6f1c2b9e3d4a4c5b8e7f0a1b2c3d4e5f",
+            "{6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f}",
+            "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5g",
+            "",
+        ] {
             assert_eq!(canonical_uuid(bad), None, "{bad}");
         }
     }

@@ -108,7 +108,9 @@ impl RateLimits {
 pub enum Verdict {
     Allowed,
     /// Over the limit; retry after this many seconds.
-    Limited { retry_after: u64 },
+    Limited {
+        retry_after: u64,
+    },
 }
 
 /// Counts an attempt against `bucket` for `subject` (IP, e-mail, agent id or client id).

@@ -10,10 +10,16 @@ pub fn name(field: &str, raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::missing_field(field));
     }
     if v.chars().count() > 128 {
-        return Err(ApiError::invalid_field(field, "must be at most 128 characters"));
+        return Err(ApiError::invalid_field(
+            field,
+            "must be at most 128 characters",
+        ));
     }
     if v.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field(field, "must not contain control characters"));
+        return Err(ApiError::invalid_field(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -25,10 +31,16 @@ pub fn description(field: &str, raw: Option<&str>) -> Result<Option<String>, Api
         return Ok(None);
     };
     if v.chars().count() > 1024 {
-        return Err(ApiError::invalid_field(field, "must be at most 1024 characters"));
+        return Err(ApiError::invalid_field(
+            field,
+            "must be at most 1024 characters",
+        ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::invalid_field(field, "must not contain control characters"));
+        return Err(ApiError::invalid_field(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok((!v.is_empty()).then(|| v.to_owned()))
 }
@@ -41,16 +53,34 @@ mod tests {
     #[test]
     fn names_count_characters_and_refuse_controls() {
         assert_eq!(name("name", "  Demo  ").unwrap(), "Demo");
-        assert_eq!(name("name", &"😀".repeat(128)).unwrap().chars().count(), 128);
-        assert_eq!(name("name", &"a".repeat(129)).unwrap_err().code, ErrorCode::InvalidField);
-        assert_eq!(name("name", "   ").unwrap_err().code, ErrorCode::MissingField);
-        assert_eq!(name("name", "a\u{7}b").unwrap_err().code, ErrorCode::InvalidField);
-        assert_eq!(name("name", "a\u{85}b").unwrap_err().code, ErrorCode::InvalidField);
+        assert_eq!(
+            name("name", &"😀".repeat(128)).unwrap().chars().count(),
+            128
+        );
+        assert_eq!(
+            name("name", &"a".repeat(129)).unwrap_err().code,
+            ErrorCode::InvalidField
+        );
+        assert_eq!(
+            name("name", "   ").unwrap_err().code,
+            ErrorCode::MissingField
+        );
+        assert_eq!(
+            name("name", "a\u{7}b").unwrap_err().code,
+            ErrorCode::InvalidField
+        );
+        assert_eq!(
+            name("name", "a\u{85}b").unwrap_err().code,
+            ErrorCode::InvalidField
+        );
     }
 
     #[test]
     fn descriptions_allow_newlines_and_tabs_only() {
-        assert_eq!(description("d", Some("a\n\tb")).unwrap().as_deref(), Some("a\n\tb"));
+        assert_eq!(
+            description("d", Some("a\n\tb")).unwrap().as_deref(),
+            Some("a\n\tb")
+        );
         assert_eq!(description("d", Some("  ")).unwrap(), None);
         assert_eq!(description("d", None).unwrap(), None);
         assert!(description("d", Some("a\u{0}b")).is_err());

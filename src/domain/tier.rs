@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::time::{month_bounds_ms, rfc3339_ms};
-use crate::store::{Db, StoreError};
 use crate::stmt;
+use crate::store::{Db, StoreError};
 
 /// A row of `subscription_tiers`.
 #[derive(Clone, Debug, Deserialize)]
@@ -61,7 +61,11 @@ pub fn is_active_status(status: &str) -> bool {
 }
 
 /// Computes the summary: the agent's effective tier, its client pool and this month's grants.
-pub async fn agent_summary(db: &dyn Db, agent_id: &str, now_ms: i64) -> Result<AgentSummary, StoreError> {
+pub async fn agent_summary(
+    db: &dyn Db,
+    agent_id: &str,
+    now_ms: i64,
+) -> Result<AgentSummary, StoreError> {
     let standing: Option<Standing> = db
         .run(stmt!(
             "SELECT ov.id AS overseer_id, ov.kind AS overseer_kind, s.status AS sub_status, \
@@ -80,13 +84,26 @@ pub async fn agent_summary(db: &dyn Db, agent_id: &str, now_ms: i64) -> Result<A
         Some(s) if s.overseer_kind == "human" => {
             let paid = s.sub_status.as_deref().is_some_and(is_active_status);
             match (&s.sub_tier, paid) {
-                (Some(t), true) => (t.clone(), Source::Overseer, s.sub_period_end, Some(s.overseer_id.as_str())),
-                _ => ("FREE".to_owned(), Source::Overseer, None, Some(s.overseer_id.as_str())),
+                (Some(t), true) => (
+                    t.clone(),
+                    Source::Overseer,
+                    s.sub_period_end,
+                    Some(s.overseer_id.as_str()),
+                ),
+                _ => (
+                    "FREE".to_owned(),
+                    Source::Overseer,
+                    None,
+                    Some(s.overseer_id.as_str()),
+                ),
             }
         }
-        Some(s) if s.shadow_valid_until.is_some_and(|v| v > now_ms) => {
-            ("SHADOW".to_owned(), Source::Shadow, s.shadow_valid_until, None)
-        }
+        Some(s) if s.shadow_valid_until.is_some_and(|v| v > now_ms) => (
+            "SHADOW".to_owned(),
+            Source::Shadow,
+            s.shadow_valid_until,
+            None,
+        ),
         _ => ("FREE".to_owned(), Source::None, None, None),
     };
 

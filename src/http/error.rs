@@ -141,11 +141,17 @@ impl ApiError {
     }
 
     pub fn missing_field(field: &str) -> Self {
-        Self::new(ErrorCode::MissingField, format!("Missing required field: {field}"))
+        Self::new(
+            ErrorCode::MissingField,
+            format!("Missing required field: {field}"),
+        )
     }
 
     pub fn invalid_field(field: &str, why: &str) -> Self {
-        Self::new(ErrorCode::InvalidField, format!("Invalid field `{field}`: {why}"))
+        Self::new(
+            ErrorCode::InvalidField,
+            format!("Invalid field `{field}`: {why}"),
+        )
     }
 
     pub fn not_found() -> Self {

@@ -32,7 +32,11 @@ pub fn finish(
     *res.status_mut() = status;
     let h = res.headers_mut();
     set(h, header::CONTENT_TYPE, JSON);
-    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
     common(h, f);
     for (k, v) in extra {
         h.append(k, v);
@@ -47,8 +51,16 @@ pub fn preflight(f: &Finish<'_>) -> Response {
     let h = res.headers_mut();
     common(h, f);
     if f.endpoint.map(Endpoint::cors) == Some(CorsPolicy::Public) || f.allowed_origin.is_some() {
-        set(h, header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE, OPTIONS");
-        set(h, header::ACCESS_CONTROL_ALLOW_HEADERS, "Authorization, DPoP, Content-Type");
+        set(
+            h,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            "GET, POST, PUT, DELETE, OPTIONS",
+        );
+        set(
+            h,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Authorization, DPoP, Content-Type",
+        );
         set(h, header::ACCESS_CONTROL_MAX_AGE, "600");
     }
     res
@@ -101,7 +113,10 @@ struct ErrorBody<'a> {
 
 /// Renders a non-OAuth error (api.md 1.5) with its challenge and retry headers.
 pub fn render_error(e: &ApiError, f: &Finish<'_>) -> Response {
-    let with_id = matches!(e.code, ErrorCode::InternalError | ErrorCode::ConfigurationError);
+    let with_id = matches!(
+        e.code,
+        ErrorCode::InternalError | ErrorCode::ConfigurationError
+    );
     let body = ErrorBody {
         success: false,
         error: &e.message,
@@ -136,12 +151,17 @@ pub fn render_error(e: &ApiError, f: &Finish<'_>) -> Response {
 /// `WWW-Authenticate` values for a 401 (api.md 1.7.3).
 fn www_authenticate(c: Challenge, code: ErrorCode) -> Vec<String> {
     let bearer = match code {
-        ErrorCode::InvalidSession => "Bearer realm=\"agent-id\", error=\"invalid_token\"".to_owned(),
+        ErrorCode::InvalidSession => {
+            "Bearer realm=\"agent-id\", error=\"invalid_token\"".to_owned()
+        }
         _ => "Bearer realm=\"agent-id\"".to_owned(),
     };
     let dpop = match code {
         ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => {
-            format!("DPoP realm=\"agent-id\", {DPOP_ALGS}, error=\"{}\"", code.as_str())
+            format!(
+                "DPoP realm=\"agent-id\", {DPOP_ALGS}, error=\"{}\"",
+                code.as_str()
+            )
         }
         _ => format!("DPoP realm=\"agent-id\", {DPOP_ALGS}"),
     };

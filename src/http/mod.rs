@@ -49,7 +49,8 @@ impl Request {
 
     /// The client IP from `CF-Connecting-IP` (never `X-Forwarded-For`).
     pub fn client_ip(&self) -> Option<&str> {
-        self.header("cf-connecting-ip").filter(|ip| !ip.is_empty() && ip.len() <= 64)
+        self.header("cf-connecting-ip")
+            .filter(|ip| !ip.is_empty() && ip.len() <= 64)
     }
 }
 

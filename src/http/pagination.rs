@@ -29,7 +29,11 @@ impl Cursor {
     pub fn decode(s: &str) -> Option<Self> {
         let raw = String::from_utf8(b64::decode_strict(s)?).ok()?;
         let (ms, id) = raw.split_once(':')?;
-        let valid_id = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid_id {
             return None;
         }
@@ -62,10 +66,14 @@ impl Page {
                         .parse::<i64>()
                         .ok()
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| ApiError::invalid_field("limit", "must be an integer from 1 to 100"))?;
+                        .ok_or_else(|| {
+                            ApiError::invalid_field("limit", "must be an integer from 1 to 100")
+                        })?;
                 }
                 "cursor" => {
-                    page.cursor = Some(Cursor::decode(&v).ok_or_else(|| ApiError::invalid_field("cursor", "is not a valid cursor"))?);
+                    page.cursor = Some(Cursor::decode(&v).ok_or_else(|| {
+                        ApiError::invalid_field("cursor", "is not a valid cursor")
+                    })?);
                 }
                 _ => {}
             }
@@ -74,7 +82,11 @@ impl Page {
     }
 
     /// Cuts `rows` (fetched with `limit + 1`) to the page and computes the next cursor.
-    pub fn split<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
+    pub fn split<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> (Vec<T>, Option<String>) {
         let limit = usize::try_from(self.limit).unwrap_or(0);
         if rows.len() > limit {
             rows.truncate(limit);

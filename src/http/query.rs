@@ -20,15 +20,13 @@ pub fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -51,12 +49,15 @@ mod tests {
 
     #[test]
     fn decodes_form_encoding() {
-        assert_eq!(pairs("a=1&b=x+y&c=%41%zz&d"), vec![
-            ("a".into(), "1".into()),
-            ("b".into(), "x y".into()),
-            ("c".into(), "A%zz".into()),
-            ("d".into(), "".into()),
-        ]);
+        assert_eq!(
+            pairs("a=1&b=x+y&c=%41%zz&d"),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "x y".into()),
+                ("c".into(), "A%zz".into()),
+                ("d".into(), "".into()),
+            ]
+        );
         assert_eq!(decode("%"), "%");
         assert_eq!(decode("%4"), "%4");
         assert_eq!(decode("%E2%82%AC"), "€");

@@ -72,16 +72,37 @@ const ROUTES: &[(&str, Methods)] = &[
     ("/", &[(Method::GET, Endpoint::Root)]),
     ("/v1", &[(Method::GET, Endpoint::ServiceInfo)]),
     ("/health", &[(Method::GET, Endpoint::Health)]),
-    ("/v1/agents/register/initiate", &[(Method::POST, Endpoint::RegisterInitiate)]),
-    ("/v1/agents/register/complete/{challenge_id}", &[(Method::POST, Endpoint::RegisterComplete)]),
+    (
+        "/v1/agents/register/initiate",
+        &[(Method::POST, Endpoint::RegisterInitiate)],
+    ),
+    (
+        "/v1/agents/register/complete/{challenge_id}",
+        &[(Method::POST, Endpoint::RegisterComplete)],
+    ),
     ("/v1/agents/login", &[(Method::POST, Endpoint::AgentLogin)]),
-    ("/v1/agents/logout", &[(Method::POST, Endpoint::AgentLogout)]),
+    (
+        "/v1/agents/logout",
+        &[(Method::POST, Endpoint::AgentLogout)],
+    ),
     ("/v1/agents/me", &[(Method::GET, Endpoint::AgentMe)]),
-    ("/v1/agents/me/oauth-history", &[(Method::GET, Endpoint::AgentOauthHistory)]),
-    ("/v1/agents/me/overseer", &[(Method::GET, Endpoint::AgentOverseer)]),
+    (
+        "/v1/agents/me/oauth-history",
+        &[(Method::GET, Endpoint::AgentOauthHistory)],
+    ),
+    (
+        "/v1/agents/me/overseer",
+        &[(Method::GET, Endpoint::AgentOverseer)],
+    ),
     ("/v1/agents/{id}", &[(Method::GET, Endpoint::AgentProfile)]),
-    ("/v1/agents/rotate-key/initiate", &[(Method::POST, Endpoint::RotateKeyInitiate)]),
-    ("/v1/agents/rotate-key/complete/{challenge_id}", &[(Method::POST, Endpoint::RotateKeyComplete)]),
+    (
+        "/v1/agents/rotate-key/initiate",
+        &[(Method::POST, Endpoint::RotateKeyInitiate)],
+    ),
+    (
+        "/v1/agents/rotate-key/complete/{challenge_id}",
+        &[(Method::POST, Endpoint::RotateKeyComplete)],
+    ),
 ];
 
 /// Path parameters of a matched route.
@@ -90,7 +111,10 @@ pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -100,7 +124,9 @@ pub enum Routed {
     Found(Endpoint, Params),
     /// `OPTIONS` on a known path: a CORS preflight.
     Preflight(Endpoint),
-    MethodNotAllowed { allow: String },
+    MethodNotAllowed {
+        allow: String,
+    },
     NotFound,
 }
 
@@ -172,20 +198,45 @@ mod tests {
     #[test]
     fn literal_segments_win_and_trailing_slashes_differ() {
         let t = Table::new();
-        assert!(matches!(t.route(&Method::GET, "/v1/agents/me"), Routed::Found(Endpoint::AgentMe, _)));
-        assert!(matches!(t.route(&Method::GET, "/v1/agents/login"), Routed::MethodNotAllowed { .. }));
-        assert!(matches!(t.route(&Method::GET, "/v1/agents/me/"), Routed::NotFound));
-        assert!(matches!(t.route(&Method::GET, "/v1/agents"), Routed::NotFound));
-        match t.route(&Method::GET, "/v1/agents/6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f") {
+        assert!(matches!(
+            t.route(&Method::GET, "/v1/agents/me"),
+            Routed::Found(Endpoint::AgentMe, _)
+        ));
+        assert!(matches!(
+            t.route(&Method::GET, "/v1/agents/login"),
+            Routed::MethodNotAllowed { .. }
+        ));
+        assert!(matches!(
+            t.route(&Method::GET, "/v1/agents/me/"),
+            Routed::NotFound
+        ));
+        assert!(matches!(
+            t.route(&Method::GET, "/v1/agents"),
+            Routed::NotFound
+        ));
+        match t.route(
+            &Method::GET,
+            "/v1/agents/6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f",
+        ) {
             Routed::Found(Endpoint::AgentProfile, p) => {
                 assert_eq!(p.get("id"), Some("6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f"));
             }
             other => panic!("{other:?}"),
         }
-        for removed in ["/v1/agents/register", "/v1/agents/complete-login", "/v1/agents/respond-claim"] {
-            assert!(matches!(t.route(&Method::POST, removed), Routed::NotFound), "{removed}");
+        for removed in [
+            "/v1/agents/register",
+            "/v1/agents/complete-login",
+            "/v1/agents/respond-claim",
+        ] {
+            assert!(
+                matches!(t.route(&Method::POST, removed), Routed::NotFound),
+                "{removed}"
+            );
         }
-        assert!(matches!(t.route(&Method::GET, "/v1/agents/not-a-uuid"), Routed::Found(Endpoint::AgentProfile, _)));
+        assert!(matches!(
+            t.route(&Method::GET, "/v1/agents/not-a-uuid"),
+            Routed::Found(Endpoint::AgentProfile, _)
+        ));
         match t.route(&Method::DELETE, "/health") {
             Routed::MethodNotAllowed { allow } => assert_eq!(allow, "GET, OPTIONS"),
             other => panic!("{other:?}"),

@@ -71,21 +71,24 @@ mod tests {
     #[test]
     fn strict_rejects_everything_else() {
         for bad in [
-            "Zg==",         // padding
-            "Zg=",          // partial padding
-            "+/8",          // standard alphabet
-            "Zm9v YmFy",    // inner whitespace
-            " Zm9v",        // leading whitespace
-            "Zm9v\n",       // trailing newline
-            "Zh",           // non-zero trailing bits
-            "Z",            // impossible length
-            "Zm9v!",        // invalid character
+            "Zg==",      // padding
+            "Zg=",       // partial padding
+            "+/8",       // standard alphabet
+            "Zm9v YmFy", // inner whitespace
+            " Zm9v",     // leading whitespace
+            "Zm9v\n",    // trailing newline
+            "Zh",        // non-zero trailing bits
+            "Z",         // impossible length
+            "Zm9v!",     // invalid character
             &format!("{KA}="),
         ] {
             assert_eq!(decode_strict(bad), None, "{bad:?}");
         }
         // KA with non-zero trailing bits (vectors.md §4).
-        assert_eq!(decode_strict("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp"), None);
+        assert_eq!(
+            decode_strict("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp"),
+            None
+        );
     }
 
     #[test]
@@ -94,8 +97,14 @@ mod tests {
         assert!(want.is_some());
         assert_eq!(decode_lenient(KA), want);
         assert_eq!(decode_lenient(&format!("{KA}=")), want);
-        assert_eq!(decode_lenient("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="), want);
-        assert_eq!(decode_lenient("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo"), want);
+        assert_eq!(
+            decode_lenient("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="),
+            want
+        );
+        assert_eq!(
+            decode_lenient("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+            want
+        );
         assert_eq!(decode_lenient("Zg==").as_deref(), Some(&b"f"[..]));
         assert_eq!(decode_lenient("Zg").as_deref(), Some(&b"f"[..]));
         assert_eq!(decode_lenient("+/8").as_deref(), Some(&[0xfb, 0xff][..]));
@@ -104,19 +113,19 @@ mod tests {
     #[test]
     fn lenient_rejects_mixed_alphabets_bad_padding_whitespace_trailing_bits() {
         for bad in [
-            "-/8",                                          // mixed alphabets
-            "+_8",                                          // mixed alphabets
+            "-/8",                                         // mixed alphabets
+            "+_8",                                         // mixed alphabets
             "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHUR+", // mixed alphabets
-            "Zg=",                                          // incomplete padding
-            "Zg===",                                        // excess padding
-            "Zm9v=",                                        // padding where none belongs
-            "Zm9v====",                                     // padding where none belongs
-            "Zg=a",                                         // padding inside
-            "=",                                            // padding only
-            "Zm 9v",                                        // whitespace
-            "Zm9v\t",                                       // whitespace
-            "Zh==",                                         // non-zero trailing bits
-            "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp",  // non-zero trailing bits
+            "Zg=",                                         // incomplete padding
+            "Zg===",                                       // excess padding
+            "Zm9v=",                                       // padding where none belongs
+            "Zm9v====",                                    // padding where none belongs
+            "Zg=a",                                        // padding inside
+            "=",                                           // padding only
+            "Zm 9v",                                       // whitespace
+            "Zm9v\t",                                      // whitespace
+            "Zh==",                                        // non-zero trailing bits
+            "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp", // non-zero trailing bits
             "not base64!",
         ] {
             assert_eq!(decode_lenient(bad), None, "{bad:?}");

@@ -165,10 +165,22 @@ mod tests {
     fn rejects_non_canonical_encodings_and_non_points() {
         // vectors.md §4, second table
         for (x, err) in [
-            ("7f_______________________________________38", KeyError::NonCanonical),
-            ("7v_______________________________________38", KeyError::NonCanonical),
-            ("AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA", KeyError::NonCanonical),
-            ("AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", KeyError::NotOnCurve),
+            (
+                "7f_______________________________________38",
+                KeyError::NonCanonical,
+            ),
+            (
+                "7v_______________________________________38",
+                KeyError::NonCanonical,
+            ),
+            (
+                "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA",
+                KeyError::NonCanonical,
+            ),
+            (
+                "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                KeyError::NotOnCurve,
+            ),
         ] {
             assert_eq!(Ed25519PublicKey::parse(x), Err(err), "{x}");
         }
@@ -186,13 +198,31 @@ mod tests {
             assert_eq!(Ed25519PublicKey::parse(ok).unwrap().canonical(), KA, "{ok}");
         }
         for (bad, err) in [
-            ("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp", KeyError::Encoding),
-            ("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUR-", KeyError::Encoding),
+            (
+                "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp",
+                KeyError::Encoding,
+            ),
+            (
+                "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUR-",
+                KeyError::Encoding,
+            ),
             ("not base64!", KeyError::Encoding),
-            (" 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", KeyError::Encoding),
-            ("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo==", KeyError::Encoding),
-            ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", KeyError::Length),
-            ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", KeyError::Length),
+            (
+                " 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                KeyError::Encoding,
+            ),
+            (
+                "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo==",
+                KeyError::Encoding,
+            ),
+            (
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                KeyError::Length,
+            ),
+            (
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                KeyError::Length,
+            ),
             ("", KeyError::Length),
         ] {
             assert_eq!(Ed25519PublicKey::parse(bad), Err(err), "{bad}");

@@ -221,26 +221,44 @@ mod tests {
 
     #[test]
     fn rejects_invalid_utf8() {
-        assert_eq!(parse_object(&[0xFF, 0xFE, 0x7B, 0x7D]), Err(JsonError::NotUtf8));
+        assert_eq!(
+            parse_object(&[0xFF, 0xFE, 0x7B, 0x7D]),
+            Err(JsonError::NotUtf8)
+        );
     }
 
     #[test]
     fn syntax_errors_are_readable() {
         let err = parse_object(br#"{"name":"a","#).unwrap_err();
         assert!(matches!(err, JsonError::Syntax(_)));
-        assert_eq!(err.to_string(), "EOF while parsing a value at line 1 column 12");
+        assert_eq!(
+            err.to_string(),
+            "EOF while parsing a value at line 1 column 12"
+        );
         let err = parse_object(br#"{"name": }"#).unwrap_err();
         assert_eq!(err.to_string(), "expected value at line 1 column 10");
         assert!(matches!(parse_object(b"{} {}"), Err(JsonError::Syntax(_))));
         assert!(matches!(parse_object(b""), Err(JsonError::Syntax(_))));
-        assert!(matches!(parse_object(b"\xEF\xBB\xBF{}"), Err(JsonError::Syntax(_))));
-        assert!(matches!(parse_object(br#"{"a":1e999}"#), Err(JsonError::Syntax(_))));
-        assert!(matches!(parse_object(br#"{"a":"\ud800"}"#), Err(JsonError::Syntax(_))));
+        assert!(matches!(
+            parse_object(b"\xEF\xBB\xBF{}"),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_object(br#"{"a":1e999}"#),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_object(br#"{"a":"\ud800"}"#),
+            Err(JsonError::Syntax(_))
+        ));
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let body = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(matches!(parse_object(body.as_bytes()), Err(JsonError::Syntax(_))));
+        assert!(matches!(
+            parse_object(body.as_bytes()),
+            Err(JsonError::Syntax(_))
+        ));
     }
 }

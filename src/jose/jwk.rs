@@ -93,8 +93,11 @@ impl PublicJwk {
 
 /// `jwk.x` must be strict unpadded base64url (RFC 7517 and the project's brief; the tolerant API
 /// field decoding is not extended to JOSE), then the usual Ed25519 point checks.
+/// `jwk.x` follows the API key rules of api.md 9.1: padding and the standard alphabet are
+/// tolerated (never mixed), and the key is canonicalised, so lookups and thumbprints agree
+/// whatever encoding a client used.
 fn okp_x(x: &str) -> Result<Ed25519PublicKey, JwkError> {
-    let bytes = b64::decode_strict(x).ok_or(JwkError::BadMember("x"))?;
+    let bytes = b64::decode_lenient(x).ok_or(JwkError::BadMember("x"))?;
     let bytes: [u8; 32] = bytes
         .try_into()
         .map_err(|_| JwkError::BadEd25519(KeyError::Length))?;
@@ -156,7 +159,10 @@ mod tests {
     fn rfc8037_okp_jwk_and_thumbprint() {
         // vectors.md §2.1
         let jwk = PublicJwk::from_json(&json!({"kty":"OKP","crv":"Ed25519","x":KA})).unwrap();
-        assert_eq!(jwk.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            jwk.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
         // The private JWK of the same vector is refused.
         let private = json!({"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":KA});
         assert_eq!(PublicJwk::from_json(&private), Err(JwkError::PrivateMember));
@@ -178,9 +184,13 @@ mod tests {
     #[test]
     fn rfc9449_ec_jwk_and_thumbprint() {
         // vectors.md §2.4
-        let jwk = PublicJwk::from_json(&json!({"kty":"EC","x":EC_X,"y":EC_Y,"crv":"P-256"})).unwrap();
+        let jwk =
+            PublicJwk::from_json(&json!({"kty":"EC","x":EC_X,"y":EC_Y,"crv":"P-256"})).unwrap();
         assert!(matches!(jwk, PublicJwk::P256 { .. }));
-        assert_eq!(jwk.thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        assert_eq!(
+            jwk.thumbprint(),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
     }
 
     #[test]
@@ -194,10 +204,18 @@ mod tests {
         for m in PRIVATE_MEMBERS {
             let mut okp = json!({"kty":"OKP","crv":"Ed25519","x":KA});
             okp[m] = json!("AAAA");
-            assert_eq!(PublicJwk::from_json(&okp), Err(JwkError::PrivateMember), "{m}");
+            assert_eq!(
+                PublicJwk::from_json(&okp),
+                Err(JwkError::PrivateMember),
+                "{m}"
+            );
             let mut ec = json!({"kty":"EC","crv":"P-256","x":EC_X,"y":EC_Y});
             ec[m] = json!(null);
-            assert_eq!(PublicJwk::from_json(&ec), Err(JwkError::PrivateMember), "{m}");
+            assert_eq!(
+                PublicJwk::from_json(&ec),
+                Err(JwkError::PrivateMember),
+                "{m}"
+            );
         }
         // DP13: a symmetric key.
         let oct = json!({"kty":"oct","k":"c2VjcmV0"});
@@ -221,7 +239,11 @@ mod tests {
             json!({"kty":"OKP","crv":"P-256","x":EC_X,"y":EC_Y}),
             json!({"kty":["OKP"],"crv":"Ed25519","x":KA}),
         ] {
-            assert_eq!(PublicJwk::from_json(&jwk), Err(JwkError::Unsupported), "{jwk}");
+            assert_eq!(
+                PublicJwk::from_json(&jwk),
+                Err(JwkError::Unsupported),
+                "{jwk}"
+            );
         }
         for not_object in [json!(null), json!("jwk"), json!([KA])] {
             assert_eq!(PublicJwk::from_json(&not_object), Err(JwkError::NotObject));
@@ -229,16 +251,33 @@ mod tests {
     }
 
     #[test]
-    fn okp_x_must_be_strict_and_a_good_key() {
+    fn okp_x_is_canonicalised_and_must_be_a_good_key() {
         let okp = |x: Value| json!({"kty":"OKP","crv":"Ed25519","x":x});
+        for variant in [
+            format!("{KA}="),
+            "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=".to_owned(),
+        ] {
+            let Ok(PublicJwk::Ed25519(key)) = PublicJwk::from_json(&okp(json!(variant))) else {
+                panic!("{variant} must be accepted");
+            };
+            assert_eq!(key.canonical(), KA);
+        }
         for (x, err) in [
             (json!(null), JwkError::BadMember("x")),
             (json!(42), JwkError::BadMember("x")),
-            (json!(format!("{KA}=")), JwkError::BadMember("x")),
-            (json!("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo"), JwkError::BadMember("x")),
-            (json!("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp"), JwkError::BadMember("x")),
+            (
+                json!("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcH-Ro"),
+                JwkError::BadMember("x"),
+            ),
+            (
+                json!("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp"),
+                JwkError::BadMember("x"),
+            ),
             // DP15: 31 bytes
-            (json!(b64::encode(&[9u8; 31])), JwkError::BadEd25519(KeyError::Length)),
+            (
+                json!(b64::encode(&[9u8; 31])),
+                JwkError::BadEd25519(KeyError::Length),
+            ),
             // DP14: small order
             (
                 json!("xxdqcD1N2E-6PAt2DRBnDyogU_osOczGTsf9d5KsA3o"),

@@ -101,7 +101,8 @@ fn json_reason(err: &JsonError) -> String {
 /// nothing is ever re-serialised.
 pub fn parse(token: &str) -> Result<CompactJws, JwsError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Segments);
     };
@@ -138,7 +139,9 @@ pub fn sign_ed25519(header_json: &str, payload_json: &str, key: &SigningKey) -> 
 /// verification; ES256 takes only the 64-byte raw `r‖s` form (DER is rejected by length).
 pub fn verify(alg: Alg, key: &PublicJwk, signing_input: &[u8], sig: &[u8]) -> bool {
     match (alg, key) {
-        (Alg::EdDSA | Alg::Ed25519, PublicJwk::Ed25519(key)) => key.verify_strict(signing_input, sig),
+        (Alg::EdDSA | Alg::Ed25519, PublicJwk::Ed25519(key)) => {
+            key.verify_strict(signing_input, sig)
+        }
         (Alg::ES256, PublicJwk::P256 { key, .. }) => {
             let Ok(sig) = p256::ecdsa::Signature::from_slice(sig) else {
                 return false;
@@ -183,7 +186,10 @@ mod tests {
         assert_eq!(Alg::parse("EdDSA"), Some(Alg::EdDSA));
         assert_eq!(Alg::parse("Ed25519"), Some(Alg::Ed25519));
         assert_eq!(Alg::parse("ES256"), Some(Alg::ES256));
-        for unknown in ["none", "HS256", "HS384", "HS512", "RS256", "PS256", "ES384", "ES512", "eddsa", "ES256K", ""] {
+        for unknown in [
+            "none", "HS256", "HS384", "HS512", "RS256", "PS256", "ES384", "ES512", "eddsa",
+            "ES256K", "",
+        ] {
             assert_eq!(Alg::parse(unknown), None, "{unknown}");
         }
         for alg in [Alg::EdDSA, Alg::Ed25519, Alg::ES256] {
@@ -194,15 +200,25 @@ mod tests {
     #[test]
     fn rfc8037_jws_signs_and_verifies() {
         // vectors.md §2.1: Ed25519 is deterministic, so signing reproduces the token exactly.
-        let token = sign_ed25519(r#"{"alg":"EdDSA"}"#, "Example of Ed25519 signing", &ka_signing_key());
+        let token = sign_ed25519(
+            r#"{"alg":"EdDSA"}"#,
+            "Example of Ed25519 signing",
+            &ka_signing_key(),
+        );
         assert_eq!(token, RFC8037_JWS);
         let (input, sig) = split(RFC8037_JWS);
-        assert_eq!(input, "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc");
+        assert_eq!(
+            input,
+            "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc"
+        );
         assert!(verify(Alg::EdDSA, &ka_jwk(), input.as_bytes(), &sig));
         assert!(verify(Alg::Ed25519, &ka_jwk(), input.as_bytes(), &sig));
         assert!(!verify(Alg::ES256, &ka_jwk(), input.as_bytes(), &sig));
         // Its payload is not a JSON object, so it is not an acceptable token for this service.
-        assert!(matches!(parse(RFC8037_JWS), Err(JwsError::Payload(JsonError::Syntax(_)))));
+        assert!(matches!(
+            parse(RFC8037_JWS),
+            Err(JwsError::Payload(JsonError::Syntax(_)))
+        ));
     }
 
     #[test]
@@ -212,22 +228,46 @@ mod tests {
         let key = PublicJwk::from_json(&jws.header["jwk"]).unwrap();
         assert_eq!(jws.header["alg"], "ES256");
         assert_eq!(jws.payload["htu"], "https://server.example.com/token");
-        assert!(verify(Alg::ES256, &key, jws.signing_input.as_bytes(), &jws.signature));
-        assert!(!verify(Alg::EdDSA, &key, jws.signing_input.as_bytes(), &jws.signature));
+        assert!(verify(
+            Alg::ES256,
+            &key,
+            jws.signing_input.as_bytes(),
+            &jws.signature
+        ));
+        assert!(!verify(
+            Alg::EdDSA,
+            &key,
+            jws.signing_input.as_bytes(),
+            &jws.signature
+        ));
         assert!(!verify(Alg::ES256, &key, b"other", &jws.signature));
         let mut flipped = jws.signature.clone();
         flipped[5] ^= 0x80;
-        assert!(!verify(Alg::ES256, &key, jws.signing_input.as_bytes(), &flipped));
+        assert!(!verify(
+            Alg::ES256,
+            &key,
+            jws.signing_input.as_bytes(),
+            &flipped
+        ));
         // The same signature in DER form is rejected.
         let der = to_der(&jws.signature);
-        assert!(!verify(Alg::ES256, &key, jws.signing_input.as_bytes(), &der));
+        assert!(!verify(
+            Alg::ES256,
+            &key,
+            jws.signing_input.as_bytes(),
+            &der
+        ));
     }
 
     /// Encodes a raw `r‖s` signature as an ASN.1 DER `SEQUENCE { INTEGER r, INTEGER s }`.
     fn to_der(raw: &[u8]) -> Vec<u8> {
         let int = |bytes: &[u8]| {
             let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
-            let mut v = if trimmed.first().is_some_and(|b| b & 0x80 != 0) { vec![0] } else { vec![] };
+            let mut v = if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+                vec![0]
+            } else {
+                vec![]
+            };
             v.extend(trimmed);
             let mut out = vec![0x02, v.len() as u8];
             out.extend(v);
@@ -252,7 +292,7 @@ mod tests {
         let key = PublicJwk::from_json(&jwk).unwrap();
         let sig: p256::ecdsa::Signature = sk.sign(b"a.b");
         assert!(verify(Alg::ES256, &key, b"a.b", &sig.to_bytes()));
-        assert!(!verify(Alg::ES256, &key, b"a.b", &sig.to_der().as_bytes().to_vec()));
+        assert!(!verify(Alg::ES256, &key, b"a.b", sig.to_der().as_bytes()));
         assert!(!verify(Alg::ES256, &key, b"a.c", &sig.to_bytes()));
     }
 
@@ -265,8 +305,18 @@ mod tests {
         assert_eq!(jws.header["kid"], key.thumbprint());
         assert_eq!(jws.header["typ"], "at+jwt");
         let key = PublicJwk::Ed25519(key);
-        assert!(verify(Alg::EdDSA, &key, jws.signing_input.as_bytes(), &jws.signature));
-        assert!(!verify(Alg::EdDSA, &ka_jwk(), jws.signing_input.as_bytes(), &jws.signature));
+        assert!(verify(
+            Alg::EdDSA,
+            &key,
+            jws.signing_input.as_bytes(),
+            &jws.signature
+        ));
+        assert!(!verify(
+            Alg::EdDSA,
+            &ka_jwk(),
+            jws.signing_input.as_bytes(),
+            &jws.signature
+        ));
         // Re-signing the exact texts reproduces the token.
         let (h, p) = jws.signing_input.split_once('.').unwrap();
         let header = String::from_utf8(b64::decode_strict(h).unwrap()).unwrap();
@@ -282,7 +332,12 @@ mod tests {
         let kc = PublicJwk::Ed25519(
             Ed25519PublicKey::parse("Kay64UG8yvCyLhqU000LxzYeUm0L_hLIl5S8kyKWbdc").unwrap(),
         );
-        assert!(verify(Alg::EdDSA, &kc, jws.signing_input.as_bytes(), &jws.signature));
+        assert!(verify(
+            Alg::EdDSA,
+            &kc,
+            jws.signing_input.as_bytes(),
+            &jws.signature
+        ));
         assert_eq!(jws.payload["jti"], "c1a7e3b2-6d4f-4a8b-9c0d-1e2f3a4b5c6d");
     }
 
@@ -294,7 +349,12 @@ mod tests {
         assert_eq!(jws.header["alg"], "EdDSA");
         assert_eq!(jws.payload["a"], 1);
         assert_eq!(jws.signature.len(), 64);
-        assert!(verify(Alg::EdDSA, &ka_jwk(), jws.signing_input.as_bytes(), &jws.signature));
+        assert!(verify(
+            Alg::EdDSA,
+            &ka_jwk(),
+            jws.signing_input.as_bytes(),
+            &jws.signature
+        ));
 
         let (h, rest) = good.split_once('.').unwrap();
         let (p, s) = rest.split_once('.').unwrap();

@@ -38,7 +38,10 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let wanted = match body.opt_str("agent_id")? {
         None => None,
-        Some(raw) => Some(canonical_uuid(raw).ok_or_else(|| ApiError::invalid_field("agent_id", "must be a UUID"))?),
+        Some(raw) => Some(
+            canonical_uuid(raw)
+                .ok_or_else(|| ApiError::invalid_field("agent_id", "must be a UUID"))?,
+        ),
     };
     let proof = agent_proof::verify(ctx, CH)?;
     let by_key = agent_proof::agent_by_key(ctx, &proof.key).await?;
@@ -53,7 +56,10 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let session = session::create(ctx, AccountKind::Agent, &agent.id, agent.session_epoch).await?;
     ctx.app
         .db
-        .run(audit::insert(ctx, &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })))?)
+        .run(audit::insert(
+            ctx,
+            &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })),
+        )?)
         .await?;
     Ok(Reply::ok(&LoggedIn {
         success: true,
@@ -78,7 +84,8 @@ async fn key_mismatch(ctx: &Ctx<'_>, agent_id: &str) -> Result<ApiError, ApiErro
     }
     let failed = audit::insert(
         ctx,
-        &Event::by_agent("agent.login_failed", agent_id).details(json!({ "reason": "key_mismatch" })),
+        &Event::by_agent("agent.login_failed", agent_id)
+            .details(json!({ "reason": "key_mismatch" })),
     )?;
     ctx.app.db.run(failed).await?;
     Ok(agent_proof::invalid_proof(
@@ -100,7 +107,10 @@ pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     session::revoke(ctx, &s.token_hash, s.expires_at_ms).await?;
     ctx.app
         .db
-        .run(audit::insert(ctx, &Event::by_agent("agent.logout", &s.agent.id))?)
+        .run(audit::insert(
+            ctx,
+            &Event::by_agent("agent.logout", &s.agent.id),
+        )?)
         .await?;
     Ok(Reply::ok(&Message {
         success: true,
@@ -209,12 +219,18 @@ pub async fn overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 valid_until: Some(rfc3339_ms(until)),
             });
         }
-        let paid = r.sub_status.as_deref().is_some_and(crate::domain::tier::is_active_status);
+        let paid = r
+            .sub_status
+            .as_deref()
+            .is_some_and(crate::domain::tier::is_active_status);
         Some(OverseerView {
             id: r.id,
             name: r.name,
             is_shadow: false,
-            tier: r.sub_tier.filter(|_| paid).unwrap_or_else(|| "FREE".to_owned()),
+            tier: r
+                .sub_tier
+                .filter(|_| paid)
+                .unwrap_or_else(|| "FREE".to_owned()),
             since: rfc3339_ms(r.activated_at),
             valid_until: None,
         })
@@ -260,7 +276,10 @@ struct History {
 pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let page = Page::from_query(ctx.req.query.as_deref())?;
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let (before_ms, before_id) = page.cursor.as_ref().map_or((i64::MAX, String::new()), Cursor::parts);
+    let (before_ms, before_id) = page
+        .cursor
+        .as_ref()
+        .map_or((i64::MAX, String::new()), Cursor::parts);
     let rows: Vec<HistoryRow> = ctx
         .app
         .db

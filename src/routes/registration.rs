@@ -37,24 +37,39 @@ pub fn invalid_public_key(message: &'static str) -> ApiError {
 }
 
 /// Parses an API `public_key` field (api.md 9.1) into its canonical form.
-pub fn public_key_field(body: &JsonBody, field: &'static str) -> Result<Ed25519PublicKey, ApiError> {
+pub fn public_key_field(
+    body: &JsonBody,
+    field: &'static str,
+) -> Result<Ed25519PublicKey, ApiError> {
     let raw = body.req_str(field)?;
-    Ed25519PublicKey::parse(raw)
-        .map_err(|_| invalid_public_key("Invalid Ed25519 public key format. Expected base64url-encoded key."))
+    Ed25519PublicKey::parse(raw).map_err(|_| {
+        invalid_public_key("Invalid Ed25519 public key format. Expected base64url-encoded key.")
+    })
 }
 
 /// Parses a `signature` field: tolerant base64, exactly 64 bytes.
 pub fn signature_field(body: &JsonBody) -> Result<[u8; 64], ApiError> {
     let raw = body.req_str("signature")?;
-    parse_signature(raw).ok_or_else(|| ApiError::invalid_field("signature", "must be a base64url Ed25519 signature of 64 bytes"))
+    parse_signature(raw).ok_or_else(|| {
+        ApiError::invalid_field(
+            "signature",
+            "must be a base64url Ed25519 signature of 64 bytes",
+        )
+    })
 }
 
 pub fn duplicate_key() -> ApiError {
-    ApiError::new(ErrorCode::DuplicatePublicKey, "An agent already uses this public key")
+    ApiError::new(
+        ErrorCode::DuplicatePublicKey,
+        "An agent already uses this public key",
+    )
 }
 
 pub fn challenge_not_found() -> ApiError {
-    ApiError::new(ErrorCode::ChallengeNotFound, "Challenge not found or expired")
+    ApiError::new(
+        ErrorCode::ChallengeNotFound,
+        "Challenge not found or expired",
+    )
 }
 
 /// Whether an agent already holds `key` (canonical form).
@@ -62,7 +77,10 @@ pub async fn key_in_use(ctx: &Ctx<'_>, key: &str) -> Result<bool, ApiError> {
     Ok(!ctx
         .app
         .db
-        .run(stmt!("SELECT 1 AS one FROM agents WHERE public_key = ?1", key))
+        .run(stmt!(
+            "SELECT 1 AS one FROM agents WHERE public_key = ?1",
+            key
+        ))
         .await?
         .rows
         .is_empty())
@@ -110,7 +128,12 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
     ctx.app
         .kv
-        .put(Namespace::Challenges, &challenge::registration_key(&challenge_id), &value, ttl.unsigned_abs())
+        .put(
+            Namespace::Challenges,
+            &challenge::registration_key(&challenge_id),
+            &value,
+            ttl.unsigned_abs(),
+        )
         .await?;
     let Record::Register(r) = &record else {
         return Err(ApiError::internal("registration record"));
@@ -141,7 +164,9 @@ async fn load(ctx: &Ctx<'_>, raw_id: &str) -> Result<(String, Registration), Api
     let key = challenge::registration_key(&id);
     let record = ctx.app.kv.get(Namespace::Challenges, &key).await?;
     match record.and_then(|v| serde_json::from_str::<Record>(&v).ok()) {
-        Some(Record::Register(r)) if r.expires_at > ctx.now_ms && r.challenge_id == id => Ok((key, r)),
+        Some(Record::Register(r)) if r.expires_at > ctx.now_ms && r.challenge_id == id => {
+            Ok((key, r))
+        }
         _ => Err(challenge_not_found()),
     }
 }
@@ -151,9 +176,13 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let signature = signature_field(&body)?;
     let (kv_key, reg) = load(ctx, ctx.param("challenge_id")).await?;
-    let key = Ed25519PublicKey::parse(&reg.public_key).map_err(|_| ApiError::internal("stored key invalid"))?;
+    let key = Ed25519PublicKey::parse(&reg.public_key)
+        .map_err(|_| ApiError::internal("stored key invalid"))?;
     if !key.verify_strict(reg.challenge_data.as_bytes(), &signature) {
-        return Err(ApiError::new(ErrorCode::InvalidSignature, "Signature does not verify"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            "Signature does not verify",
+        ));
     }
 
     let agent = AgentRow {
@@ -176,9 +205,13 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     );
     let registered = audit::insert(
         ctx,
-        &Event::by_agent("agent.registered", &agent.id).details(json!({ "challenge_id": reg.challenge_id })),
+        &Event::by_agent("agent.registered", &agent.id)
+            .details(json!({ "challenge_id": reg.challenge_id })),
     )?;
-    let login = audit::insert(ctx, &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "registration" })))?;
+    let login = audit::insert(
+        ctx,
+        &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "registration" })),
+    )?;
     match ctx.app.db.batch(vec![insert, registered, login]).await {
         Ok(_) => {}
         Err(e) if e.is_unique_violation() => {

@@ -17,8 +17,8 @@ use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::routes::registration::{
-    challenge_nonce, challenge_not_found, duplicate_key, invalid_public_key, key_in_use, public_key_field,
-    signature_field, ChallengeIssued,
+    challenge_nonce, challenge_not_found, duplicate_key, invalid_public_key, key_in_use,
+    public_key_field, signature_field, ChallengeIssued,
 };
 use crate::stmt;
 use crate::store::{Namespace, Value};
@@ -58,7 +58,12 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
     ctx.app
         .kv
-        .put(Namespace::Challenges, &challenge::rotation_key(&challenge_id), &value, ttl.unsigned_abs())
+        .put(
+            Namespace::Challenges,
+            &challenge::rotation_key(&challenge_id),
+            &value,
+            ttl.unsigned_abs(),
+        )
         .await?;
     Ok(Reply::ok(&ChallengeIssued {
         success: true,
@@ -97,7 +102,10 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         None => return Err(challenge_not_found()),
     };
     if rotation.agent_id != agent.id {
-        return Err(ApiError::new(ErrorCode::ChallengeMismatch, "Challenge belongs to another agent"));
+        return Err(ApiError::new(
+            ErrorCode::ChallengeMismatch,
+            "Challenge belongs to another agent",
+        ));
     }
     if rotation.old_public_key != agent.public_key {
         return Err(challenge_not_found());
@@ -105,7 +113,10 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let new_key = Ed25519PublicKey::parse(&rotation.new_public_key)
         .map_err(|_| ApiError::internal("stored rotation key invalid"))?;
     if !new_key.verify_strict(rotation.challenge_data.as_bytes(), &signature) {
-        return Err(ApiError::new(ErrorCode::InvalidSignature, "Signature by the new key does not verify"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            "Signature by the new key does not verify",
+        ));
     }
     agent_proof::consume(ctx, &proof.proof, CH).await?;
 
@@ -126,7 +137,10 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         })),
         Some((
             "EXISTS (SELECT 1 FROM agents WHERE id = ?13 AND public_key = ?14)",
-            vec![Value::from(agent.id.as_str()), Value::from(rotation.new_public_key.as_str())],
+            vec![
+                Value::from(agent.id.as_str()),
+                Value::from(rotation.new_public_key.as_str()),
+            ],
         )),
     )?;
     let changed = match ctx.app.db.batch(vec![update, audit_row]).await {
@@ -145,7 +159,8 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         updated_at: ctx.now_ms,
         ..agent
     };
-    let session = session::create(ctx, AccountKind::Agent, &rotated.id, rotated.session_epoch).await?;
+    let session =
+        session::create(ctx, AccountKind::Agent, &rotated.id, rotated.session_epoch).await?;
     Ok(Reply::ok(&Rotated {
         success: true,
         session_id: &session.session_id,

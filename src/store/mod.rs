@@ -134,7 +134,8 @@ pub enum Constraint {
 impl Constraint {
     /// Classifies by SQLite's message text, which D1 passes through.
     pub fn from_message(msg: &str) -> Constraint {
-        if msg.contains("UNIQUE constraint failed") || msg.contains("PRIMARY KEY constraint failed") {
+        if msg.contains("UNIQUE constraint failed") || msg.contains("PRIMARY KEY constraint failed")
+        {
             Constraint::Unique
         } else if msg.contains("CHECK constraint failed") {
             Constraint::Check
@@ -200,7 +201,12 @@ pub const KV_MIN_TTL_SECS: u64 = 60;
 pub trait Kv {
     async fn get(&self, ns: Namespace, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value`; it disappears after `ttl_secs` (raised to [`KV_MIN_TTL_SECS`]).
-    async fn put(&self, ns: Namespace, key: &str, value: &str, ttl_secs: u64)
-        -> Result<(), StoreError>;
+    async fn put(
+        &self,
+        ns: Namespace,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
     async fn delete(&self, ns: Namespace, key: &str) -> Result<(), StoreError>;
 }

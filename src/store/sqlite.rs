@@ -28,7 +28,8 @@ impl SqliteDb {
             .collect();
         files.sort();
         for f in files {
-            let sql = std::fs::read_to_string(&f).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let sql =
+                std::fs::read_to_string(&f).map_err(|e| StoreError::Backend(e.to_string()))?;
             conn.execute_batch(&sql).map_err(backend)?;
         }
         Ok(Self {
@@ -47,7 +48,11 @@ impl SqliteDb {
             }
             .map_err(classify)?;
         }
-        let names: Vec<String> = prepared.column_names().iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = prepared
+            .column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let before = conn.total_changes();
         let mut rows_out = Vec::new();
         {

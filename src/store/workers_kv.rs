@@ -31,7 +31,13 @@ impl Kv for WorkersKv {
         self.store(ns)?.get(key).text().await.map_err(backend)
     }
 
-    async fn put(&self, ns: Namespace, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        ns: Namespace,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
         self.store(ns)?
             .put(key, value)
             .map_err(backend)?

@@ -63,7 +63,13 @@ impl Harness {
         let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
         let kv = Rc::new(MemoryKv::new(clock.clone()));
-        let app = App::new(config, clock.clone(), Rc::new(OsEntropy), db.clone(), kv.clone());
+        let app = App::new(
+            config,
+            clock.clone(),
+            Rc::new(OsEntropy),
+            db.clone(),
+            kv.clone(),
+        );
         Self { app, clock, db, kv }
     }
 
@@ -95,12 +101,16 @@ impl Harness {
 
     /// Registers an agent with `key` and returns it with its first session.
     pub fn register(&self, key: &TestKey, name: &str) -> Agent {
-        let r = self.send(Req::post("/v1/agents/register/initiate").json(json!({"name": name, "public_key": key.x()})));
+        let r = self.send(
+            Req::post("/v1/agents/register/initiate")
+                .json(json!({"name": name, "public_key": key.x()})),
+        );
         assert_eq!(r.status, 202, "{:?}", r.body);
         let data = r.body["challenge_data"].as_str().unwrap().to_owned();
         let id = r.body["challenge_id"].as_str().unwrap().to_owned();
         let r = self.send(
-            Req::post(&format!("/v1/agents/register/complete/{id}")).json(json!({"signature": key.sign_b64(data.as_bytes())})),
+            Req::post(&format!("/v1/agents/register/complete/{id}"))
+                .json(json!({"signature": key.sign_b64(data.as_bytes())})),
         );
         assert_eq!(r.status, 201, "{:?}", r.body);
         Agent {
@@ -111,7 +121,11 @@ impl Harness {
 
     /// A valid login proof by `key` at the current time.
     pub fn login_proof(&self, key: &TestKey) -> String {
-        key.proof(&ProofSpec::new("POST", &format!("{ISSUER}/v1/agents/login"), self.now_s()))
+        key.proof(&ProofSpec::new(
+            "POST",
+            &format!("{ISSUER}/v1/agents/login"),
+            self.now_s(),
+        ))
     }
 
     pub fn login(&self, key: &TestKey) -> Resp {
@@ -153,7 +167,8 @@ impl TestKey {
 
     pub fn proof(&self, spec: &ProofSpec) -> String {
         let mut header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": self.x()}});
-        let mut payload = json!({"jti": spec.jti, "htm": spec.htm, "htu": spec.htu, "iat": spec.iat});
+        let mut payload =
+            json!({"jti": spec.jti, "htm": spec.htm, "htu": spec.htu, "iat": spec.iat});
         for (k, v) in &spec.header {
             set_or_remove(&mut header, k, v);
         }
@@ -225,7 +240,13 @@ impl Req {
         };
         let mut headers = HeaderMap::new();
         headers.insert("cf-connecting-ip", HeaderValue::from_static("203.0.113.7"));
-        Self { method, path, query, headers, body: Body::Bytes(Vec::new()) }
+        Self {
+            method,
+            path,
+            query,
+            headers,
+            body: Body::Bytes(Vec::new()),
+        }
     }
 
     pub fn get(path: &str) -> Self {
@@ -237,7 +258,10 @@ impl Req {
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        self.headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
         self
     }
 
@@ -255,7 +279,8 @@ impl Req {
     }
 
     pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
-        self.headers.insert("content-type", HeaderValue::from_str(content_type).unwrap());
+        self.headers
+            .insert("content-type", HeaderValue::from_str(content_type).unwrap());
         self.body = Body::Bytes(bytes);
         self
     }
@@ -291,7 +316,12 @@ impl From<agent_id::http::Response> for Resp {
         let headers = r.headers().clone();
         let raw = r.into_body();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Self { status, headers, body, raw }
+        Self {
+            status,
+            headers,
+            body,
+            raw,
+        }
     }
 }
 
@@ -307,7 +337,12 @@ impl Resp {
     /// Asserts an error response of the non-OAuth format.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["success"], json!(false));
         assert!(self.body["error"].as_str().is_some_and(|e| !e.is_empty()));
     }

@@ -47,7 +47,11 @@ pub(super) fn typ(header: &Map<String, Value>) -> Check {
 
 /// P4 (first half): a known algorithm that this context allows.
 pub(super) fn alg(header: &Map<String, Value>, allowed: &[Alg]) -> Check<Alg> {
-    let Some(alg) = header.get("alg").and_then(Value::as_str).and_then(Alg::parse) else {
+    let Some(alg) = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(Alg::parse)
+    else {
         return invalid("DPoP proof alg is not supported");
     };
     if !allowed.contains(&alg) {
@@ -69,7 +73,11 @@ pub(super) fn no_forbidden_members(header: &Map<String, Value>) -> Check {
 
 /// P6, and P4 (second half: the key type matches `alg`). Without `jwk`, only the compatible
 /// userinfo mode (`jwk` optional and a fallback key configured) proceeds, with an Ed25519 `alg`.
-pub(super) fn proof_key(header: &Map<String, Value>, alg: Alg, ctx: &ProofContext) -> Check<ProofKey> {
+pub(super) fn proof_key(
+    header: &Map<String, Value>,
+    alg: Alg,
+    ctx: &ProofContext,
+) -> Check<ProofKey> {
     let Some(jwk) = header.get("jwk") else {
         return match (ctx.jwk_required, ctx.fallback_key) {
             (false, Some(_)) if alg.is_ed25519() => Ok(ProofKey::Fallback),

@@ -179,7 +179,10 @@ mod tests {
         }
         assert_eq!(normalize_htu(EXPECTED).as_deref(), Some(EXPECTED));
         assert_eq!(normalize_htu("/v1/agents/login"), None);
-        assert_eq!(normalize_htu("https://user@id.example.com/v1/agents/login"), None);
+        assert_eq!(
+            normalize_htu("https://user@id.example.com/v1/agents/login"),
+            None
+        );
         assert_eq!(normalize_htu("https://user:pw@id.example.com/"), None);
     }
 
@@ -211,11 +214,16 @@ mod tests {
             ("https://h/a?b/../c", "https://h/a"),
             ("https://h/a#b?c", "https://h/a"),
             ("https://h/!$&'()*+,;=:@", "https://h/!$&'()*+,;=:@"),
-            ("https://id.example.com/v1/agents/login?q=a b|é", "https://id.example.com/v1/agents/login"),
+            (
+                "https://id.example.com/v1/agents/login?q=a b|é",
+                "https://id.example.com/v1/agents/login",
+            ),
         ] {
             assert_eq!(normalize_htu(input).as_deref(), Some(want), "{input}");
         }
-        assert!(matches_login("https://id.example.com/v1/./agents/x/../login"));
+        assert!(matches_login(
+            "https://id.example.com/v1/./agents/x/../login"
+        ));
         assert!(matches_login("https://id.example.com/v1/agents/%6Cogin"));
         assert!(!matches_login("https://id.example.com/v1/agents/login%2F"));
         assert!(!matches_login("https://id.example.com./v1/agents/login"));

@@ -22,7 +22,7 @@ pub use htu::normalize_htu;
 pub const MAX_PROOF_LEN: usize = 8192;
 
 /// Everything about the request and configuration that a proof is checked against.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct ProofContext<'a> {
     /// The request method, compared with `htm` exactly.
     pub method: &'a str,
@@ -51,8 +51,35 @@ pub struct ProofContext<'a> {
     pub skew_secs: i64,
 }
 
+/// Written by hand so that logging a context never prints the nonce key.
+impl fmt::Debug for ProofContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProofContext")
+            .field("method", &self.method)
+            .field("expected_url", &self.expected_url)
+            .field("allowed_algs", &self.allowed_algs)
+            .field("jwk_required", &self.jwk_required)
+            .field(
+                "fallback_key",
+                &self.fallback_key.map(Ed25519PublicKey::canonical),
+            )
+            .field("now_s", &self.now_s)
+            .field("iat_past_secs", &self.iat_past_secs)
+            .field("iat_future_secs", &self.iat_future_secs)
+            .field("nonce_key", &"<redacted>")
+            .field("require_nonce", &self.require_nonce)
+            .field("access_token", &self.access_token.map(|_| "<redacted>"))
+            .field("skew_secs", &self.skew_secs)
+            .finish()
+    }
+}
+
 /// The key a proof was verified with.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per request and moved once; boxing would only add an allocation"
+)]
 pub enum ProofKey {
     /// The `jwk` of the proof header.
     Jwk(PublicJwk),

@@ -6,7 +6,8 @@ use ed25519_dalek::{Signer, SigningKey};
 
 use agent_id::auth::dpop::{verify_proof, ProofContext};
 use agent_id::jose::b64;
-use agent_id::jose::jws::{sign_ed25519, Alg};
+use agent_id::jose::ed25519::Ed25519PublicKey;
+use agent_id::jose::jws::{self, sign_ed25519, Alg};
 
 const T0: i64 = 1_767_225_600;
 const URL: &str = "https://id.example.com/v1/agents/login";
@@ -48,6 +49,19 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("dpop");
     group.bench_function("raw_verify_strict", |b| {
         b.iter(|| verifying.verify_strict(std::hint::black_box(message), &signature))
+    });
+    let x = *verifying.as_bytes();
+    group.bench_function("key_from_bytes_and_verify_strict", |b| {
+        b.iter(|| {
+            let k = ed25519_dalek::VerifyingKey::from_bytes(std::hint::black_box(&x)).unwrap();
+            k.verify_strict(message, &signature)
+        })
+    });
+    group.bench_function("key_parse_checked", |b| {
+        b.iter(|| Ed25519PublicKey::from_bytes(std::hint::black_box(&x)))
+    });
+    group.bench_function("jws_parse", |b| {
+        b.iter(|| jws::parse(std::hint::black_box(&token)))
     });
     group.bench_function("verify_proof_full", |b| {
         b.iter(|| verify_proof(std::hint::black_box(&token), &ctx))

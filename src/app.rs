@@ -149,7 +149,10 @@ impl App {
 
         let response = match result {
             Ok(reply) => headers::finish(reply.status, reply.body, reply.headers, &finish),
-            Err(e) => {
+            Err(mut e) => {
+                if e.challenge.is_none() && e.status() == http::StatusCode::UNAUTHORIZED {
+                    e.challenge = endpoint.and_then(Endpoint::challenge);
+                }
                 if let Some(detail) = &e.log_detail {
                     log::error(&request_id, detail);
                 }

@@ -189,7 +189,12 @@ fn rotation_refusals() {
         r.body["challenge_data"].as_str().unwrap().to_owned(),
     );
     rotate_complete(&h, &cid, &n1, &n1, &data).assert_error(401, "invalid_dpop_proof"); // K04
-    rotate_complete(&h, &cid, &ka, &ka, &data).assert_error(401, "invalid_signature"); // K05
+    let r = rotate_complete(&h, &cid, &ka, &ka, &data); // K05
+    r.assert_error(401, "invalid_signature");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("DPoP realm=\"agent-id\", algs=\"EdDSA Ed25519\"")
+    );
     rotate_complete(&h, &cid, &n1, &kb, &data).assert_error(403, "challenge_mismatch"); // K06
     let path = format!("/v1/agents/rotate-key/complete/{cid}");
     h.send(

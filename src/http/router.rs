@@ -5,6 +5,7 @@ use http::Method;
 use matchit::Router;
 
 use crate::domain::ids::canonical_uuid;
+use crate::http::error::Challenge;
 
 /// Every endpoint the Worker answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,19 @@ impl Endpoint {
         match self {
             Endpoint::Health => CorsPolicy::Public,
             _ => CorsPolicy::Session,
+        }
+    }
+
+    /// The challenge every `401` of this endpoint announces (api.md 1.7.3).
+    pub const fn challenge(self) -> Option<Challenge> {
+        match self {
+            Endpoint::AgentLogin | Endpoint::RotateKeyComplete => Some(Challenge::Dpop),
+            Endpoint::AgentLogout
+            | Endpoint::AgentMe
+            | Endpoint::AgentOauthHistory
+            | Endpoint::AgentOverseer
+            | Endpoint::RotateKeyInitiate => Some(Challenge::Bearer),
+            _ => None,
         }
     }
 

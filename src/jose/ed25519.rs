@@ -53,13 +53,15 @@ impl Ed25519PublicKey {
     }
 
     /// Validates raw key bytes. `VerifyingKey::from_bytes` accepts non-canonical encodings (it keeps
-    /// the submitted bytes), so the point is re-compressed and compared: two encodings of one key
-    /// would otherwise give two "different" keys and thumbprints.
+    /// the submitted bytes), and two encodings of one key would give two "different" keys and
+    /// thumbprints. A non-canonical encoding has `y ≥ p` — checked on the bytes, which is far
+    /// cheaper than re-compressing the point — or `x = 0` with the sign bit set, whose points
+    /// (`y = ±1`) are small-order and rejected below.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
-        let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
-        if VerifyingKey::from(key.to_edwards()).as_bytes() != bytes {
+        if y_at_least_p(bytes) {
             return Err(KeyError::NonCanonical);
         }
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
         if key.is_weak() {
             return Err(KeyError::SmallOrder);
         }
@@ -90,6 +92,12 @@ impl Ed25519PublicKey {
         };
         self.key.verify_strict(msg, &sig).is_ok()
     }
+}
+
+/// Whether the 255-bit little-endian `y` of an encoded point is at least p = 2^255 − 19,
+/// i.e. bytes `ed..ff ff … ff 7f|ff` (the sign bit is ignored).
+fn y_at_least_p(bytes: &[u8; 32]) -> bool {
+    bytes[0] >= 0xed && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[31] & 0x7f == 0x7f
 }
 
 /// Parses a challenge `signature` field: tolerant base64, exactly 64 bytes.
@@ -173,9 +181,11 @@ mod tests {
                 "7v_______________________________________38",
                 KeyError::NonCanonical,
             ),
+            // "Negative zero": x = 0 with the sign bit set. Its point (y = 1) is the identity,
+            // so the small-order check refuses it.
             (
                 "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA",
-                KeyError::NonCanonical,
+                KeyError::SmallOrder,
             ),
             (
                 "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Size of the Worker bundle as it would be uploaded (`wrangler deploy --dry-run`: no login, no
+# network): raw and gzip size of the wasm and of the JS. Budget (DESIGN.md): <= 1 MB gzip.
+#   bash scripts/bundle-size.sh
+#   -> bundle: wasm N B raw, N B gzip; js N B raw, N B gzip; total gzip N B
+# BUNDLE_KEEP=1 keeps the dry-run output directory.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false \
+  WRANGLER_SEND_ERROR_REPORTS=false WRANGLER_HIDE_BANNER=true
+
+[[ -d node_modules/wrangler ]] || bash scripts/setup.sh
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/agent-id-bundle.XXXXXX")"
+if [[ -n "${BUNDLE_KEEP:-}" ]]; then
+  echo "bundle-size: output kept in $tmp/dist" >&2
+else
+  trap 'rm -rf "$tmp"' EXIT
+fi
+
+# (wrangler runs the [build] command, i.e. scripts/build.sh, first)
+if ! npx wrangler deploy --dry-run --outdir "$tmp/dist" >"$tmp/deploy.log" 2>&1 </dev/null; then
+  cat "$tmp/deploy.log" >&2
+  echo "bundle-size: wrangler deploy --dry-run failed" >&2
+  exit 1
+fi
+grep -E "Total Upload" "$tmp/deploy.log" | sed "s/^/wrangler: /" || true
+
+sizes() { # find-predicates... -> "raw gzip" summed over the matching files
+  local raw=0 gz=0 f
+  while IFS= read -r -d '' f; do
+    raw=$((raw + $(stat -c %s "$f")))
+    gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
+  done < <(find "$tmp/dist" -type f "$@" -print0)
+  echo "$raw $gz"
+}
+read -r wasm_raw wasm_gz < <(sizes -name '*.wasm')
+read -r js_raw js_gz < <(sizes \( -name '*.js' -o -name '*.mjs' -o -name '*.cjs' \))
+echo "bundle: wasm $wasm_raw B raw, $wasm_gz B gzip; js $js_raw B raw, $js_gz B gzip; total gzip $((wasm_gz + js_gz)) B"

@@ -104,6 +104,9 @@ impl App {
             .as_ref()
             .map(|c| c.environment == crate::config::Environment::Production)
             .unwrap_or(false);
+        if let Err(e) = &self.config {
+            log::error(&request_id, &e.to_string());
+        }
         let routed = self.table.route(&req.method, &req.path);
         let endpoint = match &routed {
             Routed::Found(e, _) | Routed::Preflight(e) => Some(*e),

@@ -323,3 +323,50 @@ fn oauth_history_paginates_newest_first() {
     let me = h.send(Req::get("/v1/agents/me").bearer(&a.session));
     assert_eq!(me.body["subscription"]["oauth_count"], 5);
 }
+
+#[test]
+fn concurrent_uses_of_one_proof_or_challenge_have_one_winner() {
+    let h = Harness::new();
+    let key = TestKey::random();
+    h.register(&key, "A");
+    let proof = h.login_proof(&key);
+    let send = |proof: &str| {
+        h.app.handle(
+            Req::post("/v1/agents/login")
+                .header("dpop", proof)
+                .into_request(),
+        )
+    };
+    let (a, b) = futures::executor::block_on(futures::future::join(send(&proof), send(&proof)));
+    let mut statuses = [
+        a.into_response().unwrap().status().as_u16(),
+        b.into_response().unwrap().status().as_u16(),
+    ];
+    statuses.sort();
+    assert_eq!(statuses, [200, 401]);
+
+    let other = TestKey::random();
+    let r = h.send(
+        Req::post("/v1/agents/register/initiate")
+            .json(json!({"name": "b", "public_key": other.x()})),
+    );
+    let path = format!(
+        "/v1/agents/register/complete/{}",
+        r.body["challenge_id"].as_str().unwrap()
+    );
+    let sig =
+        json!({"signature": other.sign_b64(r.body["challenge_data"].as_str().unwrap().as_bytes())});
+    let complete = || {
+        h.app
+            .handle(Req::post(&path).json(sig.clone()).into_request())
+    };
+    let (a, b) = futures::executor::block_on(futures::future::join(complete(), complete()));
+    let mut statuses = [
+        a.into_response().unwrap().status().as_u16(),
+        b.into_response().unwrap().status().as_u16(),
+    ];
+    statuses.sort();
+    assert_eq!(statuses[0], 201);
+    assert!(matches!(statuses[1], 404 | 409), "{statuses:?}");
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM agents"), 2);
+}

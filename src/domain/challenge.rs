@@ -82,6 +82,16 @@ pub enum Record {
     RotateKey(Rotation),
 }
 
+impl Record {
+    /// When the challenge stops being usable (Unix ms).
+    pub fn expires_at(&self) -> i64 {
+        match self {
+            Record::Register(r) => r.expires_at,
+            Record::RotateKey(r) => r.expires_at,
+        }
+    }
+}
+
 pub fn registration_key(challenge_id: &str) -> String {
     format!("reg:{challenge_id}")
 }

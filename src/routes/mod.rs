@@ -1,6 +1,7 @@
 //! Handlers, one module per resource. Each is `async fn(&Ctx) -> Result<Reply, ApiError>`.
 
 pub mod agents;
+pub mod challenges;
 pub mod registration;
 pub mod rotation;
 pub mod service;
@@ -12,7 +13,7 @@ use crate::http::{ApiError, Reply};
 pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiError> {
     match endpoint {
         Endpoint::Root | Endpoint::ServiceInfo => Ok(service::info(ctx)),
-        Endpoint::Health => Ok(service::health(&Ok(ctx.config.clone()))),
+        Endpoint::Health => Ok(service::health(&ctx.app.config)),
         Endpoint::RegisterInitiate => registration::initiate(ctx).await,
         Endpoint::RegisterComplete => registration::complete(ctx).await,
         Endpoint::AgentLogin => agents::login(ctx).await,

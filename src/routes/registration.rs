@@ -13,24 +13,13 @@ use crate::domain::challenge::{self, Record, Registration};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::domain::text;
-use crate::domain::time::rfc3339_ms;
 use crate::http::body::JsonBody;
 use crate::http::{ApiError, ErrorCode, Reply};
-use crate::jose::b64;
 use crate::jose::ed25519::{parse_signature, Ed25519PublicKey};
+use crate::routes::challenges::{self, Window};
 use crate::routes::rate_limit;
 use crate::stmt;
 use crate::store::Namespace;
-
-/// A new challenge as answered to the agent (registration and rotation share the shape).
-#[derive(Serialize)]
-pub struct ChallengeIssued<'a> {
-    pub success: bool,
-    pub challenge_id: &'a str,
-    pub challenge_data: &'a str,
-    pub expires_at: String,
-    pub expires_in: i64,
-}
 
 pub fn invalid_public_key(message: &'static str) -> ApiError {
     ApiError::new(ErrorCode::InvalidPublicKey, message)
@@ -86,13 +75,6 @@ pub async fn key_in_use(ctx: &Ctx<'_>, key: &str) -> Result<bool, ApiError> {
         .is_empty())
 }
 
-/// 32 random bytes, base64url: the nonce inside `challenge_data`.
-pub fn challenge_nonce(ctx: &Ctx<'_>) -> Result<String, ApiError> {
-    let mut nonce = [0u8; 32];
-    ctx.rng().fill(&mut nonce)?;
-    Ok(b64::encode(&nonce))
-}
-
 /// `POST /v1/agents/register/initiate`
 pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::AgentRegister, ctx.ip().unwrap_or("unknown")).await?;
@@ -105,49 +87,33 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(duplicate_key());
     }
 
-    let ttl = ctx.config.registration_challenge_ttl_secs;
-    let challenge_id = uuid_v4(ctx.rng())?;
-    let expires_at = ctx.now_ms + ttl * 1000;
-    let expires_at_text = rfc3339_ms(expires_at);
+    let window = Window::open(ctx, ctx.config.registration_challenge_ttl_secs)?;
     let challenge_data = challenge::registration_data(
         &ctx.issuer,
-        &challenge_id,
-        &expires_at_text,
-        &challenge_nonce(ctx)?,
+        &window.id,
+        &window.expires_at_text,
+        &window.nonce,
         &public_key,
     );
     let record = Record::Register(Registration {
-        challenge_id: challenge_id.clone(),
+        challenge_id: window.id.clone(),
         name,
         description,
         public_key,
-        challenge_data,
-        created_at: ctx.now_ms,
-        expires_at,
+        challenge_data: challenge_data.clone(),
+        created_at: window.created_at,
+        expires_at: window.expires_at,
     });
-    let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
-    ctx.app
-        .kv
-        .put(
-            Namespace::Challenges,
-            &challenge::registration_key(&challenge_id),
-            &value,
-            ttl.unsigned_abs(),
-        )
-        .await?;
-    let Record::Register(r) = &record else {
-        return Err(ApiError::internal("registration record"));
-    };
-    Ok(Reply::json(
+    let key = challenge::registration_key(&window.id);
+    challenges::issue(
+        ctx,
+        &window,
+        &key,
+        &record,
+        &challenge_data,
         StatusCode::ACCEPTED,
-        &ChallengeIssued {
-            success: true,
-            challenge_id: &challenge_id,
-            challenge_data: &r.challenge_data,
-            expires_at: expires_at_text,
-            expires_in: ttl,
-        },
-    ))
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -162,11 +128,8 @@ struct Registered<'a> {
 async fn load(ctx: &Ctx<'_>, raw_id: &str) -> Result<(String, Registration), ApiError> {
     let id = canonical_uuid(raw_id).ok_or_else(challenge_not_found)?;
     let key = challenge::registration_key(&id);
-    let record = ctx.app.kv.get(Namespace::Challenges, &key).await?;
-    match record.and_then(|v| serde_json::from_str::<Record>(&v).ok()) {
-        Some(Record::Register(r)) if r.expires_at > ctx.now_ms && r.challenge_id == id => {
-            Ok((key, r))
-        }
+    match challenges::load(ctx, &key).await? {
+        Some(Record::Register(r)) if r.challenge_id == id => Ok((key, r)),
         _ => Err(challenge_not_found()),
     }
 }

@@ -10,18 +10,19 @@ use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};
 use crate::domain::agent::{AgentRow, AgentView};
 use crate::domain::challenge::{self, Record, Rotation};
-use crate::domain::ids::{canonical_uuid, uuid_v4};
-use crate::domain::time::rfc3339_ms;
+use crate::domain::ids::canonical_uuid;
 use crate::http::body::JsonBody;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::ed25519::Ed25519PublicKey;
+use crate::routes::challenges::{self, Window};
 use crate::routes::registration::{
-    challenge_nonce, challenge_not_found, duplicate_key, invalid_public_key, key_in_use,
-    public_key_field, signature_field, ChallengeIssued,
+    challenge_not_found, duplicate_key, invalid_public_key, key_in_use, public_key_field,
+    signature_field,
 };
 use crate::stmt;
 use crate::store::{Namespace, Value};
+use http::StatusCode;
 
 /// `POST /v1/agents/rotate-key/initiate`
 pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -34,44 +35,26 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if key_in_use(ctx, &new_key).await? {
         return Err(duplicate_key());
     }
-    let ttl = ctx.config.rotation_challenge_ttl_secs;
-    let challenge_id = uuid_v4(ctx.rng())?;
-    let expires_at = ctx.now_ms + ttl * 1000;
-    let expires_at_text = rfc3339_ms(expires_at);
+    let window = Window::open(ctx, ctx.config.rotation_challenge_ttl_secs)?;
     let challenge_data = challenge::rotation_data(
         &ctx.issuer,
         &s.agent.id,
-        &challenge_id,
-        &expires_at_text,
-        &challenge_nonce(ctx)?,
+        &window.id,
+        &window.expires_at_text,
+        &window.nonce,
         &new_key,
     );
     let record = Record::RotateKey(Rotation {
-        challenge_id: challenge_id.clone(),
+        challenge_id: window.id.clone(),
         agent_id: s.agent.id.clone(),
         old_public_key: s.agent.public_key.clone(),
         new_public_key: new_key,
         challenge_data: challenge_data.clone(),
-        created_at: ctx.now_ms,
-        expires_at,
+        created_at: window.created_at,
+        expires_at: window.expires_at,
     });
-    let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
-    ctx.app
-        .kv
-        .put(
-            Namespace::Challenges,
-            &challenge::rotation_key(&challenge_id),
-            &value,
-            ttl.unsigned_abs(),
-        )
-        .await?;
-    Ok(Reply::ok(&ChallengeIssued {
-        success: true,
-        challenge_id: &challenge_id,
-        challenge_data: &challenge_data,
-        expires_at: expires_at_text,
-        expires_in: ttl,
-    }))
+    let key = challenge::rotation_key(&window.id);
+    challenges::issue(ctx, &window, &key, &record, &challenge_data, StatusCode::OK).await
 }
 
 #[derive(Serialize)]
@@ -94,12 +77,9 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
     let id = canonical_uuid(ctx.param("challenge_id")).ok_or_else(challenge_not_found)?;
     let kv_key = challenge::rotation_key(&id);
-    let rotation = match ctx.app.kv.get(Namespace::Challenges, &kv_key).await? {
-        Some(v) => match serde_json::from_str::<Record>(&v) {
-            Ok(Record::RotateKey(r)) if r.expires_at > ctx.now_ms && r.challenge_id == id => r,
-            _ => return Err(challenge_not_found()),
-        },
-        None => return Err(challenge_not_found()),
+    let rotation = match challenges::load(ctx, &kv_key).await? {
+        Some(Record::RotateKey(r)) if r.challenge_id == id => r,
+        _ => return Err(challenge_not_found()),
     };
     if rotation.agent_id != agent.id {
         return Err(ApiError::new(

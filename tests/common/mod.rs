@@ -74,7 +74,7 @@ impl Harness {
     }
 
     pub fn send(&self, req: Req) -> Resp {
-        match futures::executor::block_on(self.app.handle(req.build())) {
+        match futures::executor::block_on(self.app.handle(req.into_request())) {
             Handled::Response(r) => Resp::from(r),
             Handled::Spa => Resp {
                 status: 0,
@@ -290,7 +290,7 @@ impl Req {
         self
     }
 
-    fn build(self) -> Request {
+    pub fn into_request(self) -> Request {
         Request {
             method: self.method,
             path: self.path,

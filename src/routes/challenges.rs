@@ -1,0 +1,92 @@
+//! Issuing and loading KV challenges (registration, rotation; later claims): one lifetime rule
+//! (creation + configured seconds, security.md H2) and one expiry check for every kind.
+
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::app::Ctx;
+use crate::domain::challenge::Record;
+use crate::domain::ids::uuid_v4;
+use crate::domain::time::rfc3339_ms;
+use crate::http::{ApiError, Reply};
+use crate::jose::b64;
+use crate::store::Namespace;
+
+/// The id, lifetime and nonce of a challenge being issued.
+pub struct Window {
+    pub id: String,
+    pub ttl_secs: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// `expires_at` as shown to the agent and embedded in `challenge_data`.
+    pub expires_at_text: String,
+    /// 32 random bytes, base64url.
+    pub nonce: String,
+}
+
+impl Window {
+    pub fn open(ctx: &Ctx<'_>, ttl_secs: i64) -> Result<Self, ApiError> {
+        let mut nonce = [0u8; 32];
+        ctx.rng().fill(&mut nonce)?;
+        let expires_at = ctx.now_ms + ttl_secs * 1000;
+        Ok(Self {
+            id: uuid_v4(ctx.rng())?,
+            ttl_secs,
+            created_at: ctx.now_ms,
+            expires_at,
+            expires_at_text: rfc3339_ms(expires_at),
+            nonce: b64::encode(&nonce),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Issued<'a> {
+    success: bool,
+    challenge_id: &'a str,
+    challenge_data: &'a str,
+    expires_at: &'a str,
+    expires_in: i64,
+}
+
+/// Stores `record` under `key` for the window's lifetime and answers the agent.
+pub async fn issue(
+    ctx: &Ctx<'_>,
+    window: &Window,
+    key: &str,
+    record: &Record,
+    challenge_data: &str,
+    status: StatusCode,
+) -> Result<Reply, ApiError> {
+    let value = serde_json::to_string(record).map_err(ApiError::internal)?;
+    ctx.app
+        .kv
+        .put(
+            Namespace::Challenges,
+            key,
+            &value,
+            window.ttl_secs.unsigned_abs(),
+        )
+        .await?;
+    Ok(Reply::json(
+        status,
+        &Issued {
+            success: true,
+            challenge_id: &window.id,
+            challenge_data,
+            expires_at: &window.expires_at_text,
+            expires_in: window.ttl_secs,
+        },
+    ))
+}
+
+/// A live challenge record; unknown, unreadable and expired ones are all `None`.
+pub async fn load(ctx: &Ctx<'_>, key: &str) -> Result<Option<Record>, ApiError> {
+    Ok(ctx
+        .app
+        .kv
+        .get(Namespace::Challenges, key)
+        .await?
+        .and_then(|v| serde_json::from_str::<Record>(&v).ok())
+        .filter(|r| r.expires_at() > ctx.now_ms))
+}

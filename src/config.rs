@@ -88,6 +88,8 @@ pub struct Config {
     pub rate_limits: Option<RateLimits>,
     pub cors_allowed_origins: Vec<String>,
     pub audit_retention_days: i64,
+    /// bcrypt cost for overseer passwords (production: at least 10).
+    pub bcrypt_cost: u32,
     pub build_version: String,
 }
 
@@ -185,6 +187,13 @@ impl Config {
             rate_limits,
             cors_allowed_origins,
             audit_retention_days: num("AUDIT_RETENTION_DAYS", 400, 1, 36_500)?,
+            bcrypt_cost: u32::try_from(num(
+                "BCRYPT_COST",
+                10,
+                if production { 10 } else { 4 },
+                14,
+            )?)
+            .map_err(|_| err("BCRYPT_COST", "is out of range"))?,
             build_version: get("BUILD_VERSION").unwrap_or_else(default_build_version),
         })
     }

@@ -167,6 +167,7 @@ fn production_without_issuer_is_misconfigured_everywhere() {
 fn production_sends_hsts_and_enforces_rate_limits() {
     let h = Harness::with_vars(&[
         ("ENVIRONMENT", "production"),
+        ("BCRYPT_COST", "10"),
         ("RATE_LIMIT_ENABLED", "false"),
         ("RATE_LIMIT_CONFIG", r#"{"agent_register":"1/600"}"#),
     ]);

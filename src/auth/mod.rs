@@ -2,5 +2,6 @@
 
 pub mod agent_proof;
 pub mod dpop;
+pub mod password;
 pub mod replay;
 pub mod session;

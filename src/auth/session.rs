@@ -1,11 +1,13 @@
 //! Sessions (api.md 5.2, security.md §10.1): 32 random bytes handed out once, kept in KV only
 //! as a SHA-256 hash, and confirmed on every use against D1 (account epoch, logout markers).
 
+use http::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::app::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::ids::{opaque_token, sha256_hex};
+use crate::domain::overseer::OverseerRow;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Request, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::stmt;
@@ -117,10 +119,35 @@ pub fn invalid_session(challenge: Challenge) -> ApiError {
     .with_challenge(challenge)
 }
 
-#[derive(Deserialize)]
-struct EpochRow {
-    session_epoch: i64,
-    revoked: i64,
+/// A validated overseer session.
+#[derive(Debug)]
+pub struct OverseerSession {
+    pub overseer: OverseerRow,
+    pub token_hash: String,
+    pub expires_at_ms: i64,
+    /// Authenticated by the cookie (so writes passed the Origin check).
+    pub via_cookie: bool,
+}
+
+/// The name of the overseer session cookie (`__Host-`: Secure, no Domain, Path=/).
+pub const COOKIE_NAME: &str = "__Host-agentid_session";
+
+/// `Set-Cookie` for a new overseer session, or (with `None`) the one that clears it.
+pub fn cookie(session_id: Option<&str>, max_age_secs: i64) -> String {
+    let (value, max_age) = session_id.map_or(("", 0), |id| (id, max_age_secs));
+    format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict")
+}
+
+fn cookie_session(req: &Request) -> Option<&str> {
+    req.headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
 }
 
 #[derive(Deserialize)]
@@ -130,57 +157,125 @@ struct AgentWithRevocation {
     revoked: i64,
 }
 
-/// Authenticates an agent endpoint: Bearer session of kind agent, valid in KV and D1.
-pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentSession, ApiError> {
-    let token = bearer_token(ctx.req, challenge)?;
+#[derive(Deserialize)]
+struct OverseerWithRevocation {
+    #[serde(flatten)]
+    overseer: OverseerRow,
+    revoked: i64,
+}
+
+/// The account behind a session that KV and D1 both still vouch for.
+enum Account {
+    Agent(AgentRow),
+    Overseer(OverseerRow),
+}
+
+/// S3: the account exists, its epoch equals the session's, and no logout marker exists.
+async fn confirm(
+    ctx: &Ctx<'_>,
+    token_hash: &str,
+    record: &Record,
+) -> Result<Option<Account>, ApiError> {
+    let db = &ctx.app.db;
+    Ok(match record.kind {
+        AccountKind::Agent => db
+            .run(stmt!(
+                "SELECT id, name, description, public_key, session_epoch, created_at, updated_at, \
+                 EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
+                 FROM agents WHERE id = ?1",
+                record.id.as_str(),
+                token_hash
+            ))
+            .await?
+            .first::<AgentWithRevocation>()?
+            .filter(|r| r.revoked == 0 && r.agent.session_epoch == record.epoch)
+            .map(|r| Account::Agent(r.agent)),
+        AccountKind::Overseer => db
+            .run(stmt!(
+                "SELECT id, name, email, paddle_customer_id, current_subscription_id, session_epoch, \
+                 created_at, updated_at, \
+                 EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
+                 FROM overseers WHERE id = ?1 AND kind = 'human'",
+                record.id.as_str(),
+                token_hash
+            ))
+            .await?
+            .first::<OverseerWithRevocation>()?
+            .filter(|r| r.revoked == 0 && r.overseer.session_epoch == record.epoch)
+            .map(|r| Account::Overseer(r.overseer)),
+    })
+}
+
+async fn authenticate(
+    ctx: &Ctx<'_>,
+    token: &str,
+    challenge: Challenge,
+) -> Result<(String, Record, Account), ApiError> {
     let token_hash = sha256_hex(token);
     let record = load(ctx, &token_hash, challenge).await?;
-    match record.kind {
-        AccountKind::Agent => {
-            let row: Option<AgentWithRevocation> = ctx
-                .app
-                .db
-                .run(stmt!(
-                    "SELECT id, name, description, public_key, session_epoch, created_at, updated_at, \
-                     EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
-                     FROM agents WHERE id = ?1",
-                    record.id.as_str(),
-                    token_hash.as_str()
-                ))
-                .await?
-                .first()?;
-            match row {
-                Some(r) if r.revoked == 0 && r.agent.session_epoch == record.epoch => {
-                    Ok(AgentSession {
-                        agent: r.agent,
-                        token_hash,
-                        expires_at_ms: record.expires_at,
-                    })
-                }
-                _ => Err(invalid_session(challenge)),
-            }
-        }
-        AccountKind::Overseer => {
-            let row: Option<EpochRow> = ctx
-                .app
-                .db
-                .run(stmt!(
-                    "SELECT session_epoch, EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
-                     FROM overseers WHERE id = ?1 AND kind = 'human'",
-                    record.id.as_str(),
-                    token_hash.as_str()
-                ))
-                .await?
-                .first()?;
-            match row {
-                Some(r) if r.revoked == 0 && r.session_epoch == record.epoch => Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "This endpoint requires an agent session",
-                )),
-                _ => Err(invalid_session(challenge)),
-            }
-        }
+    let account = confirm(ctx, &token_hash, &record)
+        .await?
+        .ok_or_else(|| invalid_session(challenge))?;
+    Ok((token_hash, record, account))
+}
+
+fn wrong_kind(wanted: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        format!("This endpoint requires an {wanted} session"),
+    )
+}
+
+/// Authenticates an agent endpoint: a Bearer session of kind agent, valid in KV and D1.
+pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentSession, ApiError> {
+    let token = bearer_token(ctx.req, challenge)?;
+    match authenticate(ctx, token, challenge).await? {
+        (token_hash, record, Account::Agent(agent)) => Ok(AgentSession {
+            agent,
+            token_hash,
+            expires_at_ms: record.expires_at,
+        }),
+        (_, _, Account::Overseer(_)) => Err(wrong_kind("agent")),
     }
+}
+
+/// Authenticates an overseer endpoint: `Authorization: Bearer`, or — only when no
+/// `Authorization` header is present — the session cookie, whose writes must come from the
+/// issuer's own origin (security.md S8).
+pub async fn require_overseer(ctx: &Ctx<'_>) -> Result<OverseerSession, ApiError> {
+    const CH: Challenge = Challenge::Bearer;
+    let (token, via_cookie) = match (
+        ctx.req.headers.contains_key("authorization"),
+        cookie_session(ctx.req),
+    ) {
+        (false, Some(cookie)) => (cookie, true),
+        _ => (bearer_token(ctx.req, CH)?, false),
+    };
+    if via_cookie
+        && is_write(&ctx.req.method)
+        && ctx.req.header("origin") != Some(ctx.issuer.as_str())
+    {
+        return Err(ApiError::new(
+            ErrorCode::CsrfCheckFailed,
+            "Cross-site request refused: Origin does not match",
+        ));
+    }
+    match authenticate(ctx, token, CH).await? {
+        (token_hash, record, Account::Overseer(overseer)) => Ok(OverseerSession {
+            overseer,
+            token_hash,
+            expires_at_ms: record.expires_at,
+            via_cookie,
+        }),
+        (_, _, Account::Agent(_)) => Err(wrong_kind("overseer")),
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<Record, ApiError> {

@@ -3,7 +3,9 @@
 pub mod agent;
 pub mod challenge;
 pub mod ids;
+pub mod overseer;
 pub mod rate_limit;
+pub mod subscription;
 pub mod text;
 pub mod tier;
 pub mod time;

@@ -14,6 +14,45 @@ pub struct TierRow {
     pub max_agents: i64,
     pub max_clients: i64,
     pub max_oauth_per_period: i64,
+    pub price_cents: i64,
+    pub currency: String,
+    pub billing: String,
+    pub is_hidden: i64,
+}
+
+impl TierRow {
+    pub const COLUMNS: &'static str =
+        "tier, public_name, max_agents, max_clients, max_oauth_per_period, \
+         price_cents, currency, billing, is_hidden";
+}
+
+/// Every tier, in display order (a handful of rows; read once per request that needs them).
+pub struct Tiers(Vec<TierRow>);
+
+impl Tiers {
+    pub async fn load(db: &dyn Db) -> Result<Self, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM subscription_tiers ORDER BY sort_order",
+            TierRow::COLUMNS
+        );
+        Ok(Self(
+            db.run(crate::store::Statement::new(sql, vec![]))
+                .await?
+                .decode()?,
+        ))
+    }
+
+    pub fn get(&self, tier: &str) -> Result<&TierRow, StoreError> {
+        self.0
+            .iter()
+            .find(|t| t.tier == tier)
+            .ok_or_else(|| StoreError::Decode(format!("tier {tier} is not seeded")))
+    }
+
+    /// The tiers anyone may see (SHADOW is hidden).
+    pub fn public(&self) -> impl Iterator<Item = &TierRow> {
+        self.0.iter().filter(|t| t.is_hidden == 0)
+    }
 }
 
 /// Whose tier an agent is under.
@@ -122,10 +161,9 @@ pub async fn agent_summary(
     };
     let mut results = db
         .batch(vec![
-            stmt!(
-                "SELECT tier, public_name, max_agents, max_clients, max_oauth_per_period \
-                 FROM subscription_tiers WHERE tier = ?1",
-                tier.as_str()
+            crate::store::Statement::new(
+                format!("SELECT {} FROM subscription_tiers WHERE tier = ?1", TierRow::COLUMNS),
+                vec![tier.as_str().into()],
             ),
             pool,
             stmt!(

@@ -16,13 +16,18 @@ pub enum ErrorCode {
     MissingField,
     InvalidField,
     InvalidPublicKey,
+    InvalidEmail,
+    PasswordTooShort,
+    PasswordTooLong,
     AmbiguousAuthentication,
     AuthenticationRequired,
     InvalidSession,
     InvalidDpopProof,
     UseDpopNonce,
     InvalidSignature,
+    InvalidCredentials,
     Forbidden,
+    CsrfCheckFailed,
     ChallengeMismatch,
     NotFound,
     AgentNotFound,
@@ -30,6 +35,7 @@ pub enum ErrorCode {
     NoActiveOversight,
     MethodNotAllowed,
     DuplicatePublicKey,
+    EmailTaken,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -44,13 +50,18 @@ impl ErrorCode {
             ErrorCode::MissingField => "missing_field",
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::InvalidPublicKey => "invalid_public_key",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::PasswordTooShort => "password_too_short",
+            ErrorCode::PasswordTooLong => "password_too_long",
             ErrorCode::AmbiguousAuthentication => "ambiguous_authentication",
             ErrorCode::AuthenticationRequired => "authentication_required",
             ErrorCode::InvalidSession => "invalid_session",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CsrfCheckFailed => "csrf_check_failed",
             ErrorCode::ChallengeMismatch => "challenge_mismatch",
             ErrorCode::NotFound => "not_found",
             ErrorCode::AgentNotFound => "agent_not_found",
@@ -58,6 +69,7 @@ impl ErrorCode {
             ErrorCode::NoActiveOversight => "no_active_oversight",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DuplicatePublicKey => "duplicate_public_key",
+            ErrorCode::EmailTaken => "email_taken",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
@@ -72,19 +84,25 @@ impl ErrorCode {
             | ErrorCode::MissingField
             | ErrorCode::InvalidField
             | ErrorCode::InvalidPublicKey
+            | ErrorCode::InvalidEmail
+            | ErrorCode::PasswordTooShort
+            | ErrorCode::PasswordTooLong
             | ErrorCode::AmbiguousAuthentication => StatusCode::BAD_REQUEST,
             ErrorCode::AuthenticationRequired
             | ErrorCode::InvalidSession
             | ErrorCode::InvalidDpopProof
             | ErrorCode::UseDpopNonce
-            | ErrorCode::InvalidSignature => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::ChallengeMismatch => StatusCode::FORBIDDEN,
+            | ErrorCode::InvalidSignature
+            | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::CsrfCheckFailed | ErrorCode::ChallengeMismatch => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::NotFound
             | ErrorCode::AgentNotFound
             | ErrorCode::ChallengeNotFound
             | ErrorCode::NoActiveOversight => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::DuplicatePublicKey => StatusCode::CONFLICT,
+            ErrorCode::DuplicatePublicKey | ErrorCode::EmailTaken => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -31,6 +31,10 @@ pub fn finish(
     let mut res = Response::new(body);
     *res.status_mut() = status;
     let h = res.headers_mut();
+    // The handler's own headers first: `common` only fills in defaults they did not set.
+    for (k, v) in extra {
+        h.append(k, v);
+    }
     set(h, header::CONTENT_TYPE, JSON);
     set(
         h,
@@ -38,9 +42,6 @@ pub fn finish(
         "default-src 'none'; frame-ancestors 'none'",
     );
     common(h, f);
-    for (k, v) in extra {
-        h.append(k, v);
-    }
     res
 }
 

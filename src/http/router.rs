@@ -23,6 +23,15 @@ pub enum Endpoint {
     AgentProfile,
     RotateKeyInitiate,
     RotateKeyComplete,
+    OverseerRegister,
+    OverseerLogin,
+    OverseerLogout,
+    OverseerMe,
+    OverseerAgents,
+    OverseerAudit,
+    SubscriptionTiers,
+    SubscriptionMe,
+    SubscriptionUsage,
 }
 
 /// Who may call an endpoint from a browser of another origin (api.md 1.7.5).
@@ -37,7 +46,7 @@ pub enum CorsPolicy {
 impl Endpoint {
     pub const fn cors(self) -> CorsPolicy {
         match self {
-            Endpoint::Health => CorsPolicy::Public,
+            Endpoint::Health | Endpoint::SubscriptionTiers => CorsPolicy::Public,
             _ => CorsPolicy::Session,
         }
     }
@@ -50,7 +59,13 @@ impl Endpoint {
             | Endpoint::AgentMe
             | Endpoint::AgentOauthHistory
             | Endpoint::AgentOverseer
-            | Endpoint::RotateKeyInitiate => Some(Challenge::Bearer),
+            | Endpoint::RotateKeyInitiate
+            | Endpoint::OverseerLogout
+            | Endpoint::OverseerMe
+            | Endpoint::OverseerAgents
+            | Endpoint::OverseerAudit
+            | Endpoint::SubscriptionMe
+            | Endpoint::SubscriptionUsage => Some(Challenge::Bearer),
             _ => None,
         }
     }
@@ -76,6 +91,15 @@ impl Endpoint {
             Endpoint::AgentProfile => "agents.profile",
             Endpoint::RotateKeyInitiate => "agents.rotate_initiate",
             Endpoint::RotateKeyComplete => "agents.rotate_complete",
+            Endpoint::OverseerRegister => "overseers.register",
+            Endpoint::OverseerLogin => "overseers.login",
+            Endpoint::OverseerLogout => "overseers.logout",
+            Endpoint::OverseerMe => "overseers.me",
+            Endpoint::OverseerAgents => "overseers.agents",
+            Endpoint::OverseerAudit => "overseers.audit",
+            Endpoint::SubscriptionTiers => "subscriptions.tiers",
+            Endpoint::SubscriptionMe => "subscriptions.me",
+            Endpoint::SubscriptionUsage => "subscriptions.usage",
         }
     }
 }
@@ -116,6 +140,47 @@ const ROUTES: &[(&str, Methods)] = &[
     (
         "/v1/agents/rotate-key/complete/{challenge_id}",
         &[(Method::POST, Endpoint::RotateKeyComplete)],
+    ),
+    (
+        "/v1/overseers/register",
+        &[(Method::POST, Endpoint::OverseerRegister)],
+    ),
+    (
+        "/v1/overseers/login",
+        &[(Method::POST, Endpoint::OverseerLogin)],
+    ),
+    (
+        "/v1/overseers/logout",
+        &[(Method::POST, Endpoint::OverseerLogout)],
+    ),
+    ("/v1/overseers/me", &[(Method::GET, Endpoint::OverseerMe)]),
+    (
+        "/v1/overseers/me/agents",
+        &[(Method::GET, Endpoint::OverseerAgents)],
+    ),
+    (
+        "/v1/overseers/me/audit",
+        &[(Method::GET, Endpoint::OverseerAudit)],
+    ),
+    (
+        "/v1/overseers/me/subscription",
+        &[(Method::GET, Endpoint::SubscriptionMe)],
+    ),
+    (
+        "/v1/overseers/me/usage",
+        &[(Method::GET, Endpoint::SubscriptionUsage)],
+    ),
+    (
+        "/v1/subscriptions/tiers",
+        &[(Method::GET, Endpoint::SubscriptionTiers)],
+    ),
+    (
+        "/v1/subscriptions/me",
+        &[(Method::GET, Endpoint::SubscriptionMe)],
+    ),
+    (
+        "/v1/subscriptions/usage",
+        &[(Method::GET, Endpoint::SubscriptionUsage)],
     ),
 ];
 

@@ -2,9 +2,11 @@
 
 pub mod agents;
 pub mod challenges;
+pub mod overseers;
 pub mod registration;
 pub mod rotation;
 pub mod service;
+pub mod subscriptions;
 
 use crate::app::Ctx;
 use crate::http::router::Endpoint;
@@ -24,6 +26,15 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::AgentProfile => agents::profile(ctx).await,
         Endpoint::RotateKeyInitiate => rotation::initiate(ctx).await,
         Endpoint::RotateKeyComplete => rotation::complete(ctx).await,
+        Endpoint::OverseerRegister => overseers::register(ctx).await,
+        Endpoint::OverseerLogin => overseers::login(ctx).await,
+        Endpoint::OverseerLogout => overseers::logout(ctx).await,
+        Endpoint::OverseerMe => overseers::me(ctx).await,
+        Endpoint::OverseerAgents => overseers::my_agents(ctx).await,
+        Endpoint::OverseerAudit => overseers::my_audit(ctx).await,
+        Endpoint::SubscriptionTiers => subscriptions::tiers(ctx).await,
+        Endpoint::SubscriptionMe => subscriptions::me(ctx).await,
+        Endpoint::SubscriptionUsage => subscriptions::usage_route(ctx).await,
     }
 }
 

@@ -39,6 +39,7 @@ pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut v: HashMap<String, String> = [
         ("PUBLIC_BASE_URL", ISSUER),
         ("OAUTH_SIGNING_KEY", SERVER_SEED_B64),
+        ("BCRYPT_COST", "4"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -131,6 +132,26 @@ impl Harness {
     pub fn login(&self, key: &TestKey) -> Resp {
         self.send(Req::post("/v1/agents/login").header("dpop", &self.login_proof(key)))
     }
+}
+
+impl Harness {
+    /// Signs up an overseer and returns its id and session.
+    pub fn overseer(&self, email: &str) -> Overseer {
+        let r =
+            self.send(Req::post("/v1/overseers/register").json(
+                json!({"name": "Demo Overseer", "email": email, "password": "correct horse"}),
+            ));
+        assert_eq!(r.status, 201, "{}", r.body);
+        Overseer {
+            id: r.body["overseer"]["id"].as_str().unwrap().to_owned(),
+            session: r.body["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+pub struct Overseer {
+    pub id: String,
+    pub session: String,
 }
 
 pub struct Agent {

@@ -5,6 +5,8 @@ pub mod challenge;
 pub mod ids;
 pub mod overseer;
 pub mod rate_limit;
+pub mod rfc3339;
+pub mod shadow;
 pub mod subscription;
 pub mod text;
 pub mod tier;

@@ -1,10 +1,9 @@
 //! Stateless DPoP server nonces (`api.md` 9.10): `b64url(be64(step) ‖ HMAC(key, be64(step))[..16])`
 //! with one-minute steps, so any isolate can issue and check them without storage.
 
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::crypto::mac::hmac_sha256;
 
 use crate::jose::b64;
 
@@ -59,25 +58,6 @@ pub fn is_valid(key: &[u8], nonce: &str, now_s: i64) -> bool {
         current.saturating_add(STEPS_AHEAD),
     );
     (low..=high).contains(&step)
-}
-
-/// HMAC-SHA256 with an infallible constructor: HMAC accepts keys of any length (RFC 2104 §2 hashes
-/// long keys and zero-pads short ones to the block size), so the key is brought to one 64-byte
-/// block here and the fallible `new_from_slice` is never needed.
-pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > block.len() {
-        let digest = Sha256::digest(key);
-        block
-            .iter_mut()
-            .zip(digest.iter())
-            .for_each(|(b, d)| *b = *d);
-    } else {
-        block.iter_mut().zip(key).for_each(|(b, k)| *b = *k);
-    }
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
-    mac.update(msg);
-    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -161,22 +141,6 @@ mod tests {
             assert!(is_valid(key, &nonce, T0));
             assert!(!is_valid(b"other", &nonce, T0));
         }
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        // RFC 4231 test cases 2 (short key) and 6 (131-byte key, hashed first).
-        assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert_eq!(
-            hex(&hmac_sha256(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
     }
 
     #[test]

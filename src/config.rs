@@ -67,6 +67,49 @@ impl std::fmt::Debug for SigningKeys {
     }
 }
 
+/// Paddle Billing settings (api.md §7, §8.2).
+#[derive(Clone, Debug)]
+pub struct Paddle {
+    pub webhook_secret: Setting<String>,
+    pub api_key: Setting<String>,
+    pub api_url: String,
+    /// Passed to Paddle.js: `sandbox` or `production`.
+    pub environment: String,
+    /// Paddle.js client-side token (public by design).
+    pub client_token: Setting<String>,
+    pub price_basic: Setting<String>,
+    pub price_pro: Setting<String>,
+    pub price_premium: Setting<String>,
+    pub price_shadow: Setting<String>,
+    pub webhook_tolerance_secs: i64,
+}
+
+impl Paddle {
+    /// The configured price id of a purchasable or shadow tier.
+    pub fn price_for(&self, tier: &str) -> Option<&Setting<String>> {
+        match tier {
+            "BASIC" => Some(&self.price_basic),
+            "PRO" => Some(&self.price_pro),
+            "PREMIUM" => Some(&self.price_premium),
+            "SHADOW" => Some(&self.price_shadow),
+            _ => None,
+        }
+    }
+
+    /// The tier a price id stands for, among the configured ones.
+    pub fn tier_of(&self, price_id: &str) -> Option<&'static str> {
+        [
+            ("BASIC", &self.price_basic),
+            ("PRO", &self.price_pro),
+            ("PREMIUM", &self.price_premium),
+            ("SHADOW", &self.price_shadow),
+        ]
+        .into_iter()
+        .find(|(_, p)| p.as_deref() == Ok(price_id))
+        .map(|(t, _)| t)
+    }
+}
+
 /// Validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -76,6 +119,12 @@ pub struct Config {
     pub signing_keys: Setting<SigningKeys>,
     /// Key for stateless DPoP nonces (api.md 9.10).
     pub dpop_nonce_key: Setting<Vec<u8>>,
+    /// Key for shadow overseer ids (api.md 9.9).
+    pub shadow_secret: Setting<String>,
+    /// Key for `custom_data` link signatures (api.md 7.3).
+    pub link_key: Setting<Vec<u8>>,
+    pub paddle: Paddle,
+    pub shadow_validity_days: i64,
     pub session_ttl_secs: i64,
     pub registration_challenge_ttl_secs: i64,
     pub rotation_challenge_ttl_secs: i64,
@@ -130,6 +179,22 @@ impl Config {
                 .map_err(Clone::clone),
         };
 
+        let secret = |name: &'static str, min_len: usize| -> Setting<String> {
+            match get(name) {
+                None => Err(err(name, "is not set")),
+                Some(v) if v.len() < min_len => Err(err(name, "is too short")),
+                Some(v) => Ok(v),
+            }
+        };
+        let shadow_secret = secret("SHADOW_SECRET", 32);
+        let link_key = match get("WEBHOOK_LINK_SECRET") {
+            Some(v) if v.len() >= 32 => Ok(v.into_bytes()),
+            Some(_) => Err(err("WEBHOOK_LINK_SECRET", "must be at least 32 bytes")),
+            None => shadow_secret
+                .as_ref()
+                .map(|s| crate::paddle::link::link_key(None, s))
+                .map_err(Clone::clone),
+        };
         let num =
             |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
                 match get(name) {
@@ -184,6 +249,30 @@ impl Config {
             dpop_iat_future_secs: num("DPOP_IAT_FUTURE_SECS", 60, 0, 3600)?,
             dpop_require_nonce: flag("DPOP_REQUIRE_NONCE", false)?,
             clock_skew_secs: num("CLOCK_SKEW_SECS", 60, 0, 600)?,
+            shadow_secret,
+            link_key,
+            shadow_validity_days: num("SHADOW_VALIDITY_DAYS", 30, 1, 366)?,
+            paddle: Paddle {
+                webhook_secret: secret("PADDLE_WEBHOOK_SECRET", 1),
+                api_key: secret("PADDLE_API_KEY", 1),
+                api_url: get("PADDLE_API_URL").unwrap_or_else(|| {
+                    if production {
+                        "https://api.paddle.com"
+                    } else {
+                        "https://sandbox-api.paddle.com"
+                    }
+                    .to_owned()
+                }),
+                environment: get("PADDLE_ENVIRONMENT").unwrap_or_else(|| {
+                    if production { "production" } else { "sandbox" }.to_owned()
+                }),
+                client_token: secret("PADDLE_CLIENT_TOKEN", 1),
+                price_basic: secret("PADDLE_PRICE_ID_BASIC", 1),
+                price_pro: secret("PADDLE_PRICE_ID_PRO", 1),
+                price_premium: secret("PADDLE_PRICE_ID_PREMIUM", 1),
+                price_shadow: secret("PADDLE_PRICE_ID_SHADOW", 1),
+                webhook_tolerance_secs: num("PADDLE_WEBHOOK_TOLERANCE_SECS", 300, 1, 3600)?,
+            },
             rate_limits,
             cors_allowed_origins,
             audit_retention_days: num("AUDIT_RETENTION_DAYS", 400, 1, 36_500)?,
@@ -370,6 +459,44 @@ mod tests {
                 .name,
             "RATE_LIMIT_CONFIG"
         );
+    }
+
+    #[test]
+    fn secrets_have_no_defaults_and_link_key_derives_from_the_shadow_secret() {
+        let c = Config::load(&vars(&[])).unwrap();
+        assert_eq!(c.shadow_secret.unwrap_err().name, "SHADOW_SECRET");
+        assert_eq!(c.link_key.unwrap_err().name, "SHADOW_SECRET");
+        assert_eq!(
+            c.paddle.webhook_secret.as_ref().unwrap_err().name,
+            "PADDLE_WEBHOOK_SECRET"
+        );
+        assert_eq!(
+            c.paddle
+                .price_for("BASIC")
+                .unwrap()
+                .as_ref()
+                .unwrap_err()
+                .name,
+            "PADDLE_PRICE_ID_BASIC"
+        );
+        assert_eq!(c.paddle.api_url, "https://sandbox-api.paddle.com");
+        let short = Config::load(&vars(&[("SHADOW_SECRET", "too-short")])).unwrap();
+        assert_eq!(short.shadow_secret.unwrap_err().problem, "is too short");
+        // vectors.md 5.8: link key derived from SHADOW_SECRET
+        let c = Config::load(&vars(&[(
+            "SHADOW_SECRET",
+            "test-shadow-secret-do-not-use-0123",
+        )]))
+        .unwrap();
+        assert_eq!(c.link_key.unwrap().len(), 32);
+        let c = Config::load(&vars(&[
+            ("PADDLE_PRICE_ID_PRO", "pri_pro"),
+            ("PADDLE_PRICE_ID_SHADOW", "pri_shadow"),
+        ]))
+        .unwrap();
+        assert_eq!(c.paddle.tier_of("pri_pro"), Some("PRO"));
+        assert_eq!(c.paddle.tier_of("pri_shadow"), Some("SHADOW"));
+        assert_eq!(c.paddle.tier_of("pri_other"), None);
     }
 
     #[test]

@@ -72,6 +72,61 @@ pub struct Rotation {
     pub expires_at: i64,
 }
 
+/// Where a human claim stands (api.md 2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimStatus {
+    Pending,
+    Completed,
+}
+
+/// A human overseer's claim of an agent (KV `claim:<id>`), completed by the agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claim {
+    pub challenge_id: String,
+    pub agent_id: String,
+    pub overseer_id: String,
+    pub status: ClaimStatus,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+/// Where a shadow claim stands (api.md 2.5, 5.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShadowStatus {
+    #[serde(rename = "initiated")]
+    Initiated,
+    #[serde(rename = "awaiting-payment")]
+    AwaitingPayment,
+    #[serde(rename = "completed")]
+    Completed,
+}
+
+impl ShadowStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ShadowStatus::Initiated => "initiated",
+            ShadowStatus::AwaitingPayment => "awaiting-payment",
+            ShadowStatus::Completed => "completed",
+        }
+    }
+}
+
+/// An anonymous sponsor's shadow claim (KV `claim:<id>`): confirmed by the agent, then paid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShadowClaim {
+    pub challenge_id: String,
+    pub agent_id: String,
+    pub shadow_overseer_id: String,
+    pub status: ShadowStatus,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub transaction_id: Option<String>,
+}
+
 /// The KV value of a challenge, tagged by kind so one kind never completes another.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind")]
@@ -80,6 +135,10 @@ pub enum Record {
     Register(Registration),
     #[serde(rename = "rotate_key")]
     RotateKey(Rotation),
+    #[serde(rename = "claim")]
+    Claim(Claim),
+    #[serde(rename = "shadow")]
+    Shadow(ShadowClaim),
 }
 
 impl Record {
@@ -88,6 +147,8 @@ impl Record {
         match self {
             Record::Register(r) => r.expires_at,
             Record::RotateKey(r) => r.expires_at,
+            Record::Claim(r) => r.expires_at,
+            Record::Shadow(r) => r.expires_at,
         }
     }
 }
@@ -98,6 +159,11 @@ pub fn registration_key(challenge_id: &str) -> String {
 
 pub fn rotation_key(challenge_id: &str) -> String {
     format!("rot:{challenge_id}")
+}
+
+/// Human and shadow claims share one prefix: both complete at `claim/complete/:id`.
+pub fn claim_key(challenge_id: &str) -> String {
+    format!("claim:{challenge_id}")
 }
 
 #[cfg(test)]

@@ -128,3 +128,26 @@ pub async fn consume(
         Err(invalid_proof("DPoP proof has already been used", challenge))
     }
 }
+
+/// Dual-mode agent authentication (api.md 1.4): with an `Authorization` header, the agent
+/// session alone decides (no fallback to DPoP); without one, a DPoP proof by the agent's
+/// current key, consumed here. Both headers at once are ambiguous.
+pub async fn session_or_proof(ctx: &Ctx<'_>) -> Result<AgentRow, ApiError> {
+    const CH: Challenge = Challenge::BearerAndDpop;
+    let has_authorization = ctx.req.headers.contains_key("authorization");
+    if has_authorization && ctx.req.headers.contains_key("dpop") {
+        return Err(ApiError::new(
+            ErrorCode::AmbiguousAuthentication,
+            "Send either Authorization or DPoP, not both",
+        ));
+    }
+    if has_authorization {
+        return Ok(crate::auth::session::require_agent(ctx, CH).await?.agent);
+    }
+    let proof = verify(ctx, CH)?;
+    let agent = agent_by_key(ctx, &proof.key)
+        .await?
+        .ok_or_else(|| invalid_proof("no agent has this DPoP key", CH))?;
+    consume(ctx, &proof.proof, CH).await?;
+    Ok(agent)
+}

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     Forbidden,
     CsrfCheckFailed,
     ChallengeMismatch,
+    OverseerMismatch,
+    TierLimitReached,
     NotFound,
     AgentNotFound,
     ChallengeNotFound,
@@ -36,6 +38,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     DuplicatePublicKey,
     EmailTaken,
+    AlreadyClaimed,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -63,6 +66,8 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::CsrfCheckFailed => "csrf_check_failed",
             ErrorCode::ChallengeMismatch => "challenge_mismatch",
+            ErrorCode::OverseerMismatch => "overseer_mismatch",
+            ErrorCode::TierLimitReached => "tier_limit_reached",
             ErrorCode::NotFound => "not_found",
             ErrorCode::AgentNotFound => "agent_not_found",
             ErrorCode::ChallengeNotFound => "challenge_not_found",
@@ -70,6 +75,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DuplicatePublicKey => "duplicate_public_key",
             ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::AlreadyClaimed => "already_claimed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
@@ -94,15 +100,19 @@ impl ErrorCode {
             | ErrorCode::UseDpopNonce
             | ErrorCode::InvalidSignature
             | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::CsrfCheckFailed | ErrorCode::ChallengeMismatch => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfCheckFailed
+            | ErrorCode::ChallengeMismatch
+            | ErrorCode::OverseerMismatch
+            | ErrorCode::TierLimitReached => StatusCode::FORBIDDEN,
             ErrorCode::NotFound
             | ErrorCode::AgentNotFound
             | ErrorCode::ChallengeNotFound
             | ErrorCode::NoActiveOversight => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::DuplicatePublicKey | ErrorCode::EmailTaken => StatusCode::CONFLICT,
+            ErrorCode::DuplicatePublicKey | ErrorCode::EmailTaken | ErrorCode::AlreadyClaimed => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -23,6 +23,13 @@ pub enum Endpoint {
     AgentProfile,
     RotateKeyInitiate,
     RotateKeyComplete,
+    ClaimInitiate,
+    ClaimComplete,
+    ClaimStatus,
+    RevokeOverseer,
+    Declaim,
+    MaliceInitiate,
+    MaliceStatus,
     OverseerRegister,
     OverseerLogin,
     OverseerLogout,
@@ -55,11 +62,16 @@ impl Endpoint {
     pub const fn challenge(self) -> Option<Challenge> {
         match self {
             Endpoint::AgentLogin | Endpoint::RotateKeyComplete => Some(Challenge::Dpop),
+            Endpoint::ClaimComplete => Some(Challenge::BearerAndDpop),
             Endpoint::AgentLogout
             | Endpoint::AgentMe
             | Endpoint::AgentOauthHistory
             | Endpoint::AgentOverseer
             | Endpoint::RotateKeyInitiate
+            | Endpoint::ClaimInitiate
+            | Endpoint::ClaimStatus
+            | Endpoint::RevokeOverseer
+            | Endpoint::Declaim
             | Endpoint::OverseerLogout
             | Endpoint::OverseerMe
             | Endpoint::OverseerAgents
@@ -72,7 +84,10 @@ impl Endpoint {
 
     /// Endpoints that accept DPoP proofs send `DPoP-Nonce` when nonces are required.
     pub const fn accepts_dpop(self) -> bool {
-        matches!(self, Endpoint::AgentLogin | Endpoint::RotateKeyComplete)
+        matches!(
+            self,
+            Endpoint::AgentLogin | Endpoint::RotateKeyComplete | Endpoint::ClaimComplete
+        )
     }
 
     /// A short stable name for logs.
@@ -91,6 +106,13 @@ impl Endpoint {
             Endpoint::AgentProfile => "agents.profile",
             Endpoint::RotateKeyInitiate => "agents.rotate_initiate",
             Endpoint::RotateKeyComplete => "agents.rotate_complete",
+            Endpoint::ClaimInitiate => "claims.initiate",
+            Endpoint::ClaimComplete => "claims.complete",
+            Endpoint::ClaimStatus => "claims.status",
+            Endpoint::RevokeOverseer => "claims.revoke_overseer",
+            Endpoint::Declaim => "claims.declaim",
+            Endpoint::MaliceInitiate => "shadow.initiate",
+            Endpoint::MaliceStatus => "shadow.status",
             Endpoint::OverseerRegister => "overseers.register",
             Endpoint::OverseerLogin => "overseers.login",
             Endpoint::OverseerLogout => "overseers.logout",
@@ -181,6 +203,34 @@ const ROUTES: &[(&str, Methods)] = &[
     (
         "/v1/subscriptions/usage",
         &[(Method::GET, Endpoint::SubscriptionUsage)],
+    ),
+    (
+        "/v1/agents/claim/initiate",
+        &[(Method::POST, Endpoint::ClaimInitiate)],
+    ),
+    (
+        "/v1/agents/claim/complete/{challenge_id}",
+        &[(Method::POST, Endpoint::ClaimComplete)],
+    ),
+    (
+        "/v1/agents/claim/status/{challenge_id}",
+        &[(Method::GET, Endpoint::ClaimStatus)],
+    ),
+    (
+        "/v1/agents/revoke-overseer",
+        &[(Method::POST, Endpoint::RevokeOverseer)],
+    ),
+    (
+        "/v1/agents/declaim/{agent_id}",
+        &[(Method::POST, Endpoint::Declaim)],
+    ),
+    (
+        "/v1/agents/malice/{agent_id}",
+        &[(Method::POST, Endpoint::MaliceInitiate)],
+    ),
+    (
+        "/v1/agents/malice/status/{challenge_id}",
+        &[(Method::GET, Endpoint::MaliceStatus)],
     ),
 ];
 

@@ -2,10 +2,12 @@
 
 pub mod agents;
 pub mod challenges;
+pub mod claims;
 pub mod overseers;
 pub mod registration;
 pub mod rotation;
 pub mod service;
+pub mod shadow;
 pub mod subscriptions;
 
 use crate::app::Ctx;
@@ -26,6 +28,13 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::AgentProfile => agents::profile(ctx).await,
         Endpoint::RotateKeyInitiate => rotation::initiate(ctx).await,
         Endpoint::RotateKeyComplete => rotation::complete(ctx).await,
+        Endpoint::ClaimInitiate => claims::initiate(ctx).await,
+        Endpoint::ClaimComplete => claims::complete(ctx).await,
+        Endpoint::ClaimStatus => claims::status(ctx).await,
+        Endpoint::RevokeOverseer => claims::revoke_overseer(ctx).await,
+        Endpoint::Declaim => claims::declaim(ctx).await,
+        Endpoint::MaliceInitiate => shadow::initiate(ctx).await,
+        Endpoint::MaliceStatus => shadow::status(ctx).await,
         Endpoint::OverseerRegister => overseers::register(ctx).await,
         Endpoint::OverseerLogin => overseers::login(ctx).await,
         Endpoint::OverseerLogout => overseers::logout(ctx).await,

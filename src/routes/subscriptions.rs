@@ -16,7 +16,7 @@ use crate::stmt;
 use crate::store::Statement;
 
 /// A price in the tier's currency: whole amounts as integers (`5`), others with cents.
-fn price(cents: i64) -> serde_json::Value {
+pub fn price(cents: i64) -> serde_json::Value {
     if cents % 100 == 0 {
         json!(cents / 100)
     } else {

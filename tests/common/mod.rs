@@ -22,6 +22,8 @@ use agent_id::store::sqlite::SqliteDb;
 use agent_id::store::{Db, Outcome, Statement, Value as SqlValue};
 
 pub const T0: i64 = 1_767_225_600;
+/// At least 32 bytes, as production requires.
+pub const SHADOW_SECRET: &str = "test-shadow-secret-do-not-use-in-production";
 pub const ISSUER: &str = "https://id.example.com";
 /// The server signing seed of vectors.md §1 (bytes 00..1f).
 pub const SERVER_SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
@@ -40,6 +42,16 @@ pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("PUBLIC_BASE_URL", ISSUER),
         ("OAUTH_SIGNING_KEY", SERVER_SEED_B64),
         ("BCRYPT_COST", "4"),
+        ("SHADOW_SECRET", SHADOW_SECRET),
+        (
+            "PADDLE_WEBHOOK_SECRET",
+            "pdl_ntfset_01test_secret_for_vectors_only",
+        ),
+        ("PADDLE_CLIENT_TOKEN", "test_client_token"),
+        ("PADDLE_PRICE_ID_BASIC", "pri_01basic000000000000000000"),
+        ("PADDLE_PRICE_ID_PRO", "pri_pro"),
+        ("PADDLE_PRICE_ID_PREMIUM", "pri_premium"),
+        ("PADDLE_PRICE_ID_SHADOW", "pri_shadow"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -146,6 +158,33 @@ impl Harness {
             id: r.body["overseer"]["id"].as_str().unwrap().to_owned(),
             session: r.body["session_id"].as_str().unwrap().to_owned(),
         }
+    }
+}
+
+impl Harness {
+    /// Puts an overseer on an active paid tier. Stands in for the signed
+    /// `subscription.activated` webhook until that lands; swap it in this one place.
+    pub fn subscribe(&self, overseer_id: &str, tier: &str) {
+        let sub = format!("sub_{}", &overseer_id[..8]);
+        let end = (T0 + 31 * 86_400) * 1000;
+        self.sql(
+            "INSERT INTO subscriptions (id, overseer_id, status, tier, current_period_start, current_period_end, \
+             next_billed_at, last_event_occurred_us, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?5, 0, ?4, ?4)",
+            vec![sub.as_str().into(), overseer_id.into(), tier.into(), (T0 * 1000).into(), end.into()],
+        );
+        self.sql(
+            "UPDATE overseers SET current_subscription_id = ?1 WHERE id = ?2",
+            vec![sub.as_str().into(), overseer_id.into()],
+        );
+    }
+
+    /// A DPoP proof by `key` for `POST <path>` now.
+    pub fn post_proof(&self, key: &TestKey, path: &str) -> String {
+        key.proof(&ProofSpec::new(
+            "POST",
+            &format!("{ISSUER}{path}"),
+            self.now_s(),
+        ))
     }
 }
 

@@ -35,10 +35,13 @@ pub enum ErrorCode {
     AgentNotFound,
     ChallengeNotFound,
     NoActiveOversight,
+    ClientNotFound,
+    BlockNotFound,
     MethodNotAllowed,
     DuplicatePublicKey,
     EmailTaken,
     AlreadyClaimed,
+    AlreadyBlocked,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -72,10 +75,13 @@ impl ErrorCode {
             ErrorCode::AgentNotFound => "agent_not_found",
             ErrorCode::ChallengeNotFound => "challenge_not_found",
             ErrorCode::NoActiveOversight => "no_active_oversight",
+            ErrorCode::ClientNotFound => "client_not_found",
+            ErrorCode::BlockNotFound => "block_not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DuplicatePublicKey => "duplicate_public_key",
             ErrorCode::EmailTaken => "email_taken",
             ErrorCode::AlreadyClaimed => "already_claimed",
+            ErrorCode::AlreadyBlocked => "already_blocked",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
@@ -108,11 +114,14 @@ impl ErrorCode {
             ErrorCode::NotFound
             | ErrorCode::AgentNotFound
             | ErrorCode::ChallengeNotFound
-            | ErrorCode::NoActiveOversight => StatusCode::NOT_FOUND,
+            | ErrorCode::NoActiveOversight
+            | ErrorCode::ClientNotFound
+            | ErrorCode::BlockNotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::DuplicatePublicKey | ErrorCode::EmailTaken | ErrorCode::AlreadyClaimed => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::DuplicatePublicKey
+            | ErrorCode::EmailTaken
+            | ErrorCode::AlreadyClaimed
+            | ErrorCode::AlreadyBlocked => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -30,6 +30,13 @@ pub enum Endpoint {
     Declaim,
     MaliceInitiate,
     MaliceStatus,
+    BlockClient,
+    UnblockClient,
+    BlockedClients,
+    OverseerAgentsById,
+    MarkAgent,
+    OverseerClientsById,
+    MarkClient,
     OverseerRegister,
     OverseerLogin,
     OverseerLogout,
@@ -72,6 +79,13 @@ impl Endpoint {
             | Endpoint::ClaimStatus
             | Endpoint::RevokeOverseer
             | Endpoint::Declaim
+            | Endpoint::BlockClient
+            | Endpoint::UnblockClient
+            | Endpoint::BlockedClients
+            | Endpoint::OverseerAgentsById
+            | Endpoint::MarkAgent
+            | Endpoint::OverseerClientsById
+            | Endpoint::MarkClient
             | Endpoint::OverseerLogout
             | Endpoint::OverseerMe
             | Endpoint::OverseerAgents
@@ -113,6 +127,13 @@ impl Endpoint {
             Endpoint::Declaim => "claims.declaim",
             Endpoint::MaliceInitiate => "shadow.initiate",
             Endpoint::MaliceStatus => "shadow.status",
+            Endpoint::BlockClient => "oversight.block_client",
+            Endpoint::UnblockClient => "oversight.unblock_client",
+            Endpoint::BlockedClients => "oversight.blocked_clients",
+            Endpoint::OverseerAgentsById => "oversight.agents",
+            Endpoint::MarkAgent => "oversight.mark_agent",
+            Endpoint::OverseerClientsById => "oversight.clients",
+            Endpoint::MarkClient => "oversight.mark_client",
             Endpoint::OverseerRegister => "overseers.register",
             Endpoint::OverseerLogin => "overseers.login",
             Endpoint::OverseerLogout => "overseers.logout",
@@ -231,6 +252,34 @@ const ROUTES: &[(&str, Methods)] = &[
     (
         "/v1/agents/malice/status/{challenge_id}",
         &[(Method::GET, Endpoint::MaliceStatus)],
+    ),
+    (
+        "/v1/overseers/agents/{agent_id}/block-client",
+        &[(Method::POST, Endpoint::BlockClient)],
+    ),
+    (
+        "/v1/overseers/agents/{agent_id}/block-client/{client_id}",
+        &[(Method::DELETE, Endpoint::UnblockClient)],
+    ),
+    (
+        "/v1/overseers/agents/{agent_id}/blocked-clients",
+        &[(Method::GET, Endpoint::BlockedClients)],
+    ),
+    (
+        "/v1/overseers/{id}/agents",
+        &[(Method::GET, Endpoint::OverseerAgentsById)],
+    ),
+    (
+        "/v1/overseers/{id}/agents/{agent_id}/cancellation",
+        &[(Method::PUT, Endpoint::MarkAgent)],
+    ),
+    (
+        "/v1/overseers/{id}/clients",
+        &[(Method::GET, Endpoint::OverseerClientsById)],
+    ),
+    (
+        "/v1/overseers/{id}/clients/{client_id}/cancellation",
+        &[(Method::PUT, Endpoint::MarkClient)],
     ),
 ];
 

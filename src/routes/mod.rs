@@ -4,6 +4,7 @@ pub mod agents;
 pub mod challenges;
 pub mod claims;
 pub mod overseers;
+pub mod oversight;
 pub mod registration;
 pub mod rotation;
 pub mod service;
@@ -35,6 +36,13 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::Declaim => claims::declaim(ctx).await,
         Endpoint::MaliceInitiate => shadow::initiate(ctx).await,
         Endpoint::MaliceStatus => shadow::status(ctx).await,
+        Endpoint::BlockClient => oversight::block(ctx).await,
+        Endpoint::UnblockClient => oversight::unblock(ctx).await,
+        Endpoint::BlockedClients => oversight::blocked(ctx).await,
+        Endpoint::OverseerAgentsById => oversight::agents(ctx).await,
+        Endpoint::MarkAgent => oversight::mark_agent(ctx).await,
+        Endpoint::OverseerClientsById => oversight::clients(ctx).await,
+        Endpoint::MarkClient => oversight::mark_client(ctx).await,
         Endpoint::OverseerRegister => overseers::register(ctx).await,
         Endpoint::OverseerLogin => overseers::login(ctx).await,
         Endpoint::OverseerLogout => overseers::logout(ctx).await,

@@ -102,12 +102,12 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 #[derive(Serialize)]
 pub struct Usage {
-    agents_claimed: i64,
-    clients_registered: i64,
-    oauth_count: i64,
-    max_agents: i64,
-    max_clients: i64,
-    max_oauth_per_period: i64,
+    pub agents_claimed: i64,
+    pub clients_registered: i64,
+    pub oauth_count: i64,
+    pub max_agents: i64,
+    pub max_clients: i64,
+    pub max_oauth_per_period: i64,
     period_start: String,
     period_end: String,
 }

@@ -50,6 +50,12 @@ const INSERT: &str =
      COALESCE(?7, (SELECT overseer_id FROM oversights WHERE agent_id = ?8 AND active = 1)), \
      ?8, NULL, ?9, ?10, ?11, ?12";
 
+/// Writes `ev` on its own, for events that change nothing else (logins, failures, initiations).
+pub async fn record(ctx: &Ctx<'_>, ev: &Event<'_>) -> Result<(), ApiError> {
+    ctx.app.db.run(insert(ctx, ev)?).await?;
+    Ok(())
+}
+
 /// The INSERT for `ev`.
 pub fn insert(ctx: &Ctx<'_>, ev: &Event<'_>) -> Result<Statement, ApiError> {
     insert_where(ctx, ev, None)

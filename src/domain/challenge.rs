@@ -142,6 +142,16 @@ pub enum Record {
 }
 
 impl Record {
+    /// The KV key of this record (namespace CHALLENGES).
+    pub fn kv_key(&self) -> String {
+        match self {
+            Record::Register(r) => registration_key(&r.challenge_id),
+            Record::RotateKey(r) => rotation_key(&r.challenge_id),
+            Record::Claim(r) => claim_key(&r.challenge_id),
+            Record::Shadow(r) => claim_key(&r.challenge_id),
+        }
+    }
+
     /// When the challenge stops being usable (Unix ms).
     pub fn expires_at(&self) -> i64 {
         match self {

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
+use crate::domain::ids::canonical_uuid;
 use crate::jose::json::{self, JsonError};
 
 /// Enforces the size limit for endpoints whose body is ignored.
@@ -85,6 +86,21 @@ impl JsonBody {
             Some(s) if !s.trim().is_empty() => Ok(s),
             _ => Err(ApiError::missing_field(field)),
         }
+    }
+
+    /// A required UUID field, canonicalised to lowercase.
+    pub fn req_uuid(&self, field: &str) -> Result<String, ApiError> {
+        canonical_uuid(self.req_str(field)?)
+            .ok_or_else(|| ApiError::invalid_field(field, "must be a UUID"))
+    }
+
+    /// An optional UUID field, canonicalised to lowercase.
+    pub fn opt_uuid(&self, field: &str) -> Result<Option<String>, ApiError> {
+        self.opt_str(field)?
+            .map(|v| {
+                canonical_uuid(v).ok_or_else(|| ApiError::invalid_field(field, "must be a UUID"))
+            })
+            .transpose()
     }
 
     /// A boolean field; `null` counts as absent.

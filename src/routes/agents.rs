@@ -36,13 +36,7 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     const CH: Challenge = Challenge::Dpop;
     rate_limit(ctx, Bucket::AgentLogin, ctx.ip().unwrap_or("unknown")).await?;
     let body = JsonBody::parse(ctx.req)?;
-    let wanted = match body.opt_str("agent_id")? {
-        None => None,
-        Some(raw) => Some(
-            canonical_uuid(raw)
-                .ok_or_else(|| ApiError::invalid_field("agent_id", "must be a UUID"))?,
-        ),
-    };
+    let wanted = body.opt_uuid("agent_id")?;
     let proof = agent_proof::verify(ctx, CH)?;
     let by_key = agent_proof::agent_by_key(ctx, &proof.key).await?;
     let agent = match (wanted, by_key) {
@@ -54,13 +48,11 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     agent_proof::consume(ctx, &proof.proof, CH).await?;
     rate_limit(ctx, Bucket::AgentLoginAgent, &agent.id).await?;
     let session = session::create(ctx, AccountKind::Agent, &agent.id, agent.session_epoch).await?;
-    ctx.app
-        .db
-        .run(audit::insert(
-            ctx,
-            &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })),
-        )?)
-        .await?;
+    audit::record(
+        ctx,
+        &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })),
+    )
+    .await?;
     Ok(Reply::ok(&LoggedIn {
         success: true,
         session_id: &session.session_id,
@@ -105,13 +97,7 @@ pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
     session::revoke(ctx, &s.token_hash, s.expires_at_ms).await?;
-    ctx.app
-        .db
-        .run(audit::insert(
-            ctx,
-            &Event::by_agent("agent.logout", &s.agent.id),
-        )?)
-        .await?;
+    audit::record(ctx, &Event::by_agent("agent.logout", &s.agent.id)).await?;
     Ok(Reply::ok(&Message {
         success: true,
         message: "Logged out",

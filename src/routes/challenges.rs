@@ -80,6 +80,23 @@ pub async fn issue(
     ))
 }
 
+/// Stores `record` until its expiry plus `grace_secs` (claims stay readable a while after
+/// expiry: for the status endpoint, or for a late payment).
+pub async fn save(ctx: &Ctx<'_>, record: &Record, grace_secs: i64) -> Result<(), ApiError> {
+    let value = serde_json::to_string(record).map_err(ApiError::internal)?;
+    let ttl = ((record.expires_at() - ctx.now_ms) / 1000 + grace_secs).max(1);
+    ctx.app
+        .kv
+        .put(
+            Namespace::Challenges,
+            &record.kv_key(),
+            &value,
+            ttl.unsigned_abs(),
+        )
+        .await?;
+    Ok(())
+}
+
 /// A live challenge record; unknown, unreadable and expired ones are all `None`.
 pub async fn load(ctx: &Ctx<'_>, key: &str) -> Result<Option<Record>, ApiError> {
     Ok(ctx

@@ -17,6 +17,7 @@ use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
+use crate::routes::challenges;
 use crate::routes::registration::challenge_not_found;
 use crate::routes::shadow;
 use crate::stmt;
@@ -137,8 +138,7 @@ struct Initiated<'a> {
 pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
-    let agent_id = canonical_uuid(body.req_str("agent_id")?)
-        .ok_or_else(|| ApiError::invalid_field("agent_id", "must be a UUID"))?;
+    let agent_id = body.req_uuid("agent_id")?;
     if !agent_exists(ctx, &agent_id).await? {
         return Err(agent_not_found());
     }
@@ -175,7 +175,7 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: Some(&agent_id),
         details: json!({ "challenge_id": claim.challenge_id }),
     };
-    ctx.app.db.run(audit::insert(ctx, &event)?).await?;
+    audit::record(ctx, &event).await?;
     Ok(Reply::ok(&Initiated {
         success: true,
         challenge_id: &claim.challenge_id,
@@ -193,18 +193,7 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// Writes a human claim; it stays readable for an hour after expiry for the status endpoint.
 async fn store_claim(ctx: &Ctx<'_>, claim: &Claim) -> Result<(), ApiError> {
-    let value = serde_json::to_string(&Record::Claim(claim.clone())).map_err(ApiError::internal)?;
-    let ttl = ((claim.expires_at - ctx.now_ms) / 1000 + STATUS_GRACE_SECS).max(1);
-    ctx.app
-        .kv
-        .put(
-            Namespace::Challenges,
-            &challenge::claim_key(&claim.challenge_id),
-            &value,
-            ttl.unsigned_abs(),
-        )
-        .await?;
-    Ok(())
+    challenges::save(ctx, &Record::Claim(claim.clone()), STATUS_GRACE_SECS).await
 }
 
 /// Any claim record, expired or not (the status endpoint reports expiry itself).
@@ -239,8 +228,7 @@ struct Completed<'a> {
 pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let agent = agent_proof::session_or_proof(ctx).await?;
-    let overseer_id = canonical_uuid(body.req_str("overseer_id")?)
-        .ok_or_else(|| ApiError::invalid_field("overseer_id", "must be a UUID"))?;
+    let overseer_id = body.req_uuid("overseer_id")?;
     let record = load_claim(ctx, ctx.param("challenge_id"))
         .await?
         .filter(|r| r.expires_at() > ctx.now_ms)

@@ -173,22 +173,10 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(invalid_credentials());
     };
     if !password::verify(password, &c.password_hash) {
-        ctx.app
-            .db
-            .run(audit::insert(
-                ctx,
-                &own_event("overseer.login_failed", &c.overseer.id),
-            )?)
-            .await?;
+        audit::record(ctx, &own_event("overseer.login_failed", &c.overseer.id)).await?;
         return Err(invalid_credentials());
     }
-    ctx.app
-        .db
-        .run(audit::insert(
-            ctx,
-            &own_event("overseer.login", &c.overseer.id),
-        )?)
-        .await?;
+    audit::record(ctx, &own_event("overseer.login", &c.overseer.id)).await?;
     signed_in(ctx, &c.overseer, StatusCode::OK).await
 }
 

@@ -94,8 +94,7 @@ struct ClientName {
 pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
-    let client_id = canonical_uuid(body.req_str("client_id")?)
-        .ok_or_else(|| ApiError::invalid_field("client_id", "must be a UUID"))?;
+    let client_id = body.req_uuid("client_id")?;
     let agent_id = overseen_agent(ctx, &s).await?;
     let client: ClientName = ctx
         .app

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::app::Ctx;
 use crate::audit::{self, Event};
-use crate::domain::challenge::{self, Record, ShadowClaim, ShadowStatus};
+use crate::domain::challenge::{Record, ShadowClaim, ShadowStatus};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::domain::shadow as shadow_id;
@@ -16,12 +16,12 @@ use crate::domain::time::rfc3339_ms;
 use crate::http::body;
 use crate::http::{ApiError, Reply};
 use crate::paddle::link;
+use crate::routes::challenges;
 use crate::routes::claims::{
     active_oversight, agent_not_found, already_claimed, load_claim, overseer_mismatch,
 };
 use crate::routes::rate_limit;
 use crate::stmt;
-use crate::store::Namespace;
 
 /// Extra KV lifetime after expiry, so a late payment can still mark the challenge completed.
 const KV_GRACE_SECS: i64 = 86_400;
@@ -51,19 +51,7 @@ async fn shadow_overseer_for(ctx: &Ctx<'_>, agent_id: &str) -> Result<String, Ap
 }
 
 async fn store(ctx: &Ctx<'_>, claim: &ShadowClaim) -> Result<(), ApiError> {
-    let value =
-        serde_json::to_string(&Record::Shadow(claim.clone())).map_err(ApiError::internal)?;
-    let ttl = ((claim.expires_at - ctx.now_ms) / 1000 + KV_GRACE_SECS).max(1);
-    ctx.app
-        .kv
-        .put(
-            Namespace::Challenges,
-            &challenge::claim_key(&claim.challenge_id),
-            &value,
-            ttl.unsigned_abs(),
-        )
-        .await?;
-    Ok(())
+    challenges::save(ctx, &Record::Shadow(claim.clone()), KV_GRACE_SECS).await
 }
 
 #[derive(Serialize)]
@@ -118,7 +106,7 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: None,
         details: json!({ "challenge_id": claim.challenge_id }),
     };
-    ctx.app.db.run(audit::insert(ctx, &event)?).await?;
+    audit::record(ctx, &event).await?;
     Ok(Reply::ok(&Started {
         success: true,
         challenge_id: &claim.challenge_id,
@@ -169,7 +157,7 @@ pub async fn confirm(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, Api
             agent_id: None,
             details: json!({ "challenge_id": claim.challenge_id }),
         };
-        ctx.app.db.run(audit::insert(ctx, &event)?).await?;
+        audit::record(ctx, &event).await?;
     }
     Ok(Reply::ok(&json!({
         "success": true,

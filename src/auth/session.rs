@@ -271,6 +271,44 @@ pub async fn require_overseer(ctx: &Ctx<'_>) -> Result<OverseerSession, ApiError
     }
 }
 
+/// Whoever owns a resource both kinds can own (OAuth clients).
+pub enum Principal {
+    Agent(AgentSession),
+    Overseer(OverseerSession),
+}
+
+impl Principal {
+    /// `("agent" | "overseer", id)`, as stored in `oauth_clients.owner_*`.
+    pub fn owner(&self) -> (&'static str, &str) {
+        match self {
+            Principal::Agent(s) => ("agent", &s.agent.id),
+            Principal::Overseer(s) => ("overseer", &s.overseer.id),
+        }
+    }
+}
+
+/// Authenticates an endpoint open to agents and overseers: a Bearer session of either kind,
+/// or (overseers only, with the Origin check on writes) the cookie.
+pub async fn require_account(ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
+    if !ctx.req.headers.contains_key("authorization") && cookie_session(ctx.req).is_some() {
+        return require_overseer(ctx).await.map(Principal::Overseer);
+    }
+    let token = bearer_token(ctx.req, Challenge::Bearer)?;
+    Ok(match authenticate(ctx, token, Challenge::Bearer).await? {
+        (token_hash, record, Account::Agent(agent)) => Principal::Agent(AgentSession {
+            agent,
+            token_hash,
+            expires_at_ms: record.expires_at,
+        }),
+        (token_hash, record, Account::Overseer(overseer)) => Principal::Overseer(OverseerSession {
+            overseer,
+            token_hash,
+            expires_at_ms: record.expires_at,
+            via_cookie: false,
+        }),
+    })
+}
+
 fn is_write(method: &Method) -> bool {
     matches!(
         *method,

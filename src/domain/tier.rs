@@ -99,12 +99,42 @@ pub fn is_active_status(status: &str) -> bool {
     matches!(status, "active" | "trialing" | "past_due")
 }
 
-/// Computes the summary: the agent's effective tier, its client pool and this month's grants.
-pub async fn agent_summary(
+/// A client pool (api.md 5.8): a human overseer's (its clients and its agents'), or an
+/// agent's own clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pool {
+    Overseer(String),
+    Agent(String),
+}
+
+impl Pool {
+    /// An SQL condition over `oauth_clients c` selecting the pool, with its one parameter `?1`.
+    pub fn condition(&self) -> (&'static str, &str) {
+        match self {
+            Pool::Overseer(id) => (crate::domain::client::OVERSEER_POOL, id),
+            Pool::Agent(id) => ("(c.owner_type = 'agent' AND c.owner_id = ?1)", id),
+        }
+    }
+}
+
+/// Whose limits an agent is under, and which pool its clients count in.
+#[derive(Clone, Debug)]
+pub struct AgentStanding {
+    /// Internal tier name (`SHADOW`, not `PAID`).
+    pub tier: String,
+    pub source: Source,
+    /// The overseer's period end or the shadow validity end, while a paid tier applies.
+    pub billing_end: Option<i64>,
+    pub pool: Pool,
+}
+
+/// The effective tier of an agent (api.md 5.7): its human overseer's, a valid shadow
+/// sponsorship (SHADOW), or FREE.
+pub async fn agent_standing(
     db: &dyn Db,
     agent_id: &str,
     now_ms: i64,
-) -> Result<AgentSummary, StoreError> {
+) -> Result<AgentStanding, StoreError> {
     let standing: Option<Standing> = db
         .run(stmt!(
             "SELECT ov.id AS overseer_id, ov.kind AS overseer_kind, s.status AS sub_status, \
@@ -118,47 +148,83 @@ pub async fn agent_summary(
         ))
         .await?
         .first()?;
-
-    let (tier, source, billing_end, pool_overseer) = match &standing {
+    let own = || Pool::Agent(agent_id.to_owned());
+    Ok(match standing {
         Some(s) if s.overseer_kind == "human" => {
             let paid = s.sub_status.as_deref().is_some_and(is_active_status);
-            match (&s.sub_tier, paid) {
-                (Some(t), true) => (
-                    t.clone(),
-                    Source::Overseer,
-                    s.sub_period_end,
-                    Some(s.overseer_id.as_str()),
-                ),
-                _ => (
-                    "FREE".to_owned(),
-                    Source::Overseer,
-                    None,
-                    Some(s.overseer_id.as_str()),
-                ),
+            let pool = Pool::Overseer(s.overseer_id);
+            match s.sub_tier.filter(|_| paid) {
+                Some(tier) => AgentStanding {
+                    tier,
+                    source: Source::Overseer,
+                    billing_end: s.sub_period_end,
+                    pool,
+                },
+                None => AgentStanding {
+                    tier: "FREE".into(),
+                    source: Source::Overseer,
+                    billing_end: None,
+                    pool,
+                },
             }
         }
-        Some(s) if s.shadow_valid_until.is_some_and(|v| v > now_ms) => (
-            "SHADOW".to_owned(),
-            Source::Shadow,
-            s.shadow_valid_until,
-            None,
-        ),
-        _ => ("FREE".to_owned(), Source::None, None, None),
-    };
+        Some(s) if s.shadow_valid_until.is_some_and(|v| v > now_ms) => AgentStanding {
+            tier: "SHADOW".into(),
+            source: Source::Shadow,
+            billing_end: s.shadow_valid_until,
+            pool: own(),
+        },
+        // A shadow sponsorship past its validity counts as unclaimed at once.
+        _ => AgentStanding {
+            tier: "FREE".into(),
+            source: Source::None,
+            billing_end: None,
+            pool: own(),
+        },
+    })
+}
 
-    let (period_start, period_end) = month_bounds_ms(now_ms);
-    let pool = match pool_overseer {
-        Some(overseer_id) => stmt!(
-            "SELECT COUNT(*) AS n FROM oauth_clients c WHERE c.disabled = 0 AND \
-             ((c.owner_type = 'overseer' AND c.owner_id = ?1) OR (c.owner_type = 'agent' AND c.owner_id IN \
-               (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)))",
+/// The effective tier of a human overseer: its current subscription's while active, else
+/// FREE; `None` when no such overseer exists.
+pub async fn overseer_tier(db: &dyn Db, overseer_id: &str) -> Result<Option<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        status: Option<String>,
+        tier: Option<String>,
+    }
+    let row: Option<Row> = db
+        .run(stmt!(
+            "SELECT s.status, s.tier FROM overseers ov LEFT JOIN subscriptions s ON s.id = ov.current_subscription_id \
+             WHERE ov.id = ?1 AND ov.kind = 'human'",
             overseer_id
-        ),
-        None => stmt!(
-            "SELECT COUNT(*) AS n FROM oauth_clients WHERE disabled = 0 AND owner_type = 'agent' AND owner_id = ?1",
-            agent_id
-        ),
-    };
+        ))
+        .await?
+        .first()?;
+    Ok(row.map(|r| match (r.tier, r.status.as_deref()) {
+        (Some(t), Some(status)) if is_active_status(status) => t,
+        _ => "FREE".to_owned(),
+    }))
+}
+
+/// Computes the agent's subscription summary: its standing, its client pool and this
+/// month's approved authorizations.
+pub async fn agent_summary(
+    db: &dyn Db,
+    agent_id: &str,
+    now_ms: i64,
+) -> Result<AgentSummary, StoreError> {
+    let AgentStanding {
+        tier,
+        source,
+        billing_end,
+        pool,
+    } = agent_standing(db, agent_id, now_ms).await?;
+    let (period_start, period_end) = month_bounds_ms(now_ms);
+    let (condition, pool_param) = pool.condition();
+    let pool = crate::store::Statement::new(
+        format!("SELECT COUNT(*) AS n FROM oauth_clients c WHERE c.disabled = 0 AND {condition}"),
+        vec![pool_param.into()],
+    );
     let mut results = db
         .batch(vec![
             crate::store::Statement::new(

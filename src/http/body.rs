@@ -103,6 +103,26 @@ impl JsonBody {
             .transpose()
     }
 
+    /// An array of strings; `null` counts as absent; anything else is `invalid_field`.
+    pub fn opt_str_array(&self, field: &str) -> Result<Option<Vec<&str>>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str().ok_or_else(|| {
+                        ApiError::invalid_field(field, "expected an array of strings")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(ApiError::invalid_field(
+                field,
+                "expected an array of strings",
+            )),
+        }
+    }
+
     /// A boolean field; `null` counts as absent.
     pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.get(field) {

@@ -17,6 +17,9 @@ pub enum ErrorCode {
     InvalidField,
     InvalidPublicKey,
     InvalidEmail,
+    InvalidOwnerType,
+    InvalidRedirectUri,
+    InvalidScope,
     PasswordTooShort,
     PasswordTooLong,
     AmbiguousAuthentication,
@@ -57,6 +60,9 @@ impl ErrorCode {
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::InvalidPublicKey => "invalid_public_key",
             ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::InvalidOwnerType => "invalid_owner_type",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::PasswordTooShort => "password_too_short",
             ErrorCode::PasswordTooLong => "password_too_long",
             ErrorCode::AmbiguousAuthentication => "ambiguous_authentication",
@@ -97,6 +103,9 @@ impl ErrorCode {
             | ErrorCode::InvalidField
             | ErrorCode::InvalidPublicKey
             | ErrorCode::InvalidEmail
+            | ErrorCode::InvalidOwnerType
+            | ErrorCode::InvalidRedirectUri
+            | ErrorCode::InvalidScope
             | ErrorCode::PasswordTooShort
             | ErrorCode::PasswordTooLong
             | ErrorCode::AmbiguousAuthentication => StatusCode::BAD_REQUEST,

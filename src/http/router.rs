@@ -37,6 +37,11 @@ pub enum Endpoint {
     MarkAgent,
     OverseerClientsById,
     MarkClient,
+    ClientRegister,
+    ClientList,
+    ClientKey,
+    ClientDelete,
+    ClientEnable,
     OverseerRegister,
     OverseerLogin,
     OverseerLogout,
@@ -86,6 +91,11 @@ impl Endpoint {
             | Endpoint::MarkAgent
             | Endpoint::OverseerClientsById
             | Endpoint::MarkClient
+            | Endpoint::ClientRegister
+            | Endpoint::ClientList
+            | Endpoint::ClientKey
+            | Endpoint::ClientDelete
+            | Endpoint::ClientEnable
             | Endpoint::OverseerLogout
             | Endpoint::OverseerMe
             | Endpoint::OverseerAgents
@@ -134,6 +144,11 @@ impl Endpoint {
             Endpoint::MarkAgent => "oversight.mark_agent",
             Endpoint::OverseerClientsById => "oversight.clients",
             Endpoint::MarkClient => "oversight.mark_client",
+            Endpoint::ClientRegister => "clients.register",
+            Endpoint::ClientList => "clients.list",
+            Endpoint::ClientKey => "clients.key",
+            Endpoint::ClientDelete => "clients.delete",
+            Endpoint::ClientEnable => "clients.enable",
             Endpoint::OverseerRegister => "overseers.register",
             Endpoint::OverseerLogin => "overseers.login",
             Endpoint::OverseerLogout => "overseers.logout",
@@ -281,6 +296,26 @@ const ROUTES: &[(&str, Methods)] = &[
         "/v1/overseers/{id}/clients/{client_id}/cancellation",
         &[(Method::PUT, Endpoint::MarkClient)],
     ),
+    (
+        "/v1/clients/register/{owner_type}",
+        &[(Method::POST, Endpoint::ClientRegister)],
+    ),
+    (
+        "/v1/clients/list/{owner_type}",
+        &[(Method::GET, Endpoint::ClientList)],
+    ),
+    (
+        "/v1/clients/{client_id}",
+        &[(Method::DELETE, Endpoint::ClientDelete)],
+    ),
+    (
+        "/v1/clients/{client_id}/key",
+        &[(Method::PUT, Endpoint::ClientKey)],
+    ),
+    (
+        "/v1/clients/{client_id}/enable",
+        &[(Method::PUT, Endpoint::ClientEnable)],
+    ),
 ];
 
 /// Path parameters of a matched route.
@@ -339,7 +374,11 @@ impl Table {
         }
         // A parameter that is not an id cannot name a resource, so the path does not exist:
         // `POST /v1/agents/register` is 404, not "405 from GET /v1/agents/{id}".
-        if m.params.iter().any(|(_, v)| canonical_uuid(v).is_none()) {
+        let is_id = |name: &str| name == "id" || name.ends_with("_id");
+        if m.params
+            .iter()
+            .any(|(k, v)| is_id(k) && canonical_uuid(v).is_none())
+        {
             return Routed::NotFound;
         }
         if method == Method::OPTIONS {

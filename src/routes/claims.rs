@@ -12,7 +12,7 @@ use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
-use crate::domain::tier::{is_active_status, Tiers};
+use crate::domain::tier::{overseer_tier, Tiers};
 use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
 use crate::http::error::Challenge;
@@ -85,37 +85,27 @@ pub async fn agent_exists(ctx: &Ctx<'_>, agent_id: &str) -> Result<bool, ApiErro
         .is_empty())
 }
 
-#[derive(Deserialize)]
-struct CapacityRow {
-    status: Option<String>,
-    tier: Option<String>,
-    active: i64,
-}
-
 /// A human overseer's room for agents: `(active oversights, max_agents)`; `None` if the
 /// overseer no longer exists. `-1` means unlimited.
 async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<(i64, i64)>, ApiError> {
-    let row: Option<CapacityRow> = ctx
-        .app
-        .db
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let db = ctx.app.db.as_ref();
+    let Some(tier) = overseer_tier(db, overseer_id).await? else {
+        return Ok(None);
+    };
+    let active = db
         .run(stmt!(
-            "SELECT s.status, s.tier, \
-                    (SELECT COUNT(*) FROM oversights WHERE overseer_id = ov.id AND active = 1) AS active \
-             FROM overseers ov LEFT JOIN subscriptions s ON s.id = ov.current_subscription_id \
-             WHERE ov.id = ?1 AND ov.kind = 'human'",
+            "SELECT COUNT(*) AS n FROM oversights WHERE overseer_id = ?1 AND active = 1",
             overseer_id
         ))
         .await?
-        .first()?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let tier = match (&row.tier, row.status.as_deref()) {
-        (Some(t), Some(status)) if is_active_status(status) => t.as_str(),
-        _ => "FREE",
-    };
-    let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
-    Ok(Some((row.active, tiers.get(tier)?.max_agents)))
+        .first::<Count>()?
+        .map_or(0, |c| c.n);
+    let tiers = Tiers::load(db).await?;
+    Ok(Some((active, tiers.get(&tier)?.max_agents)))
 }
 
 fn has_room((active, max): (i64, i64)) -> bool {

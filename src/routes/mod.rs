@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod challenges;
 pub mod claims;
+pub mod clients;
 pub mod overseers;
 pub mod oversight;
 pub mod registration;
@@ -43,6 +44,11 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::MarkAgent => oversight::mark_agent(ctx).await,
         Endpoint::OverseerClientsById => oversight::clients(ctx).await,
         Endpoint::MarkClient => oversight::mark_client(ctx).await,
+        Endpoint::ClientRegister => clients::register(ctx).await,
+        Endpoint::ClientList => clients::list(ctx).await,
+        Endpoint::ClientKey => clients::rekey(ctx).await,
+        Endpoint::ClientDelete => clients::delete(ctx).await,
+        Endpoint::ClientEnable => clients::enable(ctx).await,
         Endpoint::OverseerRegister => overseers::register(ctx).await,
         Endpoint::OverseerLogin => overseers::login(ctx).await,
         Endpoint::OverseerLogout => overseers::logout(ctx).await,

@@ -1,0 +1,656 @@
+//! Access tokens: RFC 9068 JWTs signed with `OAUTH_SIGNING_KEY` (`api.md` 9.6, `security.md` §4)
+//! and the JWKS document that publishes the verification keys (`api.md` 2.1).
+//!
+//! [`verify`] covers T1–T3 (format, key, signature, claims). The database checks (T4 token row,
+//! T5 denylist and grant, T6 client/agent state) and the DPoP binding (T7) are the caller's.
+
+use std::fmt;
+
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::scope::Scope;
+use crate::domain::ids::canonical_uuid;
+use crate::jose::b64;
+use crate::jose::jwk::thumbprint_of;
+use crate::jose::jws;
+
+/// The JWS `typ` of access tokens (RFC 9068 §2.1).
+pub const TYP: &str = "at+jwt";
+/// Longest string accepted as an access token; ours are about 700 bytes.
+pub const MAX_TOKEN_LEN: usize = 4096;
+const MAX_JTI_CHARS: usize = 128;
+/// A `cnf.jkt` is a base64url SHA-256: 43 characters.
+const JKT_LEN: usize = 43;
+
+/// The claims of an access token. `aud` and `client_id` are both the client id (RFC 9068 §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The issuer (`PUBLIC_BASE_URL`).
+    pub iss: String,
+    /// The agent id.
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    /// The client id.
+    pub client_id: String,
+    pub scope: Scope,
+    pub iat: i64,
+    /// `iat + ACCESS_TOKEN_TTL_SECS`.
+    pub exp: i64,
+    /// 16 random bytes, base64url ([`new_jti`]).
+    pub jti: String,
+    /// `cnf.jkt`: thumbprint of the DPoP key (or, in compatible mode, of the client key).
+    pub jkt: String,
+}
+
+/// Why a string is not a valid access token of this issuer. All variants are `invalid_token` at
+/// userinfo and `{"active": false}` at introspection; the reason is for logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// Too long, or not a compact JWS with duplicate-free JSON.
+    Malformed,
+    /// Header `typ` is not exactly `at+jwt`.
+    Typ,
+    /// Header `alg` is not exactly `EdDSA`.
+    Alg,
+    /// Header members other than `alg`, `kid`, `typ` (we never mint any).
+    Header,
+    /// `kid` missing or not the thumbprint of the current or previous key.
+    UnknownKey,
+    /// The signature does not verify.
+    Signature,
+    /// `iss` is not this issuer.
+    Issuer,
+    /// `exp <= now`.
+    Expired,
+    /// A required claim is missing or mistyped, or `aud` ≠ `client_id`.
+    Claims,
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenError::Malformed => "access token is malformed",
+            TokenError::Typ => "access token typ must be at+jwt",
+            TokenError::Alg => "access token alg must be EdDSA",
+            TokenError::Header => "access token header has unexpected members",
+            TokenError::UnknownKey => "access token key is unknown",
+            TokenError::Signature => "access token signature is invalid",
+            TokenError::Issuer => "access token issuer is invalid",
+            TokenError::Expired => "access token has expired",
+            TokenError::Claims => "access token claims are invalid",
+        })
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// RFC 7638 thumbprint of a server key: the `kid` of its tokens and JWKS entry. Computed from
+/// the bytes directly (a dalek key is always a valid point), so it cannot fail.
+pub fn key_id(key: &VerifyingKey) -> String {
+    let x = b64::encode(key.as_bytes());
+    thumbprint_of(&[("crv", "Ed25519"), ("kty", "OKP"), ("x", &x)])
+}
+
+/// A JSON string literal, escaped by `serde_json`.
+fn json_str(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
+/// Mints the compact JWS. The JSON is written by hand because the member order is part of the
+/// contract (vectors.md 5.5 must be reproduced byte for byte) and `serde_json::Map` sorts keys.
+pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
+    let header = format!(
+        r#"{{"alg":"EdDSA","kid":{},"typ":"{TYP}"}}"#,
+        json_str(&key_id(&key.verifying_key()))
+    );
+    let payload = format!(
+        r#"{{"iss":{},"sub":{},"aud":{},"client_id":{},"scope":{},"iat":{},"exp":{},"jti":{},"cnf":{{"jkt":{}}}}}"#,
+        json_str(&claims.iss),
+        json_str(&claims.sub),
+        json_str(&claims.aud),
+        json_str(&claims.client_id),
+        json_str(&claims.scope.to_string()),
+        claims.iat,
+        claims.exp,
+        json_str(&claims.jti),
+        json_str(&claims.jkt),
+    );
+    jws::sign_ed25519(&header, &payload, key)
+}
+
+/// Shape of a JWK thumbprint (`cnf.jkt`, and `dpop_jkt` at authorize, Z18): 43 characters of
+/// unpadded base64url decoding to a 32-byte SHA-256 output.
+pub fn is_valid_jkt(jkt: &str) -> bool {
+    jkt.len() == JKT_LEN && b64::decode_strict(jkt).is_some_and(|b| b.len() == 32)
+}
+
+/// A token id: 16 random bytes (from the caller's CSPRNG) as base64url, 22 characters.
+pub fn new_jti(random16: &[u8; 16]) -> String {
+    b64::encode(random16)
+}
+
+/// Verifies an access token (T1–T3): header exactly `{alg: EdDSA, kid, typ: at+jwt}` with `kid`
+/// naming one of `keys` (current, then previous), strict Ed25519 signature over the received
+/// bytes, `iss` = `issuer`, `exp` > `now_s` (no leeway), every claim present and well-typed,
+/// `aud` = `client_id`.
+pub fn verify(
+    token: &str,
+    issuer: &str,
+    keys: &[&VerifyingKey],
+    now_s: i64,
+) -> Result<AccessClaims, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Malformed);
+    }
+    let jws = jws::parse(token).map_err(|_| TokenError::Malformed)?;
+    let header = &jws.header;
+    if header.get("typ").and_then(Value::as_str) != Some(TYP) {
+        return Err(TokenError::Typ);
+    }
+    if header.get("alg").and_then(Value::as_str) != Some("EdDSA") {
+        return Err(TokenError::Alg);
+    }
+    if header.len() != 3 {
+        return Err(TokenError::Header);
+    }
+    let kid = header
+        .get("kid")
+        .and_then(Value::as_str)
+        .ok_or(TokenError::UnknownKey)?;
+    let key = keys
+        .iter()
+        .find(|k| key_id(k) == kid)
+        .ok_or(TokenError::UnknownKey)?;
+    let sig = Signature::from_slice(&jws.signature).map_err(|_| TokenError::Signature)?;
+    key.verify_strict(jws.signing_input.as_bytes(), &sig)
+        .map_err(|_| TokenError::Signature)?;
+
+    let claims = read_claims(&jws.payload)?;
+    if claims.iss != issuer {
+        return Err(TokenError::Issuer);
+    }
+    if claims.exp <= now_s {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+/// T3 typing. Ids must be canonical lowercase UUIDs, as minted; times integers; `scope` a
+/// registry scope; `cnf.jkt` a 43-character base64url thumbprint.
+fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
+    let string = |name: &str| {
+        p.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(TokenError::Claims)
+    };
+    let uuid = |name: &str| {
+        let s = string(name)?;
+        match canonical_uuid(&s) {
+            Some(c) if c == s => Ok(s),
+            _ => Err(TokenError::Claims),
+        }
+    };
+    let int = |name: &str| {
+        p.get(name)
+            .and_then(Value::as_i64)
+            .ok_or(TokenError::Claims)
+    };
+    let iss = string("iss")?;
+    let sub = uuid("sub")?;
+    let aud = uuid("aud")?;
+    let client_id = uuid("client_id")?;
+    if aud != client_id {
+        return Err(TokenError::Claims);
+    }
+    let scope = Scope::parse(&string("scope")?).map_err(|_| TokenError::Claims)?;
+    let iat = int("iat")?;
+    let exp = int("exp")?;
+    let jti = string("jti")?;
+    if jti.is_empty() || jti.chars().count() > MAX_JTI_CHARS {
+        return Err(TokenError::Claims);
+    }
+    let jkt = p
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str)
+        .filter(|j| is_valid_jkt(j))
+        .ok_or(TokenError::Claims)?
+        .to_owned();
+    Ok(AccessClaims {
+        iss,
+        sub,
+        aud,
+        client_id,
+        scope,
+        iat,
+        exp,
+        jti,
+        jkt,
+    })
+}
+
+/// One JWKS entry; fields in the order of `api.md` 2.1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    pub crv: &'static str,
+    pub x: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    pub alg: &'static str,
+}
+
+/// The JWKS document (`GET /.well-known/jwks.json`), typed for the reply serialiser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JwksDocument {
+    pub keys: Vec<Jwk>,
+}
+
+/// The JWKS document for `keys` (current first, then previous when configured).
+pub fn jwks_document(keys: &[&VerifyingKey]) -> JwksDocument {
+    JwksDocument {
+        keys: keys
+            .iter()
+            .map(|k| Jwk {
+                kty: "OKP",
+                crv: "Ed25519",
+                x: b64::encode(k.as_bytes()),
+                kid: key_id(k),
+                use_: "sig",
+                alg: "EdDSA",
+            })
+            .collect(),
+    }
+}
+
+/// The JWKS document as a JSON value (member order is not preserved by `Value`; serialise
+/// [`jwks_document`] when the order matters).
+pub fn jwks(keys: &[&VerifyingKey]) -> Value {
+    let keys: Vec<Value> = jwks_document(keys)
+        .keys
+        .into_iter()
+        .map(|k| {
+            json!({"kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "use": k.use_, "alg": k.alg})
+        })
+        .collect();
+    json!({ "keys": keys })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::b64::{decode_strict, encode};
+
+    const ISSUER: &str = "https://id.example.com";
+    const AGENT_ID: &str = "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f";
+    const CLIENT_ID: &str = "0c8f3f5e-2b7a-4d61-9c3e-5a4b7d9e1f20";
+    const T0: i64 = 1_767_225_600;
+    const SERVER_KID: &str = "1IG2tMH7J2wbJZnOf8LJzQitKf7LMvoAElsuDMVM54Y";
+    const SERVER_X: &str = "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg";
+    const KC_THUMBPRINT: &str = "AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtc";
+    /// vectors.md 5.5
+    const VECTOR: &str = "eyJhbGciOiJFZERTQSIsImtpZCI6IjFJRzJ0TUg3SjJ3Ykpabk9mOExKelFpdEtmN0xNdm9BRWxzdURNVk01NFkiLCJ0eXAiOiJhdCtqd3QifQ.eyJpc3MiOiJodHRwczovL2lkLmV4YW1wbGUuY29tIiwic3ViIjoiNmYxYzJiOWUtM2Q0YS00YzViLThlN2YtMGExYjJjM2Q0ZTVmIiwiYXVkIjoiMGM4ZjNmNWUtMmI3YS00ZDYxLTljM2UtNWE0YjdkOWUxZjIwIiwiY2xpZW50X2lkIjoiMGM4ZjNmNWUtMmI3YS00ZDYxLTljM2UtNWE0YjdkOWUxZjIwIiwic2NvcGUiOiJpZCBuYW1lIGRlc2NyaXB0aW9uIHN1YnNjcmlwdGlvbiIsImlhdCI6MTc2NzIyNTYwMCwiZXhwIjoxNzY3MjI1OTAwLCJqdGkiOiJZazNuMHZYb1E3bUo1dVIydFc4ekFBIiwiY25mIjp7ImprdCI6IkFrWElaRnpvbmI1OVptR3d5S2dpM0gzQndNaTZhbWV2cWRLUWlMWmhkdGMifX0.yRCoM6hiqq-E9wmuuyTFhy8-1R7jlWcOSuL61QfgBHCAlS77TCC3mvL_hegdIUDlhMzjFQc6lM8zdrZndQjEAA";
+
+    fn seed_key(first: u8) -> SigningKey {
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = first + i as u8;
+        }
+        SigningKey::from_bytes(&seed)
+    }
+
+    fn server() -> SigningKey {
+        seed_key(0x00)
+    }
+
+    fn previous() -> SigningKey {
+        seed_key(0x60)
+    }
+
+    fn vector_claims() -> AccessClaims {
+        AccessClaims {
+            iss: ISSUER.to_owned(),
+            sub: AGENT_ID.to_owned(),
+            aud: CLIENT_ID.to_owned(),
+            client_id: CLIENT_ID.to_owned(),
+            scope: Scope::parse("id name description subscription").unwrap(),
+            iat: T0,
+            exp: T0 + 300,
+            jti: "Yk3n0vXoQ7mJ5uR2tW8zAA".to_owned(),
+            jkt: KC_THUMBPRINT.to_owned(),
+        }
+    }
+
+    fn check(token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+        verify(token, ISSUER, &[&server().verifying_key()], now)
+    }
+
+    /// Signs arbitrary header/payload JSON with `key` (for negative cases).
+    fn forge(key: &SigningKey, header: &Value, payload: &Value) -> String {
+        jws::sign_ed25519(&header.to_string(), &payload.to_string(), key)
+    }
+
+    fn good_header() -> Value {
+        json!({"alg": "EdDSA", "kid": SERVER_KID, "typ": "at+jwt"})
+    }
+
+    fn good_payload() -> Value {
+        json!({"iss": ISSUER, "sub": AGENT_ID, "aud": CLIENT_ID, "client_id": CLIENT_ID,
+               "scope": "id name", "iat": T0, "exp": T0 + 300, "jti": "abc",
+               "cnf": {"jkt": KC_THUMBPRINT}})
+    }
+
+    fn with(mut v: Value, name: &str, value: Value) -> Value {
+        v[name] = value;
+        v
+    }
+
+    fn without(mut v: Value, name: &str) -> Value {
+        if let Value::Object(map) = &mut v {
+            map.remove(name);
+        }
+        v
+    }
+
+    #[test]
+    fn mint_reproduces_the_vector() {
+        assert_eq!(key_id(&server().verifying_key()), SERVER_KID);
+        assert_eq!(mint(&vector_claims(), &server()), VECTOR);
+        // ath of the vector (vectors.md 5.5).
+        assert_eq!(
+            crate::auth::dpop::ath(VECTOR),
+            "eePNXD4-VPGt41sR2HjS26qndIpSfvxZYO8BVmcONtE"
+        );
+    }
+
+    #[test]
+    fn vector_verifies_until_exp() {
+        assert_eq!(check(VECTOR, T0), Ok(vector_claims()));
+        assert_eq!(check(VECTOR, T0 + 299), Ok(vector_claims()));
+        // U14: no leeway.
+        assert_eq!(check(VECTOR, T0 + 300), Err(TokenError::Expired));
+        assert_eq!(check(VECTOR, T0 + 301), Err(TokenError::Expired));
+        assert_eq!(
+            verify(
+                VECTOR,
+                "https://other.example",
+                &[&server().verifying_key()],
+                T0
+            ),
+            Err(TokenError::Issuer)
+        );
+        assert_eq!(
+            verify(
+                VECTOR,
+                "https://id.example.com/",
+                &[&server().verifying_key()],
+                T0
+            ),
+            Err(TokenError::Issuer)
+        );
+    }
+
+    #[test]
+    fn current_and_previous_keys() {
+        let (cur, prev) = (server().verifying_key(), previous().verifying_key());
+        let by_prev = mint(&vector_claims(), &previous());
+        // Previous-key acceptance, in either position.
+        assert!(verify(&by_prev, ISSUER, &[&cur, &prev], T0).is_ok());
+        assert!(verify(&by_prev, ISSUER, &[&prev, &cur], T0).is_ok());
+        assert!(verify(VECTOR, ISSUER, &[&cur, &prev], T0).is_ok());
+        // Once the previous key is dropped its tokens are unknown.
+        assert_eq!(
+            verify(&by_prev, ISSUER, &[&cur], T0),
+            Err(TokenError::UnknownKey)
+        );
+        assert_eq!(verify(VECTOR, ISSUER, &[], T0), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn other_keys_and_kid_mismatch() {
+        // U17: signed with an unknown key (its own kid).
+        let stranger = seed_key(0x20);
+        let token = mint(&vector_claims(), &stranger);
+        assert_eq!(check(&token, T0), Err(TokenError::UnknownKey));
+        // Signed with an unknown key but claiming the server's kid.
+        let token = forge(&stranger, &good_header(), &good_payload());
+        assert_eq!(check(&token, T0), Err(TokenError::Signature));
+        // kid of the previous key, signature by the current one.
+        let (cur, prev) = (server().verifying_key(), previous().verifying_key());
+        let h = with(good_header(), "kid", json!(key_id(&prev)));
+        let token = forge(&server(), &h, &good_payload());
+        assert_eq!(
+            verify(&token, ISSUER, &[&cur, &prev], T0),
+            Err(TokenError::Signature)
+        );
+        for kid in [json!(null), json!(1), json!(""), json!(SERVER_X)] {
+            let token = forge(
+                &server(),
+                &with(good_header(), "kid", kid.clone()),
+                &good_payload(),
+            );
+            assert_eq!(check(&token, T0), Err(TokenError::UnknownKey), "{kid}");
+        }
+        let token = forge(&server(), &without(good_header(), "kid"), &good_payload());
+        assert_eq!(check(&token, T0), Err(TokenError::Header));
+    }
+
+    #[test]
+    fn header_must_be_exact() {
+        assert!(check(&forge(&server(), &good_header(), &good_payload()), T0).is_ok());
+        // typ JWT, dpop+jwt, missing, case variants, media-type form.
+        for typ in [
+            json!("JWT"),
+            json!("dpop+jwt"),
+            json!("AT+JWT"),
+            json!("application/at+jwt"),
+            json!(null),
+        ] {
+            let token = forge(
+                &server(),
+                &with(good_header(), "typ", typ.clone()),
+                &good_payload(),
+            );
+            assert_eq!(check(&token, T0), Err(TokenError::Typ), "{typ}");
+        }
+        let token = forge(&server(), &without(good_header(), "typ"), &good_payload());
+        assert_eq!(check(&token, T0), Err(TokenError::Typ));
+        for alg in ["Ed25519", "none", "HS256", "ES256", "eddsa"] {
+            let token = forge(
+                &server(),
+                &with(good_header(), "alg", json!(alg)),
+                &good_payload(),
+            );
+            assert_eq!(check(&token, T0), Err(TokenError::Alg), "{alg}");
+        }
+        for (name, value) in [
+            ("crit", json!(["exp"])),
+            ("jku", json!("https://evil.example")),
+            ("jwk", json!({})),
+            ("cty", json!("JWT")),
+        ] {
+            let token = forge(
+                &server(),
+                &with(good_header(), name, value),
+                &good_payload(),
+            );
+            assert_eq!(check(&token, T0), Err(TokenError::Header), "{name}");
+        }
+    }
+
+    #[test]
+    fn alg_none_and_tampering() {
+        let parts: Vec<&str> = VECTOR.split('.').collect();
+        // U16: re-signed with alg none.
+        let none_header = encode(
+            br#"{"alg":"none","kid":"1IG2tMH7J2wbJZnOf8LJzQitKf7LMvoAElsuDMVM54Y","typ":"at+jwt"}"#,
+        );
+        assert_eq!(
+            check(&format!("{none_header}.{}.", parts[1]), T0),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            check(&format!("{none_header}.{}.AA", parts[1]), T0),
+            Err(TokenError::Alg)
+        );
+        // HS256 keyed with the public key (classic confusion).
+        let hs_header = encode(br#"{"alg":"HS256","kid":"1IG2tMH7J2wbJZnOf8LJzQitKf7LMvoAElsuDMVM54Y","typ":"at+jwt"}"#);
+        let input = format!("{hs_header}.{}", parts[1]);
+        let mac =
+            crate::crypto::mac::hmac_sha256(server().verifying_key().as_bytes(), input.as_bytes());
+        assert_eq!(
+            check(&format!("{input}.{}", encode(&mac)), T0),
+            Err(TokenError::Alg)
+        );
+        // U15: payload modified (scope widened) under the original signature.
+        let mut payload: Value = serde_json::from_slice(&decode_strict(parts[1]).unwrap()).unwrap();
+        payload["scope"] = json!("id name description pub_key subscription");
+        let widened = format!(
+            "{}.{}.{}",
+            parts[0],
+            encode(payload.to_string().as_bytes()),
+            parts[2]
+        );
+        assert_eq!(check(&widened, T0), Err(TokenError::Signature));
+        // Flipped signature bit, truncated signature.
+        let mut sig = decode_strict(parts[2]).unwrap();
+        sig[63] ^= 0x01;
+        let flipped = format!("{}.{}.{}", parts[0], parts[1], encode(&sig));
+        assert_eq!(check(&flipped, T0), Err(TokenError::Signature));
+        let short = format!("{}.{}.{}", parts[0], parts[1], encode(&sig[..63]));
+        assert_eq!(check(&short, T0), Err(TokenError::Signature));
+        // Garbage, refresh tokens (U20), padding, oversize.
+        for bad in [
+            "",
+            "garbage",
+            "a.b",
+            "a.b.c.d",
+            "4OHi4-Tl5ufo6err7O3u7_Dx8vP09fb3-Pn6-_z9_v8",
+        ] {
+            assert_eq!(check(bad, T0), Err(TokenError::Malformed), "{bad}");
+        }
+        assert_eq!(check(&format!("{VECTOR}="), T0), Err(TokenError::Malformed));
+        assert_eq!(
+            check(&"a".repeat(MAX_TOKEN_LEN + 1), T0),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn claims_must_be_present_and_typed() {
+        for name in [
+            "iss",
+            "sub",
+            "aud",
+            "client_id",
+            "scope",
+            "iat",
+            "exp",
+            "jti",
+            "cnf",
+        ] {
+            let token = forge(&server(), &good_header(), &without(good_payload(), name));
+            assert_eq!(check(&token, T0), Err(TokenError::Claims), "missing {name}");
+        }
+        let other = "a4b3c2d1-e5f6-4789-8abc-def012345678";
+        for (name, value) in [
+            ("aud", json!(other)), // aud ≠ client_id
+            ("aud", json!([CLIENT_ID])),
+            ("sub", json!(AGENT_ID.to_ascii_uppercase())),
+            ("sub", json!("agent")),
+            ("client_id", json!(1)),
+            ("scope", json!("openid")),
+            ("scope", json!("")),
+            ("scope", json!(["id"])),
+            ("iat", json!("1767225600")),
+            ("iat", json!(1.5)),
+            ("exp", json!(1767225900.5)),
+            ("jti", json!("")),
+            ("jti", json!("x".repeat(129))),
+            ("jti", json!(7)),
+            ("cnf", json!({})),
+            ("cnf", json!({"jkt": "abc"})),
+            ("cnf", json!({"jkt": 1})),
+            ("cnf", json!("AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtc")),
+            (
+                "cnf",
+                json!({"jkt": "AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdt+"}),
+            ),
+        ] {
+            let token = forge(
+                &server(),
+                &good_header(),
+                &with(good_payload(), name, value.clone()),
+            );
+            assert_eq!(
+                check(&token, T0),
+                Err(TokenError::Claims),
+                "{name}: {value}"
+            );
+        }
+        let token = forge(
+            &server(),
+            &good_header(),
+            &with(good_payload(), "iss", json!(1)),
+        );
+        assert_eq!(check(&token, T0), Err(TokenError::Claims));
+        // Extra claims are ignored.
+        let token = forge(
+            &server(),
+            &good_header(),
+            &with(good_payload(), "extra", json!(1)),
+        );
+        assert!(check(&token, T0).is_ok());
+    }
+
+    #[test]
+    fn jwks_matches_the_vector_entry() {
+        let entry = json!({"kty":"OKP","crv":"Ed25519","x":SERVER_X,"kid":SERVER_KID,"use":"sig","alg":"EdDSA"});
+        let cur = server().verifying_key();
+        assert_eq!(jwks(&[&cur]), json!({ "keys": [entry.clone()] }));
+        // Typed document keeps the spec's member order.
+        assert_eq!(
+            serde_json::to_string(&jwks_document(&[&cur])).unwrap(),
+            format!(
+                r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{SERVER_X}","kid":"{SERVER_KID}","use":"sig","alg":"EdDSA"}}]}}"#
+            )
+        );
+        let prev = previous().verifying_key();
+        let both = jwks(&[&cur, &prev]);
+        assert_eq!(both["keys"][0], entry);
+        assert_eq!(both["keys"][1]["kid"], json!(key_id(&prev)));
+        assert_eq!(both["keys"][1]["x"], json!(encode(prev.as_bytes())));
+        assert_eq!(jwks(&[]), json!({"keys": []}));
+    }
+
+    #[test]
+    fn jkt_shape() {
+        assert!(is_valid_jkt(KC_THUMBPRINT));
+        assert!(is_valid_jkt(SERVER_KID));
+        assert!(is_valid_jkt("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")); // vectors.md 2.2
+        assert!(!is_valid_jkt("abc")); // Z18
+        assert!(!is_valid_jkt(""));
+        assert!(!is_valid_jkt(&format!("{KC_THUMBPRINT}=")));
+        assert!(!is_valid_jkt("NzbLsXh8uDCcd+6MNwXF4W/7noWXFZAfHkxZsRGC9Xs"));
+        // Non-zero trailing bits: not the encoding of any 32 bytes.
+        assert!(!is_valid_jkt("AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtd"));
+    }
+
+    #[test]
+    fn jti_is_16_bytes_base64url() {
+        let jti = new_jti(&[0xff; 16]);
+        assert_eq!(jti, "_____________________w");
+        assert_eq!(jti.len(), 22);
+        assert_eq!(new_jti(&[0; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
+    }
+
+    #[test]
+    fn errors_have_short_reasons() {
+        assert_eq!(TokenError::Expired.to_string(), "access token has expired");
+    }
+}

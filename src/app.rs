@@ -124,7 +124,7 @@ impl App {
             Routed::NotFound => Err(ApiError::not_found()),
             Routed::MethodNotAllowed { allow } => {
                 let mut e = ApiError::new(ErrorCode::MethodNotAllowed, "Method not allowed");
-                e.allow = Some(allow);
+                e.extra_mut().allow = Some(allow);
                 Err(e)
             }
             Routed::Preflight(_) => return Handled::Response(headers::preflight(&finish)),
@@ -156,7 +156,7 @@ impl App {
                 if e.challenge.is_none() && e.status() == http::StatusCode::UNAUTHORIZED {
                     e.challenge = endpoint.and_then(Endpoint::challenge);
                 }
-                if let Some(detail) = &e.log_detail {
+                if let Some(detail) = &e.extra().log_detail {
                     log::error(&request_id, detail);
                 }
                 headers::render_error(&e, &finish)
@@ -208,9 +208,9 @@ impl App {
         config: &Config,
         now_ms: i64,
     ) -> ApiError {
-        if e.dpop_nonce.is_none() {
+        if e.extra().dpop_nonce.is_none() {
             if let Some(nonce) = fresh_nonce(endpoint, config, now_ms) {
-                e.dpop_nonce = nonce.to_str().ok().map(str::to_owned);
+                e.extra_mut().dpop_nonce = nonce.to_str().ok().map(str::to_owned);
             }
         }
         e

@@ -86,7 +86,7 @@ pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiErro
                 "Authorization server requires nonce in DPoP proof",
             )
             .with_challenge(challenge);
-            e.dpop_nonce = Some(dpop::nonce::issue(key, ctx.now_s()));
+            e.extra_mut().dpop_nonce = Some(dpop::nonce::issue(key, ctx.now_s()));
             Err(e)
         }
     }

@@ -158,6 +158,13 @@ pub struct ApiError {
     pub message: Cow<'static, str>,
     /// Set on 401s: the challenge scheme(s) to announce.
     pub challenge: Option<Challenge>,
+    /// What few errors need; boxed so that `Result<_, ApiError>` stays small.
+    extra: Option<Box<Extra>>,
+}
+
+/// The rarer parts of an error response.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extra {
     /// `Retry-After` seconds on 429.
     pub retry_after: Option<u64>,
     /// An `Allow` header on 405.
@@ -166,7 +173,22 @@ pub struct ApiError {
     pub dpop_nonce: Option<String>,
     /// Internal detail for the log only (never rendered).
     pub log_detail: Option<String>,
+    /// At OAuth endpoints: the RFC 6749/6750/9449 `error` and its status, when they differ
+    /// from what `code` maps to.
+    pub oauth: Option<(StatusCode, &'static str)>,
+    /// A complete `WWW-Authenticate` value, replacing the one `challenge` would give
+    /// (the resource server's DPoP challenge at userinfo).
+    pub www_authenticate: Option<String>,
 }
+
+const NO_EXTRA: &Extra = &Extra {
+    retry_after: None,
+    allow: None,
+    dpop_nonce: None,
+    log_detail: None,
+    oauth: None,
+    www_authenticate: None,
+};
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
@@ -174,11 +196,42 @@ impl ApiError {
             code,
             message: message.into(),
             challenge: None,
-            retry_after: None,
-            allow: None,
-            dpop_nonce: None,
-            log_detail: None,
+            extra: None,
         }
+    }
+
+    pub fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(NO_EXTRA)
+    }
+
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// An OAuth-format error: `{"error": error, "error_description": description}`.
+    pub fn oauth(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        let mut e = Self::new(ErrorCode::InvalidField, description);
+        e.extra_mut().oauth = Some((status, error));
+        e
+    }
+
+    /// The status and RFC error code this error has at an OAuth endpoint.
+    pub fn oauth_parts(&self) -> (StatusCode, &'static str) {
+        if let Some(parts) = self.extra().oauth {
+            return parts;
+        }
+        let error = match self.code {
+            ErrorCode::InternalError => "server_error",
+            ErrorCode::ConfigurationError | ErrorCode::RateLimited => "temporarily_unavailable",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            _ => "invalid_request",
+        };
+        (self.status(), error)
     }
 
     pub fn with_challenge(mut self, c: Challenge) -> Self {
@@ -206,24 +259,26 @@ impl ApiError {
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let mut e = Self::new(ErrorCode::InternalError, "Internal server error");
-        e.log_detail = Some(detail.to_string());
+        e.extra_mut().log_detail = Some(detail.to_string());
         e
     }
 
     pub fn configuration(err: &ConfigError) -> Self {
         let mut e = Self::new(ErrorCode::ConfigurationError, "Service unavailable");
-        e.log_detail = Some(err.to_string());
+        e.extra_mut().log_detail = Some(err.to_string());
         e
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(ErrorCode::RateLimited, "Too many requests");
-        e.retry_after = Some(retry_after);
+        e.extra_mut().retry_after = Some(retry_after);
         e
     }
 
     pub fn status(&self) -> StatusCode {
-        self.code.status()
+        self.extra()
+            .oauth
+            .map_or(self.code.status(), |(status, _)| status)
     }
 }
 

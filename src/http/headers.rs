@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::Serialize;
 
 use super::error::{ApiError, Challenge, ErrorCode};
-use super::router::{CorsPolicy, Endpoint};
+use super::router::{CorsPolicy, Endpoint, ErrorFormat};
 use super::Response;
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -51,7 +51,10 @@ pub fn preflight(f: &Finish<'_>) -> Response {
     *res.status_mut() = StatusCode::NO_CONTENT;
     let h = res.headers_mut();
     common(h, f);
-    if f.endpoint.map(Endpoint::cors) == Some(CorsPolicy::Public) || f.allowed_origin.is_some() {
+    let cors = f.endpoint.map(Endpoint::cors);
+    if cors == Some(CorsPolicy::Public)
+        || (f.allowed_origin.is_some() && cors != Some(CorsPolicy::Never))
+    {
         set(
             h,
             header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -79,6 +82,9 @@ fn common(h: &mut HeaderMap, f: &Finish<'_>) {
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
+    }
+    if f.endpoint.is_some_and(Endpoint::is_token) {
+        set(h, header::PRAGMA, "no-cache");
     }
     match (f.endpoint.map(Endpoint::cors), f.allowed_origin) {
         (Some(CorsPolicy::Public), _) => {
@@ -112,41 +118,73 @@ struct ErrorBody<'a> {
     request_id: Option<&'a str>,
 }
 
-/// Renders a non-OAuth error (api.md 1.5) with its challenge and retry headers.
+/// RFC 6749 §5.2 form; `success: false` only at the agent-facing `POST /v1/oauth/authorize`.
+#[derive(Serialize)]
+struct OAuthErrorBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success: Option<bool>,
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// Renders an error in the format of its endpoint (api.md 1.5), with its challenge, retry and
+/// nonce headers.
 pub fn render_error(e: &ApiError, f: &Finish<'_>) -> Response {
-    let with_id = matches!(
+    let internal = matches!(
         e.code,
         ErrorCode::InternalError | ErrorCode::ConfigurationError
     );
-    let body = ErrorBody {
-        success: false,
-        error: &e.message,
-        code: e.code.as_str(),
-        request_id: with_id.then_some(f.request_id),
+    let format = f.endpoint.map_or(ErrorFormat::Api, Endpoint::error_format);
+    let (status, bytes) = match format {
+        ErrorFormat::Api => (
+            e.status(),
+            serde_json::to_vec(&ErrorBody {
+                success: false,
+                error: &e.message,
+                code: e.code.as_str(),
+                request_id: internal.then_some(f.request_id),
+            }),
+        ),
+        ErrorFormat::OAuth | ErrorFormat::OAuthWithSuccess => {
+            let (status, error) = e.oauth_parts();
+            (
+                status,
+                serde_json::to_vec(&OAuthErrorBody {
+                    success: (format == ErrorFormat::OAuthWithSuccess).then_some(false),
+                    error,
+                    error_description: &e.message,
+                    request_id: (internal && e.extra().oauth.is_none()).then_some(f.request_id),
+                }),
+            )
+        }
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let mut extra = Vec::new();
-    if let Some(c) = e.challenge {
-        for v in www_authenticate(c, e.code) {
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                extra.push((header::WWW_AUTHENTICATE, v));
-            }
+    let challenges = match (&e.extra().www_authenticate, e.challenge) {
+        (Some(custom), _) => vec![custom.clone()],
+        (None, Some(c)) => www_authenticate(c, e.code),
+        (None, None) => Vec::new(),
+    };
+    for v in challenges {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            extra.push((header::WWW_AUTHENTICATE, v));
         }
     }
-    if let Some(secs) = e.retry_after {
+    if let Some(secs) = e.extra().retry_after {
         extra.push((header::RETRY_AFTER, HeaderValue::from(secs)));
     }
-    if let Some(allow) = &e.allow {
+    if let Some(allow) = &e.extra().allow {
         if let Ok(v) = HeaderValue::from_str(allow) {
             extra.push((header::ALLOW, v));
         }
     }
-    if let Some(nonce) = &e.dpop_nonce {
+    if let Some(nonce) = &e.extra().dpop_nonce {
         if let Ok(v) = HeaderValue::from_str(nonce) {
             extra.push((HeaderName::from_static("dpop-nonce"), v));
         }
     }
-    finish(e.status(), bytes, extra, f)
+    finish(status, bytes.unwrap_or_default(), extra, f)
 }
 
 /// `WWW-Authenticate` values for a 401 (api.md 1.7.3).

@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod error;
+pub mod form;
 pub mod headers;
 pub mod pagination;
 pub mod query;

@@ -42,6 +42,14 @@ pub enum Endpoint {
     ClientKey,
     ClientDelete,
     ClientEnable,
+    Discovery,
+    Jwks,
+    AuthorizePost,
+    AuthorizeGet,
+    Token,
+    Userinfo,
+    Revoke,
+    Introspect,
     OverseerRegister,
     OverseerLogin,
     OverseerLogout,
@@ -53,6 +61,17 @@ pub enum Endpoint {
     SubscriptionUsage,
 }
 
+/// How an endpoint renders errors (api.md 1.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorFormat {
+    /// `{"success": false, "error", "code"}`.
+    Api,
+    /// RFC 6749 `{"error", "error_description"}`.
+    OAuth,
+    /// RFC 6749 plus `"success": false` (the agent-facing JSON authorize API).
+    OAuthWithSuccess,
+}
+
 /// Who may call an endpoint from a browser of another origin (api.md 1.7.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CorsPolicy {
@@ -60,12 +79,22 @@ pub enum CorsPolicy {
     Public,
     /// Only origins in `CORS_ALLOWED_ORIGINS`.
     Session,
+    /// Never any CORS header (the authorization endpoint, RFC 9700 §4.16).
+    Never,
 }
 
 impl Endpoint {
     pub const fn cors(self) -> CorsPolicy {
         match self {
-            Endpoint::Health | Endpoint::SubscriptionTiers => CorsPolicy::Public,
+            Endpoint::Health
+            | Endpoint::SubscriptionTiers
+            | Endpoint::Discovery
+            | Endpoint::Jwks
+            | Endpoint::Token
+            | Endpoint::Userinfo
+            | Endpoint::Revoke
+            | Endpoint::Introspect => CorsPolicy::Public,
+            Endpoint::AuthorizePost | Endpoint::AuthorizeGet => CorsPolicy::Never,
             _ => CorsPolicy::Session,
         }
     }
@@ -74,7 +103,9 @@ impl Endpoint {
     pub const fn challenge(self) -> Option<Challenge> {
         match self {
             Endpoint::AgentLogin | Endpoint::RotateKeyComplete => Some(Challenge::Dpop),
-            Endpoint::ClaimComplete => Some(Challenge::BearerAndDpop),
+            Endpoint::ClaimComplete | Endpoint::AuthorizePost | Endpoint::AuthorizeGet => {
+                Some(Challenge::BearerAndDpop)
+            }
             Endpoint::AgentLogout
             | Endpoint::AgentMe
             | Endpoint::AgentOauthHistory
@@ -110,8 +141,31 @@ impl Endpoint {
     pub const fn accepts_dpop(self) -> bool {
         matches!(
             self,
-            Endpoint::AgentLogin | Endpoint::RotateKeyComplete | Endpoint::ClaimComplete
+            Endpoint::AgentLogin
+                | Endpoint::RotateKeyComplete
+                | Endpoint::ClaimComplete
+                | Endpoint::AuthorizePost
+                | Endpoint::AuthorizeGet
+                | Endpoint::Token
+                | Endpoint::Userinfo
         )
+    }
+
+    pub const fn error_format(self) -> ErrorFormat {
+        match self {
+            Endpoint::AuthorizePost => ErrorFormat::OAuthWithSuccess,
+            Endpoint::AuthorizeGet
+            | Endpoint::Token
+            | Endpoint::Userinfo
+            | Endpoint::Revoke
+            | Endpoint::Introspect => ErrorFormat::OAuth,
+            _ => ErrorFormat::Api,
+        }
+    }
+
+    /// The token endpoint also sends `Pragma: no-cache` (RFC 6749 §5.1).
+    pub const fn is_token(self) -> bool {
+        matches!(self, Endpoint::Token)
     }
 
     /// A short stable name for logs.
@@ -149,6 +203,14 @@ impl Endpoint {
             Endpoint::ClientKey => "clients.key",
             Endpoint::ClientDelete => "clients.delete",
             Endpoint::ClientEnable => "clients.enable",
+            Endpoint::Discovery => "oauth.discovery",
+            Endpoint::Jwks => "oauth.jwks",
+            Endpoint::AuthorizePost => "oauth.authorize_post",
+            Endpoint::AuthorizeGet => "oauth.authorize_get",
+            Endpoint::Token => "oauth.token",
+            Endpoint::Userinfo => "oauth.userinfo",
+            Endpoint::Revoke => "oauth.revoke",
+            Endpoint::Introspect => "oauth.introspect",
             Endpoint::OverseerRegister => "overseers.register",
             Endpoint::OverseerLogin => "overseers.login",
             Endpoint::OverseerLogout => "overseers.logout",
@@ -315,6 +377,39 @@ const ROUTES: &[(&str, Methods)] = &[
     (
         "/v1/clients/{client_id}/enable",
         &[(Method::PUT, Endpoint::ClientEnable)],
+    ),
+    (
+        "/.well-known/oauth-authorization-server",
+        &[(Method::GET, Endpoint::Discovery)],
+    ),
+    (
+        "/.well-known/openid-configuration",
+        &[(Method::GET, Endpoint::Discovery)],
+    ),
+    (
+        "/v1/oauth/.well-known/openid-configuration",
+        &[(Method::GET, Endpoint::Discovery)],
+    ),
+    ("/.well-known/jwks.json", &[(Method::GET, Endpoint::Jwks)]),
+    (
+        "/v1/oauth/authorize",
+        &[
+            (Method::GET, Endpoint::AuthorizeGet),
+            (Method::POST, Endpoint::AuthorizePost),
+        ],
+    ),
+    ("/v1/oauth/token", &[(Method::POST, Endpoint::Token)]),
+    (
+        "/v1/oauth/userinfo",
+        &[
+            (Method::GET, Endpoint::Userinfo),
+            (Method::POST, Endpoint::Userinfo),
+        ],
+    ),
+    ("/v1/oauth/revoke", &[(Method::POST, Endpoint::Revoke)]),
+    (
+        "/v1/oauth/introspect",
+        &[(Method::POST, Endpoint::Introspect)],
     ),
 ];
 

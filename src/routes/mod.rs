@@ -4,6 +4,7 @@ pub mod agents;
 pub mod challenges;
 pub mod claims;
 pub mod clients;
+pub mod oauth;
 pub mod overseers;
 pub mod oversight;
 pub mod registration;
@@ -49,6 +50,14 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::ClientKey => clients::rekey(ctx).await,
         Endpoint::ClientDelete => clients::delete(ctx).await,
         Endpoint::ClientEnable => clients::enable(ctx).await,
+        Endpoint::Discovery => Ok(oauth::discovery::metadata(ctx)),
+        Endpoint::Jwks => oauth::discovery::jwks(ctx),
+        Endpoint::AuthorizePost => oauth::authorize::post(ctx).await,
+        Endpoint::AuthorizeGet => oauth::authorize::get(ctx).await,
+        Endpoint::Token => oauth::token::token(ctx).await,
+        Endpoint::Userinfo => oauth::resource::userinfo(ctx).await,
+        Endpoint::Revoke => oauth::revocation::revoke(ctx).await,
+        Endpoint::Introspect => oauth::revocation::introspect(ctx).await,
         Endpoint::OverseerRegister => overseers::register(ctx).await,
         Endpoint::OverseerLogin => overseers::login(ctx).await,
         Endpoint::OverseerLogout => overseers::logout(ctx).await,

@@ -225,6 +225,13 @@ impl TestKey {
         b64::encode(&self.0.sign(msg).to_bytes())
     }
 
+    /// RFC 7638 thumbprint of this key's JWK.
+    pub fn proof_thumbprint(&self) -> String {
+        agent_id::jose::ed25519::Ed25519PublicKey::from_bytes(self.0.verifying_key().as_bytes())
+            .unwrap()
+            .thumbprint()
+    }
+
     pub fn proof(&self, spec: &ProofSpec) -> String {
         let mut header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": self.x()}});
         let mut payload =

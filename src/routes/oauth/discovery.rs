@@ -1,0 +1,29 @@
+//! Discovery (RFC 8414, at all three paths) and the JWKS of the token-signing keys.
+
+use http::header::{HeaderValue, CACHE_CONTROL};
+
+use crate::app::Ctx;
+use crate::http::{ApiError, Reply};
+use crate::oauth::{access_token, discovery};
+
+fn cacheable(reply: Reply) -> Reply {
+    reply.header(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    )
+}
+
+/// `GET /.well-known/oauth-authorization-server` (and the two OpenID paths).
+pub fn metadata(ctx: &Ctx<'_>) -> Reply {
+    cacheable(Reply::ok(&discovery::document(&ctx.issuer)))
+}
+
+/// `GET /.well-known/jwks.json`: the current key, and the previous one during rotation.
+pub fn jwks(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let keys = super::signing_keys(ctx)?;
+    let current = keys.current.verifying_key();
+    let previous = keys.previous.as_ref().map(|k| k.verifying_key());
+    let mut list = vec![&current];
+    list.extend(previous.as_ref());
+    Ok(cacheable(Reply::ok(&access_token::jwks_document(&list))))
+}

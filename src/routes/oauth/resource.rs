@@ -1,0 +1,173 @@
+//! `GET|POST /v1/oauth/userinfo` (api.md 2.11): DPoP-bound access tokens only, presented as
+//! `Authorization: DPoP` with a proof carrying `ath`; the claims follow the granted scope.
+
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+
+use crate::app::Ctx;
+use crate::domain::agent::AgentRow;
+use crate::domain::tier::agent_summary;
+use crate::http::form::Form;
+use crate::http::{query, ApiError, Body, Reply, MAX_CREDENTIAL_HEADER_BYTES};
+use crate::oauth::scope::ScopeToken;
+use crate::store::Statement;
+
+use super::token::client_key;
+use super::tokens::active_access;
+use super::{client_proof, invalid_request, ProofFailure};
+
+const ALGS: &str = "algs=\"EdDSA Ed25519 ES256\"";
+
+/// A `401` with the resource server's DPoP challenge (RFC 6750 §3, RFC 9449 §7.1).
+fn unauthorized(error: &'static str, description: &'static str, with_error: bool) -> ApiError {
+    let mut e = super::oauth_error(StatusCode::UNAUTHORIZED, error, description);
+    e.extra_mut().www_authenticate = Some(if with_error {
+        format!("DPoP {ALGS}, error=\"{error}\", error_description=\"{description}\"")
+    } else {
+        format!("DPoP {ALGS}")
+    });
+    e
+}
+
+/// The access token of `Authorization: DPoP <token>`; every other shape is an error.
+fn presented_token<'r>(ctx: &'r Ctx<'_>) -> Result<&'r str, ApiError> {
+    let in_query = query::pairs(ctx.req.query.as_deref().unwrap_or(""))
+        .iter()
+        .any(|(k, _)| k == "access_token");
+    let in_body = matches!(&ctx.req.body, Body::Bytes(b) if !b.is_empty())
+        && ctx.req.header("content-type").is_some_and(|c| {
+            c.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+        && Form::parse(ctx.req).is_ok_and(|f| f.get("access_token").is_some());
+    let mut values = ctx.req.headers.get_all("authorization").iter();
+    let value = match (values.next(), values.next()) {
+        (Some(_), Some(_)) => return Err(invalid_request("more than one credential")),
+        (None, _) if in_query || in_body => {
+            return Err(invalid_request(
+                "access tokens are accepted only in the Authorization header",
+            ))
+        }
+        (None, _) => {
+            return Err(unauthorized(
+                "invalid_token",
+                "access token required",
+                false,
+            ))
+        }
+        (Some(v), None) => v,
+    };
+    if in_query || in_body {
+        return Err(invalid_request("more than one credential"));
+    }
+    if value.len() > MAX_CREDENTIAL_HEADER_BYTES {
+        return Err(unauthorized(
+            "invalid_token",
+            "access token is invalid",
+            true,
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("invalid_token", "access token is invalid", true))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("dpop") && !token.is_empty() => {
+            Ok(token)
+        }
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => Err(unauthorized(
+            "invalid_token",
+            "DPoP-bound token presented with the Bearer scheme",
+            true,
+        )),
+        _ => Err(unauthorized(
+            "invalid_token",
+            "access token required",
+            false,
+        )),
+    }
+}
+
+/// `GET|POST /v1/oauth/userinfo`
+pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let token = presented_token(ctx)?;
+    let access = active_access(ctx, token).await?.ok_or_else(|| {
+        unauthorized(
+            "invalid_token",
+            "access token is invalid, expired or revoked",
+            true,
+        )
+    })?;
+    let key = client_key(&access.client_key)?;
+    let proof = match client_proof(ctx, Some(&key), Some(token)).await? {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Err(unauthorized(
+                "invalid_dpop_proof",
+                "DPoP proof required",
+                true,
+            ))
+        }
+        Err(ProofFailure::Invalid(reason)) => {
+            return Err(unauthorized("invalid_dpop_proof", reason, true))
+        }
+        Err(ProofFailure::UseNonce(nonce)) => {
+            let mut e = unauthorized(
+                "use_dpop_nonce",
+                "Resource server requires nonce in DPoP proof",
+                true,
+            );
+            e.extra_mut().dpop_nonce = Some(nonce);
+            return Err(e);
+        }
+    };
+    if proof.thumbprint != access.claims.jkt {
+        return Err(unauthorized(
+            "invalid_token",
+            "DPoP key binding mismatch",
+            true,
+        ));
+    }
+
+    let agent: AgentRow = ctx
+        .app
+        .db
+        .run(Statement::new(
+            format!("SELECT {} FROM agents WHERE id = ?1", AgentRow::COLUMNS),
+            vec![access.claims.sub.as_str().into()],
+        ))
+        .await?
+        .first()?
+        .ok_or_else(|| {
+            unauthorized(
+                "invalid_token",
+                "access token is invalid, expired or revoked",
+                true,
+            )
+        })?;
+    let scope = access.claims.scope;
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(agent.id));
+    if scope.contains(ScopeToken::Id) {
+        claims.insert("id".into(), json!(agent.id));
+    }
+    if scope.contains(ScopeToken::Name) {
+        claims.insert("name".into(), json!(agent.name));
+    }
+    if scope.contains(ScopeToken::Description) {
+        claims.insert("description".into(), json!(agent.description));
+    }
+    if scope.contains(ScopeToken::PubKey) {
+        claims.insert("public_key".into(), json!(agent.public_key));
+    }
+    if scope.contains(ScopeToken::Subscription) {
+        let summary = agent_summary(ctx.app.db.as_ref(), &agent.id, ctx.now_ms).await?;
+        claims.insert("tier".into(), json!(summary.tier));
+        claims.insert("oauth_count".into(), json!(summary.oauth_count));
+        claims.insert("oauth_limit".into(), json!(summary.max_oauth_per_period));
+        claims.insert(
+            "billing_period_end".into(),
+            json!(summary.billing_period_end),
+        );
+    }
+    Ok(Reply::ok(&Value::Object(claims)))
+}

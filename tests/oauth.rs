@@ -1,0 +1,763 @@
+//! The OAuth 2.0 authorization server over the whole App (api.md 2.1, 2.11; security.md §3–§9,
+//! 17.10–17.13). Clients sign real assertions and DPoP proofs with Ed25519 keys.
+
+mod common;
+
+use common::*;
+use http::Method;
+use serde_json::{json, Value};
+
+use agent_id::jose::b64;
+use agent_id::jose::jws::sign_ed25519;
+
+const REDIRECT: &str = "https://app.example.com/cb";
+const VERIFIER: &str = "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8";
+const CHALLENGE: &str = "Y9-Bupk9c7XztXcbq62n63XxVzBU7ZldomREHi5_u2s";
+
+struct World {
+    h: Harness,
+    overseer: Overseer,
+    agent: Agent,
+    agent_key: TestKey,
+    client_id: String,
+    client_key: TestKey,
+}
+
+/// A BASIC overseer, an agent it oversees, and an overseer-owned client.
+fn world() -> World {
+    let h = Harness::new();
+    let overseer = h.overseer("o@example.test");
+    h.subscribe(&overseer.id, "BASIC");
+    let agent_key = TestKey::random();
+    let agent = h.register(&agent_key, "Agent A");
+    let r = h.send(
+        Req::post("/v1/agents/claim/initiate")
+            .bearer(&overseer.session)
+            .json(json!({"agent_id": agent.id})),
+    );
+    let path = format!(
+        "/v1/agents/claim/complete/{}",
+        r.body["challenge_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        h.send(
+            Req::post(&path)
+                .bearer(&agent.session)
+                .json(json!({"overseer_id": overseer.id}))
+        )
+        .status,
+        200
+    );
+    let client_key = TestKey::random();
+    let r = h.send(
+        Req::post("/v1/clients/register/overseer")
+            .bearer(&overseer.session)
+            .json(json!({
+        "name": "Demo Client", "redirect_uris": ["http://localhost:8790/callback", REDIRECT],
+        "public_key": client_key.x(), "scope": "id name description subscription"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let client_id = r.body["client"]["id"].as_str().unwrap().to_owned();
+    World {
+        h,
+        overseer,
+        agent,
+        agent_key,
+        client_id,
+        client_key,
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('%', "%25")
+                    .replace('&', "%26")
+                    .replace('+', "%2B")
+                    .replace('=', "%3D")
+                    .replace(' ', "+")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+impl World {
+    fn assertion(&self, aud: &str) -> String {
+        let mut jti = [0u8; 12];
+        getrandom::fill(&mut jti).unwrap();
+        let now = self.h.now_s();
+        let payload = json!({"iss": self.client_id, "sub": self.client_id, "aud": aud, "iat": now, "exp": now + 60, "jti": b64::encode(&jti)});
+        sign_ed25519(
+            r#"{"alg":"EdDSA","typ":"JWT"}"#,
+            &payload.to_string(),
+            &self.client_key.0,
+        )
+    }
+
+    fn client_form(&self, endpoint: &str, pairs: &[(&str, &str)]) -> Req {
+        let assertion = self.assertion(&format!("{ISSUER}{endpoint}"));
+        let mut all = vec![
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion.as_str()),
+        ];
+        all.extend_from_slice(pairs);
+        Req::post(endpoint).raw("application/x-www-form-urlencoded", form(&all))
+    }
+
+    fn authorize(&self, extra: Value) -> Resp {
+        let mut body = json!({"client_id": self.client_id, "redirect_uri": REDIRECT, "code_challenge": CHALLENGE,
+                              "code_challenge_method": "S256", "scope": "id name subscription", "state": "xyz"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.h.send(
+            Req::post("/v1/oauth/authorize")
+                .bearer(&self.agent.session)
+                .json(body),
+        )
+    }
+
+    fn code(&self) -> String {
+        let r = self.authorize(json!({}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["code"].as_str().unwrap().to_owned()
+    }
+
+    fn exchange(&self, code: &str, dpop: Option<&TestKey>) -> Resp {
+        let mut req = self.client_form(
+            "/v1/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        );
+        if let Some(k) = dpop {
+            req = req.header(
+                "dpop",
+                &k.proof(&ProofSpec::new(
+                    "POST",
+                    &format!("{ISSUER}/v1/oauth/token"),
+                    self.h.now_s(),
+                )),
+            );
+        }
+        self.h.send(req)
+    }
+
+    fn refresh(&self, token: &str) -> Resp {
+        self.h.send(self.client_form(
+            "/v1/oauth/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        ))
+    }
+
+    fn userinfo(&self, access: &str, key: &TestKey) -> Resp {
+        let ath = b64::encode(&<sha2::Sha256 as sha2::Digest>::digest(access.as_bytes()));
+        let proof = key.proof(
+            &ProofSpec::new(
+                "GET",
+                &format!("{ISSUER}/v1/oauth/userinfo"),
+                self.h.now_s(),
+            )
+            .claim("ath", json!(ath)),
+        );
+        self.h.send(
+            Req::get("/v1/oauth/userinfo")
+                .header("authorization", &format!("DPoP {access}"))
+                .header("dpop", &proof),
+        )
+    }
+
+    fn introspect(&self, token: &str) -> Value {
+        self.h
+            .send(self.client_form("/v1/oauth/introspect", &[("token", token)]))
+            .body
+    }
+}
+
+#[test]
+fn discovery_and_jwks() {
+    let h = Harness::new();
+    let docs: Vec<Resp> = [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/v1/oauth/.well-known/openid-configuration",
+    ]
+    .iter()
+    .map(|p| h.send(Req::get(p)))
+    .collect();
+    assert!(docs.iter().all(|d| d.raw == docs[0].raw && d.status == 200));
+    let d = &docs[0];
+    assert_eq!(d.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(d.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(d.body["token_endpoint"], format!("{ISSUER}/v1/oauth/token"));
+    // Every listed endpoint answers (security.md §16 item 1): none is an unknown route.
+    for key in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "jwks_uri",
+    ] {
+        let url = d.body[key].as_str().unwrap();
+        let path = url.strip_prefix(ISSUER).unwrap();
+        let r = h.send(Req::get(path));
+        assert_ne!(r.code(), "not_found", "{key}: {path}");
+    }
+    let jwks = h.send(Req::get("/.well-known/jwks.json"));
+    assert_eq!(
+        jwks.body,
+        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg", "kid": "1IG2tMH7J2wbJZnOf8LJzQitKf7LMvoAElsuDMVM54Y", "use": "sig", "alg": "EdDSA"}]})
+    );
+}
+
+#[test]
+fn full_lifecycle_with_dpop_bound_tokens() {
+    let w = world();
+    let r = w.authorize(json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["success"], true);
+    assert_eq!(r.body["iss"], ISSUER);
+    assert_eq!(r.body["scope"], "id name subscription");
+    assert_eq!(r.body["expires_in"], 600);
+    let code = r.body["code"].as_str().unwrap();
+    assert_eq!(r.body["authorization_code"], code);
+    assert_eq!(
+        r.body["redirect_to"],
+        format!("{REDIRECT}?code={code}&state=xyz&iss=https%3A%2F%2Fid.example.com")
+    );
+    assert!(r.header("access-control-allow-origin").is_none());
+
+    let dpop = TestKey::random();
+    let t = w.exchange(code, Some(&dpop));
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert_eq!(
+        (t.body["token_type"].as_str(), t.body["expires_in"].as_i64()),
+        (Some("DPoP"), Some(300))
+    );
+    assert_eq!(t.header("cache-control"), Some("no-store"));
+    assert_eq!(t.header("pragma"), Some("no-cache"));
+    let access = t.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = t.body["refresh_token"].as_str().unwrap().to_owned();
+
+    let u = w.userinfo(&access, &dpop);
+    assert_eq!(u.status, 200, "{}", u.body);
+    assert_eq!(u.body["sub"], w.agent.id.as_str());
+    assert_eq!(u.body["name"], "Agent A");
+    assert_eq!(u.body["tier"], "BASIC");
+    assert_eq!(u.body["oauth_count"], 1);
+    assert!(
+        u.body.get("description").is_none() && u.body.get("public_key").is_none(),
+        "only granted scopes"
+    );
+    // Bound to the proof key: another key is a binding mismatch; Bearer is a downgrade.
+    w.userinfo(&access, &TestKey::random()).body["error"]
+        .as_str()
+        .map(|e| assert_eq!(e, "invalid_token"))
+        .unwrap();
+    let bearer = w
+        .h
+        .send(Req::get("/v1/oauth/userinfo").header("authorization", &format!("Bearer {access}")));
+    assert_eq!(
+        (bearer.status, bearer.body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    assert!(bearer
+        .header("www-authenticate")
+        .unwrap()
+        .starts_with("DPoP algs=\"EdDSA Ed25519 ES256\", error=\"invalid_token\""));
+
+    let i = w.introspect(&access);
+    assert_eq!(
+        (i["active"].as_bool(), i["token_type"].as_str()),
+        (Some(true), Some("DPoP"))
+    );
+    assert_eq!(i["cnf"]["jkt"], dpop.proof_thumbprint());
+    assert_eq!(i["username"], "Agent A");
+
+    // Rotation: the old refresh token is spent; presenting it again revokes the family.
+    let r2 = w.refresh(&refresh);
+    assert_eq!(r2.status, 200, "{}", r2.body);
+    let refresh2 = r2.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(w.introspect(&refresh2)["active"], true);
+    assert_eq!(w.introspect(&refresh), json!({"active": false}));
+    let reuse = w.refresh(&refresh);
+    assert_eq!(
+        (reuse.status, reuse.body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        w.introspect(&refresh2),
+        json!({"active": false}),
+        "the whole grant is revoked"
+    );
+    assert_eq!(w.introspect(&access), json!({"active": false}));
+    assert_eq!(
+        w.h.count(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'oauth.refresh_reuse_detected'"
+        ),
+        1
+    );
+
+    let history =
+        w.h.send(Req::get("/v1/agents/me/oauth-history").bearer(&w.agent.session));
+    assert_eq!(history.body["history"][0]["status"], "approved");
+    assert!(history.body["history"][0]["exchanged_at"].is_string());
+}
+
+#[test]
+fn compatible_mode_binds_to_the_client_key() {
+    let w = world();
+    let t = w.exchange(&w.code(), None);
+    assert_eq!(t.status, 200, "{}", t.body);
+    let access = t.body["access_token"].as_str().unwrap().to_owned();
+    // A v1 client proves possession with its registered key and no jwk (vectors.md 5.6 shape).
+    let ath = b64::encode(&<sha2::Sha256 as sha2::Digest>::digest(access.as_bytes()));
+    let payload = json!({"jti": "compat-1", "htm": "GET", "htu": format!("{ISSUER}/v1/oauth/userinfo"), "iat": w.h.now_s(), "ath": ath});
+    let proof = sign_ed25519(
+        r#"{"typ":"dpop+jwt","alg":"EdDSA"}"#,
+        &payload.to_string(),
+        &w.client_key.0,
+    );
+    let u = w.h.send(
+        Req::get("/v1/oauth/userinfo")
+            .header("authorization", &format!("DPoP {access}"))
+            .header("dpop", &proof),
+    );
+    assert_eq!(u.status, 200, "{}", u.body);
+}
+
+#[test]
+fn codes_are_single_use_and_bound() {
+    let w = world();
+    let code = w.code();
+    let first = w.exchange(&code, None);
+    assert_eq!(first.status, 200);
+    let second = w.exchange(&code, None);
+    assert_eq!(
+        (second.status, second.body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let access = first.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        w.introspect(access),
+        json!({"active": false}),
+        "reuse revokes what the first redemption produced"
+    );
+
+    let code = w.code();
+    let bad_verifier = w.h.send(w.client_form(
+        "/v1/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &"a".repeat(43)),
+        ],
+    ));
+    assert_eq!(bad_verifier.body["error"], "invalid_grant");
+    let other_redirect = w.h.send(w.client_form(
+        "/v1/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:8790/callback"),
+            ("code_verifier", VERIFIER),
+        ],
+    ));
+    assert_eq!(other_redirect.body["error"], "invalid_grant");
+    assert_eq!(
+        w.exchange(&code, None).status,
+        200,
+        "failed attempts leave the code unredeemed"
+    );
+
+    // dpop_jkt binds the code to one DPoP key.
+    let key = TestKey::random();
+    let r = w.authorize(json!({"dpop_jkt": key.proof_thumbprint()}));
+    let code = r.body["code"].as_str().unwrap();
+    assert_eq!(
+        w.exchange(code, Some(&TestKey::random())).body["error"],
+        "invalid_grant"
+    );
+    assert_eq!(w.exchange(code, Some(&key)).status, 200);
+}
+
+#[test]
+fn parallel_redemptions_of_one_code_have_one_winner() {
+    let w = world();
+    let code = w.code();
+    let reqs: Vec<_> = (0..4)
+        .map(|_| {
+            w.h.app.handle(
+                w.client_form(
+                    "/v1/oauth/token",
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", REDIRECT),
+                        ("code_verifier", VERIFIER),
+                    ],
+                )
+                .into_request(),
+            )
+        })
+        .collect();
+    let results = futures::executor::block_on(futures::future::join_all(reqs));
+    let statuses: Vec<u16> = results
+        .into_iter()
+        .map(|r| r.into_response().unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        w.h.count("SELECT COUNT(*) AS n FROM oauth_grants"),
+        1,
+        "one grant was ever created"
+    );
+    assert_eq!(
+        w.h.count("SELECT COUNT(*) AS n FROM oauth_grants WHERE revoked_reason = 'code_reuse'"),
+        1,
+        "and the reuse revoked it"
+    );
+    assert_eq!(
+        w.h.count("SELECT COUNT(*) AS n FROM authorization_codes WHERE used_at IS NOT NULL"),
+        1
+    );
+}
+
+#[test]
+fn authorize_refusals() {
+    let w = world();
+    let e = |r: &Resp| {
+        (
+            r.status,
+            r.body["error"].as_str().unwrap_or("").to_owned(),
+            r.body["success"].clone(),
+        )
+    };
+    assert_eq!(
+        e(&w.authorize(json!({"client_id": "0b7e2c1a-5f4d-4e3c-9b2a-1c0d9e8f7a6b"}))),
+        (400, "invalid_request".into(), json!(false))
+    );
+    assert_eq!(
+        e(&w.authorize(json!({"redirect_uri": "https://app.example.com/other"}))).1,
+        "invalid_request"
+    );
+    assert_eq!(
+        e(&w.authorize(json!({"code_challenge_method": "plain"}))).1,
+        "invalid_request"
+    );
+    assert_eq!(
+        e(&w.authorize(json!({"code_challenge": null}))).1,
+        "invalid_request"
+    );
+    assert_eq!(
+        e(&w.authorize(json!({"scope": "openid"}))).1,
+        "invalid_scope"
+    );
+    assert_eq!(
+        e(&w.authorize(json!({"scope": "id pub_key"}))).1,
+        "invalid_scope",
+        "outside the client's scope"
+    );
+    assert_eq!(
+        e(&w.authorize(json!({"response_type": "token"}))).1,
+        "unsupported_response_type"
+    );
+    assert_eq!(e(&w.authorize(json!({"agent_id": w.overseer.id}))).0, 403);
+    let anon =
+        w.h.send(Req::post("/v1/oauth/authorize").json(json!({"client_id": w.client_id})));
+    assert_eq!(
+        (anon.status, anon.body["error"].as_str()),
+        (401, Some("login_required"))
+    );
+    let overseer = w.h.send(
+        Req::post("/v1/oauth/authorize")
+            .bearer(&w.overseer.session)
+            .json(json!({})),
+    );
+    assert_eq!(
+        (overseer.status, overseer.body["error"].as_str()),
+        (403, Some("access_denied"))
+    );
+
+    // A block is recorded in the agent's history as a denial.
+    let r = w.h.send(
+        Req::post(&format!("/v1/overseers/agents/{}/block-client", w.agent.id))
+            .bearer(&w.overseer.session)
+            .json(json!({"client_id": w.client_id})),
+    );
+    assert_eq!(r.status, 201);
+    let denied = w.authorize(json!({}));
+    assert_eq!(
+        (denied.status, denied.body["error"].as_str()),
+        (403, Some("access_denied"))
+    );
+    let h =
+        w.h.send(Req::get("/v1/agents/me/oauth-history").bearer(&w.agent.session));
+    assert_eq!(
+        (
+            h.body["history"][0]["status"].as_str(),
+            h.body["history"][0]["reason"].as_str()
+        ),
+        (Some("denied"), Some("client_blocked"))
+    );
+}
+
+#[test]
+fn redirect_style_authorize() {
+    let w = world();
+    let q = format!("/v1/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=s%201",
+        w.client_id, "https%3A%2F%2Fapp.example.com%2Fcb");
+    let proof = w.agent_key.proof(&ProofSpec::new(
+        "GET",
+        &format!("{ISSUER}/v1/oauth/authorize"),
+        w.h.now_s(),
+    ));
+    let r = w.h.send(Req::get(&q).header("dpop", &proof));
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.header("location").unwrap();
+    assert!(
+        location.starts_with("https://app.example.com/cb?code=")
+            && location.ends_with("&state=s%201&iss=https%3A%2F%2Fid.example.com"),
+        "{location}"
+    );
+    // Errors after the redirect URI is trusted are redirected; before, they are JSON.
+    let bad =
+        w.h.send(Req::get(&q.replace("S256", "plain")).bearer(&w.agent.session));
+    assert_eq!(bad.status, 303);
+    assert!(bad
+        .header("location")
+        .unwrap()
+        .contains("error=invalid_request"));
+    let untrusted =
+        w.h.send(Req::get(&q.replace("app.example.com", "evil.example")).bearer(&w.agent.session));
+    assert_eq!(
+        (untrusted.status, untrusted.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert!(untrusted.header("location").is_none());
+}
+
+#[test]
+fn free_agents_get_ten_grants_a_month() {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    h.subscribe(&o.id, "BASIC");
+    let client_key = TestKey::random();
+    let c = h.send(
+        Req::post("/v1/clients/register/overseer")
+            .bearer(&o.session)
+            .json(json!({"name": "C", "redirect_uris": [REDIRECT], "public_key": client_key.x()})),
+    );
+    let client_id = c.body["client"]["id"].as_str().unwrap().to_owned();
+    let a = h.register(&TestKey::random(), "Free agent");
+    let ask = || {
+        h.send(Req::post("/v1/oauth/authorize").bearer(&a.session).json(json!({"client_id": client_id, "redirect_uri": REDIRECT, "code_challenge": CHALLENGE, "code_challenge_method": "S256"})))
+    };
+    for _ in 0..10 {
+        assert_eq!(ask().status, 200);
+    }
+    let r = ask();
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (403, Some("access_denied"))
+    );
+    assert_eq!(
+        r.body["error_description"],
+        "OAuth limit reached (10/10 for this period)"
+    );
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM oauth_requests WHERE reason = 'oauth_limit_reached'"),
+        1
+    );
+}
+
+#[test]
+fn client_authentication_and_revocation() {
+    let w = world();
+    let t = w.exchange(&w.code(), None);
+    let access = t.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = t.body["refresh_token"].as_str().unwrap().to_owned();
+
+    // An assertion for the token endpoint does not authenticate at revoke (aud).
+    let wrong_aud = w.assertion(&format!("{ISSUER}/v1/oauth/token"));
+    let r = w.h.send(Req::post("/v1/oauth/revoke").raw(
+        "application/x-www-form-urlencoded",
+        form(&[
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &wrong_aud),
+            ("token", &access),
+        ]),
+    ));
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // The same assertion twice: the second is a replay.
+    let assertion = w.assertion(ISSUER);
+    let send = || {
+        w.h.send(Req::post("/v1/oauth/introspect").raw(
+            "application/x-www-form-urlencoded",
+            form(&[
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+                ("token", &access),
+            ]),
+        ))
+    };
+    assert_eq!(send().status, 200);
+    assert_eq!(send().body["error"], "invalid_client");
+    let none = w.h.send(Req::post("/v1/oauth/token").raw(
+        "application/x-www-form-urlencoded",
+        form(&[("grant_type", "refresh_token"), ("client_id", &w.client_id)]),
+    ));
+    assert_eq!(
+        (none.status, none.body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let dup = w.h.send(Req::post("/v1/oauth/token").raw(
+        "application/x-www-form-urlencoded",
+        b"grant_type=a&grant_type=b".to_vec(),
+    ));
+    assert_eq!(
+        (dup.status, dup.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let json_body =
+        w.h.send(Req::post("/v1/oauth/token").json(json!({"grant_type": "refresh_token"})));
+    assert_eq!(
+        (json_body.status, json_body.body["error"].as_str()),
+        (415, Some("invalid_request"))
+    );
+
+    assert_eq!(
+        w.h.send(w.client_form("/v1/oauth/revoke", &[("token", &access)]))
+            .body,
+        json!({})
+    );
+    assert_eq!(w.introspect(&access), json!({"active": false}));
+    assert_eq!(
+        w.introspect(&refresh)["active"],
+        true,
+        "revoking an access token leaves the refresh token"
+    );
+    assert_eq!(
+        w.h.send(w.client_form("/v1/oauth/revoke", &[("token", "garbage")]))
+            .body,
+        json!({})
+    );
+    assert_eq!(
+        w.h.send(w.client_form("/v1/oauth/revoke", &[("token", &refresh)]))
+            .body,
+        json!({})
+    );
+    assert_eq!(w.introspect(&refresh), json!({"active": false}));
+    assert_eq!(w.refresh(&refresh).body["error"], "invalid_grant");
+}
+
+#[test]
+fn token_endpoint_requires_nonces_when_configured() {
+    let w = world_with(&[("DPOP_REQUIRE_NONCE", "true")]);
+    let code = w.code_via_session();
+    let first = w.exchange(&code, Some(&w.client_key));
+    assert_eq!(
+        (first.status, first.body["error"].as_str()),
+        (400, Some("use_dpop_nonce"))
+    );
+    let nonce = first.header("dpop-nonce").unwrap().to_owned();
+    let proof = w.client_key.proof(
+        &ProofSpec::new("POST", &format!("{ISSUER}/v1/oauth/token"), w.h.now_s())
+            .claim("nonce", json!(nonce)),
+    );
+    let req = w
+        .client_form(
+            "/v1/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .header("dpop", &proof);
+    let ok = w.h.send(req);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.header("dpop-nonce").is_some());
+}
+
+fn world_with(vars: &[(&str, &str)]) -> World {
+    let mut w = world();
+    let h = Harness::with_vars(vars);
+    // Rebuild the same fixtures on the configured harness.
+    let overseer = h.overseer("o@example.test");
+    h.subscribe(&overseer.id, "BASIC");
+    let agent = h.register(&w.agent_key, "Agent A");
+    let r = h.send(
+        Req::post("/v1/clients/register/overseer")
+            .bearer(&overseer.session)
+            .json(json!({
+        "name": "Demo Client", "redirect_uris": [REDIRECT], "public_key": w.client_key.x()})),
+    );
+    w.client_id = r.body["client"]["id"].as_str().unwrap().to_owned();
+    w.h = h;
+    w.overseer = overseer;
+    w.agent = agent;
+    w
+}
+
+impl World {
+    fn code_via_session(&self) -> String {
+        let r = self.h.send(Req::post("/v1/oauth/authorize").bearer(&self.agent.session).json(json!({
+            "client_id": self.client_id, "redirect_uri": REDIRECT, "code_challenge": CHALLENGE, "code_challenge_method": "S256"})));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["code"].as_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn method_and_cors_rules_of_oauth_routes() {
+    let h = Harness::with_vars(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]);
+    let r = h.send(Req::new(Method::OPTIONS, "/v1/oauth/token"));
+    assert_eq!(
+        (r.status, r.header("access-control-allow-origin")),
+        (204, Some("*"))
+    );
+    let r = h.send(
+        Req::post("/v1/oauth/authorize")
+            .header("origin", "https://app.example.com")
+            .json(json!({})),
+    );
+    assert!(
+        r.header("access-control-allow-origin").is_none(),
+        "never CORS on authorize"
+    );
+    let r = h.send(Req::new(Method::DELETE, "/v1/oauth/token"));
+    assert_eq!(r.status, 405);
+}

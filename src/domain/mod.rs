@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod challenge;
+pub mod enforcement;
 pub mod ids;
 pub mod overseer;
 pub mod rate_limit;

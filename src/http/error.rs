@@ -20,13 +20,19 @@ pub enum ErrorCode {
     PasswordTooShort,
     PasswordTooLong,
     AmbiguousAuthentication,
+    InvalidTier,
+    NoSubscription,
+    MissingSignature,
+    InvalidPayload,
     AuthenticationRequired,
     InvalidSession,
     InvalidDpopProof,
     UseDpopNonce,
     InvalidSignature,
     InvalidCredentials,
+    InvalidWebhookSignature,
     Forbidden,
+    TierLimitReached,
     CsrfCheckFailed,
     ChallengeMismatch,
     NotFound,
@@ -36,6 +42,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     DuplicatePublicKey,
     EmailTaken,
+    AlreadySubscribed,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -54,6 +61,13 @@ impl ErrorCode {
             ErrorCode::PasswordTooShort => "password_too_short",
             ErrorCode::PasswordTooLong => "password_too_long",
             ErrorCode::AmbiguousAuthentication => "ambiguous_authentication",
+            ErrorCode::InvalidTier => "invalid_tier",
+            ErrorCode::NoSubscription => "no_subscription",
+            ErrorCode::MissingSignature => "missing_signature",
+            ErrorCode::InvalidPayload => "invalid_payload",
+            ErrorCode::InvalidWebhookSignature => "invalid_webhook_signature",
+            ErrorCode::TierLimitReached => "tier_limit_reached",
+            ErrorCode::AlreadySubscribed => "already_subscribed",
             ErrorCode::AuthenticationRequired => "authentication_required",
             ErrorCode::InvalidSession => "invalid_session",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
@@ -87,22 +101,30 @@ impl ErrorCode {
             | ErrorCode::InvalidEmail
             | ErrorCode::PasswordTooShort
             | ErrorCode::PasswordTooLong
-            | ErrorCode::AmbiguousAuthentication => StatusCode::BAD_REQUEST,
+            | ErrorCode::AmbiguousAuthentication
+            | ErrorCode::InvalidTier
+            | ErrorCode::NoSubscription
+            | ErrorCode::MissingSignature
+            | ErrorCode::InvalidPayload => StatusCode::BAD_REQUEST,
             ErrorCode::AuthenticationRequired
             | ErrorCode::InvalidSession
             | ErrorCode::InvalidDpopProof
             | ErrorCode::UseDpopNonce
             | ErrorCode::InvalidSignature
-            | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::CsrfCheckFailed | ErrorCode::ChallengeMismatch => {
-                StatusCode::FORBIDDEN
-            }
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidWebhookSignature => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfCheckFailed
+            | ErrorCode::ChallengeMismatch
+            | ErrorCode::TierLimitReached => StatusCode::FORBIDDEN,
             ErrorCode::NotFound
             | ErrorCode::AgentNotFound
             | ErrorCode::ChallengeNotFound
             | ErrorCode::NoActiveOversight => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::DuplicatePublicKey | ErrorCode::EmailTaken => StatusCode::CONFLICT,
+            ErrorCode::DuplicatePublicKey
+            | ErrorCode::EmailTaken
+            | ErrorCode::AlreadySubscribed => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

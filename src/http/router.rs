@@ -32,6 +32,9 @@ pub enum Endpoint {
     SubscriptionTiers,
     SubscriptionMe,
     SubscriptionUsage,
+    SubscriptionUpgrade,
+    SubscriptionCancel,
+    PaddleWebhook,
 }
 
 /// Who may call an endpoint from a browser of another origin (api.md 1.7.5).
@@ -65,7 +68,9 @@ impl Endpoint {
             | Endpoint::OverseerAgents
             | Endpoint::OverseerAudit
             | Endpoint::SubscriptionMe
-            | Endpoint::SubscriptionUsage => Some(Challenge::Bearer),
+            | Endpoint::SubscriptionUsage
+            | Endpoint::SubscriptionUpgrade
+            | Endpoint::SubscriptionCancel => Some(Challenge::Bearer),
             _ => None,
         }
     }
@@ -100,6 +105,9 @@ impl Endpoint {
             Endpoint::SubscriptionTiers => "subscriptions.tiers",
             Endpoint::SubscriptionMe => "subscriptions.me",
             Endpoint::SubscriptionUsage => "subscriptions.usage",
+            Endpoint::SubscriptionUpgrade => "subscriptions.upgrade",
+            Endpoint::SubscriptionCancel => "subscriptions.cancel",
+            Endpoint::PaddleWebhook => "webhooks.paddle",
         }
     }
 }
@@ -181,6 +189,18 @@ const ROUTES: &[(&str, Methods)] = &[
     (
         "/v1/subscriptions/usage",
         &[(Method::GET, Endpoint::SubscriptionUsage)],
+    ),
+    (
+        "/v1/subscriptions/upgrade",
+        &[(Method::POST, Endpoint::SubscriptionUpgrade)],
+    ),
+    (
+        "/v1/subscriptions/cancel",
+        &[(Method::POST, Endpoint::SubscriptionCancel)],
+    ),
+    (
+        "/v1/webhooks/paddle",
+        &[(Method::POST, Endpoint::PaddleWebhook)],
     ),
 ];
 

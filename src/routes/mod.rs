@@ -3,10 +3,12 @@
 pub mod agents;
 pub mod challenges;
 pub mod overseers;
+pub mod paddle_calls;
 pub mod registration;
 pub mod rotation;
 pub mod service;
 pub mod subscriptions;
+pub mod webhooks;
 
 use crate::app::Ctx;
 use crate::http::router::Endpoint;
@@ -35,6 +37,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::SubscriptionTiers => subscriptions::tiers(ctx).await,
         Endpoint::SubscriptionMe => subscriptions::me(ctx).await,
         Endpoint::SubscriptionUsage => subscriptions::usage_route(ctx).await,
+        Endpoint::SubscriptionUpgrade => subscriptions::upgrade(ctx).await,
+        Endpoint::SubscriptionCancel => subscriptions::cancel(ctx).await,
+        Endpoint::PaddleWebhook => webhooks::paddle(ctx).await,
     }
 }
 

@@ -2,6 +2,14 @@
 //! the raw bytes, envelope, dedup, dispatch, and one D1 batch holding every effect of the event
 //! together with its `webhook_events` row. Work that must follow the commit (Paddle calls, KV
 //! challenge updates) is deferred until after the response.
+//!
+//! Where the spec leaves room, this module decides:
+//! * an event with `occurred_at` *equal* to the stored one is applied (only older is stale);
+//! * a `transaction.completed` whose `txn_…` was already applied is answered `ignored` (no effect);
+//! * a late shadow payment is stored with an empty validity (`valid_from = valid_until = now`);
+//! * rejected links are audited without an overseer tag: the named overseer is untrusted input;
+//! * an entity whose fields have the wrong types is an incomplete event: `200 ignored`, never 400
+//!   (the envelope alone decides `invalid_payload`).
 
 mod customer;
 mod shadow_payment;

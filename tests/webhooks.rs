@@ -578,3 +578,124 @@ fn customer_created_sets_the_customer_once() {
     );
     assert_eq!(row.rows[0]["paddle_customer_id"], "ctm_first");
 }
+
+/// A database in front of SQLite that simulates what happens between the dedup check and the
+/// batch: either a concurrent delivery of the same event commits first, or storage fails.
+struct Interfering {
+    inner: std::rc::Rc<agent_id::store::sqlite::SqliteDb>,
+    mode: Mode,
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    ConcurrentDuplicate,
+    StorageDown,
+}
+
+#[async_trait::async_trait(?Send)]
+impl agent_id::store::Db for Interfering {
+    async fn run(
+        &self,
+        stmt: agent_id::store::Statement,
+    ) -> Result<agent_id::store::Outcome, agent_id::store::StoreError> {
+        self.inner.run(stmt).await
+    }
+
+    async fn batch(
+        &self,
+        stmts: Vec<agent_id::store::Statement>,
+    ) -> Result<Vec<agent_id::store::Outcome>, agent_id::store::StoreError> {
+        let event_row = stmts
+            .iter()
+            .find(|s| s.sql.starts_with("INSERT INTO webhook_events"));
+        if let Some(row) = event_row {
+            match self.mode {
+                Mode::ConcurrentDuplicate => {
+                    self.inner.run(row.clone()).await?;
+                }
+                Mode::StorageDown => {
+                    return Err(agent_id::store::StoreError::Backend(
+                        "D1 unavailable".into(),
+                    ));
+                }
+            }
+        }
+        self.inner.batch(stmts).await
+    }
+}
+
+fn interfering_app(h: &Harness, mode: Mode) -> agent_id::app::App {
+    agent_id::app::App::new(
+        agent_id::config::Config::load(&vars(&[])),
+        h.clock.clone(),
+        std::rc::Rc::new(agent_id::clock::OsEntropy),
+        std::rc::Rc::new(Interfering {
+            inner: h.db.clone(),
+            mode,
+        }),
+        h.kv.clone(),
+    )
+}
+
+fn deliver(app: &agent_id::app::App, h: &Harness, body: &str) -> Resp {
+    let sig = agent_id::paddle::signature::sign(WEBHOOK_SECRET, h.now_s(), body.as_bytes());
+    let req = Req::post("/v1/webhooks/paddle")
+        .header("paddle-signature", &sig)
+        .raw("application/json", body.as_bytes().to_vec())
+        .into_request();
+    match futures::executor::block_on(app.handle(req)) {
+        agent_id::app::Handled::Response(r) => Resp::from(r),
+        agent_id::app::Handled::Spa => panic!("SPA"),
+    }
+}
+
+#[test]
+fn concurrent_duplicate_loses_the_race_cleanly() {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    let app = interfering_app(&h, Mode::ConcurrentDuplicate);
+    let body = envelope(
+        "evt_race",
+        "subscription.activated",
+        0,
+        sub(
+            "sub_race",
+            "active",
+            PRICE_BASIC,
+            Some(sub_link(&o.id, "BASIC", PRICE_BASIC)),
+        ),
+    );
+    assert_duplicate(&deliver(&app, &h, &body));
+    // The losing delivery committed nothing (the winner here only wrote its event row).
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM subscriptions"), 0);
+    assert_eq!(audit_count(&h, "subscription.linked"), 0);
+}
+
+#[test]
+fn storage_failure_is_500_and_commits_nothing() {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    let app = interfering_app(&h, Mode::StorageDown);
+    let body = envelope(
+        "evt_down",
+        "subscription.activated",
+        0,
+        sub(
+            "sub_down",
+            "active",
+            PRICE_BASIC,
+            Some(sub_link(&o.id, "BASIC", PRICE_BASIC)),
+        ),
+    );
+    let r = deliver(&app, &h, &body);
+    r.assert_error(500, "internal_error");
+    assert!(r.body["request_id"].is_string());
+    assert!(
+        !r.raw.windows(2).any(|w| w == b"D1"),
+        "no storage detail in the response"
+    );
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM webhook_events"), 0);
+    // Paddle retries once storage is back: applied normally.
+    assert_processed(&h.webhook(&body));
+    assert_eq!(subscription(&h, &o.session)["tier"], "BASIC");
+}

@@ -557,3 +557,52 @@ fn expired_sponsorship_is_deactivated_by_the_cron_job() {
         Some((h.clock_ms()) + 30 * DAY * 1000)
     );
 }
+
+/// The entry points the claim routes call after a claim, declaim or revocation.
+#[test]
+fn enforcement_entry_points_for_the_claim_routes() {
+    use agent_id::domain::enforcement::{enforce_agent_pool, enforce_overseer_pool, Cause};
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    subscribe(&h, &o.id, "sub_e", "BASIC", PRICE_BASIC);
+    let a1 = h.register(&TestKey::random(), "A1");
+    let a2 = h.register(&TestKey::random(), "A2");
+    let lone = h.register(&TestKey::random(), "Lone");
+    oversee(&h, &o.id, &a1.id);
+    h.clock.advance_secs(1);
+    oversee(&h, &o.id, &a2.id); // over BASIC's one agent
+    let clients: Vec<String> = (0..11).map(|i| client(&h, "overseer", &o.id, i)).collect();
+    let lone_client = client(&h, "agent", &lone.id, 1);
+
+    let config = agent_id::config::Config::load(&vars(&[])).unwrap();
+    let req = Req::post("/v1/agents/claim/complete/x").into_request();
+    let ctx = agent_id::app::Ctx {
+        app: &h.app,
+        config: &config,
+        req: &req,
+        params: Default::default(),
+        request_id: "00000000-0000-4000-8000-000000000001",
+        issuer: ISSUER.to_owned(),
+        now_ms: h.clock_ms(),
+    };
+    futures::executor::block_on(enforce_overseer_pool(&ctx, &o.id, Cause::Limits)).unwrap();
+    assert_eq!(oversight(&h, &o.id, &a1.id), (1, None));
+    assert_eq!(
+        oversight(&h, &o.id, &a2.id),
+        (0, Some("tier_downgrade".into()))
+    );
+    assert_eq!(
+        client_state(&h, &clients[10]),
+        (1, Some("tier_limit".into()))
+    );
+    assert_eq!(client_state(&h, &clients[9]).0, 0);
+
+    futures::executor::block_on(enforce_agent_pool(&ctx, &lone.id, Cause::Limits)).unwrap();
+    assert_eq!(
+        client_state(&h, &lone_client),
+        (1, Some("tier_limit".into()))
+    );
+    // An agent of a human overseer is enforced in that overseer's pool (already within limits).
+    futures::executor::block_on(enforce_agent_pool(&ctx, &a1.id, Cause::Limits)).unwrap();
+    assert_eq!(client_state(&h, &clients[9]).0, 0);
+}

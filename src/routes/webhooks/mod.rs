@@ -138,7 +138,7 @@ pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
     let kind = env.kind();
     if kind.is_subscription() {
-        return subscription::handle(ctx, env, kind).await;
+        return subscription::handle(ctx, env).await;
     }
     match kind {
         EventKind::TransactionCompleted => shadow_payment::handle(ctx, env).await,

@@ -11,7 +11,7 @@ use crate::domain::enforcement::{self, Cause, Limits, Stamp};
 use crate::domain::ids::canonical_uuid;
 use crate::domain::tier::is_active_status;
 use crate::http::ApiError;
-use crate::paddle::event::{self, Envelope, EventKind, SubscriptionData};
+use crate::paddle::event::{self, Envelope, SubscriptionData};
 use crate::paddle::link;
 use crate::stmt;
 use crate::store::Statement;
@@ -37,11 +37,7 @@ struct Owner {
     current_subscription_id: Option<String>,
 }
 
-pub(super) async fn handle(
-    ctx: &Ctx<'_>,
-    env: &Envelope,
-    _kind: EventKind,
-) -> Result<Decision, ApiError> {
+pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
     // A malformed entity is an attributable-but-incomplete event: 200 ignored (security.md §16.3).
     let Ok(data) = event::subscription(&env.data) else {
         return Ok(Decision::ignore("subscription data incomplete"));

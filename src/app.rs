@@ -1,6 +1,9 @@
 //! The App: configuration, clock, randomness and storage, and the request pipeline
 //! (route → config → handler → headers → log) shared by workerd and native tests.
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use http::{header, HeaderValue, Method};
@@ -12,6 +15,7 @@ use crate::http::headers::{self, Finish};
 use crate::http::router::{Endpoint, Params, Routed, Table};
 use crate::http::{ApiError, ErrorCode, Request, Response};
 use crate::log;
+use crate::paddle::api::{PaddleApi, Unavailable};
 use crate::routes;
 use crate::store::{Db, Kv};
 
@@ -23,8 +27,15 @@ pub struct App {
     pub rng: Rc<dyn Entropy>,
     pub db: Rc<dyn Db>,
     pub kv: Rc<dyn Kv>,
+    /// The Paddle API client (calls run only in deferred tasks and the cron job).
+    pub paddle: Rc<dyn PaddleApi>,
+    /// Work to do after the response is sent (`waitUntil` at the edge).
+    deferred: RefCell<Vec<Task>>,
     table: Table,
 }
+
+/// A unit of deferred work. Workers is single-threaded, so it need not be `Send`.
+pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 
 /// What the edge should send.
 #[derive(Debug)]
@@ -74,6 +85,12 @@ impl Ctx<'_> {
     pub fn rng(&self) -> &dyn Entropy {
         self.app.rng.as_ref()
     }
+
+    /// Runs `task` after the response was sent (Paddle calls, KV updates after a commit). Its
+    /// failures must be logged by the task itself; they never change the response.
+    pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
+        self.app.defer(task);
+    }
 }
 
 impl App {
@@ -90,7 +107,38 @@ impl App {
             rng,
             db,
             kv,
+            paddle: Rc::new(Unavailable),
+            deferred: RefCell::new(Vec::new()),
             table: Table::new(),
+        }
+    }
+
+    /// Uses `paddle` for outgoing Paddle API calls.
+    pub fn with_paddle(mut self, paddle: Rc<dyn PaddleApi>) -> Self {
+        self.paddle = paddle;
+        self
+    }
+
+    /// Queues work for after the response.
+    pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
+        self.deferred.borrow_mut().push(Box::pin(task));
+    }
+
+    /// Takes the queued work (the edge hands it to `waitUntil`).
+    pub fn take_deferred(&self) -> Vec<Task> {
+        std::mem::take(&mut *self.deferred.borrow_mut())
+    }
+
+    /// Runs the queued work to completion, in order (tests; the cron job).
+    pub async fn run_deferred(&self) {
+        loop {
+            let tasks = self.take_deferred();
+            if tasks.is_empty() {
+                return;
+            }
+            for t in tasks {
+                t.await;
+            }
         }
     }
 

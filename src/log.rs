@@ -43,6 +43,23 @@ pub fn error(request_id: &str, detail: &str) {
     });
 }
 
+/// A noteworthy event outside the request line (webhook outcomes, deferred Paddle calls, the
+/// cron job). `fields` must hold ids and outcomes only, never secrets or bodies.
+pub fn info(fields: &serde_json::Value) {
+    emit(&Line {
+        level: "info",
+        fields,
+    });
+}
+
+/// A failure that does not change the response (deferred work, best-effort calls).
+pub fn warn(fields: &serde_json::Value) {
+    emit(&Line {
+        level: "warn",
+        fields,
+    });
+}
+
 fn emit(line: &impl Serialize) {
     if let Ok(text) = serde_json::to_string(line) {
         write(&text);

@@ -1,11 +1,25 @@
-//! The cron job (api.md 5.14): purge rows no request depends on any more. Each statement is
+//! The cron job (api.md 5.14): (1) end shadow sponsorships whose paid validity is over and
+//! enforce the agents' pools, (2) retry pending Paddle cancellations, giving up after 24 h with
+//! an audit row for the operator, (3) purge rows no request depends on any more. Each step is
 //! bounded so one run stays within the Worker's CPU budget; the next run continues.
 
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::App;
+use crate::domain::enforcement::{self, Cause, Scope, Stamp};
+use crate::domain::ids::uuid_v4;
+use crate::routes::paddle_calls::send_cancel;
+use crate::stmt;
 use crate::store::{Db, Statement, StoreError, Value};
 
 /// Rows deleted per table per run.
 const BATCH: i64 = 1000;
+/// Expired sponsorships and pending cancellations handled per run.
+const STEP_LIMIT: i64 = 100;
 const DAY_MS: i64 = 86_400_000;
+/// How long cancellations are retried before the operator is told.
+const CANCEL_RETRY_MS: i64 = DAY_MS;
 
 /// One purge step: a table and the cutoff below which its rows are garbage.
 fn purge(table_and_column: &'static str, cutoff_ms: i64) -> Statement {
@@ -20,11 +34,130 @@ fn purge(table_and_column: &'static str, cutoff_ms: i64) -> Statement {
     )
 }
 
-/// What a run deleted, per table, for the log.
+/// What a run did, per step, for the log.
 pub type Report = Vec<(&'static str, u64)>;
 
-/// Deletes expired markers, codes, tokens, webhook and audit rows. History is never purged.
-pub async fn run(
+/// Runs every step at `now_ms`.
+pub async fn run(app: &App, now_ms: i64) -> Result<Report, StoreError> {
+    let mut report = Vec::new();
+    report.push(("shadow_expired", expire_shadows(app, now_ms).await?));
+    let (retried, failed) = retry_cancellations(app, now_ms).await?;
+    report.push(("cancel_retried", retried));
+    report.push(("cancel_failed", failed));
+    let retention = app.config.as_ref().map_or(400, |c| c.audit_retention_days);
+    report.extend(purge_expired(app.db.as_ref(), now_ms, retention).await?);
+    Ok(report)
+}
+
+fn system(now_ms: i64) -> Stamp<'static> {
+    Stamp {
+        now_ms,
+        request_id: None,
+        ip: None,
+        actor_type: "system",
+        actor_id: None,
+    }
+}
+
+#[derive(Deserialize)]
+struct Expired {
+    id: String,
+    agent_id: String,
+}
+
+/// Step 1: shadow oversights past their validity become inactive (`shadow_expired`); the
+/// agent's own pool falls back to the FREE limits.
+async fn expire_shadows(app: &App, now_ms: i64) -> Result<u64, StoreError> {
+    let db = app.db.as_ref();
+    let expired: Vec<Expired> = db
+        .run(stmt!(
+            "SELECT o.id, o.agent_id FROM oversights o JOIN overseers ov ON ov.id = o.overseer_id \
+             WHERE ov.kind = 'shadow' AND o.active = 1 AND COALESCE((SELECT MAX(valid_until) \
+               FROM shadow_payments sp WHERE sp.overseer_id = o.overseer_id AND sp.applied = 1), 0) <= ?1 \
+             LIMIT ?2",
+            now_ms,
+            STEP_LIMIT
+        ))
+        .await?
+        .decode()?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let free = enforcement::tier_limits(db, "FREE").await?;
+    let stamp = system(now_ms);
+    let mut n = 0;
+    for e in &expired {
+        let mut stmts = enforcement::expire_shadow(&stamp, &e.id);
+        stmts.extend(enforcement::agent_pool(
+            &stamp,
+            &e.agent_id,
+            free.max_clients,
+            Cause::Limits,
+            Scope::Unclaimed,
+        ));
+        let out = db.batch(stmts).await?;
+        n += out.get(1).map_or(0, |o| o.changes);
+    }
+    Ok(n)
+}
+
+#[derive(Deserialize)]
+struct Pending {
+    id: String,
+    overseer_id: String,
+    cancel_requested_at: i64,
+    cancel_attempts: i64,
+}
+
+/// Step 2: pending cancellations (requested, not confirmed by a scheduled `cancel`, not
+/// canceled, not abandoned) are sent again; after 24 h the request is abandoned
+/// (`cancel_attempts = -1`) and `subscription.cancel_failed` is audited.
+async fn retry_cancellations(app: &App, now_ms: i64) -> Result<(u64, u64), StoreError> {
+    let db = app.db.as_ref();
+    let pending: Vec<Pending> = db
+        .run(stmt!(
+            "SELECT id, overseer_id, cancel_requested_at, cancel_attempts FROM subscriptions \
+             WHERE cancel_requested_at IS NOT NULL AND cancel_attempts >= 0 AND status != 'canceled' \
+               AND COALESCE(scheduled_change_action, '') != 'cancel' \
+             ORDER BY cancel_requested_at LIMIT ?1",
+            STEP_LIMIT
+        ))
+        .await?
+        .decode()?;
+    let (mut retried, mut failed) = (0, 0);
+    for p in pending {
+        if now_ms - p.cancel_requested_at >= CANCEL_RETRY_MS {
+            let id = uuid_v4(app.rng.as_ref()).map_err(|e| StoreError::Backend(e.to_string()))?;
+            db.batch(vec![
+                stmt!(
+                    "UPDATE subscriptions SET cancel_attempts = -1, updated_at = ?2 WHERE id = ?1",
+                    p.id.as_str(),
+                    now_ms
+                ),
+                stmt!(
+                    "INSERT INTO audit_events (id, type, actor_type, subject_type, subject_id, overseer_id, \
+                     details, created_at) VALUES (?1, 'subscription.cancel_failed', 'system', 'subscription', \
+                     ?2, ?3, ?4, ?5)",
+                    id,
+                    p.id.as_str(),
+                    p.overseer_id.as_str(),
+                    json!({"attempts": p.cancel_attempts}).to_string(),
+                    now_ms
+                ),
+            ])
+            .await?;
+            failed += 1;
+            continue;
+        }
+        send_cancel(db, app.paddle.as_ref(), &p.id, now_ms).await?;
+        retried += 1;
+    }
+    Ok((retried, failed))
+}
+
+/// Step 3: deletes expired markers, codes, tokens, webhook and audit rows. History is never
+/// purged.
+async fn purge_expired(
     db: &dyn Db,
     now_ms: i64,
     audit_retention_days: i64,

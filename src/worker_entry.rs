@@ -11,6 +11,7 @@ use crate::app::{App, Handled};
 use crate::clock::{Clock, JsClock, OsEntropy};
 use crate::config::{Config, Vars};
 use crate::http::{Body, Request, MAX_BODY_BYTES};
+use crate::paddle::api::FetchPaddle;
 use crate::store::d1::D1Db;
 use crate::store::workers_kv::WorkersKv;
 
@@ -30,13 +31,23 @@ impl Vars for EnvVars<'_> {
 fn app(env: &Env) -> worker::Result<App> {
     let config = Config::load(&EnvVars(env));
     let db = D1Db::new(env.d1("DB")?);
+    let paddle = FetchPaddle {
+        api_url: config
+            .as_ref()
+            .map_or_else(|_| String::new(), |c| c.paddle.api_url.clone()),
+        api_key: config
+            .as_ref()
+            .ok()
+            .and_then(|c| c.paddle.api_key.as_ref().ok().cloned()),
+    };
     Ok(App::new(
         config,
         Rc::new(JsClock),
         Rc::new(OsEntropy),
         Rc::new(db),
         Rc::new(WorkersKv::new(env.clone())),
-    ))
+    )
+    .with_paddle(Rc::new(paddle)))
 }
 
 /// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.
@@ -109,10 +120,20 @@ fn respond(res: crate::http::Response) -> worker::Result<worker::Response> {
 }
 
 #[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
     let origin = req.url()?.origin().ascii_serialization();
     let app = app(&env)?;
-    match app.handle(convert(req).await?).await {
+    let handled = app.handle(convert(req).await?).await;
+    // Deferred work (Paddle calls, KV updates after a commit) runs after the response.
+    let tasks = app.take_deferred();
+    if !tasks.is_empty() {
+        ctx.wait_until(async move {
+            for task in tasks {
+                task.await;
+            }
+        });
+    }
+    match handled {
         Handled::Response(res) => respond(res),
         Handled::Spa => {
             env.assets("ASSETS")?
@@ -128,15 +149,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         worker::console_error!("scheduled: bindings unavailable");
         return;
     };
-    let retention = app.config.as_ref().map_or(400, |c| c.audit_retention_days);
-    match crate::scheduled::run(app.db.as_ref(), JsClock.now_ms(), retention).await {
+    match crate::scheduled::run(&app, JsClock.now_ms()).await {
         Ok(report) => worker::console_log!(
             "{}",
-            serde_json::json!({"level": "info", "job": "purge", "deleted": report})
+            serde_json::json!({"level": "info", "job": "scheduled", "report": report})
         ),
         Err(e) => worker::console_error!(
             "{}",
-            serde_json::json!({"level": "error", "job": "purge", "detail": e.to_string()})
+            serde_json::json!({"level": "error", "job": "scheduled", "detail": e.to_string()})
         ),
     }
 }

@@ -356,7 +356,7 @@ fn shadow_claim_up_to_payment() {
         s.body.get("custom_data").is_none(),
         "no checkout before the agent confirms"
     );
-    assert_eq!(s.body["paddle_price_id"], "pri_shadow");
+    assert_eq!(s.body["paddle_price_id"], PRICE_SHADOW);
     assert_eq!(s.body["price"], 19);
     assert_eq!(
         s.body["capabilities"],

@@ -233,7 +233,7 @@ fn purge_removes_only_expired_rows() {
         200
     );
     let run = |now_ms: i64| {
-        futures::executor::block_on(agent_id::scheduled::run(h.db.as_ref(), now_ms, 400)).unwrap()
+        futures::executor::block_on(agent_id::scheduled::run(&h.app, now_ms)).unwrap()
     };
     run(T0 * 1000);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM jti_markers"), 2);

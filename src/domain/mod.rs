@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod challenge;
 pub mod client;
+pub mod enforcement;
 pub mod ids;
 pub mod overseer;
 pub mod rate_limit;

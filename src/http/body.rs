@@ -12,6 +12,12 @@ pub fn ignore(req: &Request) -> Result<(), ApiError> {
     bytes(req).map(|_| ())
 }
 
+/// The exact received bytes of a `raw` body (the Paddle webhook): nothing is parsed, so a
+/// signature can cover them; `413` over the limit.
+pub fn raw(req: &Request) -> Result<&[u8], ApiError> {
+    bytes(req)
+}
+
 /// The body bytes, or `413` when the edge marked them (or they are) over the limit.
 fn bytes(req: &Request) -> Result<&[u8], ApiError> {
     match &req.body {

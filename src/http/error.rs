@@ -23,12 +23,17 @@ pub enum ErrorCode {
     PasswordTooShort,
     PasswordTooLong,
     AmbiguousAuthentication,
+    InvalidTier,
+    NoSubscription,
+    MissingSignature,
+    InvalidPayload,
     AuthenticationRequired,
     InvalidSession,
     InvalidDpopProof,
     UseDpopNonce,
     InvalidSignature,
     InvalidCredentials,
+    InvalidWebhookSignature,
     Forbidden,
     CsrfCheckFailed,
     ChallengeMismatch,
@@ -45,6 +50,7 @@ pub enum ErrorCode {
     EmailTaken,
     AlreadyClaimed,
     AlreadyBlocked,
+    AlreadySubscribed,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -66,6 +72,12 @@ impl ErrorCode {
             ErrorCode::PasswordTooShort => "password_too_short",
             ErrorCode::PasswordTooLong => "password_too_long",
             ErrorCode::AmbiguousAuthentication => "ambiguous_authentication",
+            ErrorCode::InvalidTier => "invalid_tier",
+            ErrorCode::NoSubscription => "no_subscription",
+            ErrorCode::MissingSignature => "missing_signature",
+            ErrorCode::InvalidPayload => "invalid_payload",
+            ErrorCode::InvalidWebhookSignature => "invalid_webhook_signature",
+            ErrorCode::AlreadySubscribed => "already_subscribed",
             ErrorCode::AuthenticationRequired => "authentication_required",
             ErrorCode::InvalidSession => "invalid_session",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
@@ -108,13 +120,18 @@ impl ErrorCode {
             | ErrorCode::InvalidScope
             | ErrorCode::PasswordTooShort
             | ErrorCode::PasswordTooLong
-            | ErrorCode::AmbiguousAuthentication => StatusCode::BAD_REQUEST,
+            | ErrorCode::AmbiguousAuthentication
+            | ErrorCode::InvalidTier
+            | ErrorCode::NoSubscription
+            | ErrorCode::MissingSignature
+            | ErrorCode::InvalidPayload => StatusCode::BAD_REQUEST,
             ErrorCode::AuthenticationRequired
             | ErrorCode::InvalidSession
             | ErrorCode::InvalidDpopProof
             | ErrorCode::UseDpopNonce
             | ErrorCode::InvalidSignature
-            | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidWebhookSignature => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden
             | ErrorCode::CsrfCheckFailed
             | ErrorCode::ChallengeMismatch
@@ -130,7 +147,8 @@ impl ErrorCode {
             ErrorCode::DuplicatePublicKey
             | ErrorCode::EmailTaken
             | ErrorCode::AlreadyClaimed
-            | ErrorCode::AlreadyBlocked => StatusCode::CONFLICT,
+            | ErrorCode::AlreadyBlocked
+            | ErrorCode::AlreadySubscribed => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

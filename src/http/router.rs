@@ -59,6 +59,9 @@ pub enum Endpoint {
     SubscriptionTiers,
     SubscriptionMe,
     SubscriptionUsage,
+    SubscriptionUpgrade,
+    SubscriptionCancel,
+    PaddleWebhook,
 }
 
 /// How an endpoint renders errors (api.md 1.5).
@@ -132,7 +135,9 @@ impl Endpoint {
             | Endpoint::OverseerAgents
             | Endpoint::OverseerAudit
             | Endpoint::SubscriptionMe
-            | Endpoint::SubscriptionUsage => Some(Challenge::Bearer),
+            | Endpoint::SubscriptionUsage
+            | Endpoint::SubscriptionUpgrade
+            | Endpoint::SubscriptionCancel => Some(Challenge::Bearer),
             _ => None,
         }
     }
@@ -220,6 +225,9 @@ impl Endpoint {
             Endpoint::SubscriptionTiers => "subscriptions.tiers",
             Endpoint::SubscriptionMe => "subscriptions.me",
             Endpoint::SubscriptionUsage => "subscriptions.usage",
+            Endpoint::SubscriptionUpgrade => "subscriptions.upgrade",
+            Endpoint::SubscriptionCancel => "subscriptions.cancel",
+            Endpoint::PaddleWebhook => "webhooks.paddle",
         }
     }
 }
@@ -410,6 +418,18 @@ const ROUTES: &[(&str, Methods)] = &[
     (
         "/v1/oauth/introspect",
         &[(Method::POST, Endpoint::Introspect)],
+    ),
+    (
+        "/v1/subscriptions/upgrade",
+        &[(Method::POST, Endpoint::SubscriptionUpgrade)],
+    ),
+    (
+        "/v1/subscriptions/cancel",
+        &[(Method::POST, Endpoint::SubscriptionCancel)],
+    ),
+    (
+        "/v1/webhooks/paddle",
+        &[(Method::POST, Endpoint::PaddleWebhook)],
     ),
 ];
 

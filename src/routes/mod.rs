@@ -7,11 +7,13 @@ pub mod clients;
 pub mod oauth;
 pub mod overseers;
 pub mod oversight;
+pub mod paddle_calls;
 pub mod registration;
 pub mod rotation;
 pub mod service;
 pub mod shadow;
 pub mod subscriptions;
+pub mod webhooks;
 
 use crate::app::Ctx;
 use crate::http::router::Endpoint;
@@ -67,6 +69,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::SubscriptionTiers => subscriptions::tiers(ctx).await,
         Endpoint::SubscriptionMe => subscriptions::me(ctx).await,
         Endpoint::SubscriptionUsage => subscriptions::usage_route(ctx).await,
+        Endpoint::SubscriptionUpgrade => subscriptions::upgrade(ctx).await,
+        Endpoint::SubscriptionCancel => subscriptions::cancel(ctx).await,
+        Endpoint::PaddleWebhook => webhooks::paddle(ctx).await,
     }
 }
 

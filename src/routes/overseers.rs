@@ -125,6 +125,12 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Err(e) if e.is_unique_violation() => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     }
+    crate::routes::paddle_calls::defer_create_customer(
+        ctx,
+        &row.id,
+        row.email.as_deref().unwrap_or(""),
+        row.name.as_deref().unwrap_or(""),
+    );
     signed_in(ctx, &row, StatusCode::CREATED).await
 }
 

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod paddle;
+
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
@@ -17,24 +20,100 @@ use agent_id::config::Config;
 use agent_id::http::{Body, Request};
 use agent_id::jose::b64;
 use agent_id::jose::jws::sign_ed25519;
+use agent_id::paddle::api::{PaddleApi, PaddleApiError, ScheduledChange};
 use agent_id::store::memory::MemoryKv;
 use agent_id::store::sqlite::SqliteDb;
 use agent_id::store::{Db, Outcome, Statement, Value as SqlValue};
 
 pub const T0: i64 = 1_767_225_600;
-/// At least 32 bytes, as production requires.
-pub const SHADOW_SECRET: &str = "test-shadow-secret-do-not-use-in-production";
 pub const ISSUER: &str = "https://id.example.com";
 /// The server signing seed of vectors.md §1 (bytes 00..1f).
 pub const SERVER_SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 /// KA's seed (RFC 8037), vectors.md §1.
 pub const KA_SEED_B64: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 
+/// Paddle test settings: the webhook secret of vectors.md §5.12 and its BASIC price id.
+pub const WEBHOOK_SECRET: &str = "pdl_ntfset_01test_secret_for_vectors_only";
+pub const SHADOW_SECRET: &str = "test-shadow-secret-for-native-tests-only-0123";
+pub const PRICE_BASIC: &str = "pri_01basic000000000000000000";
+pub const PRICE_PRO: &str = "pri_01pro00000000000000000000";
+pub const PRICE_PREMIUM: &str = "pri_01premium0000000000000000";
+pub const PRICE_SHADOW: &str = "pri_01shadow00000000000000000";
+
 pub struct Harness {
     pub app: App,
     pub clock: Rc<ManualClock>,
     pub db: Rc<SqliteDb>,
     pub kv: Rc<MemoryKv>,
+    pub paddle: Rc<FakePaddle>,
+}
+
+/// One request the service made to the (fake) Paddle API.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PaddleCall {
+    Cancel(String),
+    CreateCustomer { email: String, custom_data: Value },
+}
+
+/// A stand-in for the Paddle HTTP API: records every call, answers like Paddle, and can be told
+/// to fail (an outage). No cryptography is involved.
+#[derive(Default)]
+pub struct FakePaddle {
+    pub calls: RefCell<Vec<PaddleCall>>,
+    pub failing: Cell<bool>,
+    /// `effective_at` reported for cancellations (Unix ms).
+    pub cancel_effective_at_ms: Cell<Option<i64>>,
+}
+
+impl FakePaddle {
+    pub fn calls(&self) -> Vec<PaddleCall> {
+        self.calls.borrow().clone()
+    }
+
+    pub fn cancels(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                PaddleCall::Cancel(id) => Some(id),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl PaddleApi for FakePaddle {
+    async fn cancel_at_period_end(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Option<ScheduledChange>, PaddleApiError> {
+        self.calls
+            .borrow_mut()
+            .push(PaddleCall::Cancel(subscription_id.to_owned()));
+        if self.failing.get() {
+            return Err(PaddleApiError::Status(503));
+        }
+        Ok(Some(ScheduledChange {
+            action: "cancel".into(),
+            effective_at_ms: self.cancel_effective_at_ms.get(),
+        }))
+    }
+
+    async fn create_customer(
+        &self,
+        email: &str,
+        _name: &str,
+        custom_data: Value,
+    ) -> Result<String, PaddleApiError> {
+        self.calls.borrow_mut().push(PaddleCall::CreateCustomer {
+            email: email.to_owned(),
+            custom_data,
+        });
+        if self.failing.get() {
+            return Err(PaddleApiError::Transport("connection refused".into()));
+        }
+        Ok(format!("ctm_fake{:04}", self.calls.borrow().len()))
+    }
 }
 
 pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -43,15 +122,13 @@ pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("OAUTH_SIGNING_KEY", SERVER_SEED_B64),
         ("BCRYPT_COST", "4"),
         ("SHADOW_SECRET", SHADOW_SECRET),
-        (
-            "PADDLE_WEBHOOK_SECRET",
-            "pdl_ntfset_01test_secret_for_vectors_only",
-        ),
+        ("PADDLE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("PADDLE_API_KEY", "pdl_sdbx_apikey_test"),
         ("PADDLE_CLIENT_TOKEN", "test_client_token"),
-        ("PADDLE_PRICE_ID_BASIC", "pri_01basic000000000000000000"),
-        ("PADDLE_PRICE_ID_PRO", "pri_pro"),
-        ("PADDLE_PRICE_ID_PREMIUM", "pri_premium"),
-        ("PADDLE_PRICE_ID_SHADOW", "pri_shadow"),
+        ("PADDLE_PRICE_ID_BASIC", PRICE_BASIC),
+        ("PADDLE_PRICE_ID_PRO", PRICE_PRO),
+        ("PADDLE_PRICE_ID_PREMIUM", PRICE_PREMIUM),
+        ("PADDLE_PRICE_ID_SHADOW", PRICE_SHADOW),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -76,14 +153,37 @@ impl Harness {
         let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
         let kv = Rc::new(MemoryKv::new(clock.clone()));
+        let paddle = Rc::new(FakePaddle::default());
         let app = App::new(
             config,
             clock.clone(),
             Rc::new(OsEntropy),
             db.clone(),
             kv.clone(),
-        );
-        Self { app, clock, db, kv }
+        )
+        .with_paddle(paddle.clone());
+        Self {
+            app,
+            clock,
+            db,
+            kv,
+            paddle,
+        }
+    }
+
+    /// Runs the work queued for after the responses (as `waitUntil` would).
+    pub fn drain(&self) {
+        futures::executor::block_on(self.app.run_deferred());
+    }
+
+    /// Delivers `body` as Paddle would: signed now with the configured webhook secret.
+    pub fn webhook(&self, body: &str) -> Resp {
+        let sig = agent_id::paddle::signature::sign(WEBHOOK_SECRET, self.now_s(), body.as_bytes());
+        self.send(
+            Req::post("/v1/webhooks/paddle")
+                .header("paddle-signature", &sig)
+                .raw("application/json", body.as_bytes().to_vec()),
+        )
     }
 
     pub fn send(&self, req: Req) -> Resp {
@@ -96,6 +196,11 @@ impl Harness {
                 raw: Vec::new(),
             },
         }
+    }
+
+    pub fn clock_ms(&self) -> i64 {
+        use agent_id::clock::Clock;
+        self.clock.now_ms()
     }
 
     pub fn now_s(&self) -> i64 {
@@ -191,6 +296,20 @@ impl Harness {
 pub struct Overseer {
     pub id: String,
     pub session: String,
+}
+
+/// Makes `overseer_id` the active overseer of `agent_id`. Stands in for the claim API
+/// (claim initiate + agent-confirmed complete) until the claims branch is merged; swap the body
+/// for the two API calls then.
+pub fn oversee(h: &Harness, overseer_id: &str, agent_id: &str) {
+    let now = h.clock_ms();
+    h.sql(
+        "INSERT INTO oversights (id, overseer_id, agent_id, active, activated_at, created_at, updated_at) \
+         VALUES (lower(hex(randomblob(16))), ?1, ?2, 1, ?3, ?3, ?3) \
+         ON CONFLICT(overseer_id, agent_id) DO UPDATE SET active = 1, deactivated_reason = NULL, \
+           deactivated_at = NULL, activated_at = excluded.activated_at, updated_at = excluded.updated_at",
+        vec![overseer_id.into(), agent_id.into(), now.into()],
+    );
 }
 
 pub struct Agent {

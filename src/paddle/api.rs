@@ -1,0 +1,215 @@
+//! Outgoing Paddle API calls (`api.md` 7.5). They run only after a response was sent or from
+//! the cron job, never on a request path, so a Paddle outage can delay a cancellation but never
+//! changes an answer or downgrades anyone. The trait is the seam: workerd uses `fetch`, native
+//! tests use a recording fake of the Paddle HTTP service.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// A scheduled change as Paddle reports it in a cancel response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledChange {
+    pub action: String,
+    /// `effective_at` in Unix milliseconds.
+    pub effective_at_ms: Option<i64>,
+}
+
+/// Why a Paddle call did not succeed. Logged, never shown to a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaddleApiError {
+    /// `PADDLE_API_KEY` is not configured.
+    NotConfigured,
+    /// Network failure or timeout.
+    Transport(String),
+    /// Paddle answered with a non-2xx status.
+    Status(u16),
+    /// The answer was not the expected JSON.
+    Response(String),
+}
+
+impl fmt::Display for PaddleApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PaddleApiError::NotConfigured => f.write_str("PADDLE_API_KEY is not configured"),
+            PaddleApiError::Transport(m) => write!(f, "Paddle unreachable: {m}"),
+            PaddleApiError::Status(s) => write!(f, "Paddle answered HTTP {s}"),
+            PaddleApiError::Response(m) => write!(f, "unexpected Paddle response: {m}"),
+        }
+    }
+}
+
+/// The two calls the service makes.
+#[async_trait(?Send)]
+pub trait PaddleApi {
+    /// `POST /subscriptions/{id}/cancel {"effective_from": "next_billing_period"}`; the
+    /// `data.scheduled_change` of the answer, if any.
+    async fn cancel_at_period_end(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Option<ScheduledChange>, PaddleApiError>;
+
+    /// `POST /customers {"email", "name", "custom_data"}`; the new customer's `ctm_…` id.
+    async fn create_customer(
+        &self,
+        email: &str,
+        name: &str,
+        custom_data: Value,
+    ) -> Result<String, PaddleApiError>;
+}
+
+/// Used when no Paddle client is wired (native runs that do not care): every call fails.
+pub struct Unavailable;
+
+#[async_trait(?Send)]
+impl PaddleApi for Unavailable {
+    async fn cancel_at_period_end(
+        &self,
+        _: &str,
+    ) -> Result<Option<ScheduledChange>, PaddleApiError> {
+        Err(PaddleApiError::NotConfigured)
+    }
+
+    async fn create_customer(&self, _: &str, _: &str, _: Value) -> Result<String, PaddleApiError> {
+        Err(PaddleApiError::NotConfigured)
+    }
+}
+
+/// Reads `data.scheduled_change` of a subscription answer.
+pub fn scheduled_change_of(body: &Value) -> Option<ScheduledChange> {
+    let sc = body.get("data")?.get("scheduled_change")?.as_object()?;
+    Some(ScheduledChange {
+        action: sc.get("action")?.as_str()?.to_owned(),
+        effective_at_ms: sc
+            .get("effective_at")
+            .and_then(Value::as_str)
+            .and_then(crate::domain::rfc3339::parse_rfc3339_us)
+            .map(|us| us.div_euclid(1000)),
+    })
+}
+
+/// Reads `data.id` of a customer answer.
+pub fn customer_id_of(body: &Value) -> Result<String, PaddleApiError> {
+    body.get("data")
+        .and_then(|d| d.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| PaddleApiError::Response("no data.id".into()))
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use fetch::FetchPaddle;
+
+#[cfg(target_arch = "wasm32")]
+mod fetch {
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use futures_util::future::{select, Either};
+    use serde_json::{json, Value};
+    use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+    use super::{customer_id_of, scheduled_change_of, PaddleApi, PaddleApiError, ScheduledChange};
+
+    /// Calls the Paddle API with `fetch`, Bearer `PADDLE_API_KEY`, 10 s timeout, no retries.
+    pub struct FetchPaddle {
+        pub api_url: String,
+        pub api_key: Option<String>,
+    }
+
+    impl FetchPaddle {
+        async fn post(&self, path: &str, body: &Value) -> Result<Value, PaddleApiError> {
+            let key = self
+                .api_key
+                .as_deref()
+                .ok_or(PaddleApiError::NotConfigured)?;
+            let headers = Headers::new();
+            let t = |e: worker::Error| PaddleApiError::Transport(e.to_string());
+            headers
+                .set("authorization", &format!("Bearer {key}"))
+                .map_err(t)?;
+            headers.set("content-type", "application/json").map_err(t)?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post)
+                .with_headers(headers)
+                .with_body(Some(body.to_string().into()));
+            let url = format!("{}{path}", self.api_url.trim_end_matches('/'));
+            let req = Request::new_with_init(&url, &init).map_err(t)?;
+            let controller = AbortController::default();
+            let signal = controller.signal();
+            let fetch = Fetch::Request(req);
+            let send = Box::pin(fetch.send_with_signal(&signal));
+            let timeout = Delay::from(Duration::from_secs(10));
+            let mut resp = match select(send, timeout).await {
+                Either::Left((r, _)) => r.map_err(t)?,
+                Either::Right(_) => {
+                    controller.abort();
+                    return Err(PaddleApiError::Transport("timeout after 10 s".into()));
+                }
+            };
+            let status = resp.status_code();
+            if !(200..300).contains(&status) {
+                return Err(PaddleApiError::Status(status));
+            }
+            resp.json::<Value>()
+                .await
+                .map_err(|e| PaddleApiError::Response(e.to_string()))
+        }
+    }
+
+    #[async_trait(?Send)]
+    impl PaddleApi for FetchPaddle {
+        async fn cancel_at_period_end(
+            &self,
+            subscription_id: &str,
+        ) -> Result<Option<ScheduledChange>, PaddleApiError> {
+            let body = self
+                .post(
+                    &format!("/subscriptions/{subscription_id}/cancel"),
+                    &json!({"effective_from": "next_billing_period"}),
+                )
+                .await?;
+            Ok(scheduled_change_of(&body))
+        }
+
+        async fn create_customer(
+            &self,
+            email: &str,
+            name: &str,
+            custom_data: Value,
+        ) -> Result<String, PaddleApiError> {
+            let body = self
+                .post(
+                    "/customers",
+                    &json!({"email": email, "name": name, "custom_data": custom_data}),
+                )
+                .await?;
+            customer_id_of(&body)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_answers() {
+        let sc = scheduled_change_of(&json!({"data": {"scheduled_change": {
+            "action": "cancel", "effective_at": "2026-02-01T00:00:00Z", "resume_at": null}}}))
+        .unwrap();
+        assert_eq!(sc.action, "cancel");
+        assert_eq!(sc.effective_at_ms, Some(1_769_904_000_000));
+        assert_eq!(
+            scheduled_change_of(&json!({"data": {"scheduled_change": null}})),
+            None
+        );
+        assert_eq!(
+            customer_id_of(&json!({"data": {"id": "ctm_1"}})).unwrap(),
+            "ctm_1"
+        );
+        assert!(customer_id_of(&json!({"error": {}})).is_err());
+    }
+}

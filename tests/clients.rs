@@ -448,3 +448,56 @@ fn marks_on_clients_of_the_pool() {
     let listed = h.send(Req::get(&format!("/v1/overseers/{}/clients", o.id)).bearer(&o.session));
     assert_eq!(listed.body["clients"][0]["marked_for_cancellation"], true);
 }
+
+#[test]
+fn leaving_a_pool_enforces_the_new_one() {
+    // api.md 2.4 and 5.8: a declaimed agent's clients fall back to its own FREE pool (0 clients).
+    let h = Harness::new();
+    let (o, a) = pool(&h);
+    let c = register(&h, "agent", &a.session, body(&TestKey::random())).body["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        h.send(Req::post(&format!("/v1/agents/declaim/{}", a.id)).bearer(&o.session))
+            .status,
+        200
+    );
+    let row = h.sql(
+        "SELECT disabled, disabled_reason FROM oauth_clients WHERE id = ?1",
+        vec![c.as_str().into()],
+    );
+    assert_eq!(
+        (
+            row.rows[0]["disabled"].as_i64(),
+            row.rows[0]["disabled_reason"].as_str()
+        ),
+        (Some(1), Some("tier_limit"))
+    );
+    h.send(Req::new(Method::PUT, &format!("/v1/clients/{c}/enable")).bearer(&a.session))
+        .assert_error(403, "tier_limit_reached");
+    // Claimed again, the client can come back.
+    let r = h.send(
+        Req::post("/v1/agents/claim/initiate")
+            .bearer(&o.session)
+            .json(json!({"agent_id": a.id})),
+    );
+    let path = format!(
+        "/v1/agents/claim/complete/{}",
+        r.body["challenge_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        h.send(
+            Req::post(&path)
+                .bearer(&a.session)
+                .json(json!({"overseer_id": o.id}))
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        h.send(Req::new(Method::PUT, &format!("/v1/clients/{c}/enable")).bearer(&a.session))
+            .status,
+        200
+    );
+}

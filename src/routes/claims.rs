@@ -11,6 +11,7 @@ use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
+use crate::domain::enforcement::{enforce_agent_pool, enforce_overseer_pool, Cause};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::tier::{overseer_tier, Tiers};
 use crate::domain::time::rfc3339_ms;
@@ -320,6 +321,8 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
         Err(e) => return Err(e.into()),
     }
     claim.completed_at = Some(now);
+    // The agent's clients joined the overseer's pool (api.md 5.8).
+    enforce_overseer_pool(ctx, &claim.overseer_id, Cause::Limits).await?;
     finish(ctx, claim).await
 }
 
@@ -460,6 +463,7 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event).await? {
         return Err(no_active_oversight());
     }
+    enforce_agent_pool(ctx, &agent_id, Cause::Limits).await?;
     Ok(Reply::json(
         StatusCode::OK,
         &json!({"success": true, "message": "Agent declaimed", "agent_id": agent_id}),

@@ -267,20 +267,16 @@ impl Harness {
 }
 
 impl Harness {
-    /// Puts an overseer on an active paid tier. Stands in for the signed
-    /// `subscription.activated` webhook until that lands; swap it in this one place.
+    /// Puts an overseer on an active paid tier the way production does: Paddle posts a signed
+    /// `subscription.activated` webhook whose `custom_data` carries the server's link signature.
     pub fn subscribe(&self, overseer_id: &str, tier: &str) {
-        let sub = format!("sub_{}", &overseer_id[..8]);
-        let end = (T0 + 31 * 86_400) * 1000;
-        self.sql(
-            "INSERT INTO subscriptions (id, overseer_id, status, tier, current_period_start, current_period_end, \
-             next_billed_at, last_event_occurred_us, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?5, 0, ?4, ?4)",
-            vec![sub.as_str().into(), overseer_id.into(), tier.into(), (T0 * 1000).into(), end.into()],
-        );
-        self.sql(
-            "UPDATE overseers SET current_subscription_id = ?1 WHERE id = ?2",
-            vec![sub.as_str().into(), overseer_id.into()],
-        );
+        let price = match tier {
+            "BASIC" => PRICE_BASIC,
+            "PRO" => PRICE_PRO,
+            "PREMIUM" => PRICE_PREMIUM,
+            other => panic!("not a purchasable tier: {other}"),
+        };
+        paddle::subscribe(self, overseer_id, &format!("sub_{}", &overseer_id[..8]), tier, price);
     }
 
     /// A DPoP proof by `key` for `POST <path>` now.

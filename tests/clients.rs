@@ -21,28 +21,7 @@ fn register(h: &Harness, owner: &str, session: &str, body: Value) -> Resp {
 
 /// A BASIC overseer actively overseeing agent A (claimed through the API).
 fn pool(h: &Harness) -> (Overseer, Agent) {
-    let o = h.overseer("o@example.test");
-    h.subscribe(&o.id, "BASIC");
-    let a = h.register(&TestKey::random(), "A");
-    let r = h.send(
-        Req::post("/v1/agents/claim/initiate")
-            .bearer(&o.session)
-            .json(json!({"agent_id": a.id})),
-    );
-    let path = format!(
-        "/v1/agents/claim/complete/{}",
-        r.body["challenge_id"].as_str().unwrap()
-    );
-    assert_eq!(
-        h.send(
-            Req::post(&path)
-                .bearer(&a.session)
-                .json(json!({"overseer_id": o.id}))
-        )
-        .status,
-        200
-    );
-    (o, a)
+    h.overseer_with_agent("BASIC")
 }
 
 fn clients(h: &Harness) -> i64 {

@@ -30,24 +30,7 @@ fn world() -> World {
     h.subscribe(&overseer.id, "BASIC");
     let agent_key = TestKey::random();
     let agent = h.register(&agent_key, "Agent A");
-    let r = h.send(
-        Req::post("/v1/agents/claim/initiate")
-            .bearer(&overseer.session)
-            .json(json!({"agent_id": agent.id})),
-    );
-    let path = format!(
-        "/v1/agents/claim/complete/{}",
-        r.body["challenge_id"].as_str().unwrap()
-    );
-    assert_eq!(
-        h.send(
-            Req::post(&path)
-                .bearer(&agent.session)
-                .json(json!({"overseer_id": overseer.id}))
-        )
-        .status,
-        200
-    );
+    h.claim(&overseer, &agent);
     let client_key = TestKey::random();
     let r = h.send(
         Req::post("/v1/clients/register/overseer")

@@ -7,28 +7,7 @@ use serde_json::json;
 
 /// An overseer on `tier` that actively oversees one agent (claimed through the public API).
 fn overseer_with_agent(h: &Harness, tier: &str) -> (Overseer, Agent) {
-    let o = h.overseer("o@example.test");
-    h.subscribe(&o.id, tier);
-    let a = h.register(&TestKey::random(), "A");
-    let r = h.send(
-        Req::post("/v1/agents/claim/initiate")
-            .bearer(&o.session)
-            .json(json!({"agent_id": a.id})),
-    );
-    let path = format!(
-        "/v1/agents/claim/complete/{}",
-        r.body["challenge_id"].as_str().unwrap()
-    );
-    assert_eq!(
-        h.send(
-            Req::post(&path)
-                .bearer(&a.session)
-                .json(json!({"overseer_id": o.id}))
-        )
-        .status,
-        200
-    );
-    (o, a)
+    h.overseer_with_agent(tier)
 }
 
 #[test]
@@ -94,24 +73,7 @@ fn agents_list_and_marks_act_on_the_caller_only() {
             .status,
         200
     );
-    let r = h.send(
-        Req::post("/v1/agents/claim/initiate")
-            .bearer(&o.session)
-            .json(json!({"agent_id": a.id})),
-    );
-    let path = format!(
-        "/v1/agents/claim/complete/{}",
-        r.body["challenge_id"].as_str().unwrap()
-    );
-    assert_eq!(
-        h.send(
-            Req::post(&path)
-                .bearer(&a.session)
-                .json(json!({"overseer_id": o.id}))
-        )
-        .status,
-        200
-    );
+    h.claim(&o, &a);
     assert_eq!(
         h.send(Req::get("/v1/overseers/me/agents").bearer(&o.session))
             .body["agents"][0]["marked_for_cancellation"],

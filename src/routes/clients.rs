@@ -190,6 +190,22 @@ fn client_event<'a>(kind: &'static str, owner: &'a Principal, client_id: &'a str
     }
 }
 
+/// Any client by id (`None` when unknown).
+pub async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Option<ClientRow>, ApiError> {
+    Ok(ctx
+        .app
+        .db
+        .run(Statement::new(
+            format!(
+                "SELECT {} FROM oauth_clients WHERE id = ?1",
+                ClientRow::COLUMNS
+            ),
+            vec![client_id.into()],
+        ))
+        .await?
+        .first()?)
+}
+
 /// A client owned by the caller; anything else (unknown, another owner's) is 404.
 async fn load_owned(
     ctx: &Ctx<'_>,

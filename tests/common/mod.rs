@@ -276,7 +276,42 @@ impl Harness {
             "PREMIUM" => PRICE_PREMIUM,
             other => panic!("not a purchasable tier: {other}"),
         };
-        paddle::subscribe(self, overseer_id, &format!("sub_{}", &overseer_id[..8]), tier, price);
+        paddle::subscribe(
+            self,
+            overseer_id,
+            &format!("sub_{}", &overseer_id[..8]),
+            tier,
+            price,
+        );
+    }
+
+    /// The overseer claims the agent through the public API (initiate, agent's consent).
+    pub fn claim(&self, o: &Overseer, a: &Agent) {
+        let r = self.send(
+            Req::post("/v1/agents/claim/initiate")
+                .bearer(&o.session)
+                .json(json!({"agent_id": a.id})),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let path = format!(
+            "/v1/agents/claim/complete/{}",
+            r.body["challenge_id"].as_str().unwrap()
+        );
+        let done = self.send(
+            Req::post(&path)
+                .bearer(&a.session)
+                .json(json!({"overseer_id": o.id})),
+        );
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+
+    /// An overseer on `tier` that actively oversees a new agent.
+    pub fn overseer_with_agent(&self, tier: &str) -> (Overseer, Agent) {
+        let o = self.overseer("o@example.test");
+        self.subscribe(&o.id, tier);
+        let a = self.register(&TestKey::random(), "A");
+        self.claim(&o, &a);
+        (o, a)
     }
 
     /// A DPoP proof by `key` for `POST <path>` now.

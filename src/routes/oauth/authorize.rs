@@ -229,18 +229,8 @@ async fn trusted_client(ctx: &Ctx<'_>, params: &Params) -> Result<ClientRow, Api
         .as_deref()
         .and_then(canonical_uuid)
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
-    let client: ClientRow = ctx
-        .app
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {} FROM oauth_clients WHERE id = ?1",
-                ClientRow::COLUMNS
-            ),
-            vec![id.as_str().into()],
-        ))
+    let client: ClientRow = crate::routes::clients::find(ctx, &id)
         .await?
-        .first()?
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
     let presented = params.redirect_uri.as_deref().unwrap_or_default();
     if !redirect::matches(&client.redirect_uris(), presented) {

@@ -11,7 +11,6 @@ use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::assertion::{self, AssertionContext, ASSERTION_TYPE};
-use crate::store::Statement;
 
 use super::{invalid_request, oauth_error};
 
@@ -49,18 +48,8 @@ pub async fn authenticate(
             "client_id does not match the assertion issuer",
         ));
     }
-    let client: ClientRow = ctx
-        .app
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {} FROM oauth_clients WHERE id = ?1",
-                ClientRow::COLUMNS
-            ),
-            vec![client_id.as_str().into()],
-        ))
+    let client: ClientRow = crate::routes::clients::find(ctx, &client_id)
         .await?
-        .first()?
         .ok_or_else(|| invalid_client("unknown client"))?;
     let key = Ed25519PublicKey::parse(&client.public_key)
         .map_err(|_| ApiError::internal("stored client key invalid"))?;

@@ -347,12 +347,11 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
     let a2 = h.register(&TestKey::random(), "A2");
     let gone = h.register(&TestKey::random(), "Gone");
     for a in [&a1, &a2, &gone] {
-        oversee(&h, &o.id, &a.id);
+        h.claim(&o, &a);
     }
-    h.sql(
-        "UPDATE oversights SET active = 0, deactivated_reason = 'declaimed' WHERE agent_id = ?1",
-        vec![gone.id.as_str().into()],
-    );
+    let declaimed =
+        h.send(Req::post(&format!("/v1/agents/declaim/{}", gone.id)).bearer(&o.session));
+    assert_eq!(declaimed.status, 200);
     let own = client(&h, "overseer", &o.id, 1);
     let agents_client = client(&h, "agent", &a1.id, 2);
     let tier_limited = client(&h, "overseer", &o.id, 3);
@@ -398,7 +397,8 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
 
     // Meanwhile A2 was claimed by someone else: it is not taken back.
     let other = h.overseer("x@example.test");
-    oversee(&h, &other.id, &a2.id);
+    subscribe(&h, &other.id, "sub_x", "BASIC", PRICE_BASIC);
+    h.claim(&other, &a2);
 
     assert_processed(&h.webhook(&envelope(
         "evt_resume",
@@ -435,7 +435,7 @@ fn downgrade_enforces_the_lower_limits() {
         .collect();
     for a in &agents {
         h.clock.advance_secs(1);
-        oversee(&h, &o.id, &a.id);
+        h.claim(&o, &a);
     }
     // The oldest claim is marked for cancellation, so it goes first; then the newest.
     h.sql(
@@ -500,7 +500,7 @@ fn cancellation_falls_back_to_free() {
     let o = h.overseer("o@example.test");
     subscribe(&h, &o.id, "sub_c", "BASIC", PRICE_BASIC);
     let a = h.register(&TestKey::random(), "A");
-    oversee(&h, &o.id, &a.id);
+    h.claim(&o, &a);
     let c = client(&h, "overseer", &o.id, 1);
     assert_processed(&h.webhook(&envelope(
         "evt_cx",

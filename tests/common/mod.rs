@@ -329,9 +329,8 @@ pub struct Overseer {
     pub session: String,
 }
 
-/// Makes `overseer_id` the active overseer of `agent_id`. Stands in for the claim API
-/// (claim initiate + agent-confirmed complete) until the claims branch is merged; swap the body
-/// for the two API calls then.
+/// Writes an active oversight directly. Only for states the API cannot create (an overseer
+/// above its tier's agent limit); everything else claims through `Harness::claim`.
 pub fn oversee(h: &Harness, overseer_id: &str, agent_id: &str) {
     let now = h.clock_ms();
     h.sql(

@@ -347,7 +347,7 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
     let a2 = h.register(&TestKey::random(), "A2");
     let gone = h.register(&TestKey::random(), "Gone");
     for a in [&a1, &a2, &gone] {
-        h.claim(&o, &a);
+        h.claim(&o, a);
     }
     let declaimed =
         h.send(Req::post(&format!("/v1/agents/declaim/{}", gone.id)).bearer(&o.session));
@@ -435,7 +435,7 @@ fn downgrade_enforces_the_lower_limits() {
         .collect();
     for a in &agents {
         h.clock.advance_secs(1);
-        h.claim(&o, &a);
+        h.claim(&o, a);
     }
     // The oldest claim is marked for cancellation, so it goes first; then the newest.
     h.sql(

@@ -47,7 +47,8 @@ class BoundedSession(requests.Session):
         if not (url == self.base_url or url.startswith(self.base_url + "/")):
             raise AssertionError(f"refusing to send a request outside the base URL: {url}")
         kwargs["timeout"] = min(kwargs.get("timeout") or self.timeout, self.timeout)
-        kwargs.setdefault("allow_redirects", False)
+        # Never follow a redirect: it could leave the base URL (requests' .get() would pass True).
+        kwargs["allow_redirects"] = False
         resp = super().request(method, url, *args, **kwargs)
         if resp.status_code == 429:
             pytest.fail(

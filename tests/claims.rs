@@ -453,3 +453,74 @@ fn shadow_endpoints_fail_closed_without_their_secrets() {
     h.send(Req::post(&format!("/v1/agents/malice/{}", a.id)))
         .assert_error(503, "configuration_error");
 }
+
+#[test]
+fn a_human_claim_replaces_a_paid_shadow_sponsorship_with_the_agents_consent() {
+    let h = Harness::new();
+    let ka = TestKey::random();
+    let a = h.register(&ka, "Sponsored");
+    // Sponsor → agent confirms → Paddle reports the payment (signed, with the server's link).
+    let started = h.send(Req::post(&format!("/v1/agents/malice/{}", a.id)));
+    let cid = started.body["challenge_id"].as_str().unwrap().to_owned();
+    let shadow = started.body["shadow_overseer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(complete_dpop(&h, &ka, &cid, &shadow).status, 200);
+    let custom = h
+        .send(Req::get(&format!("/v1/agents/malice/status/{cid}")))
+        .body["custom_data"]
+        .clone();
+    let payment = common::paddle::envelope(
+        "evt_shadow_paid",
+        "transaction.completed",
+        0,
+        json!({"id": "txn_shadow_1", "status": "completed", "customer_id": "ctm_sponsor", "subscription_id": null,
+               "items": [{"price": {"id": PRICE_SHADOW}, "quantity": 1}], "custom_data": custom}),
+    );
+    common::paddle::assert_processed(&h.webhook(&payment));
+    assert_eq!(
+        h.send(Req::get("/v1/agents/me").bearer(&a.session)).body["subscription"]["tier"],
+        "PAID"
+    );
+    assert_eq!(
+        h.send(Req::get(&format!("/v1/agents/malice/status/{cid}")))
+            .body["status"],
+        "completed"
+    );
+
+    // A shadow sponsorship does not block a human claim, and the agent's consent replaces it.
+    let o = h.overseer("o@example.test");
+    h.subscribe(&o.id, "PRO");
+    h.claim(&o, &a);
+    let rows = h.sql(
+        "SELECT overseer_id, active, deactivated_reason FROM oversights WHERE agent_id = ?1 ORDER BY active",
+        vec![a.id.as_str().into()],
+    );
+    assert_eq!(rows.rows[0]["overseer_id"], shadow.as_str());
+    assert_eq!(
+        (
+            rows.rows[0]["active"].as_i64(),
+            rows.rows[0]["deactivated_reason"].as_str()
+        ),
+        (Some(0), Some("replaced_by_overseer"))
+    );
+    assert_eq!(
+        (
+            rows.rows[1]["overseer_id"].as_str(),
+            rows.rows[1]["active"].as_i64()
+        ),
+        (Some(o.id.as_str()), Some(1))
+    );
+    let me = h.send(Req::get("/v1/agents/me").bearer(&a.session));
+    assert_eq!(
+        (
+            me.body["subscription"]["tier"].as_str(),
+            me.body["subscription"]["source"].as_str()
+        ),
+        (Some("PRO"), Some("overseer"))
+    );
+    // Now a human oversees the agent: new sponsorships are refused.
+    h.send(Req::post(&format!("/v1/agents/malice/{}", a.id)))
+        .assert_error(409, "already_claimed");
+}

@@ -5,7 +5,7 @@
 #   WASM_OPT_BIN      node_modules/binaryen/bin/wasm-opt   (npm binaryen 132.0.0)
 #   ESBUILD_BIN       node_modules/.bin/esbuild        (wrangler's own esbuild)
 # BUILD_VERSION=<crate version>+<short git sha | dev> is baked in (option_env!("BUILD_VERSION")).
-# Also makes sure frontend/dist exists (builds frontend/ or writes a placeholder page).
+# Also builds the web app (frontend/ -> frontend/dist) when its sources changed.
 #
 # Called by wrangler ([build] command in wrangler.toml) on `wrangler dev` / `wrangler deploy`.
 # When nothing changed since the last build it returns immediately; AGENT_ID_FORCE_BUILD=1 forces.
@@ -26,39 +26,23 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # --- frontend/dist ------------------------------------------------------------------------------
 build_frontend() {
-  if [[ -f frontend/package.json ]]; then
-    if [[ ! -f frontend/node_modules/.package-lock.json || frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]]; then
-      log "frontend: npm ci"
-      (cd frontend && npm ci --no-audit --no-fund)
-    fi
-    local newer=""
-    if [[ -f frontend/dist/index.html ]]; then
-      newer="$(find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o \
-        -type f -newer frontend/dist/index.html -print -quit)"
-    fi
-    if [[ ! -f frontend/dist/index.html || -n "$newer" ]]; then
-      log "frontend: npm run build"
-      (cd frontend && npm run build)
-    else
-      log "frontend: up to date"
-    fi
-    [[ -f frontend/dist/index.html ]] || die "frontend build did not produce frontend/dist/index.html"
-  elif [[ ! -f frontend/dist/index.html ]]; then
-    log "frontend: no frontend/package.json yet, writing placeholder frontend/dist/index.html"
-    mkdir -p frontend/dist
-    cat >frontend/dist/index.html <<'HTML'
-<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>agent-id</title></head>
-<body>
-<!-- placeholder written by scripts/build.sh until frontend/ exists -->
-<h1>agent-id</h1>
-<p>The identity layer for AI agents. The web app is not built yet; the API lives under <code>/v1</code>.</p>
-</body>
-</html>
-HTML
+  [[ -f frontend/package.json ]] || die "frontend/package.json is missing"
+  if [[ ! -f frontend/node_modules/.package-lock.json || frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]]; then
+    log "frontend: npm ci"
+    (cd frontend && npm ci --no-audit --no-fund)
   fi
+  local newer=""
+  if [[ -f frontend/dist/index.html ]]; then
+    newer="$(find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o \
+      -type f -newer frontend/dist/index.html -print -quit)"
+  fi
+  if [[ ! -f frontend/dist/index.html || -n "$newer" ]]; then
+    log "frontend: npm run build"
+    (cd frontend && npm run build)
+  else
+    log "frontend: up to date"
+  fi
+  [[ -f frontend/dist/index.html ]] || die "frontend build did not produce frontend/dist/index.html"
 }
 
 build_frontend

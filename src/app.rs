@@ -11,6 +11,7 @@ use http::{header, HeaderValue, Method};
 use crate::clock::{Clock, Entropy};
 use crate::config::{Config, ConfigError};
 use crate::domain::ids::uuid_v4;
+use crate::http::document;
 use crate::http::headers::{self, Finish};
 use crate::http::router::{Endpoint, Params, Routed, Table};
 use crate::http::{ApiError, ErrorCode, Request, Response};
@@ -41,8 +42,9 @@ pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 #[derive(Debug)]
 pub enum Handled {
     Response(Response),
-    /// Serve the single-page app (`index.html` from static assets).
-    Spa,
+    /// Serve the request from the app's static assets (SPA fallback to `index.html`) with these
+    /// headers added (CSP and security headers, [`crate::http::document`]).
+    Asset(http::HeaderMap),
 }
 
 impl Handled {
@@ -50,7 +52,7 @@ impl Handled {
     pub fn into_response(self) -> Option<Response> {
         match self {
             Handled::Response(r) => Some(r),
-            Handled::Spa => None,
+            Handled::Asset(_) => None,
         }
     }
 }
@@ -156,6 +158,9 @@ impl App {
             log::error(&request_id, &e.to_string());
         }
         let routed = self.table.route(&req.method, &req.path);
+        if let Some(headers) = self.app_file(&req, &routed, &request_id, production) {
+            return Handled::Asset(headers);
+        }
         let endpoint = match &routed {
             Routed::Found(e, _) | Routed::Preflight(e) => Some(*e),
             _ => None,
@@ -176,7 +181,6 @@ impl App {
                 Err(e)
             }
             Routed::Preflight(_) => return Handled::Response(headers::preflight(&finish)),
-            Routed::Found(Endpoint::Root, _) if wants_html(&req) => return Handled::Spa,
             Routed::Found(Endpoint::Health, _) => Ok(routes::service::health(&self.config)),
             Routed::Found(endpoint, params) => match &self.config {
                 Err(e) => Err(ApiError::configuration(e)),
@@ -221,6 +225,38 @@ impl App {
                 .filter(|v| is_loggable_request_id(v)),
         });
         Handled::Response(response)
+    }
+
+    /// `GET`/`HEAD` outside the API is the web app's (api.md 1.1); `GET /` only when HTML is
+    /// accepted, otherwise it is the service-info JSON.
+    fn app_file(
+        &self,
+        req: &Request,
+        routed: &Routed,
+        request_id: &str,
+        production: bool,
+    ) -> Option<http::HeaderMap> {
+        if !matches!(req.method, Method::GET | Method::HEAD) || !document::is_app_path(&req.path) {
+            return None;
+        }
+        if matches!(routed, Routed::Found(Endpoint::Root, _)) && !accepts_html(req) {
+            return None;
+        }
+        let checkout = self.config.as_ref().ok().and_then(|c| {
+            document::Checkout::for_environment(
+                &c.paddle.environment,
+                c.paddle.client_token.is_ok(),
+            )
+        });
+        log::request(&log::RequestLine {
+            request_id,
+            method: req.method.as_str(),
+            route: "app",
+            status: 200,
+            duration_ms: 0,
+            client_request_id: None,
+        });
+        Some(document::asset_headers(request_id, production, checkout))
     }
 
     fn allowed_origin(&self, req: &Request) -> Option<String> {
@@ -278,11 +314,9 @@ fn fresh_nonce(endpoint: Endpoint, config: &Config, now_ms: i64) -> Option<Heade
 }
 
 /// `GET /` serves the SPA unless the client clearly wants JSON (no `text/html` in `Accept`).
-fn wants_html(req: &Request) -> bool {
-    req.method == Method::GET
-        && req
-            .header("accept")
-            .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+fn accepts_html(req: &Request) -> bool {
+    req.header("accept")
+        .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
 }
 
 /// An incoming `X-Request-Id` is logged (never echoed) when short and plain.

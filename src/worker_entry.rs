@@ -121,7 +121,7 @@ fn respond(res: crate::http::Response) -> worker::Result<worker::Response> {
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    let origin = req.url()?.origin().ascii_serialization();
+    let url = req.url()?.to_string();
     let app = app(&env)?;
     let handled = app.handle(convert(req).await?).await;
     // Deferred work (Paddle calls, KV updates after a commit) runs after the response.
@@ -135,10 +135,19 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     }
     match handled {
         Handled::Response(res) => respond(res),
-        Handled::Spa => {
-            env.assets("ASSETS")?
-                .fetch(format!("{origin}/index.html"), None)
-                .await
+        Handled::Asset(extra) => {
+            // Static Assets answer the path itself, or index.html for app routes (SPA fallback).
+            let asset = env.assets("ASSETS")?.fetch(url, None).await?;
+            let headers = worker::Headers::new();
+            for (name, value) in asset.headers().entries() {
+                headers.set(&name, &value)?;
+            }
+            for (name, value) in &extra {
+                if let Ok(v) = value.to_str() {
+                    headers.set(name.as_str(), v)?;
+                }
+            }
+            Ok(asset.with_headers(headers))
         }
     }
 }

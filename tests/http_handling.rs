@@ -253,3 +253,61 @@ fn purge_removes_only_expired_rows() {
     run((T0 + 401 * 86_400) * 1000);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM audit_events"), 0);
 }
+
+/// Every GET outside the API is the web app's, served from static assets with the document
+/// headers; the API's own paths never fall through to it (api.md 1.1).
+#[test]
+fn app_paths_are_served_from_assets_with_a_strict_csp() {
+    let h = Harness::new();
+    for path in [
+        "/dashboard",
+        "/malice/6f1c2b9e-0000-4000-8000-000000000000",
+        "/favicon.svg",
+    ] {
+        let r = h.send(Req::get(path));
+        assert_eq!(r.status, 0, "{path} should be an app asset");
+        let csp = r.header("content-security-policy").unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'; script-src 'self' https://cdn.paddle.com;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("frame-src https://sandbox-buy.paddle.com;"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(r.header("cache-control"), Some("no-cache"));
+        assert!(r.header("x-request-id").is_some());
+    }
+    assert_eq!(h.send(Req::new(Method::HEAD, "/clients")).status, 0);
+    // GET / is the app only for browsers.
+    assert_eq!(
+        h.send(Req::get("/").header("accept", "text/html")).status,
+        0
+    );
+    assert_eq!(h.send(Req::get("/")).body["name"], "agent-id");
+    // The API, discovery and health never become the app.
+    h.send(Req::get("/v1/dashboard"))
+        .assert_error(404, "not_found");
+    h.send(Req::get("/.well-known/nothing"))
+        .assert_error(404, "not_found");
+    assert_eq!(h.send(Req::get("/health")).body["status"], "ok");
+    // Only reads: a POST to an app path is no API call.
+    h.send(Req::post("/dashboard").json(json!({})))
+        .assert_error(404, "not_found");
+}
+
+#[test]
+fn without_billing_the_app_csp_allows_only_its_own_origin() {
+    let mut v = vars(&[]);
+    v.remove("PADDLE_CLIENT_TOKEN");
+    let h = Harness::with_config(agent_id::config::Config::load(&v));
+    let r = h.send(Req::get("/subscription"));
+    assert_eq!(r.status, 0);
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(!csp.contains("paddle"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(csp.contains("frame-src 'none'"), "{csp}");
+}

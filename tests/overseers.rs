@@ -266,6 +266,25 @@ fn tiers_are_public_data_without_the_hidden_one() {
             {"tier": "PREMIUM", "price": 49, "currency": "USD", "billing": "monthly", "max_agents": -1, "max_clients": -1, "max_oauth_per_period": -1, "oauth_period": "calendar_month"}
         ])
     );
+    // The web app learns from here whether it can open Paddle Checkout.
+    assert_eq!(
+        r.body["billing"],
+        json!({"configured": true, "paddle_environment": "sandbox", "paddle_client_token": "test_client_token"})
+    );
+}
+
+#[test]
+fn tiers_say_when_billing_is_not_configured() {
+    let mut v = vars(&[]);
+    v.remove("PADDLE_CLIENT_TOKEN");
+    let h = Harness::with_config(agent_id::config::Config::load(&v));
+    let r = h.send(Req::get("/v1/subscriptions/tiers"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["tiers"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        r.body["billing"],
+        json!({"configured": false, "paddle_environment": "sandbox", "paddle_client_token": null})
+    );
 }
 
 #[test]

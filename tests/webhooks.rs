@@ -645,7 +645,7 @@ fn deliver(app: &agent_id::app::App, h: &Harness, body: &str) -> Resp {
         .into_request();
     match futures::executor::block_on(app.handle(req)) {
         agent_id::app::Handled::Response(r) => Resp::from(r),
-        agent_id::app::Handled::Spa => panic!("SPA"),
+        agent_id::app::Handled::Asset(_) => panic!("app asset"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! body parsing. The worker adapter converts to and from these types at the edge.
 
 pub mod body;
+pub mod document;
 pub mod error;
 pub mod form;
 pub mod headers;

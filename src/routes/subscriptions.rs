@@ -59,10 +59,21 @@ impl<'a> From<&'a TierRow> for PublicTier<'a> {
 pub async fn tiers(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
     let list: Vec<PublicTier<'_>> = tiers.public().map(PublicTier::from).collect();
-    Ok(Reply::ok(&json!({"success": true, "tiers": list})).header(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    ))
+    // What the web app needs to open Paddle Checkout, or to say billing is not configured. The
+    // client-side token is public by design (api.md 7.6).
+    let paddle = &ctx.config.paddle;
+    let token = paddle.client_token.as_ref().ok();
+    let billing = json!({
+        "configured": token.is_some(),
+        "paddle_environment": paddle.environment,
+        "paddle_client_token": token,
+    });
+    Ok(
+        Reply::ok(&json!({"success": true, "tiers": list, "billing": billing})).header(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        ),
+    )
 }
 
 /// The overseer's current subscription row, if it has one.

@@ -189,9 +189,9 @@ impl Harness {
     pub fn send(&self, req: Req) -> Resp {
         match futures::executor::block_on(self.app.handle(req.into_request())) {
             Handled::Response(r) => Resp::from(r),
-            Handled::Spa => Resp {
+            Handled::Asset(headers) => Resp {
                 status: 0,
-                headers: HeaderMap::new(),
+                headers,
                 body: Value::String("<spa>".into()),
                 raw: Vec::new(),
             },

@@ -1,0 +1,40 @@
+import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router'
+import { AuthProvider } from './auth/AuthContext'
+import { Layout } from './components/Layout'
+import { RequireAuth } from './components/RequireAuth'
+import { Activity } from './pages/Activity'
+import { LogIn, SignUp } from './pages/AuthForms'
+import { Clients } from './pages/Clients'
+import { Dashboard } from './pages/Dashboard'
+import { Docs } from './pages/Docs'
+import { Home } from './pages/Home'
+import { NotFound, ShadowClaim } from './pages/ShadowClaim'
+import { BillingCancelled, BillingSuccess, Subscription } from './pages/Subscription'
+
+const signedIn = (element: React.ReactNode) => <RequireAuth>{element}</RequireAuth>
+
+export const routes: RouteObject[] = [{
+  element: <Layout />,
+  children: [
+    { path: '/', element: <Home /> },
+    { path: '/docs', element: <Docs /> },
+    { path: '/signup', element: <SignUp /> },
+    { path: '/login', element: <LogIn /> },
+    { path: '/dashboard', element: signedIn(<Dashboard />) },
+    { path: '/clients', element: signedIn(<Clients />) },
+    { path: '/subscription', element: signedIn(<Subscription />) },
+    { path: '/billing/success', element: signedIn(<BillingSuccess />) },
+    { path: '/billing/cancelled', element: signedIn(<BillingCancelled />) },
+    { path: '/activity', element: signedIn(<Activity />) },
+    { path: '/malice/:agentId', element: <ShadowClaim /> },
+    { path: '*', element: <NotFound /> },
+  ],
+}]
+
+export function App () {
+  return (
+    <AuthProvider>
+      <RouterProvider router={createBrowserRouter(routes)} />
+    </AuthProvider>
+  )
+}

@@ -1,0 +1,166 @@
+// Wire types of the agent-id v1 API (shared/spec/api.md §1.6 objects, §2 endpoints). Only the
+// fields the console reads are listed; the server may send more.
+
+/** RFC 3339 UTC timestamp with milliseconds, e.g. `2026-01-01T00:05:00.000Z`. */
+export type Timestamp = string
+
+/** `-1` means unlimited in every `max_*` field. */
+export type Limit = number
+
+export interface Overseer {
+  id: string
+  name: string
+  email: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export type SubscriptionStatus = 'free' | 'active' | 'trialing' | 'past_due' | 'paused' | 'canceled'
+
+export interface Subscription {
+  id: string | null
+  tier: string
+  status: SubscriptionStatus
+  is_active: boolean
+  is_free_tier: boolean
+  max_agents: Limit
+  max_clients: Limit
+  max_oauth_per_period: Limit
+  billing_period_start: Timestamp | null
+  billing_period_end: Timestamp | null
+  next_billed_at: Timestamp | null
+  grace_period_end: Timestamp | null
+  will_renew: boolean
+  scheduled_cancel_at: Timestamp | null
+}
+
+export interface Usage {
+  agents_claimed: number
+  clients_registered: number
+  oauth_count: number
+  max_agents: Limit
+  max_clients: Limit
+  max_oauth_per_period: Limit
+  period_start: Timestamp
+  period_end: Timestamp
+}
+
+export interface Tier {
+  tier: string
+  price: number
+  currency: string
+  billing: string
+  max_agents: Limit
+  max_clients: Limit
+  max_oauth_per_period: Limit
+  oauth_period: string
+}
+
+/** Public checkout configuration returned beside the tiers (null token = billing not configured). */
+export interface BillingConfig {
+  configured: boolean
+  paddle_environment: 'sandbox' | 'production'
+  paddle_client_token: string | null
+}
+
+export interface OverseenAgent {
+  id: string
+  name: string
+  description: string | null
+  public_key: string
+  created_at: Timestamp
+  claimed_at: Timestamp
+  marked_for_cancellation: boolean
+  oauth_count: number
+  clients_registered: number
+}
+
+export interface BlockedClient {
+  client_id: string
+  client_name: string
+  created_at: Timestamp
+}
+
+export interface Client {
+  id: string
+  name: string
+  redirect_uris: string[]
+  scope: string | null
+  public_key: string
+  token_endpoint_auth_method: string
+  application_type: 'web' | 'native'
+  dpop_bound_access_tokens: boolean
+  owner_type: 'agent' | 'overseer'
+  owner_id: string
+  disabled: boolean
+  disabled_at: Timestamp | null
+  disabled_reason: 'tier_limit' | 'subscription_paused' | null
+  marked_for_cancellation: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface AuditEvent {
+  id: string
+  type: string
+  actor_type: string
+  actor_id: string | null
+  subject_type: string | null
+  subject_id: string | null
+  details: Record<string, unknown> | null
+  ip: string | null
+  created_at: Timestamp
+}
+
+export interface ClaimChallenge {
+  challenge_id: string
+  complete_url: string
+  overseer_id: string
+  agent_id: string
+  expires_at: Timestamp
+  expires_in: number
+}
+
+export type ClaimStatus = 'pending' | 'completed' | 'expired'
+
+/** Signed checkout `customData` (api.md 7.3): passed to Paddle unchanged. */
+export type CustomData = Record<string, unknown>
+
+export interface Checkout {
+  tier: string
+  price: number
+  currency: string
+  price_id: string
+  customer_email: string | null
+  customer_id: string | null
+  custom_data: CustomData
+  paddle_environment: 'sandbox' | 'production'
+  paddle_client_token: string
+}
+
+export interface ShadowChallenge {
+  challenge_id: string
+  shadow_overseer_id: string
+  agent_id: string
+  expires_at: Timestamp
+  expires_in: number
+  complete_url: string
+}
+
+export type ShadowStatusValue = 'initiated' | 'awaiting-payment' | 'completed' | 'expired'
+
+export interface ShadowStatus {
+  challenge_id: string
+  status: ShadowStatusValue
+  agent_id?: string
+  agent_name?: string
+  shadow_overseer_id?: string
+  expires_at?: Timestamp
+  paddle_price_id?: string
+  price?: number
+  currency?: string
+  capabilities?: { max_clients: Limit; max_oauth_per_period: Limit; validity_days: number }
+  custom_data?: CustomData
+  paddle_environment?: 'sandbox' | 'production'
+  paddle_client_token?: string | null
+}

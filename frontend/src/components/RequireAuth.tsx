@@ -1,0 +1,15 @@
+import type { ReactNode } from 'react'
+import { Navigate, useLocation } from 'react-router'
+import { useAuth } from '../auth/AuthContext'
+import { Loading } from './Notice'
+
+/** Pages for signed-in overseers; others are sent to log in and brought back afterwards. */
+export function RequireAuth ({ children }: { children: ReactNode }) {
+  const { state } = useAuth()
+  const location = useLocation()
+  if (state.status === 'loading') return <Loading what="your session" />
+  if (state.status === 'anonymous') {
+    return <Navigate to="/login" replace state={{ from: location.pathname, expired: state.expired }} />
+  }
+  return <>{children}</>
+}

@@ -1,0 +1,26 @@
+import { ApiError } from '../api/client'
+
+// Human wording for the API's machine-readable codes the console meets (api.md 1.5.2); anything
+// else shows the server's own message.
+const MESSAGES: Record<string, string> = {
+  invalid_credentials: 'Wrong e-mail or password.',
+  email_taken: 'An account with this e-mail already exists. Log in instead.',
+  password_too_short: 'The password is too short: use at least 8 characters.',
+  password_too_long: 'The password is too long: at most 72 bytes.',
+  invalid_email: 'That does not look like an e-mail address.',
+  tier_limit_reached: 'Your tier does not allow more. Upgrade on the Subscription page.',
+  already_claimed: 'This agent already has an overseer.',
+  agent_not_found: 'No agent with this id.',
+  network_error: 'The server could not be reached. Check your connection and try again.',
+  configuration_error: 'This feature is not configured on this server.',
+}
+
+export function errorMessage (e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.code === 'rate_limited') {
+      return e.retryAfter ? `Too many attempts. Try again in ${e.retryAfter} seconds.` : 'Too many attempts. Try again shortly.'
+    }
+    return MESSAGES[e.code] ?? e.message
+  }
+  return e instanceof Error ? e.message : 'Something went wrong.'
+}

@@ -1,0 +1,29 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite'
+import react from '@vitejs/plugin-react'
+
+// The build output is served by the Worker as Workers Static Assets (wrangler.toml [assets]).
+// Hashed files live under /assets/ and are served straight from the asset store; every other path
+// goes through the Worker, which adds the document CSP (src/http/csp.rs).
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    sourcemap: false,
+    // No inline scripts or data: URLs: the CSP is script-src 'self'.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+  },
+  server: {
+    // `npm run dev` in frontend/ proxies the API to a running `wrangler dev`.
+    proxy: { '/v1': 'http://127.0.0.1:8787', '/.well-known': 'http://127.0.0.1:8787' },
+  },
+  test: {
+    environment: 'jsdom',
+    globals: true,
+    setupFiles: ['./src/test/setup.ts'],
+    include: ['src/**/*.test.{ts,tsx}'],
+    restoreMocks: true,
+  },
+})

@@ -14,13 +14,14 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, createHmac, randomBytes, randomUUID, webcrypto } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { createHash, randomUUID, webcrypto } from 'node:crypto'
 import * as oauth from 'oauth4webapi'
+import {
+  Agent, b64u, boundedFetch, deliverWebhook, describeResponse, jsonOk, originFromEnv,
+  subscriptionActivated, subscriptionCustomData,
+} from './lib/agentid.mjs'
 
 const { subtle } = webcrypto
-const TIMEOUT_MS = 5000
 const REDIRECT_URI = 'http://127.0.0.1:8790/callback'
 const FULL_SCOPE = 'id name description pub_key subscription'
 const AGENT_NAME = 'oauth4webapi agent'
@@ -33,125 +34,18 @@ const DISCOVERY_PATHS = [
 const ENDPOINT_MEMBERS = ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint',
   'revocation_endpoint', 'introspection_endpoint', 'jwks_uri']
 
-// ------------------------------------------------------------------------------------------------
-// Plumbing
-// ------------------------------------------------------------------------------------------------
-
-function originFromEnv (name, { required }) {
-  const raw = process.env[name]
-  if (!raw) {
-    if (required) {
-      throw new Error(`${name} is not set: start the server (wrangler dev --local) and export ` +
-        `${name}=http://127.0.0.1:8787 (scripts/test.sh does this)`)
-    }
-    return undefined
-  }
-  const url = new URL(raw.trim())
-  if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash) {
-    throw new Error(`${name} must be an origin like http://127.0.0.1:8787 (got ${raw})`)
-  }
-  return url.origin
-}
-
 const BASE = originFromEnv('AGENT_ID_BASE_URL', { required: true })
 const NONCE_BASE = originFromEnv('AGENT_ID_NONCE_BASE_URL', { required: false })
 
-const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
 const sha256b64u = (text) => createHash('sha256').update(text).digest('base64url')
 const decodeJwt = (jwt) => {
   const [h, p] = jwt.split('.')
   return { header: JSON.parse(Buffer.from(h, 'base64url')), claims: JSON.parse(Buffer.from(p, 'base64url')) }
 }
 
-/** fetch bound to one origin, with a timeout per request, never following redirects, recorded. */
-function boundedFetch (base, log = []) {
-  const fn = async (url, init = {}) => {
-    const href = String(url)
-    if (!(href === base || href.startsWith(base + '/'))) {
-      throw new Error(`refusing to send a request outside the base URL: ${href}`)
-    }
-    const response = await fetch(href, { ...init, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) })
-    if (response.status === 429) {
-      throw new Error(`${init.method ?? 'GET'} ${href} answered 429: the e2e server must run with opened-up rate limits`)
-    }
-    log.push({ url: new URL(href), method: init.method ?? 'GET', headers: new Headers(init.headers ?? {}), body: init.body, status: response.status, responseHeaders: response.headers })
-    return response
-  }
-  fn.log = log
-  fn.last = (path) => {
-    for (let i = log.length - 1; i >= 0; i--) if (log[i].url.pathname === path) return log[i]
-    throw new Error(`no recorded exchange with ${path}`)
-  }
-  fn.all = (path) => log.filter((e) => e.url.pathname === path)
-  return fn
-}
-
-async function describeResponse (response) {
-  let text = ''
-  try { text = await response.clone().text() } catch {}
-  return `${response.status} ${JSON.stringify(Object.fromEntries(response.headers))} ${text.slice(0, 500)}`
-}
-
-async function jsonOk (response, status, what) {
-  if (response.status !== status) {
-    throw new assert.AssertionError({ message: `${what}: expected ${status}, got ${await describeResponse(response)}` })
-  }
-  return response.json()
-}
-
 // ------------------------------------------------------------------------------------------------
 // Set-up through the public API: paid overseer (signed webhook), client, agent
 // ------------------------------------------------------------------------------------------------
-
-function loadDevVars () {
-  const path = process.env.AGENT_ID_ENV_FILE || fileURLToPath(new URL('../.dev.vars.example', import.meta.url))
-  const vars = {}
-  for (const raw of readFileSync(path, 'utf8').split('\n')) {
-    const line = raw.trim()
-    if (!line || line.startsWith('#') || !line.includes('=')) continue
-    const i = line.indexOf('=')
-    let value = line.slice(i + 1).trim()
-    if (value.length >= 2 && value[0] === value.at(-1) && (value[0] === '"' || value[0] === "'")) value = value.slice(1, -1)
-    vars[line.slice(0, i).trim()] = value
-  }
-  return vars
-}
-const DEV_VARS = loadDevVars()
-
-function paddleTime (ms) {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
-}
-
-/** A signed subscription.activated event for the overseer (api.md 7.2-7.4, vectors.md 5.8/5.12). */
-function subscriptionWebhook (overseerId, tier = 'PRO') {
-  const priceId = DEV_VARS[`PADDLE_PRICE_ID_${tier}`]
-  const linkKey = DEV_VARS.WEBHOOK_LINK_SECRET
-    ? Buffer.from(DEV_VARS.WEBHOOK_LINK_SECRET, 'utf8')
-    : createHmac('sha256', DEV_VARS.SHADOW_SECRET).update('agent-id/webhook-link/v1').digest()
-  const nonce = b64u(randomBytes(16))
-  const linkSig = createHmac('sha256', linkKey).update(`sub|${overseerId}|${priceId}|${nonce}`).digest('base64url')
-  const now = Date.now()
-  const suffix = randomUUID().replaceAll('-', '')
-  const body = JSON.stringify({
-    event_id: `evt_e2ejs${suffix}`,
-    event_type: 'subscription.activated',
-    occurred_at: paddleTime(now),
-    notification_id: `ntf_e2ejs${suffix}`,
-    data: {
-      id: `sub_e2ejs${suffix}`,
-      status: 'active',
-      customer_id: `ctm_e2ejs${suffix}`,
-      items: [{ price: { id: priceId }, quantity: 1 }],
-      current_billing_period: { starts_at: paddleTime(now - 86400e3), ends_at: paddleTime(now + 29 * 86400e3) },
-      next_billed_at: paddleTime(now + 29 * 86400e3),
-      scheduled_change: null,
-      custom_data: { overseer_id: overseerId, tier, price_id: priceId, nonce, link_sig: linkSig },
-    },
-  })
-  const ts = String(Math.floor(now / 1000))
-  const h1 = createHmac('sha256', DEV_VARS.PADDLE_WEBHOOK_SECRET).update(`${ts}:${body}`).digest('hex')
-  return { body, signature: `ts=${ts};h1=${h1}` }
-}
 
 async function paidOverseer (base, http) {
   const email = `e2e-o4w-${randomUUID().slice(0, 12)}@example.test`
@@ -162,12 +56,8 @@ async function paidOverseer (base, http) {
   }), 201, 'overseer sign-up (api.md 2.6)')
   const overseer = { id: signedUp.overseer.id, auth: { authorization: `Bearer ${signedUp.session_id}` } }
 
-  const { body, signature } = subscriptionWebhook(overseer.id)
-  const hook = await jsonOk(await http(`${base}/v1/webhooks/paddle`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'paddle-signature': signature }, body,
-  }), 200, 'signed subscription.activated webhook (api.md 2.10, §7)')
-  assert.equal(hook.received, true, `webhook not received: ${JSON.stringify(hook)}`)
-  assert.ok(!hook.ignored && !hook.duplicate, `webhook not applied: ${JSON.stringify(hook)}`)
+  const custom = subscriptionCustomData(overseer.id, 'PRO')
+  await deliverWebhook(base, http, subscriptionActivated(custom.price_id, custom))
   const { subscription } = await jsonOk(await http(`${base}/v1/subscriptions/me`, { headers: overseer.auth }), 200,
     'GET /v1/subscriptions/me')
   assert.equal(subscription.tier, 'PRO', `overseer not on PRO after the webhook: ${JSON.stringify(subscription)}`)
@@ -191,32 +81,10 @@ async function registerClient (base, http, overseer, publicKey, { name = 'oauth4
   return client
 }
 
-/** An agent (api.md 2.2): Ed25519 identity, registration by signed challenge, DPoP proofs (9.3). */
-class Agent {
-  static async register (base, http, name = AGENT_NAME, description = AGENT_DESCRIPTION) {
-    const agent = new Agent(base, http)
-    agent.keys = await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])
-    agent.x = b64u(await subtle.exportKey('raw', agent.keys.publicKey))
-    const init = await jsonOk(await http(`${base}/v1/agents/register/initiate`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, description, public_key: agent.x }),
-    }), 202, 'agent register/initiate')
-    const signature = b64u(await subtle.sign('Ed25519', agent.keys.privateKey, Buffer.from(init.challenge_data, 'utf8')))
-    const done = await jsonOk(await http(`${base}/v1/agents/register/complete/${init.challenge_id}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ signature }),
-    }), 201, 'agent register/complete')
-    agent.id = done.agent.id
-    agent.sessionId = done.session_id
-    return agent
-  }
-
-  constructor (base, http) { this.base = base; this.http = http }
-
-  async proof (htm, path) {
-    const header = { typ: 'dpop+jwt', alg: 'EdDSA', jwk: { kty: 'OKP', crv: 'Ed25519', x: this.x } }
-    const payload = { jti: randomUUID(), htm, htu: this.base + path, iat: Math.floor(Date.now() / 1000) }
-    const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`
-    return `${input}.${b64u(await subtle.sign('Ed25519', this.keys.privateKey, Buffer.from(input)))}`
+/** The shared agent client, plus the approvals of an OAuth request (api.md 2.11). */
+class OAuthAgent extends Agent {
+  static register (base, http, name = AGENT_NAME, description = AGENT_DESCRIPTION) {
+    return super.register(base, http, name, description)
   }
 
   /** POST /v1/oauth/authorize with the session (Bearer) or a DPoP proof; returns redirect_to. */
@@ -427,7 +295,7 @@ test('discovery: oauth4webapi reads all three metadata paths; endpoints under th
 
 test('GET authorize with a DPoP proof, code exchange with Ed25519 private_key_jwt + DPoP, userinfo, introspection', async () => {
   const rp = await RelyingParty.create(BASE)
-  const agent = await Agent.register(BASE, boundedFetch(BASE))
+  const agent = await OAuthAgent.register(BASE, boundedFetch(BASE))
   const dpop = await rp.newDPoP()
   const request = await rp.authorizationRequest(FULL_SCOPE, dpop)
   const location = await agent.approveGet(request.url)
@@ -486,7 +354,7 @@ test('GET authorize with a DPoP proof, code exchange with Ed25519 private_key_jw
 
 test('POST authorize (Bearer and DPoP), refresh rotation, reuse revokes the grant', async () => {
   const rp = await RelyingParty.create(BASE)
-  const agent = await Agent.register(BASE, boundedFetch(BASE))
+  const agent = await OAuthAgent.register(BASE, boundedFetch(BASE))
   const viaDpop = await rp.codeFlow(agent, { scope: 'id', approval: 'dpop' })
   assert.deepEqual(await rp.userinfo(viaDpop.tokens.access_token, viaDpop.dpop, agent.id),
     expectedUserinfo(agent, 'id'))
@@ -516,7 +384,7 @@ test('POST authorize (Bearer and DPoP), refresh rotation, reuse revokes the gran
 
 test('revocation (always 200 {}) and introspection', async () => {
   const rp = await RelyingParty.create(BASE)
-  const agent = await Agent.register(BASE, boundedFetch(BASE))
+  const agent = await OAuthAgent.register(BASE, boundedFetch(BASE))
   const { tokens, dpop } = await rp.codeFlow(agent, { scope: 'id description', approval: 'bearer' })
 
   await rp.revoke(tokens.access_token)
@@ -550,7 +418,7 @@ test('revocation (always 200 {}) and introspection', async () => {
 
 test('nonce server: oauth4webapi caches the DPoP-Nonce and the documented retry succeeds', { skip: !NONCE_BASE && 'AGENT_ID_NONCE_BASE_URL not set' }, async () => {
   const rp = await RelyingParty.create(NONCE_BASE, { name: 'oauth4webapi nonce app' })
-  const agent = await Agent.register(NONCE_BASE, boundedFetch(NONCE_BASE))
+  const agent = await OAuthAgent.register(NONCE_BASE, boundedFetch(NONCE_BASE))
   const dpop = await rp.newDPoP()
   const request = await rp.authorizationRequest('id name', dpop)
   const callback = await agent.approvePost(request.params, 'bearer')

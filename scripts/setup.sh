@@ -145,6 +145,16 @@ if [[ "${SETUP_SKIP_E2E:-0}" != 1 && -f e2e/requirements.txt ]]; then
   fi
 fi
 
+# Headless Chromium for the web app's browser tests (Debian's package; playwright-core drives it,
+# no browser download). CHROMIUM_PATH points elsewhere when set.
+if [[ "${SETUP_SKIP_E2E:-0}" != 1 ]]; then
+  if [[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]]; then
+    log "ok: chromium ($("${CHROMIUM_PATH:-/usr/bin/chromium}" --version 2>/dev/null || echo present))"
+  else
+    apt_install chromium fonts-liberation
+  fi
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 5. .dev.vars
 # ---------------------------------------------------------------------------------------------

@@ -6,14 +6,16 @@
 #   3. cargo clippy --all-targets -- -D warnings            (native)
 #   4. cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 #   5. cargo nextest run + cargo test --doc   (or plain cargo test when nextest is not installed)
-#   6. end to end: build the worker, start `wrangler dev --local` on free loopback ports with fresh
-#      state under test-output/ (migrations applied first), wait for GET /health = 200, run
-#      `e2e/.venv/bin/python -m pytest e2e` (and `npm test` in e2e/ if e2e/package.json exists),
-#      stop the servers. Without e2e/requirements.txt only the health check runs.
-#   7. bundle size (scripts/bundle-size.sh) within the 1 MB gzip budget of DESIGN.md
+#   6. web app: type check and Vitest component tests (frontend/, `npm test`)
+#   7. end to end: build the worker and the web app, start `wrangler dev --local` on free loopback
+#      ports with fresh state under test-output/ (migrations applied first), wait for
+#      GET /health = 200, run `e2e/.venv/bin/python -m pytest e2e`, then `npm test` in e2e/
+#      (oauth4webapi, and the web app in headless Chromium; screenshots in
+#      test-output/screenshots), stop the servers.
+#   8. bundle size (scripts/bundle-size.sh) within the 1 MB gzip budget of DESIGN.md
 #
-# Options (environment):  SKIP_E2E=1       stop after step 5
-#                         E2E_ONLY=1       only steps 1, 6 and 7
+# Options (environment):  SKIP_E2E=1       stop after step 6
+#                         E2E_ONLY=1       only steps 1, 7 and 8
 #                         E2E_TIMEOUT      seconds for the e2e suite (default 1800)
 #                         BUNDLE_MAX_GZIP  bundle budget in bytes (default 1000000)
 # Arguments are passed to pytest:  bash scripts/test.sh -k oauth -x   (npm test -- -k oauth)
@@ -264,6 +266,10 @@ main() {
       log "cargo test"
       cargo test
     fi
+
+    log "web app: type check and Vitest (frontend/)"
+    (cd frontend && { [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]] \
+        || npm ci --no-audit --no-fund; } && npm run typecheck && npm test)
   fi
 
   if [[ "${SKIP_E2E:-0}" != 1 ]]; then

@@ -11,26 +11,43 @@ interface AuthApi {
 
 const AuthContext = createContext<AuthApi | null>(null)
 
+/**
+ * A hint (not a credential) that this browser logged in before, so anonymous visitors are not sent
+ * to /v1/overseers/me just to be refused. The session itself stays in the HttpOnly cookie.
+ */
+export const SIGNED_IN_HINT = 'agent-id:signed-in'
+const hint = {
+  get: () => { try { return localStorage.getItem(SIGNED_IN_HINT) === '1' } catch { return true } },
+  set: () => { try { localStorage.setItem(SIGNED_IN_HINT, '1') } catch { /* storage disabled */ } },
+  clear: () => { try { localStorage.removeItem(SIGNED_IN_HINT) } catch { /* storage disabled */ } },
+}
+
 export function AuthProvider ({ children }: { children: ReactNode }) {
   const [state, dispatch] = useReducer(authReducer, initialAuth)
 
   useEffect(() => {
     let live = true
-    setUnauthorizedHandler(() => dispatch({ type: 'session-lost' }))
-    api.me().then(
-      ({ overseer }) => { if (live) dispatch({ type: 'signed-in', overseer }) },
-      () => { if (live) dispatch({ type: 'signed-out' }) },
-    )
+    setUnauthorizedHandler(() => { hint.clear(); dispatch({ type: 'session-lost' }) })
+    if (!hint.get()) {
+      dispatch({ type: 'signed-out' })
+    } else {
+      api.me().then(
+        ({ overseer }) => { if (live) dispatch({ type: 'signed-in', overseer }) },
+        () => { hint.clear(); if (live) dispatch({ type: 'signed-out' }) },
+      )
+    }
     return () => { live = false; setUnauthorizedHandler(null) }
   }, [])
 
   const login = useCallback(async (email: string, password: string) => {
     const { overseer } = await api.login(email, password)
+    hint.set()
     dispatch({ type: 'signed-in', overseer })
   }, [])
 
   const register = useCallback(async (name: string, email: string, password: string) => {
     const { overseer } = await api.register(name, email, password)
+    hint.set()
     dispatch({ type: 'signed-in', overseer })
   }, [])
 
@@ -41,7 +58,8 @@ export function AuthProvider ({ children }: { children: ReactNode }) {
       // Already logged out server-side is fine; anything else is shown by the caller.
       if (!(e instanceof ApiError && e.status === 401)) throw e
     }
-    dispatch({ type: 'signed-out' })
+    hint.clear()
+    dispatch({ type: 'signed-out', logout: true })
   }, [])
 
   const value = useMemo(() => ({ state, login, register, logout }), [state, login, register, logout])

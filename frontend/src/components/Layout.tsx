@@ -38,7 +38,7 @@ export function Layout () {
                     className="link"
                     onClick={async () => {
                       setLogoutError(null)
-                      try { await logout(); navigate('/login', { state: { loggedOut: true } }) } catch (e) { setLogoutError(errorMessage(e)) }
+                      try { await logout(); navigate('/login', { replace: true }) } catch (e) { setLogoutError(errorMessage(e)) }
                     }}
                   >Log out</button>
                 </li>

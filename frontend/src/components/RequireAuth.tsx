@@ -9,7 +9,8 @@ export function RequireAuth ({ children }: { children: ReactNode }) {
   const location = useLocation()
   if (state.status === 'loading') return <Loading what="your session" />
   if (state.status === 'anonymous') {
-    return <Navigate to="/login" replace state={{ from: location.pathname, expired: state.expired }} />
+    // After a deliberate logout the next log-in starts at the dashboard, not the last page.
+    return <Navigate to="/login" replace state={state.loggedOut ? null : { from: location.pathname, expired: state.expired }} />
   }
   return <>{children}</>
 }

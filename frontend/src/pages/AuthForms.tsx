@@ -15,7 +15,7 @@ export function passwordProblem (password: string): string | null {
   return null
 }
 
-interface LocationState { from?: string, expired?: boolean, loggedOut?: boolean }
+interface LocationState { from?: string, expired?: boolean }
 
 export function LogIn () {
   const { state, login } = useAuth()
@@ -47,7 +47,7 @@ export function LogIn () {
     <section className="narrow">
       <h1>Log in</h1>
       {info?.expired && <Notice>Your session ended. Please log in again.</Notice>}
-      {info?.loggedOut && <Notice kind="success">You are logged out.</Notice>}
+      {state.status === 'anonymous' && state.loggedOut && <Notice kind="success">You are logged out.</Notice>}
       <form onSubmit={submit} noValidate aria-describedby={error ? 'login-error' : undefined}>
         <label htmlFor="login-email">E-mail</label>
         <input id="login-email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />

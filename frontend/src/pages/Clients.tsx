@@ -123,7 +123,7 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
       <h2 id="register-title">Register a client</h2>
       {!room && <Notice>Your tier's client limit is reached. Upgrade or delete a client to register another.</Notice>}
       <form onSubmit={submit} noValidate>
-        <label htmlFor="client-name">Name</label>
+        <label htmlFor="client-name">Client name</label>
         <input id="client-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
         <label htmlFor="client-uris">Redirect URIs (one per line)</label>
         <textarea id="client-uris" rows={2} value={uris} onChange={(e) => setUris(e.target.value)} placeholder="https://app.example.com/callback" spellCheck={false} />

@@ -93,7 +93,31 @@ function assertClean (seen, expectedRefusals) {
   assert.deepEqual(seen.consoleErrors.filter((t) => !resourceErrors.includes(t)), [], 'console errors')
 }
 
+/** Basics checked on every page the journeys screenshot: names for every control, one h1. */
+async function assertAccessibleBasics (page, name) {
+  const problems = await page.evaluate(() => {
+    const out = []
+    for (const el of document.querySelectorAll('input, textarea, select')) {
+      if (!(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'))) {
+        out.push(`control without a label: ${el.outerHTML.slice(0, 100)}`)
+      }
+    }
+    for (const el of document.querySelectorAll('button, a[href]')) {
+      if (!el.textContent.trim() && !el.getAttribute('aria-label')) out.push(`control without a name: ${el.outerHTML.slice(0, 100)}`)
+    }
+    const h1 = document.querySelectorAll('h1').length
+    if (h1 !== 1) out.push(`${h1} h1 elements`)
+    if (!document.documentElement.lang) out.push('no lang on <html>')
+    if (document.documentElement.scrollWidth > document.documentElement.clientWidth + 1) {
+      out.push(`horizontal overflow: ${document.documentElement.scrollWidth} > ${document.documentElement.clientWidth}`)
+    }
+    return out
+  })
+  assert.deepEqual(problems, [], `accessibility basics on ${name}`)
+}
+
 async function shot (page, name) {
+  await assertAccessibleBasics(page, name)
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true })
 }
 
@@ -272,6 +296,16 @@ test('overseer: sign up, upgrade, claim, register a client, block it, see activi
     await page.getByRole('button', { name: 'Log in' }).click()
     await page.waitForURL(`${BASE}/dashboard`)
     await page.getByRole('heading', { level: 3, name: 'Browser Agent' }).waitFor()
+
+    // Responsive: the main pages fit a phone's width.
+    await page.setViewportSize({ width: 375, height: 800 })
+    await shot(page, 'dashboard-mobile')
+    for (const [link, heading] of [['Clients', 'OAuth clients'], ['Subscription', 'Subscription'], ['Activity', 'Activity']]) {
+      await nav(page, link).click()
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor()
+      await page.waitForLoadState('networkidle')
+      await shot(page, `${link.toLowerCase()}-mobile`)
+    }
 
     assertClean(seen, [/^POST \/v1\/overseers\/login 401$/])
   } finally {

@@ -2,6 +2,7 @@
 # Size of the Worker bundle as it would be uploaded (`wrangler deploy --dry-run`: no login, no
 # network): raw and gzip size of the wasm and of the JS. Budget (DESIGN.md): <= 1 MB gzip.
 #   bash scripts/bundle-size.sh
+#   -> web app: frontend/dist N B raw, N B gzip (static assets, outside the Worker bundle)
 #   -> bundle: wasm N B raw, N B gzip; js N B raw, N B gzip; total gzip N B
 # BUNDLE_KEEP=1 keeps the dry-run output directory.
 set -euo pipefail
@@ -38,4 +39,12 @@ sizes() { # find-predicates... -> "raw gzip" summed over the matching files
 }
 read -r wasm_raw wasm_gz < <(sizes -name '*.wasm')
 read -r js_raw js_gz < <(sizes \( -name '*.js' -o -name '*.mjs' -o -name '*.cjs' \))
+# The web app's static assets are uploaded apart from the Worker (Workers Static Assets): reported,
+# not counted against the Worker budget.
+web_raw=0 web_gz=0
+while IFS= read -r -d '' f; do
+  web_raw=$((web_raw + $(stat -c %s "$f")))
+  web_gz=$((web_gz + $(gzip -9 -c "$f" | wc -c)))
+done < <(find frontend/dist -type f -print0)
+echo "web app: frontend/dist $web_raw B raw, $web_gz B gzip (static assets, outside the Worker bundle)"
 echo "bundle: wasm $wasm_raw B raw, $wasm_gz B gzip; js $js_raw B raw, $js_gz B gzip; total gzip $((wasm_gz + js_gz)) B"

@@ -276,9 +276,10 @@ main() {
     run_e2e "$@"
 
     log "bundle size (wrangler deploy --dry-run; budget ${BUNDLE_MAX_GZIP} B gzip)"
-    local line total
-    line="$(bash scripts/bundle-size.sh | tail -n 1)"
-    echo "$line"
+    local out line total
+    out="$(bash scripts/bundle-size.sh)"
+    echo "$out"
+    line="$(tail -n 1 <<<"$out")"
     total="$(sed -nE 's/.*total gzip ([0-9]+) B.*/\1/p' <<<"$line")"
     if [[ -z "$total" || "$total" -gt "$BUNDLE_MAX_GZIP" ]]; then
       note "bundle over budget (or size unknown): ${total:-?} B gzip > $BUNDLE_MAX_GZIP B"

@@ -25,5 +25,7 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // Tests replace the network with vi.stubGlobal('fetch', …); undo it after each test.
+    unstubGlobals: true,
   },
 })

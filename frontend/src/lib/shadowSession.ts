@@ -21,15 +21,17 @@ function stored (agentId: string, now: number): ShadowChallenge | null {
 export function startShadowClaim (agentId: string, now = Date.now()): Promise<ShadowChallenge> {
   const known = stored(agentId, now)
   if (known) return Promise.resolve(known)
-  let p = inflight.get(agentId)
-  if (!p) {
-    p = api.maliceInitiate(agentId).then((c) => {
-      try { sessionStorage.setItem(storageKey(agentId), JSON.stringify(c)) } catch { /* private mode */ }
-      return c
-    })
-    p.catch(() => inflight.delete(agentId))
-    inflight.set(agentId, p)
-  }
+  const pending = inflight.get(agentId)
+  if (pending) return pending
+  const p = api.maliceInitiate(agentId).then((c) => {
+    try { sessionStorage.setItem(storageKey(agentId), JSON.stringify(c)) } catch { /* private mode */ }
+    return c
+  })
+  // Shared only while in flight; once settled, the stored copy (checked for expiry) takes over, so
+  // an expired challenge is never handed out again.
+  const settled = () => { if (inflight.get(agentId) === p) inflight.delete(agentId) }
+  p.then(settled, settled)
+  inflight.set(agentId, p)
   return p
 }
 

@@ -159,19 +159,7 @@ stop_server() {
 stop_all_servers() {
   local pid
   for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do stop_server "$pid"; done
-  # port_free PORT: nothing listens on 127.0.0.1:PORT (so a health answer must come from our server).
-port_free() {
-  python3 -c 'import socket, sys
-s = socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-finally:
-    s.close()' "$1"
-}
-
-SERVER_PIDS=()
+  SERVER_PIDS=()
 }
 
 run_e2e() {

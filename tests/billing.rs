@@ -608,3 +608,48 @@ fn enforcement_entry_points_for_the_claim_routes() {
     futures::executor::block_on(enforce_agent_pool(&ctx, &a1.id, Cause::Limits)).unwrap();
     assert_eq!(client_state(&h, &clients[9]).0, 0);
 }
+
+/// Issue item 5: paying the shadow fee once, registering SHADOW's ten clients and revoking the
+/// sponsor must not keep them enabled: the agent's own pool falls back to FREE (0 clients) in the
+/// revocation's batch (api.md 2.4, 5.8).
+#[test]
+fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let s = sponsor(&a.id);
+    put_challenge(&h, &s);
+    assert_processed(&h.webhook(&payment(
+        "evt_pay_rv",
+        "txn_rv",
+        PRICE_SHADOW,
+        shadow_custom(&s),
+    )));
+    let ids: Vec<String> = (0..10)
+        .map(|_| {
+            let r = h.send(
+                Req::post("/v1/clients/register/agent")
+                    .bearer(&a.session)
+                    .json(
+                        json!({"name": "C", "redirect_uris": ["https://app.example.com/cb"],
+                                 "public_key": TestKey::random().x()}),
+                    ),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["client"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        oversight(&h, &s.shadow_id, &a.id),
+        (0, Some("revoked_by_agent".into()))
+    );
+    for id in &ids {
+        assert_eq!(client_state(&h, id), (1, Some("tier_limit".into())), "{id}");
+        h.send(Req::new(http::Method::PUT, &format!("/v1/clients/{id}/enable")).bearer(&a.session))
+            .assert_error(403, "tier_limit_reached");
+    }
+    assert_eq!(audit_count(&h, "client.disabled"), 10);
+    let me = h.send(Req::get("/v1/agents/me").bearer(&a.session)).body;
+    assert_eq!(me["subscription"]["tier"], "FREE");
+}

@@ -141,6 +141,12 @@ pub struct Config {
     pub rate_limits: Option<RateLimits>,
     pub cors_allowed_origins: Vec<String>,
     pub audit_retention_days: i64,
+    /// Days a dead grant family (revoked, or unused with no live refresh token) is kept before
+    /// the cron job deletes it with its refresh tokens.
+    pub grant_retention_days: i64,
+    /// Days of OAuth request history (`oauth_requests`) kept; at least a month, because the
+    /// monthly grant count of the FREE tier reads it.
+    pub oauth_history_retention_days: i64,
     /// bcrypt cost for overseer passwords (production: at least 10).
     pub bcrypt_cost: u32,
     pub build_version: String,
@@ -289,6 +295,8 @@ impl Config {
             rate_limits,
             cors_allowed_origins,
             audit_retention_days: num("AUDIT_RETENTION_DAYS", 400, 1, 36_500)?,
+            grant_retention_days: num("GRANT_RETENTION_DAYS", 30, 1, 3650)?,
+            oauth_history_retention_days: num("OAUTH_HISTORY_RETENTION_DAYS", 400, 32, 36_500)?,
             bcrypt_cost: u32::try_from(num(
                 "BCRYPT_COST",
                 10,

@@ -653,3 +653,142 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
     let me = h.send(Req::get("/v1/agents/me").bearer(&a.session)).body;
     assert_eq!(me["subscription"]["tier"], "FREE");
 }
+
+// ---- retention (issue item 11) -----------------------------------------------------------
+
+fn grant(h: &Harness, id: &str, client: &str, agent: &str, last_used: i64, revoked: Option<i64>) {
+    h.sql(
+        "INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at, revoked_at) \
+         VALUES (?1, ?2, ?3, 'id', ?4, ?4, ?5)",
+        vec![
+            id.into(),
+            client.into(),
+            agent.into(),
+            last_used.into(),
+            revoked.into(),
+        ],
+    );
+}
+
+fn refresh(h: &Harness, id: &str, grant_id: &str, expires: i64, rotated: Option<i64>) {
+    h.sql(
+        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at, rotated_at) \
+         VALUES (?1, ?2, ?1, 0, ?3, ?4)",
+        vec![id.into(), grant_id.into(), expires.into(), rotated.into()],
+    );
+}
+
+fn ids(h: &Harness, sql: &'static str) -> Vec<String> {
+    h.sql(sql, vec![])
+        .rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn step(report: &[(&'static str, u64)], name: &str) -> u64 {
+    report.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+/// Dead grant families (with their refresh tokens) and OAuth history past retention are purged
+/// by the cron job; live grants, recent dead ones and recent history stay.
+#[test]
+fn the_cron_job_purges_dead_grants_and_old_history_after_their_retention() {
+    let h = Harness::with_vars(&[
+        ("GRANT_RETENTION_DAYS", "30"),
+        ("OAUTH_HISTORY_RETENTION_DAYS", "32"),
+    ]);
+    let a = h.register(&TestKey::random(), "A");
+    let o = h.overseer("o@example.test");
+    let c = client(&h, "overseer", &o.id, 1);
+    let t0 = h.clock_ms();
+    let day = DAY * 1000;
+    // Revoked now, with a rotated refresh token that has not expired yet (reuse detection).
+    grant(&h, "g_revoked", &c, &a.id, t0, Some(t0));
+    refresh(&h, "r_revoked", "g_revoked", t0 + 90 * day, Some(t0));
+    // Still in use through a live refresh token, though not used for a long time.
+    grant(&h, "g_live", &c, &a.id, t0, None);
+    refresh(&h, "r_live", "g_live", t0 + 90 * day, None);
+    refresh(&h, "r_live_old", "g_live", t0 + 90 * day, Some(t0));
+    // Never refreshed: dead once its last use is past retention.
+    grant(&h, "g_idle", &c, &a.id, t0, None);
+    for (id, at) in [("q_old", t0), ("q_recent", t0 + 31 * day)] {
+        h.sql(
+            "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, created_at) \
+             VALUES (?1, ?2, ?3, 'C', 'id', 'approved', ?4)",
+            vec![id.into(), a.id.as_str().into(), c.as_str().into(), at.into()],
+        );
+    }
+    // Revoked 29 days later: within retention at the run below.
+    grant(&h, "g_revoked_recent", &c, &a.id, t0, Some(t0 + 29 * day));
+
+    h.clock.advance_secs(29 * DAY);
+    run_cron(&h);
+    assert_eq!(
+        ids(&h, "SELECT id FROM oauth_grants ORDER BY id"),
+        ["g_idle", "g_live", "g_revoked", "g_revoked_recent"],
+        "nothing is past retention yet"
+    );
+
+    h.clock.advance_secs(4 * DAY); // t0 + 33 days
+    let report = run_cron(&h);
+    assert_eq!(
+        ids(&h, "SELECT id FROM oauth_grants ORDER BY id"),
+        ["g_live", "g_revoked_recent"]
+    );
+    assert_eq!(
+        ids(&h, "SELECT id FROM refresh_tokens ORDER BY id"),
+        ["r_live", "r_live_old"]
+    );
+    assert_eq!(
+        ids(&h, "SELECT id FROM oauth_requests ORDER BY id"),
+        ["q_recent"]
+    );
+    assert_eq!(step(&report, "oauth_grants.dead"), 2);
+    assert_eq!(step(&report, "refresh_tokens.dead_grant"), 1);
+    assert_eq!(step(&report, "oauth_requests.created_at"), 1);
+}
+
+/// A run deletes at most 1000 dead grants; the next run continues.
+#[test]
+fn the_grant_purge_is_bounded_per_run() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let o = h.overseer("o@example.test");
+    let c = client(&h, "overseer", &o.id, 1);
+    h.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1005) \
+         INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at, revoked_at) \
+         SELECT 'g' || i, ?1, ?2, 'id', 0, 0, 0 FROM n",
+        vec![c.as_str().into(), a.id.as_str().into()],
+    );
+    h.clock.advance_secs(DAY);
+    assert_eq!(step(&run_cron(&h), "oauth_grants.dead"), 1000);
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM oauth_grants"), 5);
+    assert_eq!(step(&run_cron(&h), "oauth_grants.dead"), 5);
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM oauth_grants"), 0);
+}
+
+#[test]
+fn retention_settings_are_bounded() {
+    use agent_id::config::Config;
+    for (name, bad) in [
+        ("GRANT_RETENTION_DAYS", "0"),
+        ("GRANT_RETENTION_DAYS", "3651"),
+        ("GRANT_RETENTION_DAYS", "x"),
+        // The FREE tier's monthly grant count reads the current month's history.
+        ("OAUTH_HISTORY_RETENTION_DAYS", "31"),
+        ("OAUTH_HISTORY_RETENTION_DAYS", "36501"),
+    ] {
+        assert_eq!(
+            Config::load(&vars(&[(name, bad)])).unwrap_err().name,
+            name,
+            "{name}={bad}"
+        );
+    }
+    let c = Config::load(&vars(&[])).unwrap();
+    assert_eq!(
+        (c.grant_retention_days, c.oauth_history_retention_days),
+        (30, 400)
+    );
+}

@@ -275,8 +275,10 @@ fn migration_0003_keeps_existing_blocks_with_their_overseer() {
          INSERT INTO client_blocks (agent_id, client_id, overseer_id, created_at) VALUES ('a', 'c', 'o1', 7);",
     )
     .unwrap();
-    conn.execute_batch(&std::fs::read_to_string(dir.join("0003_blocks_per_overseer.sql")).unwrap())
-        .unwrap();
+    conn.execute_batch(
+        &std::fs::read_to_string(dir.join("0003_blocks_and_retention.sql")).unwrap(),
+    )
+    .unwrap();
     let row: (String, String, String, i64) = conn
         .query_row(
             "SELECT overseer_id, agent_id, client_id, created_at FROM client_blocks",

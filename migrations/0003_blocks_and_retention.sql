@@ -24,3 +24,9 @@ ALTER TABLE client_blocks_new RENAME TO client_blocks;
 
 -- Enforcement looks blocks up by (agent, client) at authorize, token and userinfo.
 CREATE INDEX idx_client_blocks_agent_client ON client_blocks(agent_id, client_id);
+
+-- Retention (cron step 3): dead grant families and OAuth request history are purged by age, a
+-- bounded number of rows per run; these indexes let each run find them without a table scan.
+CREATE INDEX idx_grants_revoked   ON oauth_grants(revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX idx_grants_last_used ON oauth_grants(last_used_at);
+CREATE INDEX idx_oauth_requests_created ON oauth_requests(created_at);

@@ -264,6 +264,8 @@ struct Sponsor {
     challenge_id: String,
     agent_id: String,
     shadow_id: String,
+    /// When the agent confirmed (Unix seconds): the link's issue time.
+    issued_at: i64,
 }
 
 fn sponsor(agent_id: &str) -> Sponsor {
@@ -271,13 +273,15 @@ fn sponsor(agent_id: &str) -> Sponsor {
         challenge_id: uuid(),
         agent_id: agent_id.to_owned(),
         shadow_id: derive_id(SHADOW_SECRET, agent_id),
+        issued_at: T0,
     }
 }
 
 fn shadow_custom(s: &Sponsor) -> Value {
     json!({"is_shadow_claim": true, "challenge_id": s.challenge_id, "agent_id": s.agent_id,
-           "shadow_overseer_id": s.shadow_id,
-           "link_sig": link::shadow_sig(&link_key(), &s.challenge_id, &s.agent_id, &s.shadow_id)})
+           "shadow_overseer_id": s.shadow_id, "issued_at": s.issued_at,
+           "link_sig": link::shadow_sig(&link_key(), &s.challenge_id, &s.agent_id, &s.shadow_id,
+                                        s.issued_at)})
 }
 
 fn payment(event_id: &str, txn: &str, price: &str, custom: Value) -> String {
@@ -467,7 +471,8 @@ fn p17_p18_rejected_shadow_payments_change_nothing() {
         &link_key(),
         &uuid(),
         &s.agent_id,
-        &s.shadow_id
+        &s.shadow_id,
+        s.issued_at
     ));
     // Signed, but the shadow id is not the agent's (a human-style v4 id).
     let mut foreign = sponsor(&a.id);
@@ -791,4 +796,171 @@ fn retention_settings_are_bounded() {
         (c.grant_retention_days, c.oauth_history_retention_days),
         (30, 400)
     );
+}
+
+// ---- shadow links expire (issue item 7) --------------------------------------------------
+
+fn payment_at(event_id: &str, txn: &str, custom: Value, occurred_secs: i64) -> String {
+    envelope(
+        event_id,
+        "transaction.completed",
+        occurred_secs,
+        json!({
+        "id": txn, "status": "completed", "customer_id": "ctm_sponsor", "subscription_id": null,
+        "items": [{"price": {"id": PRICE_SHADOW}, "quantity": 1}], "custom_data": custom}),
+    )
+}
+
+fn rejections(h: &Harness, reason: &str) -> i64 {
+    h.sql(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'shadow_claim.link_rejected' \
+         AND json_extract(details, '$.reason') = ?1",
+        vec![reason.into()],
+    )
+    .rows[0]["n"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The sponsor keeps the checkout data and pays again months later: the link has expired, so
+/// the event is answered `200 ignored` (Paddle stops retrying), audited, and changes nothing.
+#[test]
+fn a_shadow_link_is_honoured_only_within_its_window() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let s = sponsor(&a.id);
+    assert_processed(&h.webhook(&payment_at("evt_1", "txn_1", shadow_custom(&s), 0)));
+
+    // 30 days of sponsorship run out; 90 days later the same custom_data is paid again.
+    h.clock.advance_secs(90 * DAY);
+    run_cron(&h);
+    assert_eq!(
+        oversight(&h, &s.shadow_id, &a.id),
+        (0, Some("shadow_expired".into()))
+    );
+    let payments = snapshot(&h, "SELECT * FROM shadow_payments");
+    let oversights = snapshot(&h, "SELECT * FROM oversights");
+    let r = h.webhook(&payment_at("evt_2", "txn_2", shadow_custom(&s), 90 * DAY));
+    assert_ignored(&r);
+    assert_eq!(rejections(&h, "link expired"), 1);
+    assert_eq!(snapshot(&h, "SELECT * FROM shadow_payments"), payments);
+    assert_eq!(snapshot(&h, "SELECT * FROM oversights"), oversights);
+    let recorded = h.sql(
+        "SELECT outcome FROM webhook_events WHERE event_id = 'evt_2'",
+        vec![],
+    );
+    assert_eq!(recorded.rows[0]["outcome"], "ignored");
+
+    // The window is the challenge's hour plus an hour (defaults), judged at the payment's own
+    // `occurred_at`: a delivery retried long after a payment inside the window still counts.
+    let b = h.register(&TestKey::random(), "B");
+    let mut late = sponsor(&b.id);
+    late.issued_at = T0 + 90 * DAY - 7201;
+    assert_ignored(&h.webhook(&payment_at(
+        "evt_3",
+        "txn_3",
+        shadow_custom(&late),
+        90 * DAY,
+    )));
+    assert_eq!(rejections(&h, "link expired"), 2);
+    let mut edge = sponsor(&b.id);
+    edge.issued_at = T0 + 90 * DAY - 7200;
+    h.clock.advance_secs(DAY);
+    assert_processed(&h.webhook(&payment_at(
+        "evt_4",
+        "txn_4",
+        shadow_custom(&edge),
+        90 * DAY,
+    )));
+    assert_eq!(oversight(&h, &edge.shadow_id, &b.id), (1, None));
+
+    // The issue time is signed: moving it forward breaks the signature; leaving it out, or a
+    // link issued after the payment, is refused too.
+    let c = h.register(&TestKey::random(), "C");
+    let fresh = sponsor(&c.id);
+    let mut moved = shadow_custom(&fresh);
+    moved["issued_at"] = json!(h.now_s());
+    assert_ignored(&h.webhook(&payment_at("evt_5", "txn_5", moved, 91 * DAY)));
+    assert_eq!(rejections(&h, "link_sig does not verify"), 1);
+    let mut missing = shadow_custom(&fresh);
+    missing.as_object_mut().unwrap().remove("issued_at");
+    assert_ignored(&h.webhook(&payment_at("evt_6", "txn_6", missing, 91 * DAY)));
+    assert_eq!(rejections(&h, "custom_data without issued_at"), 1);
+    let mut future = sponsor(&c.id);
+    future.issued_at = T0 + 91 * DAY + 61;
+    assert_ignored(&h.webhook(&payment_at(
+        "evt_7",
+        "txn_7",
+        shadow_custom(&future),
+        91 * DAY,
+    )));
+    assert_eq!(rejections(&h, "link issued after the payment"), 1);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM oversights WHERE agent_id IN (SELECT id FROM agents WHERE name = 'C')"),
+        0
+    );
+}
+
+/// A payment never re-activates an oversight the agent revoked after confirming: it is recorded
+/// without effect. A claim the agent confirms again afterwards is honoured.
+#[test]
+fn a_payment_never_reactivates_a_sponsorship_revoked_after_confirming() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let s = sponsor(&a.id);
+    assert_processed(&h.webhook(&payment_at("evt_1", "txn_1", shadow_custom(&s), 0)));
+    assert_eq!(oversight(&h, &s.shadow_id, &a.id), (1, None));
+
+    h.clock.advance_secs(10);
+    let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Within the link's window, the sponsor pays again with the same checkout data.
+    h.clock.advance_secs(10);
+    assert_processed(&h.webhook(&payment_at("evt_2", "txn_2", shadow_custom(&s), 20)));
+    assert_eq!(
+        oversight(&h, &s.shadow_id, &a.id),
+        (0, Some("revoked_by_agent".into()))
+    );
+    let row = h.sql(
+        "SELECT applied, valid_from, valid_until FROM shadow_payments WHERE transaction_id = 'txn_2'",
+        vec![],
+    );
+    assert_eq!(
+        row.rows[0]["applied"], 0,
+        "recorded for the operator, no effect"
+    );
+    assert_eq!(row.rows[0]["valid_from"], row.rows[0]["valid_until"]);
+    let late = h.sql(
+        "SELECT json_extract(details, '$.revoked_by_agent') AS r FROM audit_events \
+         WHERE type = 'shadow_claim.late_payment'",
+        vec![],
+    );
+    assert_eq!(late.rows[0]["r"], 1);
+    let me = h.send(Req::get("/v1/agents/me").bearer(&a.session)).body;
+    assert_eq!(me["subscription"]["tier"], "FREE");
+
+    // The agent confirms a new shadow claim later: that payment re-activates the sponsorship.
+    h.clock.advance_secs(10);
+    let mut again = sponsor(&a.id);
+    again.issued_at = h.now_s();
+    assert_processed(&h.webhook(&payment_at("evt_3", "txn_3", shadow_custom(&again), 40)));
+    assert_eq!(oversight(&h, &s.shadow_id, &a.id), (1, None));
+}
+
+#[test]
+fn the_shadow_link_window_covers_the_challenge() {
+    use agent_id::config::Config;
+    let c = Config::load(&vars(&[("SHADOW_CHALLENGE_TTL_SECS", "600")])).unwrap();
+    assert_eq!(
+        c.shadow_link_ttl_secs, 4200,
+        "the challenge's lifetime plus an hour"
+    );
+    assert_eq!(
+        Config::load(&vars(&[("SHADOW_LINK_TTL_SECS", "3599")]))
+            .unwrap_err()
+            .name,
+        "SHADOW_LINK_TTL_SECS",
+        "shorter than the default challenge (3600 s)"
+    );
+    assert!(Config::load(&vars(&[("SHADOW_LINK_TTL_SECS", "3600")])).is_ok());
 }

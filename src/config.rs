@@ -134,6 +134,9 @@ pub struct Config {
     pub rotation_challenge_ttl_secs: i64,
     pub claim_challenge_ttl_secs: i64,
     pub shadow_challenge_ttl_secs: i64,
+    /// How long after the agent confirmed a shadow claim its signed checkout link may be paid
+    /// (judged at the payment's `occurred_at`); never shorter than the challenge itself.
+    pub shadow_link_ttl_secs: i64,
     pub dpop_iat_past_secs: i64,
     pub dpop_iat_future_secs: i64,
     pub dpop_require_nonce: bool,
@@ -141,6 +144,12 @@ pub struct Config {
     pub rate_limits: Option<RateLimits>,
     pub cors_allowed_origins: Vec<String>,
     pub audit_retention_days: i64,
+    /// Days a dead grant family (revoked, or unused with no live refresh token) is kept before
+    /// the cron job deletes it with its refresh tokens.
+    pub grant_retention_days: i64,
+    /// Days of OAuth request history (`oauth_requests`) kept; at least a month, because the
+    /// monthly grant count of the FREE tier reads it.
+    pub oauth_history_retention_days: i64,
     /// bcrypt cost for overseer passwords (production: at least 10).
     pub bcrypt_cost: u32,
     pub build_version: String,
@@ -239,6 +248,22 @@ impl Config {
                 .collect::<Result<_, _>>()?,
         };
 
+        let shadow_challenge_ttl_secs = num("SHADOW_CHALLENGE_TTL_SECS", 3600, 60, 7 * DAY)?;
+        // Default: the challenge's lifetime plus an hour for a checkout opened just before the
+        // challenge expired (card entry, 3-D Secure) to complete.
+        let shadow_link_ttl_secs = num(
+            "SHADOW_LINK_TTL_SECS",
+            shadow_challenge_ttl_secs + 3600,
+            60,
+            8 * DAY,
+        )?;
+        if shadow_link_ttl_secs < shadow_challenge_ttl_secs {
+            return Err(err(
+                "SHADOW_LINK_TTL_SECS",
+                "must be at least SHADOW_CHALLENGE_TTL_SECS",
+            ));
+        }
+
         Ok(Config {
             environment,
             public_base_url,
@@ -248,7 +273,8 @@ impl Config {
             registration_challenge_ttl_secs: num("REGISTRATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
             rotation_challenge_ttl_secs: num("ROTATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
             claim_challenge_ttl_secs: num("CLAIM_CHALLENGE_TTL_SECS", 900, 60, DAY)?,
-            shadow_challenge_ttl_secs: num("SHADOW_CHALLENGE_TTL_SECS", 3600, 60, 7 * DAY)?,
+            shadow_challenge_ttl_secs,
+            shadow_link_ttl_secs,
             dpop_iat_past_secs: num("DPOP_IAT_PAST_SECS", 300, 1, 3600)?,
             dpop_iat_future_secs: num("DPOP_IAT_FUTURE_SECS", 60, 0, 3600)?,
             dpop_require_nonce: flag("DPOP_REQUIRE_NONCE", false)?,
@@ -289,6 +315,8 @@ impl Config {
             rate_limits,
             cors_allowed_origins,
             audit_retention_days: num("AUDIT_RETENTION_DAYS", 400, 1, 36_500)?,
+            grant_retention_days: num("GRANT_RETENTION_DAYS", 30, 1, 3650)?,
+            oauth_history_retention_days: num("OAUTH_HISTORY_RETENTION_DAYS", 400, 32, 36_500)?,
             bcrypt_cost: u32::try_from(num(
                 "BCRYPT_COST",
                 10,

@@ -1,7 +1,9 @@
 //! The cron job (api.md 5.14): (1) end shadow sponsorships whose paid validity is over and
 //! enforce the agents' pools, (2) retry pending Paddle cancellations, giving up after 24 h with
-//! an audit row for the operator, (3) purge rows no request depends on any more. Each step is
-//! bounded so one run stays within the Worker's CPU budget; the next run continues.
+//! an audit row for the operator, (3) purge rows no request depends on any more: expired
+//! markers, codes and tokens, and — past their configured retention — dead grant families,
+//! OAuth request history, webhook and audit rows. Each step is bounded so one run stays within
+//! the Worker's CPU budget and D1's per-query limits; the next run continues.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -44,7 +46,10 @@ pub async fn run(app: &App, now_ms: i64) -> Result<Report, StoreError> {
     let (retried, failed) = retry_cancellations(app, now_ms).await?;
     report.push(("cancel_retried", retried));
     report.push(("cancel_failed", failed));
-    let retention = app.config.as_ref().map_or(400, |c| c.audit_retention_days);
+    let retention = app
+        .config
+        .as_ref()
+        .map_or(Retention::DEFAULT, Retention::of);
     report.extend(purge_expired(app.db.as_ref(), now_ms, retention).await?);
     Ok(report)
 }
@@ -155,14 +160,75 @@ async fn retry_cancellations(app: &App, now_ms: i64) -> Result<(u64, u64), Store
     Ok((retried, failed))
 }
 
-/// Step 3: deletes expired markers, codes, tokens, webhook and audit rows. History is never
-/// purged.
+/// How long history is kept, in days (configuration; defaults when it is unusable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub audit_days: i64,
+    pub grant_days: i64,
+    pub oauth_history_days: i64,
+}
+
+impl Retention {
+    /// The defaults of `AUDIT_RETENTION_DAYS`, `GRANT_RETENTION_DAYS` and
+    /// `OAUTH_HISTORY_RETENTION_DAYS`.
+    pub const DEFAULT: Retention = Retention {
+        audit_days: 400,
+        grant_days: 30,
+        oauth_history_days: 400,
+    };
+
+    pub fn of(config: &crate::config::Config) -> Self {
+        Self {
+            audit_days: config.audit_retention_days,
+            grant_days: config.grant_retention_days,
+            oauth_history_days: config.oauth_history_retention_days,
+        }
+    }
+}
+
+/// A grant family nobody can use any more (`?1` = cutoff, `?2` = now): revoked before the
+/// cutoff, or unused since the cutoff with no live refresh token.
+const DEAD_GRANT: &str = "((g.revoked_at IS NOT NULL AND g.revoked_at < ?1) OR \
+     (g.revoked_at IS NULL AND g.last_used_at < ?1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens x \
+       WHERE x.grant_id = g.id AND x.rotated_at IS NULL AND x.expires_at > ?2)))";
+
+/// Dead grant families, children first so that every statement deletes at most [`BATCH`] rows
+/// itself: the refresh tokens of dead grants, then dead grants left without refresh tokens (their
+/// access tokens expired long ago and were purged, so the cascade deletes nothing more).
+fn purge_dead_grants(cutoff_ms: i64, now_ms: i64) -> [(&'static str, Statement); 2] {
+    [
+        (
+            "refresh_tokens.dead_grant",
+            Statement::new(
+                format!(
+                    "DELETE FROM refresh_tokens WHERE rowid IN (SELECT r.rowid FROM refresh_tokens r \
+                     JOIN oauth_grants g ON g.id = r.grant_id WHERE {DEAD_GRANT} LIMIT {BATCH})"
+                ),
+                vec![Value::Int(cutoff_ms), Value::Int(now_ms)],
+            ),
+        ),
+        (
+            "oauth_grants.dead",
+            Statement::new(
+                format!(
+                    "DELETE FROM oauth_grants WHERE rowid IN (SELECT g.rowid FROM oauth_grants g \
+                     WHERE {DEAD_GRANT} AND NOT EXISTS (SELECT 1 FROM refresh_tokens r \
+                     WHERE r.grant_id = g.id) LIMIT {BATCH})"
+                ),
+                vec![Value::Int(cutoff_ms), Value::Int(now_ms)],
+            ),
+        ),
+    ]
+}
+
+/// Step 3: deletes expired markers, codes and tokens; dead grant families, OAuth request
+/// history, webhook and audit rows past their retention. At most [`BATCH`] rows per statement.
 async fn purge_expired(
     db: &dyn Db,
     now_ms: i64,
-    audit_retention_days: i64,
+    retention: Retention,
 ) -> Result<Report, StoreError> {
-    let steps: [(&'static str, i64); 8] = [
+    let steps: [(&'static str, i64); 9] = [
         ("jti_markers.expires_at", now_ms),
         ("session_revocations.expires_at", now_ms),
         ("authorization_codes.expires_at", now_ms - DAY_MS),
@@ -172,12 +238,20 @@ async fn purge_expired(
         ("webhook_events.received_at", now_ms - 30 * DAY_MS),
         (
             "audit_events.created_at",
-            now_ms - audit_retention_days * DAY_MS,
+            now_ms - retention.audit_days * DAY_MS,
+        ),
+        (
+            "oauth_requests.created_at",
+            now_ms - retention.oauth_history_days * DAY_MS,
         ),
     ];
-    let mut report = Vec::with_capacity(steps.len());
+    let mut report = Vec::with_capacity(steps.len() + 2);
     for (target, cutoff) in steps {
         let outcome = db.run(purge(target, cutoff)).await?;
+        report.push((target, outcome.changes));
+    }
+    for (target, stmt) in purge_dead_grants(now_ms - retention.grant_days * DAY_MS, now_ms) {
+        let outcome = db.run(stmt).await?;
         report.push((target, outcome.changes));
     }
     Ok(report)

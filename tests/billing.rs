@@ -264,6 +264,8 @@ struct Sponsor {
     challenge_id: String,
     agent_id: String,
     shadow_id: String,
+    /// When the agent confirmed (Unix seconds): the link's issue time.
+    issued_at: i64,
 }
 
 fn sponsor(agent_id: &str) -> Sponsor {
@@ -271,13 +273,15 @@ fn sponsor(agent_id: &str) -> Sponsor {
         challenge_id: uuid(),
         agent_id: agent_id.to_owned(),
         shadow_id: derive_id(SHADOW_SECRET, agent_id),
+        issued_at: T0,
     }
 }
 
 fn shadow_custom(s: &Sponsor) -> Value {
     json!({"is_shadow_claim": true, "challenge_id": s.challenge_id, "agent_id": s.agent_id,
-           "shadow_overseer_id": s.shadow_id,
-           "link_sig": link::shadow_sig(&link_key(), &s.challenge_id, &s.agent_id, &s.shadow_id)})
+           "shadow_overseer_id": s.shadow_id, "issued_at": s.issued_at,
+           "link_sig": link::shadow_sig(&link_key(), &s.challenge_id, &s.agent_id, &s.shadow_id,
+                                        s.issued_at)})
 }
 
 fn payment(event_id: &str, txn: &str, price: &str, custom: Value) -> String {
@@ -467,7 +471,8 @@ fn p17_p18_rejected_shadow_payments_change_nothing() {
         &link_key(),
         &uuid(),
         &s.agent_id,
-        &s.shadow_id
+        &s.shadow_id,
+        s.issued_at
     ));
     // Signed, but the shadow id is not the agent's (a human-style v4 id).
     let mut foreign = sponsor(&a.id);
@@ -607,4 +612,355 @@ fn enforcement_entry_points_for_the_claim_routes() {
     // An agent of a human overseer is enforced in that overseer's pool (already within limits).
     futures::executor::block_on(enforce_agent_pool(&ctx, &a1.id, Cause::Limits)).unwrap();
     assert_eq!(client_state(&h, &clients[9]).0, 0);
+}
+
+/// Issue item 5: paying the shadow fee once, registering SHADOW's ten clients and revoking the
+/// sponsor must not keep them enabled: the agent's own pool falls back to FREE (0 clients) in the
+/// revocation's batch (api.md 2.4, 5.8).
+#[test]
+fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let s = sponsor(&a.id);
+    put_challenge(&h, &s);
+    assert_processed(&h.webhook(&payment(
+        "evt_pay_rv",
+        "txn_rv",
+        PRICE_SHADOW,
+        shadow_custom(&s),
+    )));
+    let ids: Vec<String> = (0..10)
+        .map(|_| {
+            let r = h.send(
+                Req::post("/v1/clients/register/agent")
+                    .bearer(&a.session)
+                    .json(
+                        json!({"name": "C", "redirect_uris": ["https://app.example.com/cb"],
+                                 "public_key": TestKey::random().x()}),
+                    ),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["client"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        oversight(&h, &s.shadow_id, &a.id),
+        (0, Some("revoked_by_agent".into()))
+    );
+    for id in &ids {
+        assert_eq!(client_state(&h, id), (1, Some("tier_limit".into())), "{id}");
+        h.send(Req::new(http::Method::PUT, &format!("/v1/clients/{id}/enable")).bearer(&a.session))
+            .assert_error(403, "tier_limit_reached");
+    }
+    assert_eq!(audit_count(&h, "client.disabled"), 10);
+    let me = h.send(Req::get("/v1/agents/me").bearer(&a.session)).body;
+    assert_eq!(me["subscription"]["tier"], "FREE");
+}
+
+// ---- retention (issue item 11) -----------------------------------------------------------
+
+fn grant(h: &Harness, id: &str, client: &str, agent: &str, last_used: i64, revoked: Option<i64>) {
+    h.sql(
+        "INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at, revoked_at) \
+         VALUES (?1, ?2, ?3, 'id', ?4, ?4, ?5)",
+        vec![
+            id.into(),
+            client.into(),
+            agent.into(),
+            last_used.into(),
+            revoked.into(),
+        ],
+    );
+}
+
+fn refresh(h: &Harness, id: &str, grant_id: &str, expires: i64, rotated: Option<i64>) {
+    h.sql(
+        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at, rotated_at) \
+         VALUES (?1, ?2, ?1, 0, ?3, ?4)",
+        vec![id.into(), grant_id.into(), expires.into(), rotated.into()],
+    );
+}
+
+fn ids(h: &Harness, sql: &'static str) -> Vec<String> {
+    h.sql(sql, vec![])
+        .rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn step(report: &[(&'static str, u64)], name: &str) -> u64 {
+    report.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+/// Dead grant families (with their refresh tokens) and OAuth history past retention are purged
+/// by the cron job; live grants, recent dead ones and recent history stay.
+#[test]
+fn the_cron_job_purges_dead_grants_and_old_history_after_their_retention() {
+    let h = Harness::with_vars(&[
+        ("GRANT_RETENTION_DAYS", "30"),
+        ("OAUTH_HISTORY_RETENTION_DAYS", "32"),
+    ]);
+    let a = h.register(&TestKey::random(), "A");
+    let o = h.overseer("o@example.test");
+    let c = client(&h, "overseer", &o.id, 1);
+    let t0 = h.clock_ms();
+    let day = DAY * 1000;
+    // Revoked now, with a rotated refresh token that has not expired yet (reuse detection).
+    grant(&h, "g_revoked", &c, &a.id, t0, Some(t0));
+    refresh(&h, "r_revoked", "g_revoked", t0 + 90 * day, Some(t0));
+    // Still in use through a live refresh token, though not used for a long time.
+    grant(&h, "g_live", &c, &a.id, t0, None);
+    refresh(&h, "r_live", "g_live", t0 + 90 * day, None);
+    refresh(&h, "r_live_old", "g_live", t0 + 90 * day, Some(t0));
+    // Never refreshed: dead once its last use is past retention.
+    grant(&h, "g_idle", &c, &a.id, t0, None);
+    for (id, at) in [("q_old", t0), ("q_recent", t0 + 31 * day)] {
+        h.sql(
+            "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, created_at) \
+             VALUES (?1, ?2, ?3, 'C', 'id', 'approved', ?4)",
+            vec![id.into(), a.id.as_str().into(), c.as_str().into(), at.into()],
+        );
+    }
+    // Revoked 29 days later: within retention at the run below.
+    grant(&h, "g_revoked_recent", &c, &a.id, t0, Some(t0 + 29 * day));
+
+    h.clock.advance_secs(29 * DAY);
+    run_cron(&h);
+    assert_eq!(
+        ids(&h, "SELECT id FROM oauth_grants ORDER BY id"),
+        ["g_idle", "g_live", "g_revoked", "g_revoked_recent"],
+        "nothing is past retention yet"
+    );
+
+    h.clock.advance_secs(4 * DAY); // t0 + 33 days
+    let report = run_cron(&h);
+    assert_eq!(
+        ids(&h, "SELECT id FROM oauth_grants ORDER BY id"),
+        ["g_live", "g_revoked_recent"]
+    );
+    assert_eq!(
+        ids(&h, "SELECT id FROM refresh_tokens ORDER BY id"),
+        ["r_live", "r_live_old"]
+    );
+    assert_eq!(
+        ids(&h, "SELECT id FROM oauth_requests ORDER BY id"),
+        ["q_recent"]
+    );
+    assert_eq!(step(&report, "oauth_grants.dead"), 2);
+    assert_eq!(step(&report, "refresh_tokens.dead_grant"), 1);
+    assert_eq!(step(&report, "oauth_requests.created_at"), 1);
+}
+
+/// A run deletes at most 1000 dead grants; the next run continues.
+#[test]
+fn the_grant_purge_is_bounded_per_run() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let o = h.overseer("o@example.test");
+    let c = client(&h, "overseer", &o.id, 1);
+    h.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1005) \
+         INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at, revoked_at) \
+         SELECT 'g' || i, ?1, ?2, 'id', 0, 0, 0 FROM n",
+        vec![c.as_str().into(), a.id.as_str().into()],
+    );
+    h.clock.advance_secs(DAY);
+    assert_eq!(step(&run_cron(&h), "oauth_grants.dead"), 1000);
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM oauth_grants"), 5);
+    assert_eq!(step(&run_cron(&h), "oauth_grants.dead"), 5);
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM oauth_grants"), 0);
+}
+
+#[test]
+fn retention_settings_are_bounded() {
+    use agent_id::config::Config;
+    for (name, bad) in [
+        ("GRANT_RETENTION_DAYS", "0"),
+        ("GRANT_RETENTION_DAYS", "3651"),
+        ("GRANT_RETENTION_DAYS", "x"),
+        // The FREE tier's monthly grant count reads the current month's history.
+        ("OAUTH_HISTORY_RETENTION_DAYS", "31"),
+        ("OAUTH_HISTORY_RETENTION_DAYS", "36501"),
+    ] {
+        assert_eq!(
+            Config::load(&vars(&[(name, bad)])).unwrap_err().name,
+            name,
+            "{name}={bad}"
+        );
+    }
+    let c = Config::load(&vars(&[])).unwrap();
+    assert_eq!(
+        (c.grant_retention_days, c.oauth_history_retention_days),
+        (30, 400)
+    );
+}
+
+// ---- shadow links expire (issue item 7) --------------------------------------------------
+
+fn payment_at(event_id: &str, txn: &str, custom: Value, occurred_secs: i64) -> String {
+    envelope(
+        event_id,
+        "transaction.completed",
+        occurred_secs,
+        json!({
+        "id": txn, "status": "completed", "customer_id": "ctm_sponsor", "subscription_id": null,
+        "items": [{"price": {"id": PRICE_SHADOW}, "quantity": 1}], "custom_data": custom}),
+    )
+}
+
+fn rejections(h: &Harness, reason: &str) -> i64 {
+    h.sql(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'shadow_claim.link_rejected' \
+         AND json_extract(details, '$.reason') = ?1",
+        vec![reason.into()],
+    )
+    .rows[0]["n"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The sponsor keeps the checkout data and pays again months later: the link has expired, so
+/// the event is answered `200 ignored` (Paddle stops retrying), audited, and changes nothing.
+#[test]
+fn a_shadow_link_is_honoured_only_within_its_window() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let s = sponsor(&a.id);
+    assert_processed(&h.webhook(&payment_at("evt_1", "txn_1", shadow_custom(&s), 0)));
+
+    // 30 days of sponsorship run out; 90 days later the same custom_data is paid again.
+    h.clock.advance_secs(90 * DAY);
+    run_cron(&h);
+    assert_eq!(
+        oversight(&h, &s.shadow_id, &a.id),
+        (0, Some("shadow_expired".into()))
+    );
+    let payments = snapshot(&h, "SELECT * FROM shadow_payments");
+    let oversights = snapshot(&h, "SELECT * FROM oversights");
+    let r = h.webhook(&payment_at("evt_2", "txn_2", shadow_custom(&s), 90 * DAY));
+    assert_ignored(&r);
+    assert_eq!(rejections(&h, "link expired"), 1);
+    assert_eq!(snapshot(&h, "SELECT * FROM shadow_payments"), payments);
+    assert_eq!(snapshot(&h, "SELECT * FROM oversights"), oversights);
+    let recorded = h.sql(
+        "SELECT outcome FROM webhook_events WHERE event_id = 'evt_2'",
+        vec![],
+    );
+    assert_eq!(recorded.rows[0]["outcome"], "ignored");
+
+    // The window is the challenge's hour plus an hour (defaults), judged at the payment's own
+    // `occurred_at`: a delivery retried long after a payment inside the window still counts.
+    let b = h.register(&TestKey::random(), "B");
+    let mut late = sponsor(&b.id);
+    late.issued_at = T0 + 90 * DAY - 7201;
+    assert_ignored(&h.webhook(&payment_at(
+        "evt_3",
+        "txn_3",
+        shadow_custom(&late),
+        90 * DAY,
+    )));
+    assert_eq!(rejections(&h, "link expired"), 2);
+    let mut edge = sponsor(&b.id);
+    edge.issued_at = T0 + 90 * DAY - 7200;
+    h.clock.advance_secs(DAY);
+    assert_processed(&h.webhook(&payment_at(
+        "evt_4",
+        "txn_4",
+        shadow_custom(&edge),
+        90 * DAY,
+    )));
+    assert_eq!(oversight(&h, &edge.shadow_id, &b.id), (1, None));
+
+    // The issue time is signed: moving it forward breaks the signature; leaving it out, or a
+    // link issued after the payment, is refused too.
+    let c = h.register(&TestKey::random(), "C");
+    let fresh = sponsor(&c.id);
+    let mut moved = shadow_custom(&fresh);
+    moved["issued_at"] = json!(h.now_s());
+    assert_ignored(&h.webhook(&payment_at("evt_5", "txn_5", moved, 91 * DAY)));
+    assert_eq!(rejections(&h, "link_sig does not verify"), 1);
+    let mut missing = shadow_custom(&fresh);
+    missing.as_object_mut().unwrap().remove("issued_at");
+    assert_ignored(&h.webhook(&payment_at("evt_6", "txn_6", missing, 91 * DAY)));
+    assert_eq!(rejections(&h, "custom_data without issued_at"), 1);
+    let mut future = sponsor(&c.id);
+    future.issued_at = T0 + 91 * DAY + 61;
+    assert_ignored(&h.webhook(&payment_at(
+        "evt_7",
+        "txn_7",
+        shadow_custom(&future),
+        91 * DAY,
+    )));
+    assert_eq!(rejections(&h, "link issued after the payment"), 1);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM oversights WHERE agent_id IN (SELECT id FROM agents WHERE name = 'C')"),
+        0
+    );
+}
+
+/// A payment never re-activates an oversight the agent revoked after confirming: it is recorded
+/// without effect. A claim the agent confirms again afterwards is honoured.
+#[test]
+fn a_payment_never_reactivates_a_sponsorship_revoked_after_confirming() {
+    let h = Harness::new();
+    let a = h.register(&TestKey::random(), "A");
+    let s = sponsor(&a.id);
+    assert_processed(&h.webhook(&payment_at("evt_1", "txn_1", shadow_custom(&s), 0)));
+    assert_eq!(oversight(&h, &s.shadow_id, &a.id), (1, None));
+
+    h.clock.advance_secs(10);
+    let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Within the link's window, the sponsor pays again with the same checkout data.
+    h.clock.advance_secs(10);
+    assert_processed(&h.webhook(&payment_at("evt_2", "txn_2", shadow_custom(&s), 20)));
+    assert_eq!(
+        oversight(&h, &s.shadow_id, &a.id),
+        (0, Some("revoked_by_agent".into()))
+    );
+    let row = h.sql(
+        "SELECT applied, valid_from, valid_until FROM shadow_payments WHERE transaction_id = 'txn_2'",
+        vec![],
+    );
+    assert_eq!(
+        row.rows[0]["applied"], 0,
+        "recorded for the operator, no effect"
+    );
+    assert_eq!(row.rows[0]["valid_from"], row.rows[0]["valid_until"]);
+    let late = h.sql(
+        "SELECT json_extract(details, '$.revoked_by_agent') AS r FROM audit_events \
+         WHERE type = 'shadow_claim.late_payment'",
+        vec![],
+    );
+    assert_eq!(late.rows[0]["r"], 1);
+    let me = h.send(Req::get("/v1/agents/me").bearer(&a.session)).body;
+    assert_eq!(me["subscription"]["tier"], "FREE");
+
+    // The agent confirms a new shadow claim later: that payment re-activates the sponsorship.
+    h.clock.advance_secs(10);
+    let mut again = sponsor(&a.id);
+    again.issued_at = h.now_s();
+    assert_processed(&h.webhook(&payment_at("evt_3", "txn_3", shadow_custom(&again), 40)));
+    assert_eq!(oversight(&h, &s.shadow_id, &a.id), (1, None));
+}
+
+#[test]
+fn the_shadow_link_window_covers_the_challenge() {
+    use agent_id::config::Config;
+    let c = Config::load(&vars(&[("SHADOW_CHALLENGE_TTL_SECS", "600")])).unwrap();
+    assert_eq!(
+        c.shadow_link_ttl_secs, 4200,
+        "the challenge's lifetime plus an hour"
+    );
+    assert_eq!(
+        Config::load(&vars(&[("SHADOW_LINK_TTL_SECS", "3599")]))
+            .unwrap_err()
+            .name,
+        "SHADOW_LINK_TTL_SECS",
+        "shorter than the default challenge (3600 s)"
+    );
+    assert!(Config::load(&vars(&[("SHADOW_LINK_TTL_SECS", "3600")])).is_ok());
 }

@@ -383,7 +383,10 @@ fn shadow_claim_up_to_payment() {
     let cd = &s.body["custom_data"];
     assert_eq!(cd["is_shadow_claim"], true);
     let key = agent_id::paddle::link::link_key(None, SHADOW_SECRET);
-    let expected = agent_id::paddle::link::shadow_sig(&key, &cid, &a.id, &shadow);
+    // Issued as of the agent's confirmation (the clock has not moved since).
+    let issued_at = cd["issued_at"].as_i64().unwrap();
+    assert_eq!(issued_at, h.now_s());
+    let expected = agent_id::paddle::link::shadow_sig(&key, &cid, &a.id, &shadow, issued_at);
     assert!(agent_id::paddle::link::verify_sig(
         &expected,
         cd["link_sig"].as_str().unwrap()

@@ -744,3 +744,69 @@ fn method_and_cors_rules_of_oauth_routes() {
     let r = h.send(Req::new(Method::DELETE, "/v1/oauth/token"));
     assert_eq!(r.status, 405);
 }
+
+/// Issue item 5 end to end: an agent sponsored by a shadow payment registers its own client and
+/// grants it access; once the agent revokes the sponsor, its pool is FREE (no clients), so the
+/// client's tokens stop working at once: userinfo and refresh are refused.
+#[test]
+fn revoking_a_shadow_sponsor_stops_the_agents_clients_tokens() {
+    use agent_id::domain::shadow::derive_id;
+    use agent_id::paddle::link;
+    use common::paddle::{assert_processed, envelope, link_key};
+
+    let h = Harness::new();
+    let overseer = h.overseer("unused@example.test");
+    let agent_key = TestKey::random();
+    let agent = h.register(&agent_key, "Agent A");
+    let shadow = derive_id(SHADOW_SECRET, &agent.id);
+    let challenge = common::paddle::uuid();
+    let issued = h.now_s();
+    let custom = json!({"is_shadow_claim": true, "challenge_id": challenge, "agent_id": agent.id,
+        "shadow_overseer_id": shadow, "issued_at": issued,
+        "link_sig": link::shadow_sig(&link_key(), &challenge, &agent.id, &shadow, issued)});
+    assert_processed(&h.webhook(&envelope(
+        "evt_sponsor",
+        "transaction.completed",
+        0,
+        json!({"id": "txn_sponsor", "status": "completed", "customer_id": "ctm_s",
+               "subscription_id": null, "items": [{"price": {"id": PRICE_SHADOW}, "quantity": 1}],
+               "custom_data": custom}),
+    )));
+    let client_key = TestKey::random();
+    let r = h.send(
+        Req::post("/v1/clients/register/agent")
+            .bearer(&agent.session)
+            .json(
+                json!({"name": "Agent's Client", "redirect_uris": [REDIRECT],
+                         "public_key": client_key.x(), "scope": "id name subscription"}),
+            ),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let w = World {
+        client_id: r.body["client"]["id"].as_str().unwrap().to_owned(),
+        h,
+        overseer,
+        agent,
+        agent_key,
+        client_key,
+    };
+    let dpop = TestKey::random();
+    let t = w.exchange(&w.code(), Some(&dpop));
+    assert_eq!(t.status, 200, "{}", t.body);
+    let access = t.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = t.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(w.userinfo(&access, &dpop).status, 200);
+
+    let r =
+        w.h.send(Req::post("/v1/agents/revoke-overseer").bearer(&w.agent.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(w.userinfo(&access, &dpop).status, 401);
+    let again = w.refresh(&refresh);
+    assert_eq!(
+        (again.status, again.body["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{}",
+        again.body
+    );
+    assert_eq!(w.introspect(&access)["active"], false);
+}

@@ -27,14 +27,58 @@ pub fn subscription_sig(key: &[u8], overseer_id: &str, price_id: &str, nonce: &s
     sig(key, &["sub", overseer_id, price_id, nonce])
 }
 
-/// `link_sig` of a shadow checkout: message `shadow|<challenge_id>|<agent_id>|<shadow_overseer_id>`.
+/// `link_sig` of a shadow checkout: message
+/// `shadow|<challenge_id>|<agent_id>|<shadow_overseer_id>|<issued_at>`, `issued_at` in Unix
+/// seconds (decimal). The issue time binds the link to a validity window ([`ShadowWindow`]), so
+/// checkout data kept by a sponsor cannot be paid again months later.
 pub fn shadow_sig(
     key: &[u8],
     challenge_id: &str,
     agent_id: &str,
     shadow_overseer_id: &str,
+    issued_at_s: i64,
 ) -> String {
-    sig(key, &["shadow", challenge_id, agent_id, shadow_overseer_id])
+    let issued = issued_at_s.to_string();
+    sig(
+        key,
+        &[
+            "shadow",
+            challenge_id,
+            agent_id,
+            shadow_overseer_id,
+            &issued,
+        ],
+    )
+}
+
+/// When a signed shadow link may still be paid: from its issue time to `ttl_secs` later, judged
+/// at the payment's own time (Paddle's signed `occurred_at`, not the delivery time, so Paddle's
+/// retries after an outage still succeed). A link issued more than `skew_secs` after the payment
+/// is refused too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShadowWindow {
+    pub ttl_secs: i64,
+    pub skew_secs: i64,
+}
+
+/// Why a shadow link's time does not admit a payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkTime {
+    Expired,
+    FromTheFuture,
+}
+
+impl ShadowWindow {
+    /// Whether a link issued at `issued_at_s` admits a payment that occurred at `paid_at_s`.
+    pub fn check(&self, issued_at_s: i64, paid_at_s: i64) -> Result<(), LinkTime> {
+        if issued_at_s > paid_at_s.saturating_add(self.skew_secs) {
+            Err(LinkTime::FromTheFuture)
+        } else if paid_at_s > issued_at_s.saturating_add(self.ttl_secs) {
+            Err(LinkTime::Expired)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// `link_sig` of the `custom_data` sent when creating a Paddle customer: message
@@ -74,7 +118,7 @@ mod tests {
     const CHALLENGE: &str = "7c6b5a49-3827-4160-9f8e-7d6c5b4a3928";
     const AGENT: &str = "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f";
     const SHADOW_ID: &str = "e6289310-3422-8521-8f06-42e2ab0d7748";
-    const SHADOW_SIG: &str = "mdiSfRj25AL6h3ozQk6FWILm8m0OZJ9xXUgbokKiMm8";
+    const ISSUED: i64 = 1_767_225_600;
 
     fn key() -> Vec<u8> {
         link_key(None, SHADOW_SECRET)
@@ -104,11 +148,48 @@ mod tests {
         assert!(verify_sig(&sig, SUB_SIG));
     }
 
+    /// The signature of an explicit message, computed independently of [`shadow_sig`].
+    fn shadow_expected() -> String {
+        b64::encode(&hmac_sha256(
+            &key(),
+            format!("shadow|{CHALLENGE}|{AGENT}|{SHADOW_ID}|{ISSUED}").as_bytes(),
+        ))
+    }
+
     #[test]
-    fn shadow_vector() {
-        let sig = shadow_sig(&key(), CHALLENGE, AGENT, SHADOW_ID);
-        assert_eq!(sig, SHADOW_SIG);
-        assert!(verify_sig(&sig, SHADOW_SIG));
+    fn shadow_sig_signs_its_message_with_the_issue_time() {
+        let sig = shadow_sig(&key(), CHALLENGE, AGENT, SHADOW_ID, ISSUED);
+        assert_eq!(sig, shadow_expected());
+        assert!(verify_sig(&sig, &shadow_expected()));
+        // Another issue time is another signature: the time cannot be moved after signing.
+        assert!(!verify_sig(
+            &shadow_sig(&key(), CHALLENGE, AGENT, SHADOW_ID, ISSUED + 1),
+            &shadow_expected()
+        ));
+        // The unbound v1 form (vectors.md §5.8) no longer verifies.
+        assert!(!verify_sig(
+            &sig,
+            "mdiSfRj25AL6h3ozQk6FWILm8m0OZJ9xXUgbokKiMm8"
+        ));
+    }
+
+    #[test]
+    fn shadow_window_bounds() {
+        let w = ShadowWindow {
+            ttl_secs: 7200,
+            skew_secs: 60,
+        };
+        assert_eq!(w.check(ISSUED, ISSUED), Ok(()));
+        assert_eq!(w.check(ISSUED, ISSUED + 7200), Ok(()));
+        assert_eq!(w.check(ISSUED, ISSUED + 7201), Err(LinkTime::Expired));
+        assert_eq!(
+            w.check(ISSUED, ISSUED + 90 * 86_400),
+            Err(LinkTime::Expired)
+        );
+        assert_eq!(w.check(ISSUED + 60, ISSUED), Ok(()));
+        assert_eq!(w.check(ISSUED + 61, ISSUED), Err(LinkTime::FromTheFuture));
+        assert_eq!(w.check(i64::MAX, 0), Err(LinkTime::FromTheFuture));
+        assert_eq!(w.check(0, i64::MAX), Err(LinkTime::Expired));
     }
 
     #[test]
@@ -142,11 +223,11 @@ mod tests {
             assert!(!verify_sig(&expected, SUB_SIG));
         }
         for expected in [
-            shadow_sig(&k, CHALLENGE, other_id, SHADOW_ID),
-            shadow_sig(&k, AGENT, CHALLENGE, SHADOW_ID),
-            shadow_sig(&k, CHALLENGE, AGENT, other_id),
+            shadow_sig(&k, CHALLENGE, other_id, SHADOW_ID, ISSUED),
+            shadow_sig(&k, AGENT, CHALLENGE, SHADOW_ID, ISSUED),
+            shadow_sig(&k, CHALLENGE, AGENT, other_id, ISSUED),
         ] {
-            assert!(!verify_sig(&expected, SHADOW_SIG));
+            assert!(!verify_sig(&expected, &shadow_expected()));
         }
         // Kinds are domain-separated: a subscription signature is never a customer signature.
         assert_ne!(

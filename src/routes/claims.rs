@@ -11,7 +11,9 @@ use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
-use crate::domain::enforcement::{enforce_agent_pool, enforce_overseer_pool, Cause};
+use crate::domain::enforcement::{
+    self, enforce_agent_pool, enforce_overseer_pool, Cause, Scope, Stamp,
+};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::tier::{overseer_tier, Tiers};
 use crate::domain::time::rfc3339_ms;
@@ -22,7 +24,7 @@ use crate::routes::challenges;
 use crate::routes::registration::challenge_not_found;
 use crate::routes::shadow;
 use crate::stmt;
-use crate::store::{Constraint, Namespace, StoreError, Value};
+use crate::store::{Constraint, Namespace, Statement, StoreError, Value};
 
 /// How long a claim's status stays reportable after it expired (api.md 2.4).
 const STATUS_GRACE_SECS: i64 = 3600;
@@ -377,38 +379,38 @@ fn no_active_oversight() -> ApiError {
     ApiError::new(ErrorCode::NoActiveOversight, "No active oversight")
 }
 
-/// Deactivates one oversight with a reason and its audit row, in one batch.
+/// Deactivates one oversight with a reason and its audit row, in one batch that ends with
+/// `then` (enforcement that must commit together with the deactivation).
 async fn deactivate(
     ctx: &Ctx<'_>,
     overseer_id: &str,
     agent_id: &str,
     reason: &'static str,
     event: Event<'_>,
+    then: Vec<Statement>,
 ) -> Result<bool, ApiError> {
     // The audit row goes first, guarded on the same pre-state the UPDATE needs (the oversight
     // is active), so both take effect or neither does.
-    let outcomes = ctx
-        .app
-        .db
-        .batch(vec![
-            audit::insert_where(
-                ctx,
-                &event,
-                Some((
-                    "EXISTS (SELECT 1 FROM oversights WHERE overseer_id = ?13 AND agent_id = ?14 AND active = 1)",
-                    vec![Value::from(overseer_id), Value::from(agent_id)],
-                )),
-            )?,
-            stmt!(
-                "UPDATE oversights SET active = 0, deactivated_reason = ?3, deactivated_at = ?4, updated_at = ?4 \
-                 WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
-                overseer_id,
-                agent_id,
-                reason,
-                ctx.now_ms
-            ),
-        ])
-        .await?;
+    let mut batch = vec![
+        audit::insert_where(
+            ctx,
+            &event,
+            Some((
+                "EXISTS (SELECT 1 FROM oversights WHERE overseer_id = ?13 AND agent_id = ?14 AND active = 1)",
+                vec![Value::from(overseer_id), Value::from(agent_id)],
+            )),
+        )?,
+        stmt!(
+            "UPDATE oversights SET active = 0, deactivated_reason = ?3, deactivated_at = ?4, updated_at = ?4 \
+             WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
+            overseer_id,
+            agent_id,
+            reason,
+            ctx.now_ms
+        ),
+    ];
+    batch.extend(then);
+    let outcomes = ctx.app.db.batch(batch).await?;
     Ok(outcomes.get(1).is_some_and(|o| o.changes == 1))
 }
 
@@ -429,12 +431,25 @@ pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: Some(&s.agent.id),
         details: json!({ "reason": "revoked_by_agent" }),
     };
+    // The agent leaves its overseer's pool for its own, under the FREE limits (api.md 5.8): the
+    // excess clients are disabled in the same batch, so paying once and revoking can never keep
+    // more clients enabled than FREE allows. `Unclaimed` re-checks at commit time that no other
+    // oversight became active meanwhile.
+    let free = enforcement::tier_limits(ctx.app.db.as_ref(), "FREE").await?;
+    let enforce = enforcement::agent_pool(
+        &Stamp::of(ctx, "agent", Some(&s.agent.id)),
+        &s.agent.id,
+        free.max_clients,
+        Cause::Limits,
+        Scope::Unclaimed,
+    );
     if !deactivate(
         ctx,
         &current.overseer_id,
         &s.agent.id,
         "revoked_by_agent",
         event,
+        enforce,
     )
     .await?
     {
@@ -460,7 +475,16 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: Some(&agent_id),
         details: json!({ "reason": "declaimed" }),
     };
-    if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event).await? {
+    if !deactivate(
+        ctx,
+        &s.overseer.id,
+        &agent_id,
+        "declaimed",
+        event,
+        Vec::new(),
+    )
+    .await?
+    {
         return Err(no_active_oversight());
     }
     enforce_agent_pool(ctx, &agent_id, Cause::Limits).await?;

@@ -1,6 +1,11 @@
 //! What an overseer does with the agents it oversees (api.md 2.7): block OAuth clients per
 //! agent, and mark agents and clients for cancellation before a downgrade. The owner is always
 //! the session's overseer; `:id` in a path must be the caller.
+//!
+//! Blocks belong to the overseer who made them (key `(overseer_id, agent_id, client_id)`):
+//! listing, blocking and unblocking act on the caller's own blocks only, and only the blocks of
+//! the agent's *current* overseer are enforced. A previous overseer's blocks stay in its name,
+//! unlisted and unenforced, and apply again only if that overseer oversees the agent again.
 
 use http::StatusCode;
 use serde::Deserialize;
@@ -130,6 +135,7 @@ pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .await;
     match result {
         Ok(_) => {}
+        // Only the caller's own block of this client for this agent conflicts.
         Err(e) if e.is_unique_violation() => {
             return Err(ApiError::new(
                 ErrorCode::AlreadyBlocked,
@@ -159,12 +165,18 @@ pub async fn unblock(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 ctx,
                 &event("client.unblocked", &s, &agent_id, Some(&client_id)),
                 Some((
-                    "EXISTS (SELECT 1 FROM client_blocks WHERE agent_id = ?13 AND client_id = ?14)",
-                    vec![Value::from(agent_id.as_str()), Value::from(client_id.as_str())],
+                    "EXISTS (SELECT 1 FROM client_blocks WHERE overseer_id = ?13 AND agent_id = ?14 \
+                     AND client_id = ?15)",
+                    vec![
+                        Value::from(s.overseer.id.as_str()),
+                        Value::from(agent_id.as_str()),
+                        Value::from(client_id.as_str()),
+                    ],
                 )),
             )?,
             stmt!(
-                "DELETE FROM client_blocks WHERE agent_id = ?1 AND client_id = ?2",
+                "DELETE FROM client_blocks WHERE overseer_id = ?1 AND agent_id = ?2 AND client_id = ?3",
+                s.overseer.id.as_str(),
                 agent_id.as_str(),
                 client_id.as_str()
             ),
@@ -185,7 +197,7 @@ struct BlockRow {
     created_at: i64,
 }
 
-/// `GET /v1/overseers/agents/:agentId/blocked-clients`
+/// `GET /v1/overseers/agents/:agentId/blocked-clients`: the caller's own blocks of the agent.
 pub async fn blocked(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let agent_id = overseen_agent(ctx, &s).await?;
@@ -194,7 +206,9 @@ pub async fn blocked(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .db
         .run(stmt!(
             "SELECT b.client_id, c.name AS client_name, b.created_at FROM client_blocks b \
-             LEFT JOIN oauth_clients c ON c.id = b.client_id WHERE b.agent_id = ?1 ORDER BY b.created_at DESC",
+             LEFT JOIN oauth_clients c ON c.id = b.client_id WHERE b.overseer_id = ?1 AND b.agent_id = ?2 \
+             ORDER BY b.created_at DESC",
+            s.overseer.id.as_str(),
             agent_id.as_str()
         ))
         .await?

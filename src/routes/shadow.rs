@@ -177,12 +177,16 @@ struct Capabilities {
     validity_days: i64,
 }
 
+/// The signed checkout `custom_data` (api.md 7.3). `issued_at` (Unix seconds) is the agent's
+/// confirmation time: the link is paid within `SHADOW_LINK_TTL_SECS` of it, and a payment never
+/// re-activates an oversight the agent revoked after it.
 #[derive(Serialize)]
 struct CustomData<'a> {
     is_shadow_claim: bool,
     challenge_id: &'a str,
     agent_id: &'a str,
     shadow_overseer_id: &'a str,
+    issued_at: i64,
     link_sig: String,
 }
 
@@ -255,16 +259,23 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     };
     let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
     let shadow = tiers.get("SHADOW")?;
+    // The same link on every poll: it is issued as of the confirmation, not of the request.
+    let issued_at = claim
+        .confirmed_at
+        .unwrap_or(claim.created_at)
+        .div_euclid(1000);
     let custom_data = (status == "awaiting-payment").then(|| CustomData {
         is_shadow_claim: true,
         challenge_id: &claim.challenge_id,
         agent_id: &claim.agent_id,
         shadow_overseer_id: &claim.shadow_overseer_id,
+        issued_at,
         link_sig: link::shadow_sig(
             link_key,
             &claim.challenge_id,
             &claim.agent_id,
             &claim.shadow_overseer_id,
+            issued_at,
         ),
     });
     Ok(Reply::ok(&StatusView {

@@ -149,6 +149,16 @@ impl Harness {
     }
 
     pub fn with_config(config: Result<Config, agent_id::config::ConfigError>) -> Self {
+        Self::with_db_layer(config, |db| db)
+    }
+
+    /// Like [`Harness::with_config`], with the App's database wrapped by `layer` (e.g. to hold
+    /// batches back and interleave concurrent requests); `Harness::sql` still reads the SQLite
+    /// database directly.
+    pub fn with_db_layer(
+        config: Result<Config, agent_id::config::ConfigError>,
+        layer: impl FnOnce(Rc<dyn Db>) -> Rc<dyn Db>,
+    ) -> Self {
         let clock = Rc::new(ManualClock::at_secs(T0));
         let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
@@ -158,7 +168,7 @@ impl Harness {
             config,
             clock.clone(),
             Rc::new(OsEntropy),
-            db.clone(),
+            layer(db.clone()),
             kv.clone(),
         )
         .with_paddle(paddle.clone());

@@ -9,7 +9,11 @@
 //! * a late shadow payment is stored with an empty validity (`valid_from = valid_until = now`);
 //! * rejected links are audited without an overseer tag: the named overseer is untrusted input;
 //! * an entity whose fields have the wrong types is an incomplete event: `200 ignored`, never 400
-//!   (the envelope alone decides `invalid_payload`).
+//!   (the envelope alone decides `invalid_payload`);
+//! * a `subscription.*` batch starts with a guard on the state it was decided on (api.md 3.5), so
+//!   its upsert and its effects commit together only if no concurrent event changed that state;
+//!   otherwise the event is decided again (then it is stale and ignored, or its effects are
+//!   computed from the newer state).
 
 mod customer;
 mod shadow_payment;
@@ -25,7 +29,12 @@ use crate::paddle::event::{parse_envelope, Envelope, EventKind};
 use crate::paddle::signature;
 use crate::routes::rate_limit;
 use crate::stmt;
-use crate::store::Statement;
+use crate::store::{Constraint, Statement, StoreError};
+
+/// Decisions per delivery: a guarded batch refused because a concurrent event changed the state
+/// it was decided on is decided again on the new state, at most this many times in all (then
+/// `500`, and Paddle delivers again later).
+const MAX_ATTEMPTS: u32 = 3;
 
 /// What a handler decided for one event.
 pub(crate) enum Decision {
@@ -93,37 +102,43 @@ pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             format!("Invalid webhook payload: {e}"),
         )
     })?;
-    if seen(ctx, &envelope.event_id).await? {
-        return Ok(duplicate(ctx, &envelope));
-    }
-    let decision = dispatch(ctx, &envelope).await?;
-    let (mut stmts, after, outcome) = match decision {
-        Decision::Apply { stmts, after } => (stmts, after, "processed"),
-        Decision::Ignore { why, stmts } => {
-            log_outcome(ctx, &envelope, "ignored", Some(why));
-            (stmts, Vec::new(), "ignored")
-        }
-    };
-    stmts.push(stmt!(
-        "INSERT INTO webhook_events (event_id, event_type, notification_id, occurred_at_us, outcome, received_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        envelope.event_id.as_str(),
-        envelope.event_type.as_str(),
-        envelope.notification_id.as_deref(),
-        envelope.occurred_at_us,
-        outcome,
-        ctx.now_ms
-    ));
-    match ctx.app.db.batch(stmts).await {
-        Ok(_) => {}
-        // The event row lost a race with a concurrent delivery of the same event: nothing of
-        // this delivery was committed and the other one applied the effects.
-        Err(e) if e.is_unique_violation() && seen(ctx, &envelope.event_id).await? => {
+    let mut attempt = 1;
+    let (after, outcome, why) = loop {
+        if seen(ctx, &envelope.event_id).await? {
             return Ok(duplicate(ctx, &envelope));
         }
-        Err(e) => return Err(e.into()),
-    }
+        let decision = dispatch(ctx, &envelope).await?;
+        let (mut stmts, after, outcome, why) = match decision {
+            Decision::Apply { stmts, after } => (stmts, after, "processed", None),
+            Decision::Ignore { why, stmts } => (stmts, Vec::new(), "ignored", Some(why)),
+        };
+        stmts.push(stmt!(
+            "INSERT INTO webhook_events (event_id, event_type, notification_id, occurred_at_us, outcome, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            envelope.event_id.as_str(),
+            envelope.event_type.as_str(),
+            envelope.notification_id.as_deref(),
+            envelope.occurred_at_us,
+            outcome,
+            ctx.now_ms
+        ));
+        match ctx.app.db.batch(stmts).await {
+            Ok(_) => break (after, outcome, why),
+            // A pre-state guard refused: a concurrent event changed what this one was decided
+            // on, and nothing of it was committed. Decide again on the new state.
+            Err(StoreError::Conflict(Constraint::Check, _)) if attempt < MAX_ATTEMPTS => {
+                attempt += 1;
+            }
+            // The event row lost a race with a concurrent delivery of the same event: nothing of
+            // this delivery was committed and the other one applied the effects.
+            Err(e) if e.is_unique_violation() && seen(ctx, &envelope.event_id).await? => {
+                return Ok(duplicate(ctx, &envelope));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if outcome == "ignored" {
+        log_outcome(ctx, &envelope, "ignored", why);
         return Ok(Reply::ok(
             &json!({"success": true, "received": true, "ignored": true}),
         ));

@@ -1,7 +1,10 @@
 //! `transaction.completed` for shadow claims (`api.md` 7.4, 5.5): a verified one-time payment
 //! creates the shadow overseer on first payment, records the payment once (`transaction_id` is
 //! the primary key), and activates the sponsorship — or records a late payment without effect
-//! when the agent meanwhile has a human overseer.
+//! when the agent meanwhile has a human overseer or revoked this sponsorship after confirming.
+//! The signed link carries its issue time (the agent's confirmation) and is honoured only for
+//! payments within `SHADOW_LINK_TTL_SECS` of it; an expired link is ignored (`200`) and audited
+//! `shadow_claim.link_rejected`, so Paddle stops retrying.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -16,7 +19,7 @@ use crate::domain::shadow;
 use crate::http::ApiError;
 use crate::log;
 use crate::paddle::event::{self, Envelope};
-use crate::paddle::link;
+use crate::paddle::link::{self, LinkTime};
 use crate::stmt;
 use crate::store::{Namespace, KV_MIN_TTL_SECS};
 
@@ -27,6 +30,8 @@ struct Link {
     challenge_id: String,
     agent_id: String,
     shadow_overseer_id: String,
+    /// When the agent confirmed the claim (Unix ms): the start of the link's validity.
+    issued_at_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +51,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
     if !is_shadow {
         return Ok(Decision::ignore("not a shadow claim payment"));
     }
-    let link = match verify(ctx, &txn).await? {
+    let link = match verify(ctx, &txn, env.occurred_at_us).await? {
         Ok(link) => link,
         Err(why) => {
             let ev = Event {
@@ -85,7 +90,21 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
         ))
         .await?
         .first()?;
-    let late = active.is_some_and(|a| a.kind == "human");
+    // The agent revoked this sponsorship after confirming the claim the link was issued for:
+    // the payment is recorded but never re-activates the oversight (the upsert below re-checks
+    // this when it runs, against a concurrent revocation).
+    let revoked = !db
+        .run(stmt!(
+            "SELECT 1 AS one FROM oversights WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 0 \
+             AND deactivated_reason = 'revoked_by_agent' AND deactivated_at >= ?3",
+            link.shadow_overseer_id.as_str(),
+            link.agent_id.as_str(),
+            link.issued_at_ms
+        ))
+        .await?
+        .rows
+        .is_empty();
+    let late = revoked || active.is_some_and(|a| a.kind == "human");
     let price_id = ctx.config.paddle.price_shadow.as_ref()?;
     let validity_ms = ctx.config.shadow_validity_days * DAY_MS;
 
@@ -124,11 +143,14 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
              ON CONFLICT(overseer_id, agent_id) DO UPDATE SET active = 1, deactivated_reason = NULL, \
                deactivated_at = NULL, \
                activated_at = CASE WHEN oversights.active = 1 THEN oversights.activated_at ELSE excluded.activated_at END, \
-               updated_at = excluded.updated_at",
+               updated_at = excluded.updated_at \
+             WHERE NOT (oversights.active = 0 AND oversights.deactivated_reason = 'revoked_by_agent' \
+               AND oversights.deactivated_at >= ?5)",
             uuid_v4(ctx.rng())?,
             link.shadow_overseer_id.as_str(),
             link.agent_id.as_str(),
-            ctx.now_ms
+            ctx.now_ms,
+            link.issued_at_ms
         ));
         let shadow_limits = enforcement::tier_limits(db, "SHADOW").await?;
         let stamp = Stamp::of(ctx, "paddle", None);
@@ -153,6 +175,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
             "event_id": env.event_id,
             "transaction_id": txn.id,
             "challenge_id": link.challenge_id,
+            "revoked_by_agent": revoked,
         }),
     };
     stmts.push(audit::insert(ctx, &ev)?);
@@ -171,6 +194,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
 async fn verify(
     ctx: &Ctx<'_>,
     txn: &event::TransactionData,
+    paid_at_us: i64,
 ) -> Result<Result<Link, &'static str>, ApiError> {
     let Some(custom) = &txn.custom_data else {
         return Ok(Err("custom_data missing"));
@@ -189,10 +213,28 @@ async fn verify(
     let Some(sig) = custom.get("link_sig").and_then(Value::as_str) else {
         return Ok(Err("custom_data without link_sig"));
     };
+    let Some(issued_at) = custom.get("issued_at").and_then(Value::as_i64) else {
+        return Ok(Err("custom_data without issued_at"));
+    };
     let key = ctx.config.link_key.as_ref()?;
-    let expected = link::shadow_sig(key, &challenge_id, &agent_id, &shadow_overseer_id);
+    let expected = link::shadow_sig(
+        key,
+        &challenge_id,
+        &agent_id,
+        &shadow_overseer_id,
+        issued_at,
+    );
     if !link::verify_sig(&expected, sig) {
         return Ok(Err("link_sig does not verify"));
+    }
+    let window = link::ShadowWindow {
+        ttl_secs: ctx.config.shadow_link_ttl_secs,
+        skew_secs: ctx.config.clock_skew_secs,
+    };
+    match window.check(issued_at, paid_at_us.div_euclid(1_000_000)) {
+        Ok(()) => {}
+        Err(LinkTime::Expired) => return Ok(Err("link expired")),
+        Err(LinkTime::FromTheFuture) => return Ok(Err("link issued after the payment")),
     }
     if txn.status != "completed" {
         return Ok(Err("transaction not completed"));
@@ -233,6 +275,7 @@ async fn verify(
         challenge_id,
         agent_id,
         shadow_overseer_id,
+        issued_at_ms: issued_at.saturating_mul(1000),
     }))
 }
 

@@ -113,14 +113,25 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
             }
         };
 
-    let mut stmts = vec![upsert(
+    // Everything below was decided on `existing`, `owner` and `current`: the batch goes through
+    // only if none of them changed meanwhile, so a concurrent event's upsert can never be paired
+    // with effects computed for another state (an older event's suspension after a newer resume,
+    // or a newer event's effects computed before an older one committed).
+    let mut stmts = unchanged_guard(
+        &data.id,
+        existing.as_ref(),
+        &overseer_id,
+        owner.current_subscription_id.as_deref(),
+        current.as_ref(),
+    );
+    stmts.push(upsert(
         ctx,
         env,
         &data,
         &overseer_id,
         price_id.as_deref(),
         tier,
-    )];
+    ));
     let mut after = Vec::new();
     if becomes_current {
         stmts.push(stmt!(
@@ -258,11 +269,40 @@ fn price_and_tier(
     (data.price_ids.first().cloned(), None)
 }
 
+/// A batch guard (api.md 3.5) that aborts the event's batch unless the subscription's
+/// `last_event_occurred_us`, the overseer's current subscription and that one's
+/// `last_event_occurred_us` are still what the decision read (`-1`/`''` stand for "none").
+/// The webhook route then decides the event again on the new state.
+fn unchanged_guard(
+    subscription_id: &str,
+    existing: Option<&Stored>,
+    overseer_id: &str,
+    current_id: Option<&str>,
+    current: Option<&Stored>,
+) -> Vec<Statement> {
+    vec![
+        stmt!(
+            "INSERT INTO batch_guards (ok) SELECT CASE WHEN \
+               COALESCE((SELECT last_event_occurred_us FROM subscriptions WHERE id = ?1), -1) = ?2 \
+               AND COALESCE((SELECT current_subscription_id FROM overseers WHERE id = ?3), '') = ?4 \
+               AND COALESCE((SELECT last_event_occurred_us FROM subscriptions WHERE id = ?4), -1) = ?5 \
+             THEN 1 ELSE 0 END",
+            subscription_id,
+            existing.map_or(-1, |e| e.last_event_occurred_us),
+            overseer_id,
+            current_id.unwrap_or(""),
+            current.map_or(-1, |c| c.last_event_occurred_us)
+        ),
+        stmt!("DELETE FROM batch_guards"),
+    ]
+}
+
 fn ms(us: Option<i64>) -> Option<i64> {
     us.map(|v| v.div_euclid(1000))
 }
 
-/// Insert or update the local mirror. The `WHERE` keeps a concurrently applied newer event.
+/// Insert or update the local mirror. The `WHERE` keeps a newer event (the guard in front of it
+/// already refuses any concurrent change).
 fn upsert(
     ctx: &Ctx<'_>,
     env: &Envelope,

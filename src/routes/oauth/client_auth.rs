@@ -67,7 +67,7 @@ pub async fn authenticate(
         ctx,
         MarkerKind::ClientAssertion,
         &verified.replay_hash,
-        verified.replay_expires_at_s.saturating_mul(1000),
+        verified.accepted_through,
     )
     .await?;
     if !fresh {

@@ -249,7 +249,8 @@ fn check_audience(
     }
 }
 
-/// C8–C10. Returns `exp` (whole seconds) for the replay marker.
+/// C8–C10. Returns how long the assertion is accepted (C8), which is also its replay marker's
+/// lifetime.
 fn check_times(
     claims: &Map<String, Value>,
     ctx: &AssertionContext,

@@ -38,7 +38,6 @@ fn bench(c: &mut Criterion) {
         nonce_key: &[0u8; 32],
         require_nonce: false,
         access_token: None,
-        skew_secs: 60,
     };
     assert!(verify_proof(&token, &ctx).is_ok());
 

@@ -41,7 +41,6 @@ fn ctx<'a>(method: &'a str, url: &'a str, access_token: Option<&'a str>) -> Proo
         nonce_key: &[0u8; 32],
         require_nonce: false,
         access_token,
-        skew_secs: 60,
     }
 }
 

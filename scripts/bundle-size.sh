@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Size of the Worker bundle as it would be uploaded (`wrangler deploy --dry-run`: no login, no
-# network): raw and gzip size of the wasm and of the JS. Budget (DESIGN.md): <= 1 MB gzip.
+# Size of the Worker bundle as the production deploy would upload it (`wrangler deploy --dry-run
+# --env production`: no login, no network): raw and gzip size of the wasm and of the JS.
+# Budget (DESIGN.md): <= 1 MB gzip.
 #   bash scripts/bundle-size.sh
 #   -> web app: frontend/dist N B raw, N B gzip (static assets, outside the Worker bundle)
 #   -> bundle: wasm N B raw, N B gzip; js N B raw, N B gzip; total gzip N B
@@ -22,7 +23,7 @@ else
 fi
 
 # (wrangler runs the [build] command, i.e. scripts/build.sh, first)
-if ! npx wrangler deploy --dry-run --outdir "$tmp/dist" >"$tmp/deploy.log" 2>&1 </dev/null; then
+if ! npx wrangler deploy --dry-run --env production --outdir "$tmp/dist" >"$tmp/deploy.log" 2>&1 </dev/null; then
   cat "$tmp/deploy.log" >&2
   echo "bundle-size: wrangler deploy --dry-run failed" >&2
   exit 1

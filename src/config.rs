@@ -54,6 +54,42 @@ impl Environment {
     }
 }
 
+/// How a secret appears in `Debug` output: whether it is usable, never its value.
+fn redacted<T>(s: &Setting<T>) -> Result<&'static str, &ConfigError> {
+    s.as_ref().map(|_| "<redacted>")
+}
+
+/// Written by hand so that logging the settings never prints the webhook secret or API key.
+/// The destructuring makes a new field a compile error here until it is classified.
+impl std::fmt::Debug for Paddle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Paddle {
+            webhook_secret,
+            api_key,
+            api_url,
+            environment,
+            client_token,
+            price_basic,
+            price_pro,
+            price_premium,
+            price_shadow,
+            webhook_tolerance_secs,
+        } = self;
+        f.debug_struct("Paddle")
+            .field("webhook_secret", &redacted(webhook_secret))
+            .field("api_key", &redacted(api_key))
+            .field("api_url", api_url)
+            .field("environment", environment)
+            .field("client_token", client_token)
+            .field("price_basic", price_basic)
+            .field("price_pro", price_pro)
+            .field("price_premium", price_premium)
+            .field("price_shadow", price_shadow)
+            .field("webhook_tolerance_secs", webhook_tolerance_secs)
+            .finish()
+    }
+}
+
 /// The server's Ed25519 token-signing keys (current and, during rotation, previous).
 #[derive(Clone)]
 pub struct SigningKeys {
@@ -68,7 +104,7 @@ impl std::fmt::Debug for SigningKeys {
 }
 
 /// Paddle Billing settings (api.md §7, §8.2).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Paddle {
     pub webhook_secret: Setting<String>,
     pub api_key: Setting<String>,
@@ -111,7 +147,7 @@ impl Paddle {
 }
 
 /// Validated configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub environment: Environment,
     /// `PUBLIC_BASE_URL`; `None` only in development (then the request origin is the issuer).
@@ -153,6 +189,75 @@ pub struct Config {
     /// bcrypt cost for overseer passwords (production: at least 10).
     pub bcrypt_cost: u32,
     pub build_version: String,
+}
+
+/// Written by hand so that logging the configuration never prints a key or secret. The
+/// destructuring makes a new field a compile error here until it is classified.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Config {
+            environment,
+            public_base_url,
+            signing_keys,
+            dpop_nonce_key,
+            shadow_secret,
+            link_key,
+            paddle,
+            shadow_validity_days,
+            auth_code_ttl_secs,
+            access_token_ttl_secs,
+            refresh_token_ttl_secs,
+            client_assertion_max_lifetime_secs,
+            session_ttl_secs,
+            registration_challenge_ttl_secs,
+            rotation_challenge_ttl_secs,
+            claim_challenge_ttl_secs,
+            shadow_challenge_ttl_secs,
+            dpop_iat_past_secs,
+            dpop_iat_future_secs,
+            dpop_require_nonce,
+            clock_skew_secs,
+            rate_limits,
+            cors_allowed_origins,
+            audit_retention_days,
+            bcrypt_cost,
+            build_version,
+        } = self;
+        f.debug_struct("Config")
+            .field("environment", environment)
+            .field("public_base_url", public_base_url)
+            .field("signing_keys", &redacted(signing_keys))
+            .field("dpop_nonce_key", &redacted(dpop_nonce_key))
+            .field("shadow_secret", &redacted(shadow_secret))
+            .field("link_key", &redacted(link_key))
+            .field("paddle", paddle)
+            .field("shadow_validity_days", shadow_validity_days)
+            .field("auth_code_ttl_secs", auth_code_ttl_secs)
+            .field("access_token_ttl_secs", access_token_ttl_secs)
+            .field("refresh_token_ttl_secs", refresh_token_ttl_secs)
+            .field(
+                "client_assertion_max_lifetime_secs",
+                client_assertion_max_lifetime_secs,
+            )
+            .field("session_ttl_secs", session_ttl_secs)
+            .field(
+                "registration_challenge_ttl_secs",
+                registration_challenge_ttl_secs,
+            )
+            .field("rotation_challenge_ttl_secs", rotation_challenge_ttl_secs)
+            .field("claim_challenge_ttl_secs", claim_challenge_ttl_secs)
+            .field("shadow_challenge_ttl_secs", shadow_challenge_ttl_secs)
+            .field("dpop_iat_past_secs", dpop_iat_past_secs)
+            .field("dpop_iat_future_secs", dpop_iat_future_secs)
+            .field("dpop_require_nonce", dpop_require_nonce)
+            .field("clock_skew_secs", clock_skew_secs)
+            .field("rate_limits", rate_limits)
+            .field("cors_allowed_origins", cors_allowed_origins)
+            .field("audit_retention_days", audit_retention_days)
+            .field("bcrypt_cost", bcrypt_cost)
+            .field("build_version", build_version)
+            .finish()
+    }
 }
 
 impl Config {
@@ -538,6 +643,62 @@ mod tests {
         assert_eq!(c.paddle.tier_of("pri_pro"), Some("PRO"));
         assert_eq!(c.paddle.tier_of("pri_shadow"), Some("SHADOW"));
         assert_eq!(c.paddle.tier_of("pri_other"), None);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        const SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+        let secrets = [
+            ("SHADOW_SECRET", "shadow-secret-value-0123456789-abcdefgh"),
+            (
+                "WEBHOOK_LINK_SECRET",
+                "link-secret-value-0123456789-abcdefghij",
+            ),
+            (
+                "DPOP_NONCE_SECRET",
+                "nonce-secret-value-0123456789-abcdefghi",
+            ),
+            (
+                "PADDLE_WEBHOOK_SECRET",
+                "pdl_ntfset_webhook_secret_value_xyz",
+            ),
+            ("PADDLE_API_KEY", "pdl_live_apikey_secret_value_xyz"),
+        ];
+        let mut all = secrets.to_vec();
+        all.extend([
+            ("OAUTH_SIGNING_KEY", SEED_B64),
+            ("OAUTH_SIGNING_KEY_PREVIOUS", SEED_B64),
+            ("PADDLE_PRICE_ID_PRO", "pri_visible_pro"),
+        ]);
+        let c = Config::load(&vars(&all)).unwrap();
+        assert!(c.shadow_secret.is_ok() && c.paddle.api_key.is_ok() && c.link_key.is_ok());
+        for text in [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{:?}", c.paddle),
+        ] {
+            for (name, value) in secrets {
+                assert!(!text.contains(value), "{name} leaked: {text}");
+            }
+            let seed = b64::decode_lenient(SEED_B64).unwrap();
+            for needle in [
+                SEED_B64.to_owned(),
+                crate::domain::ids::hex(&seed),
+                format!("{:?}", &seed[..8]).trim_end_matches(']').to_owned(),
+                format!("{:?}", c.dpop_nonce_key.as_ref().unwrap()[..8].to_vec())
+                    .trim_end_matches(']')
+                    .to_owned(),
+                format!("{:?}", c.link_key.as_ref().unwrap()[..8].to_vec())
+                    .trim_end_matches(']')
+                    .to_owned(),
+            ] {
+                assert!(!text.contains(&needle), "key material leaked: {text}");
+            }
+            // Still useful: which settings are usable, and the public values.
+            assert!(text.contains("pri_visible_pro") && text.contains("<redacted>"));
+        }
+        let missing = Config::load(&vars(&[])).unwrap();
+        assert!(format!("{missing:?}").contains("PADDLE_API_KEY"));
     }
 
     #[test]

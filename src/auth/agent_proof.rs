@@ -59,7 +59,6 @@ pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiErro
         nonce_key: nonce_key.map_or(&[][..], Vec::as_slice),
         require_nonce: ctx.config.dpop_require_nonce,
         access_token: None,
-        skew_secs: ctx.config.clock_skew_secs,
     };
     match dpop::verify_proof(value, &pctx) {
         Ok(proof) => match &proof.key {
@@ -119,7 +118,7 @@ pub async fn consume(
         ctx,
         MarkerKind::Dpop,
         &proof.replay_hash,
-        proof.replay_expires_at_s.saturating_mul(1000),
+        proof.accepted_through,
     )
     .await?;
     if fresh {

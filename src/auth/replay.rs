@@ -1,4 +1,9 @@
 //! Single use of DPoP and client-assertion `jti`s, decided by a D1 primary key (api.md 9.11).
+//!
+//! A proof or assertion is accepted up to a last whole second ([`AcceptedThrough`]); its marker
+//! expires at the first millisecond after it. Both the freshness checks and the marker use the
+//! same value, so there is no instant at which a proof is still accepted while its marker
+//! already counts as expired (and could be taken over by a replay).
 
 use crate::app::Ctx;
 use crate::http::ApiError;
@@ -20,13 +25,43 @@ impl MarkerKind {
     }
 }
 
-/// Records `hash` as used until `expires_at_ms`. Returns `false` when it was already used
+/// The last whole Unix second at which a proof or assertion is accepted (`now_s <= last`).
+/// Request time is milliseconds truncated to seconds, so acceptance ends at the first
+/// millisecond of the following second — exactly when the replay marker expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AcceptedThrough(i64);
+
+impl AcceptedThrough {
+    /// Accepted through `last_s` inclusive.
+    pub const fn second(last_s: i64) -> Self {
+        Self(last_s)
+    }
+
+    /// The last accepted second.
+    pub const fn last_s(self) -> i64 {
+        self.0
+    }
+
+    /// Whether a request at `now_s` (whole seconds) still accepts it.
+    pub const fn accepts(self, now_s: i64) -> bool {
+        now_s <= self.0
+    }
+
+    /// `jti_markers.expires_at`: the first millisecond at which [`Self::accepts`] is false. A
+    /// marker is taken over (or purged) only when `expires_at <= now_ms`, i.e. never while the
+    /// proof it protects is accepted.
+    pub const fn marker_expires_at_ms(self) -> i64 {
+        self.0.saturating_add(1).saturating_mul(1000)
+    }
+}
+
+/// Records `hash` as used while `window` accepts it. Returns `false` when it was already used
 /// (a live marker exists). An expired marker not yet purged is taken over.
 pub async fn first_use(
     ctx: &Ctx<'_>,
     kind: MarkerKind,
     hash: &str,
-    expires_at_ms: i64,
+    window: AcceptedThrough,
 ) -> Result<bool, ApiError> {
     let outcome = ctx
         .app
@@ -37,9 +72,29 @@ pub async fn first_use(
              WHERE jti_markers.expires_at <= ?4",
             hash,
             kind.as_str(),
-            expires_at_ms,
+            window.marker_expires_at_ms(),
             ctx.now_ms
         ))
         .await?;
     Ok(outcome.changes == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AcceptedThrough;
+
+    #[test]
+    fn the_marker_expires_exactly_when_acceptance_ends() {
+        let w = AcceptedThrough::second(1_000);
+        for now_ms in [999_000, 1_000_000, 1_000_999, 1_001_000, 1_001_001] {
+            let accepted = w.accepts(now_ms / 1000);
+            let marker_expired = w.marker_expires_at_ms() <= now_ms;
+            assert_ne!(accepted, marker_expired, "at {now_ms} ms");
+        }
+        assert_eq!(w.marker_expires_at_ms(), 1_001_000);
+        assert_eq!(
+            AcceptedThrough::second(i64::MAX).marker_expires_at_ms(),
+            i64::MAX
+        );
+    }
 }

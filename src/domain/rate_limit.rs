@@ -22,10 +22,20 @@ pub enum Bucket {
     Token,
     TokenIp,
     Webhook,
+    /// Revocation, per authenticated client.
+    Revoke,
+    /// Revocation, per IP (counted before the form is parsed).
+    RevokeIp,
+    /// Introspection, per authenticated client.
+    Introspect,
+    /// Introspection, per IP (counted before the form is parsed).
+    IntrospectIp,
+    /// Authorization attempts, per authenticated agent (bounds refusals and their history rows).
+    AuthorizeAgent,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 11] = [
+    const ALL: [Bucket; 16] = [
         Bucket::AgentRegister,
         Bucket::AgentLogin,
         Bucket::AgentLoginAgent,
@@ -37,6 +47,11 @@ impl Bucket {
         Bucket::Token,
         Bucket::TokenIp,
         Bucket::Webhook,
+        Bucket::Revoke,
+        Bucket::RevokeIp,
+        Bucket::Introspect,
+        Bucket::IntrospectIp,
+        Bucket::AuthorizeAgent,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -52,6 +67,11 @@ impl Bucket {
             Bucket::Token => "token",
             Bucket::TokenIp => "token_ip",
             Bucket::Webhook => "webhook",
+            Bucket::Revoke => "revoke",
+            Bucket::RevokeIp => "revoke_ip",
+            Bucket::Introspect => "introspect",
+            Bucket::IntrospectIp => "introspect_ip",
+            Bucket::AuthorizeAgent => "authorize_agent",
         }
     }
 
@@ -72,6 +92,12 @@ impl Bucket {
             Bucket::Token => (120, 60),
             Bucket::TokenIp => (300, 60),
             Bucket::Webhook => (100, 60),
+            Bucket::Revoke => (120, 60),
+            Bucket::RevokeIp => (300, 60),
+            // Resource servers may introspect on every request they serve.
+            Bucket::Introspect => (600, 60),
+            Bucket::IntrospectIp => (1200, 60),
+            Bucket::AuthorizeAgent => (30, 60),
         };
         Limit { count, window_secs }
     }

@@ -1,13 +1,24 @@
 //! `application/x-www-form-urlencoded` bodies of the OAuth endpoints (api.md 1.3 "form"):
 //! a repeated parameter is an error (RFC 6749 §3.1) and an empty value counts as absent.
+//!
+//! Parsing is linear in the body and bounded in parameters: these endpoints are reached
+//! before (or without) client authentication, so a body must not cost more than reading it.
+
+use std::collections::BTreeMap;
 
 use http::StatusCode;
 
 use super::{query, ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
 
-/// Parsed form parameters.
+/// Most parameters one form or authorization query may carry. The largest legitimate request
+/// (authorize with PKCE, state, DPoP binding and OIDC extras) has about fifteen, a token request
+/// about ten; 64 leaves room for extensions while bounding the work per request.
+pub const MAX_PARAMS: usize = 64;
+const _: () = assert!(MAX_PARAMS == 64, "update the too-many-parameters message");
+
+/// Parsed form parameters: unique names, empty values dropped.
 #[derive(Debug, Default)]
-pub struct Form(Vec<(String, String)>);
+pub struct Form(BTreeMap<String, String>);
 
 fn invalid_request(description: &'static str) -> ApiError {
     ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
@@ -43,28 +54,27 @@ impl Form {
         }
         let text =
             std::str::from_utf8(bytes).map_err(|_| invalid_request("request body is not UTF-8"))?;
-        Self::from_pairs(query::pairs(text))
+        Self::from_pairs(query::iter(text))
     }
 
-    /// From already-decoded pairs (also used for authorize query strings).
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
-        let mut seen: Vec<(String, String)> = Vec::with_capacity(pairs.len());
-        for (k, v) in pairs {
-            if seen.iter().any(|(s, _)| *s == k) {
+    /// From decoded pairs (also used for authorize query strings). Stops at the first
+    /// parameter past [`MAX_PARAMS`] or the first repeated name, decoding nothing after it.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, ApiError> {
+        let mut params = BTreeMap::new();
+        for (i, (k, v)) in pairs.into_iter().enumerate() {
+            if i == MAX_PARAMS {
+                return Err(invalid_request("too many parameters (at most 64)"));
+            }
+            if params.insert(k, v).is_some() {
                 return Err(invalid_request("a parameter appears more than once"));
             }
-            seen.push((k, v));
         }
-        Ok(Self(
-            seen.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
-        ))
+        params.retain(|_, v: &mut String| !v.is_empty());
+        Ok(Self(params))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.get(name).map(String::as_str)
     }
 }
 
@@ -88,5 +98,29 @@ mod tests {
             Form::from_pairs(query::pairs("a=&a=2")).is_err(),
             "even an empty repeat counts"
         );
+    }
+
+    fn numbered(n: usize) -> String {
+        (0..n)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    #[test]
+    fn the_parameter_count_is_capped() {
+        let at_cap = Form::from_pairs(query::iter(&numbered(MAX_PARAMS))).unwrap();
+        assert_eq!(at_cap.get("k63"), Some("v"));
+        let e = Form::from_pairs(query::iter(&numbered(MAX_PARAMS + 1))).unwrap_err();
+        assert_eq!(
+            (e.oauth_parts(), e.message.as_ref()),
+            (
+                (StatusCode::BAD_REQUEST, "invalid_request"),
+                "too many parameters (at most 64)"
+            )
+        );
+        // Empty segments (`&&`) are not parameters and do not count.
+        let sparse = format!("{}&&&", numbered(MAX_PARAMS));
+        assert!(Form::from_pairs(query::iter(&sparse)).is_ok());
     }
 }

@@ -2,14 +2,15 @@
 
 /// Decodes `a=1&b=x+y` into pairs, per the URL standard (`+` is a space, bad escapes kept).
 pub fn pairs(input: &str) -> Vec<(String, String)> {
-    input
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+    iter(input).collect()
+}
+
+/// [`pairs`], decoded lazily: a caller that stops early decodes nothing after that point.
+pub fn iter(input: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    input.split('&').filter(|p| !p.is_empty()).map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        (decode(k), decode(v))
+    })
 }
 
 /// Percent-decodes one component; invalid UTF-8 is replaced, never an error.

@@ -12,6 +12,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::auth::dpop::{normalize_htu, replay_hash};
+use crate::auth::replay::AcceptedThrough;
 use crate::domain::ids::canonical_uuid;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jws::{self, Alg};
@@ -50,8 +51,9 @@ pub struct VerifiedAssertion {
     pub jti: String,
     /// `jti_markers.hash` (`api.md` 9.11: kind `client_assertion`, scope = client id).
     pub replay_hash: String,
-    /// `jti_markers.expires_at`: `exp + CLOCK_SKEW_SECS`.
-    pub replay_expires_at_s: i64,
+    /// The last second the assertion is accepted (`exp + CLOCK_SKEW_SECS`, C8); the replay
+    /// marker's lifetime.
+    pub accepted_through: AcceptedThrough,
 }
 
 /// Why an assertion was refused. The Display texts are short, ASCII and echo no input, so they
@@ -160,7 +162,7 @@ pub fn verify(
     let claims = &jws.payload;
     check_subject(claims, client_id)?;
     check_audience(claims, ctx, issuer_only)?;
-    let exp = check_times(claims, ctx)?;
+    let accepted_through = check_times(claims, ctx)?;
     let jti = match claims.get("jti") {
         Some(Value::String(jti)) if !jti.is_empty() && jti.chars().count() <= MAX_JTI_CHARS => {
             jti.clone()
@@ -170,7 +172,7 @@ pub fn verify(
     let scope = canonical_uuid(client_id).ok_or(AssertionError::Subject)?;
     Ok(VerifiedAssertion {
         replay_hash: replay_hash("client_assertion", &scope, &jti),
-        replay_expires_at_s: exp.saturating_add(ctx.skew_secs),
+        accepted_through,
         jti,
     })
 }
@@ -247,8 +249,12 @@ fn check_audience(
     }
 }
 
-/// C8–C10. Returns `exp` (whole seconds) for the replay marker.
-fn check_times(claims: &Map<String, Value>, ctx: &AssertionContext) -> Result<i64, AssertionError> {
+/// C8–C10. Returns how long the assertion is accepted (C8), which is also its replay marker's
+/// lifetime.
+fn check_times(
+    claims: &Map<String, Value>,
+    ctx: &AssertionContext,
+) -> Result<AcceptedThrough, AssertionError> {
     let optional = |name: &str, err: AssertionError| match claims.get(name) {
         None => Ok(None),
         Some(v) => whole_seconds(v).map(Some).ok_or(err),
@@ -261,7 +267,8 @@ fn check_times(claims: &Map<String, Value>, ctx: &AssertionContext) -> Result<i6
     let nbf = optional("nbf", AssertionError::NotBefore)?;
     let latest = ctx.now_s.saturating_add(ctx.skew_secs);
     // C8
-    if ctx.now_s > exp.saturating_add(ctx.skew_secs) {
+    let accepted_through = AcceptedThrough::second(exp.saturating_add(ctx.skew_secs));
+    if !accepted_through.accepts(ctx.now_s) {
         return Err(AssertionError::Expired);
     }
     // C9
@@ -276,7 +283,7 @@ fn check_times(claims: &Map<String, Value>, ctx: &AssertionContext) -> Result<i6
     if nbf.is_some_and(|nbf| nbf > latest) {
         return Err(AssertionError::NotBefore);
     }
-    Ok(exp)
+    Ok(accepted_through)
 }
 
 /// A JSON number as whole seconds (fraction truncated toward zero, as for DPoP `iat`); `None`
@@ -388,7 +395,7 @@ mod tests {
         let verified = verify(VECTOR, CLIENT_ID, &public(&kc()), &ctx(TOKEN_URL, T0)).unwrap();
         assert_eq!(verified.jti, JTI);
         assert_eq!(verified.replay_hash, VECTOR_REPLAY_HASH);
-        assert_eq!(verified.replay_expires_at_s, T0 + 60 + 60);
+        assert_eq!(verified.accepted_through.last_s(), T0 + 60 + 60);
         // Our own signing reproduces the vector byte for byte (same member order).
         let header = r#"{"alg":"EdDSA","typ":"JWT"}"#;
         let payload = format!(

@@ -194,7 +194,7 @@ pub(super) fn htu(claims: &Claims, ctx: &ProofContext) -> Check {
 
 /// P11: `now − past ≤ iat ≤ now + future`.
 pub(super) fn freshness(claims: &Claims, ctx: &ProofContext) -> Check {
-    if claims.iat < ctx.now_s.saturating_sub(ctx.iat_past_secs) {
+    if !ctx.accepted_through(claims.iat).accepts(ctx.now_s) {
         return invalid("DPoP proof iat is too old");
     }
     if claims.iat > ctx.now_s.saturating_add(ctx.iat_future_secs) {

@@ -11,6 +11,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use crate::auth::replay::AcceptedThrough;
 use crate::jose::b64;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jwk::PublicJwk;
@@ -47,8 +48,14 @@ pub struct ProofContext<'a> {
     pub require_nonce: bool,
     /// The presented access token at a resource: `ath` is then required and compared.
     pub access_token: Option<&'a str>,
-    /// `CLOCK_SKEW_SECS`, added to the replay-marker lifetime.
-    pub skew_secs: i64,
+}
+
+impl ProofContext<'_> {
+    /// P11's lower bound turned around: a proof made at `iat` is accepted through
+    /// `iat + DPOP_IAT_PAST_SECS`, and its replay marker lives exactly that long.
+    pub const fn accepted_through(&self, iat: i64) -> AcceptedThrough {
+        AcceptedThrough::second(iat.saturating_add(self.iat_past_secs))
+    }
 }
 
 /// Written by hand so that logging a context never prints the nonce key.
@@ -69,7 +76,6 @@ impl fmt::Debug for ProofContext<'_> {
             .field("nonce_key", &"<redacted>")
             .field("require_nonce", &self.require_nonce)
             .field("access_token", &self.access_token.map(|_| "<redacted>"))
-            .field("skew_secs", &self.skew_secs)
             .finish()
     }
 }
@@ -98,8 +104,9 @@ pub struct VerifiedProof {
     pub iat: i64,
     /// `jti_markers.hash` for this proof (`api.md` 9.11).
     pub replay_hash: String,
-    /// `jti_markers.expires_at`: `iat + iat_past_secs + skew_secs`.
-    pub replay_expires_at_s: i64,
+    /// The last second the proof is accepted (`iat + iat_past_secs`); the replay marker's
+    /// lifetime.
+    pub accepted_through: AcceptedThrough,
 }
 
 /// Why a proof was refused.
@@ -150,9 +157,7 @@ pub fn verify_proof(header_value: &str, ctx: &ProofContext) -> Result<VerifiedPr
     let iat = claims.iat;
     Ok(VerifiedProof {
         replay_hash: replay_hash("dpop", &thumbprint, &jti),
-        replay_expires_at_s: iat
-            .saturating_add(ctx.iat_past_secs)
-            .saturating_add(ctx.skew_secs),
+        accepted_through: ctx.accepted_through(iat),
         key,
         thumbprint,
         jti,

@@ -56,7 +56,6 @@ fn login_ctx() -> ProofContext<'static> {
         nonce_key: &NONCE_KEY,
         require_nonce: false,
         access_token: None,
-        skew_secs: 60,
     }
 }
 
@@ -223,7 +222,7 @@ fn vector_5_3_both_login_proofs_pass_at_t0() {
         assert_eq!(proof.jti, "5e0a8c1d-7b7e-4e43-9f3a-2b6c8d0e1f42");
         assert_eq!(proof.iat, T0);
         assert_eq!(proof.replay_hash, REPLAY_HASH_5_3);
-        assert_eq!(proof.replay_expires_at_s, T0 + 300 + 60);
+        assert_eq!(proof.accepted_through.last_s(), T0 + 300);
     }
     // Building the same proof with the helper reproduces the vector's replay identity.
     let built = verify_proof(&Proof::login().build(), &login_ctx()).unwrap();
@@ -803,7 +802,7 @@ fn iat_fraction_is_truncated() {
     let proof = Proof::login().claim("iat", json!(T0 as f64 + 0.9)).build();
     let verified = verify_proof(&proof, &login_ctx()).unwrap();
     assert_eq!(verified.iat, T0);
-    assert_eq!(verified.replay_expires_at_s, T0 + 360);
+    assert_eq!(verified.accepted_through.last_s(), T0 + 300);
     // T0 + 60.5 truncates to T0 + 60, the newest accepted.
     let edge = Proof::login().claim("iat", json!(T0 as f64 + 60.5)).build();
     assert_eq!(verify_proof(&edge, &login_ctx()).unwrap().iat, T0 + 60);

@@ -13,6 +13,7 @@ use crate::auth::agent_proof;
 use crate::domain::agent::AgentRow;
 use crate::domain::client::ClientRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
+use crate::domain::rate_limit::Bucket;
 use crate::domain::tier::{agent_standing, Tiers};
 use crate::domain::time::month_bounds_ms;
 use crate::http::body::JsonBody;
@@ -21,6 +22,7 @@ use crate::http::{query, ApiError, ErrorCode, Reply};
 use crate::oauth::access_token::is_valid_jkt;
 use crate::oauth::scope::{self, Scope};
 use crate::oauth::{pkce, redirect};
+use crate::routes::rate_limit;
 use crate::store::{Statement, Value};
 
 use super::tokens::blocked;
@@ -82,7 +84,7 @@ impl Params {
     }
 
     fn from_query(q: Option<&str>) -> Result<Self, ApiError> {
-        let form = Form::from_pairs(query::pairs(q.unwrap_or("")))?;
+        let form = Form::from_pairs(query::iter(q.unwrap_or("")))?;
         let mut p = Params::default();
         for name in FIELDS.iter().filter(|n| **n != "agent_id") {
             if let Some(v) = form.get(name) {
@@ -166,6 +168,7 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let agent = agent_proof::session_or_proof(ctx)
         .await
         .map_err(auth_error)?;
+    rate_limit(ctx, Bucket::AuthorizeAgent, &agent.id).await?;
     if let Some(raw) = &params.agent_id {
         if canonical_uuid(raw).as_deref() != Some(agent.id.as_str()) {
             return Err(oauth_error(
@@ -193,6 +196,7 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let agent = agent_proof::session_or_proof(ctx)
         .await
         .map_err(auth_error)?;
+    rate_limit(ctx, Bucket::AuthorizeAgent, &agent.id).await?;
     let client = trusted_client(ctx, &params).await?;
     let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
     let state = params
@@ -426,7 +430,13 @@ fn oauth_event<'a>(
     }
 }
 
-/// Records a refusal in the agent's history (and the audit trail).
+/// A refusal repeating the latest history row of the same agent and client (same reason)
+/// within this window adds no rows: retries cannot grow the history and audit trail.
+const REFUSAL_COLLAPSE_MS: i64 = 3_600_000;
+
+/// Records a refusal in the agent's history (and the audit trail), unless it repeats the
+/// agent's latest request to this client, refused for the same reason less than
+/// [`REFUSAL_COLLAPSE_MS`] ago. Both rows are written or neither.
 async fn deny(
     ctx: &Ctx<'_>,
     agent: &AgentRow,
@@ -436,23 +446,36 @@ async fn deny(
 ) -> Result<(), ApiError> {
     let mut event = oauth_event("oauth.authorization_denied", agent, client, scope);
     event.details = json!({ "client_id": client.id, "reason": reason });
+    let history_id = uuid_v4(ctx.rng())?;
     ctx.app
         .db
         .batch(vec![
             Statement::new(
                 "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'denied', ?6, ?7)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, 'denied', ?6, ?7 WHERE NOT EXISTS ( \
+                   SELECT 1 FROM (SELECT status, reason FROM oauth_requests \
+                     WHERE agent_id = ?2 AND created_at > ?8 AND client_id = ?3 \
+                     ORDER BY created_at DESC, id DESC LIMIT 1) AS latest \
+                   WHERE latest.status = 'denied' AND latest.reason = ?6)",
                 vec![
-                    Value::from(uuid_v4(ctx.rng())?),
+                    Value::from(history_id.as_str()),
                     Value::from(agent.id.as_str()),
                     Value::from(client.id.as_str()),
                     Value::from(client.name.as_str()),
                     Value::from(scope),
                     Value::from(reason),
                     Value::from(ctx.now_ms),
+                    Value::from(ctx.now_ms - REFUSAL_COLLAPSE_MS),
                 ],
             ),
-            audit::insert(ctx, &event)?,
+            audit::insert_where(
+                ctx,
+                &event,
+                Some((
+                    "EXISTS (SELECT 1 FROM oauth_requests WHERE id = ?13)",
+                    vec![Value::from(history_id.as_str())],
+                )),
+            )?,
         ])
         .await?;
     Ok(())

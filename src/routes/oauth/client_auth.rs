@@ -25,6 +25,43 @@ pub async fn authenticate(
     form: &Form,
     endpoint_path: &str,
 ) -> Result<ClientRow, ApiError> {
+    authenticate_private_key_jwt(ctx, form, endpoint_path)
+        .await
+        .map_err(|e| challenge_header_scheme(ctx, e))
+}
+
+/// RFC 6749 §5.2: a client that tried to authenticate with the `Authorization` header gets its
+/// `401 invalid_client` with a `WWW-Authenticate` challenge of the scheme it used.
+fn challenge_header_scheme(ctx: &Ctx<'_>, mut e: ApiError) -> ApiError {
+    if e.oauth_parts() != (StatusCode::UNAUTHORIZED, "invalid_client") {
+        return e;
+    }
+    let mut values = ctx.req.headers.get_all("authorization").iter();
+    let Some(first) = values.next() else {
+        return e;
+    };
+    let scheme = first
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_whitespace().next())
+        .filter(|s| is_auth_scheme(s))
+        .unwrap_or("Basic");
+    e.extra_mut().www_authenticate = Some(format!("{scheme} realm=\"agent-id\""));
+    e
+}
+
+/// An RFC 9110 `auth-scheme` (a `token`), short enough to echo back.
+fn is_auth_scheme(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+async fn authenticate_private_key_jwt(
+    ctx: &Ctx<'_>,
+    form: &Form,
+    endpoint_path: &str,
+) -> Result<ClientRow, ApiError> {
     let assertion = form.get("client_assertion");
     if assertion.is_some()
         && (form.get("client_secret").is_some() || ctx.req.headers.contains_key("authorization"))
@@ -67,7 +104,7 @@ pub async fn authenticate(
         ctx,
         MarkerKind::ClientAssertion,
         &verified.replay_hash,
-        verified.replay_expires_at_s.saturating_mul(1000),
+        verified.accepted_through,
     )
     .await?;
     if !fresh {

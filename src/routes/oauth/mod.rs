@@ -95,7 +95,6 @@ pub async fn client_proof(
         nonce_key: key_bytes,
         require_nonce: ctx.config.dpop_require_nonce,
         access_token,
-        skew_secs: ctx.config.clock_skew_secs,
     };
     match dpop::verify_proof(value, &pctx) {
         Ok(proof) => {
@@ -103,7 +102,7 @@ pub async fn client_proof(
                 ctx,
                 MarkerKind::Dpop,
                 &proof.replay_hash,
-                proof.replay_expires_at_s * 1000,
+                proof.accepted_through,
             )
             .await?;
             Ok(if fresh {

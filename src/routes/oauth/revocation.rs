@@ -9,11 +9,13 @@ use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::domain::client::ClientRow;
 use crate::domain::ids::sha256_hex;
+use crate::domain::rate_limit::Bucket;
 use crate::http::form::Form;
 use crate::http::{ApiError, Reply};
 use crate::oauth::access_token;
 use crate::oauth::discovery::{INTROSPECT_PATH, REVOKE_PATH};
 use crate::oauth::scope::ScopeToken;
+use crate::routes::rate_limit;
 use crate::stmt;
 use crate::store::Statement;
 
@@ -73,8 +75,10 @@ fn revoked_event<'a>(client: &'a ClientRow, agent_id: &'a str, kind: &'static st
 
 /// `POST /v1/oauth/revoke`
 pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    rate_limit(ctx, Bucket::RevokeIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
     let client = client_auth::authenticate(ctx, &form, REVOKE_PATH).await?;
+    rate_limit(ctx, Bucket::Revoke, &client.id).await?;
     let token = token_param(&form)?;
     let keys = super::signing_keys(ctx)?;
     let current = keys.current.verifying_key();
@@ -113,8 +117,10 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// `POST /v1/oauth/introspect`
 pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    rate_limit(ctx, Bucket::IntrospectIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
     let client = client_auth::authenticate(ctx, &form, INTROSPECT_PATH).await?;
+    rate_limit(ctx, Bucket::Introspect, &client.id).await?;
     let token = token_param(&form)?;
     let inactive = || Ok(Reply::ok(&json!({"active": false})));
     if let Some(access) = active_access(ctx, token).await? {

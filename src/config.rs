@@ -213,6 +213,7 @@ impl std::fmt::Debug for Config {
             rotation_challenge_ttl_secs,
             claim_challenge_ttl_secs,
             shadow_challenge_ttl_secs,
+            shadow_link_ttl_secs,
             dpop_iat_past_secs,
             dpop_iat_future_secs,
             dpop_require_nonce,
@@ -220,6 +221,8 @@ impl std::fmt::Debug for Config {
             rate_limits,
             cors_allowed_origins,
             audit_retention_days,
+            grant_retention_days,
+            oauth_history_retention_days,
             bcrypt_cost,
             build_version,
         } = self;
@@ -247,6 +250,7 @@ impl std::fmt::Debug for Config {
             .field("rotation_challenge_ttl_secs", rotation_challenge_ttl_secs)
             .field("claim_challenge_ttl_secs", claim_challenge_ttl_secs)
             .field("shadow_challenge_ttl_secs", shadow_challenge_ttl_secs)
+            .field("shadow_link_ttl_secs", shadow_link_ttl_secs)
             .field("dpop_iat_past_secs", dpop_iat_past_secs)
             .field("dpop_iat_future_secs", dpop_iat_future_secs)
             .field("dpop_require_nonce", dpop_require_nonce)
@@ -254,6 +258,11 @@ impl std::fmt::Debug for Config {
             .field("rate_limits", rate_limits)
             .field("cors_allowed_origins", cors_allowed_origins)
             .field("audit_retention_days", audit_retention_days)
+            .field("grant_retention_days", grant_retention_days)
+            .field(
+                "oauth_history_retention_days",
+                oauth_history_retention_days,
+            )
             .field("bcrypt_cost", bcrypt_cost)
             .field("build_version", build_version)
             .finish()

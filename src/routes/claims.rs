@@ -350,18 +350,19 @@ async fn finish(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
-/// Whether D1 shows the claim's overseer gaining the agent since the claim was created: the
-/// claim completed even if its KV record (rewritten after the commit) still says pending.
+/// Whether D1 recorded this claim's completion (its `claim.completed` audit row, written in
+/// the completing batch): true even if the KV record, rewritten after the commit, still says
+/// pending. Only the overseer's rows since the claim was created are scanned (indexed).
 async fn completed_in_d1(ctx: &Ctx<'_>, claim: &Claim) -> Result<bool, ApiError> {
     Ok(!ctx
         .app
         .db
         .run(stmt!(
-            "SELECT 1 AS done FROM oversights WHERE overseer_id = ?1 AND agent_id = ?2 \
-             AND activated_at >= ?3",
+            "SELECT 1 AS done FROM audit_events WHERE overseer_id = ?1 AND created_at >= ?2 \
+             AND type = 'claim.completed' AND json_extract(details, '$.challenge_id') = ?3 LIMIT 1",
             claim.overseer_id.as_str(),
-            claim.agent_id.as_str(),
-            claim.created_at
+            claim.created_at,
+            claim.challenge_id.as_str()
         ))
         .await?
         .rows

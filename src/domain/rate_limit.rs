@@ -283,7 +283,45 @@ pub async fn hit(
 
 #[cfg(test)]
 mod tests {
+    use std::rc::Rc;
+
+    use futures::executor::block_on;
+
     use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::store::memory::MemoryKv;
+
+    fn flood(kv: &MemoryKv, tally: &Tally, clock: &ManualClock, prefix: &str, n: usize) {
+        let limits = RateLimits::default();
+        for i in 0..n {
+            let subject = format!("{prefix}{i}");
+            let counted = block_on(hit(
+                kv,
+                tally,
+                &limits,
+                Bucket::Webhook,
+                &subject,
+                clock.now_ms(),
+            ));
+            assert_eq!(counted.verdict, Verdict::Allowed);
+            assert!(counted.kv_error.is_none());
+        }
+    }
+
+    #[test]
+    fn the_tally_stays_bounded_and_drops_ended_windows() {
+        let clock = Rc::new(ManualClock::at_secs(1_767_225_600));
+        let kv = MemoryKv::new(clock.clone());
+        let tally = Tally::default();
+        flood(&kv, &tally, &clock, "198.51.100.", 3 * TALLY_SOFT_CAP);
+        assert!(tally.entries.borrow().len() <= TALLY_SOFT_CAP);
+
+        let tally = Tally::default();
+        flood(&kv, &tally, &clock, "203.0.113.", TALLY_SOFT_CAP - 1);
+        clock.advance_secs(120);
+        flood(&kv, &tally, &clock, "late-", 2);
+        assert_eq!(tally.entries.borrow().len(), 2, "the ended window is gone");
+    }
 
     #[test]
     fn stored_counters_round_trip_and_accept_the_bare_form() {

@@ -98,9 +98,9 @@ fn harness_with(
     }
 }
 
-fn faulty_harness() -> (Harness, Rc<FaultyKv>) {
+fn faulty_harness(extra: &[(&str, &str)]) -> (Harness, Rc<FaultyKv>) {
     let mut faulty = None;
-    let h = harness_with(&[], MemoryKv::new, |kv| {
+    let h = harness_with(extra, MemoryKv::new, |kv| {
         let f = Rc::new(FaultyKv {
             inner: Some(kv),
             ..FaultyKv::default()
@@ -530,7 +530,7 @@ fn a_limited_endpoint_costs_one_read_and_at_most_one_write_per_bucket() {
 
 #[test]
 fn kv_failures_never_fail_a_decided_request() {
-    let (h, faulty) = faulty_harness();
+    let (h, faulty) = faulty_harness(&[]);
     let o = h.overseer("o@example.test");
     h.subscribe(&o.id, "BASIC");
     let old = TestKey::random();
@@ -611,6 +611,40 @@ fn kv_failures_never_fail_a_decided_request() {
         1,
         "no challenge was used twice"
     );
+}
+
+#[test]
+fn a_failed_limit_read_neither_clobbers_the_counter_nor_loses_the_attempt() {
+    const LIMITS: (&str, &str) = ("RATE_LIMIT_CONFIG", r#"{"webhook":"3/60"}"#);
+    let (h, faulty) = faulty_harness(&[LIMITS]);
+    // Another isolate counts two attempts in KV; this one knows nothing of them.
+    let other = App::new(
+        Config::load(&vars(&[LIMITS])),
+        h.clock.clone(),
+        Rc::new(OsEntropy),
+        h.db.clone(),
+        h.kv.clone(),
+    );
+    let body = envelope("evt_rl", "subscription.created", 0, json!({"id": "sub_x"}));
+    let signed = |h: &Harness| {
+        let sig = agent_id::paddle::signature::sign(WEBHOOK_SECRET, h.now_s(), body.as_bytes());
+        Req::post("/v1/webhooks/paddle")
+            .header("paddle-signature", &sig)
+            .raw("application/json", body.as_bytes().to_vec())
+            .into_request()
+    };
+    for _ in 0..2 {
+        let r = futures::executor::block_on(other.handle(signed(&h)));
+        assert_eq!(r.into_response().unwrap().status(), 200);
+        h.clock.advance_secs(1);
+    }
+    *faulty.reads_fail_in.borrow_mut() = vec![RL];
+    assert_eq!(h.webhook(&body).status, 200, "fails open");
+    let stored = h.kv.dump(RL);
+    assert!(stored[0].1.starts_with("2@"), "not clobbered: {stored:?}");
+    faulty.reads_fail_in.borrow_mut().clear();
+    h.clock.advance_secs(1);
+    h.webhook(&body).assert_error(429, "rate_limited");
 }
 
 /// Registers an agent the way a client does that waits out KV propagation: a fresh challenge

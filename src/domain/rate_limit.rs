@@ -250,7 +250,11 @@ pub async fn hit(
             Verdict::Allowed
         };
         let last_write = base.written_at_ms.max(local.attempted_at_ms);
-        if local.pending == 0 || now_ms.saturating_sub(last_write) < WRITE_SPACING_MS {
+        // Without a successful read the stored count is unknown: writing would clobber it.
+        if local.pending == 0
+            || read_error.is_some()
+            || now_ms.saturating_sub(last_write) < WRITE_SPACING_MS
+        {
             return Counted {
                 verdict,
                 kv_error: read_error,

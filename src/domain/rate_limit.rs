@@ -184,6 +184,7 @@ impl Tally {
             entries.retain(|_, l| l.pending > 0);
         }
         if entries.len() >= 4 * TALLY_SOFT_CAP {
+            // Still flooded with unflushed counts: forget them rather than grow without bound.
             entries.clear();
         }
     }
@@ -233,15 +234,20 @@ pub async fn hit(
             attempted_at_ms: i64::MIN,
             window_end,
         });
-        // KV may not show this isolate's own last write yet (another location): the newer wins.
-        let base = match (stored, local.written) {
-            (Some(s), Some(w)) if w.written_at_ms > s.written_at_ms => w,
-            (Some(s), _) => s,
-            (None, Some(w)) => w,
-            (None, None) => Stored::NONE,
-        };
+        // A window's count only grows, so the larger of KV's value and this isolate's last
+        // write is the better base (KV may not show that write yet, or another isolate may
+        // have overwritten it with less); the later of their times spaces the writes.
+        let (stored, written) = (
+            stored.unwrap_or(Stored::NONE),
+            local.written.unwrap_or(Stored::NONE),
+        );
+        let base_count = stored.count.max(written.count);
+        let last_write = stored
+            .written_at_ms
+            .max(written.written_at_ms)
+            .max(local.attempted_at_ms);
         // An attempt over the limit is refused and not counted; it still flushes the tally.
-        verdict = if base.count.saturating_add(local.pending) >= limit.count {
+        verdict = if base_count.saturating_add(local.pending) >= limit.count {
             Verdict::Limited {
                 retry_after: (window_end - now_s).max(1),
             }
@@ -249,7 +255,6 @@ pub async fn hit(
             local.pending += 1;
             Verdict::Allowed
         };
-        let last_write = base.written_at_ms.max(local.attempted_at_ms);
         // Without a successful read the stored count is unknown: writing would clobber it.
         if local.pending == 0
             || read_error.is_some()
@@ -262,7 +267,7 @@ pub async fn hit(
         }
         local.attempted_at_ms = now_ms;
         let next = Stored {
-            count: base.count + local.pending,
+            count: base_count + local.pending,
             written_at_ms: now_ms,
         };
         (next, local.pending)

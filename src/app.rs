@@ -11,6 +11,7 @@ use http::{header, HeaderValue, Method};
 use crate::clock::{Clock, Entropy};
 use crate::config::{Config, ConfigError};
 use crate::domain::ids::uuid_v4;
+use crate::domain::rate_limit::Tally;
 use crate::http::document;
 use crate::http::headers::{self, Finish};
 use crate::http::router::{Endpoint, Params, Routed, Table};
@@ -30,6 +31,9 @@ pub struct App {
     pub kv: Rc<dyn Kv>,
     /// The Paddle API client (calls run only in deferred tasks and the cron job).
     pub paddle: Rc<dyn PaddleApi>,
+    /// Rate-limit attempts counted but not yet written to KV: one per isolate at the edge
+    /// ([`App::with_rate_tally`]), one per `App` natively.
+    pub rate_tally: Rc<Tally>,
     /// Work to do after the response is sent (`waitUntil` at the edge).
     deferred: RefCell<Vec<Task>>,
     table: Table,
@@ -110,6 +114,7 @@ impl App {
             db,
             kv,
             paddle: Rc::new(Unavailable),
+            rate_tally: Rc::new(Tally::default()),
             deferred: RefCell::new(Vec::new()),
             table: Table::new(),
         }
@@ -118,6 +123,12 @@ impl App {
     /// Uses `paddle` for outgoing Paddle API calls.
     pub fn with_paddle(mut self, paddle: Rc<dyn PaddleApi>) -> Self {
         self.paddle = paddle;
+        self
+    }
+
+    /// Shares `tally` (the isolate's) for rate-limit counting.
+    pub fn with_rate_tally(mut self, tally: Rc<Tally>) -> Self {
+        self.rate_tally = tally;
         self
     }
 

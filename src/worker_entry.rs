@@ -10,6 +10,7 @@ use worker::{event, Context, Env, ScheduleContext, ScheduledEvent};
 use crate::app::{App, Handled};
 use crate::clock::{Clock, JsClock, OsEntropy};
 use crate::config::{Config, Vars};
+use crate::domain::rate_limit::Tally;
 use crate::http::{Body, Request, MAX_BODY_BYTES};
 use crate::paddle::api::FetchPaddle;
 use crate::store::d1::D1Db;
@@ -26,6 +27,11 @@ impl Vars for EnvVars<'_> {
             .or_else(|_| self.0.secret(name).map(|v| v.to_string()))
             .ok()
     }
+}
+
+thread_local! {
+    /// Rate-limit attempts not yet written to KV, shared by the requests this isolate serves.
+    static RATE_TALLY: Rc<Tally> = Rc::new(Tally::default());
 }
 
 fn app(env: &Env) -> worker::Result<App> {
@@ -47,7 +53,8 @@ fn app(env: &Env) -> worker::Result<App> {
         Rc::new(db),
         Rc::new(WorkersKv::new(env.clone())),
     )
-    .with_paddle(Rc::new(paddle)))
+    .with_paddle(Rc::new(paddle))
+    .with_rate_tally(RATE_TALLY.with(Rc::clone)))
 }
 
 /// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.

@@ -361,6 +361,9 @@ fn shadow_payment_makes_the_agent_paid() {
     assert_eq!(audit_count(&h, "shadow_claim.paid"), 1);
     // The KV challenge becomes completed after the response.
     assert_eq!(challenge(&h, &s).status, ShadowStatus::AwaitingPayment);
+    // KV takes one write per key per second: the rewrite lands once the challenge's is a
+    // second old (a refused one is only logged; the status endpoint asks D1).
+    h.clock.advance_secs(1);
     h.drain();
     let c = challenge(&h, &s);
     assert_eq!(c.status, ShadowStatus::Completed);

@@ -85,6 +85,7 @@ fn the_d1_marker_wins_even_if_kv_still_has_the_session() {
         200
     );
     use agent_id::store::Kv;
+    h.clock.advance_secs(1); // KV takes one write per key per second
     for (k, v) in before {
         futures::executor::block_on(h.kv.put(agent_id::store::Namespace::Sessions, &k, &v, 1800))
             .unwrap();

@@ -11,7 +11,7 @@ use crate::domain::overseer::OverseerRow;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Request, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::stmt;
-use crate::store::Namespace;
+use crate::store::{kv_ttl, Namespace};
 
 /// Which kind of account a session belongs to; sessions never cross kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +73,7 @@ pub async fn create(
             Namespace::Sessions,
             &kv_key(&sha256_hex(&session_id)),
             &value,
-            ttl.unsigned_abs(),
+            kv_ttl(ttl),
         )
         .await?;
     Ok(NewSession {
@@ -331,7 +331,9 @@ async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<R
     Ok(record)
 }
 
-/// Logout: the D1 marker first (authoritative everywhere at once), then the KV entry.
+/// Logout: the D1 marker first (authoritative everywhere at once), then the KV entry after the
+/// response. KV refuses a second write to a key within a second (a logout right after log-in),
+/// and the marker already ends the session, so a failed delete is only logged.
 pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Result<(), ApiError> {
     ctx.app
         .db
@@ -342,9 +344,15 @@ pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Resu
             expires_at_ms
         ))
         .await?;
-    ctx.app
-        .kv
-        .delete(Namespace::Sessions, &kv_key(token_hash))
-        .await?;
+    let kv = ctx.app.kv.clone();
+    let key = kv_key(token_hash);
+    let request_id = ctx.request_id.to_owned();
+    ctx.defer(async move {
+        if let Err(e) = kv.delete(Namespace::Sessions, &key).await {
+            crate::log::warn(&serde_json::json!({
+                "request_id": request_id, "task": "session_delete", "detail": e.to_string(),
+            }));
+        }
+    });
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! Best-effort fixed-window rate limits kept in KV (security.md §13).
 //!
-//! Counters are approximate under concurrency by design: they slow abuse down; nothing that
-//! must be exact (single use, revocation, tier limits) is decided here.
+//! Counters are best effort by design: they slow abuse down; nothing that must be exact (single
+//! use, revocation, tier limits) is decided here. A request costs one KV read and at most one
+//! KV write per bucket, a key is written at most once a second, and a failed KV call never
+//! fails the request (see [`hit`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::domain::ids::sha256_hex;
-use crate::store::{Kv, Namespace, StoreError};
+use crate::store::{Kv, Namespace, StoreError, KV_MIN_TTL_SECS};
 
 /// The rate-limit buckets and their keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,17 +142,102 @@ pub enum Verdict {
     },
 }
 
-/// Counts an attempt against `bucket` for `subject` (IP, e-mail, agent id or client id).
+/// A counter as stored in KV: `<count>@<unix ms of the write>`. The time lets every isolate
+/// keep to one write per key per second; a bare decimal (older form) counts as written long ago.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stored {
+    count: u64,
+    written_at_ms: i64,
+}
+
+impl Stored {
+    const NONE: Stored = Stored {
+        count: 0,
+        written_at_ms: i64::MIN,
+    };
+
+    fn parse(v: &str) -> Option<Stored> {
+        let (count, at) = v.split_once('@').unwrap_or((v, ""));
+        Some(Stored {
+            count: count.parse().ok()?,
+            written_at_ms: if at.is_empty() {
+                i64::MIN
+            } else {
+                at.parse().ok()?
+            },
+        })
+    }
+
+    fn encode(self) -> String {
+        format!("{}@{}", self.count, self.written_at_ms)
+    }
+}
+
+/// What one isolate knows about one counter key beyond KV.
+#[derive(Debug)]
+struct Local {
+    /// Attempts counted here and not yet written to KV.
+    pending: u64,
+    /// The counter this isolate last wrote: the base when KV still shows an older value.
+    written: Option<Stored>,
+    /// When this isolate last tried to write the key (refused or not), Unix ms.
+    attempted_at_ms: i64,
+    /// The end of the key's window, Unix seconds; the entry is useless afterwards.
+    window_end: u64,
+}
+
+/// Entries kept before expired windows are pruned (and, past it, idle ones dropped).
+const TALLY_SOFT_CAP: usize = 1024;
+/// Spacing of writes to one KV key (Workers KV refuses a second write within a second).
+const WRITE_SPACING_MS: i64 = 1000;
+
+/// The isolate-local side of the counters: attempts counted between two permitted KV writes.
+/// Workers reuse an isolate across requests, so the edge keeps one per isolate and hands it to
+/// every `App`; one isolate's counts are then exact, counts across isolates approximate.
+#[derive(Debug, Default)]
+pub struct Tally {
+    entries: RefCell<HashMap<String, Local>>,
+}
+
+impl Tally {
+    fn prune(entries: &mut HashMap<String, Local>, now_s: u64) {
+        if entries.len() < TALLY_SOFT_CAP {
+            return;
+        }
+        entries.retain(|_, l| l.window_end > now_s);
+        if entries.len() >= TALLY_SOFT_CAP {
+            // Flooded with live subjects: keep only unflushed counts; KV holds the rest.
+            entries.retain(|_, l| l.pending > 0);
+        }
+        if entries.len() >= 4 * TALLY_SOFT_CAP {
+            // Still flooded with unflushed counts: forget them rather than grow without bound.
+            entries.clear();
+        }
+    }
+}
+
+/// The outcome of counting one attempt, with a KV failure the caller should log (the verdict
+/// stands either way: limits are best effort and never fail a request).
+#[derive(Debug)]
+pub struct Counted {
+    pub verdict: Verdict,
+    pub kv_error: Option<StoreError>,
+}
+
+/// Counts an attempt against `bucket` for `subject` (IP, e-mail, agent id or client id) with
+/// one KV read and at most one KV write: the write happens only when the key was last written
+/// at least a second ago; attempts in between wait in `tally` and go out with the next write.
 pub async fn hit(
     kv: &dyn Kv,
+    tally: &Tally,
     limits: &RateLimits,
     bucket: Bucket,
     subject: &str,
-    now_s: i64,
-) -> Result<Verdict, StoreError> {
+    now_ms: i64,
+) -> Counted {
     let limit = limits.limit(bucket);
-    let now = u64::try_from(now_s).unwrap_or(0);
-    let window = now / limit.window_secs;
+    let now_s = u64::try_from(now_ms.div_euclid(1000)).unwrap_or(0);
+    let window = now_s / limit.window_secs;
     let window_end = (window + 1) * limit.window_secs;
     let subject_hash = sha256_hex(subject);
     let key = format!(
@@ -157,22 +245,134 @@ pub async fn hit(
         bucket.name(),
         subject_hash.get(..32).unwrap_or(&subject_hash)
     );
-    let count = kv
-        .get(Namespace::RateLimits, &key)
-        .await?
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    if count >= limit.count {
-        return Ok(Verdict::Limited {
-            retry_after: (window_end - now).max(1),
+    let (stored, read_error) = match kv.get(Namespace::RateLimits, &key).await {
+        Ok(v) => (v.as_deref().and_then(Stored::parse), None),
+        Err(e) => (None, Some(e)),
+    };
+
+    let verdict;
+    let (next, flushed) = {
+        let mut entries = tally.entries.borrow_mut();
+        Tally::prune(&mut entries, now_s);
+        let local = entries.entry(key.clone()).or_insert(Local {
+            pending: 0,
+            written: None,
+            attempted_at_ms: i64::MIN,
+            window_end,
         });
+        // A window's count only grows, so the larger of KV's value and this isolate's last
+        // write is the better base (KV may not show that write yet, or another isolate may
+        // have overwritten it with less); the later of their times spaces the writes.
+        let (stored, written) = (
+            stored.unwrap_or(Stored::NONE),
+            local.written.unwrap_or(Stored::NONE),
+        );
+        let base_count = stored.count.max(written.count);
+        let last_write = stored
+            .written_at_ms
+            .max(written.written_at_ms)
+            .max(local.attempted_at_ms);
+        // An attempt over the limit is refused and not counted; it still flushes the tally.
+        verdict = if base_count.saturating_add(local.pending) >= limit.count {
+            Verdict::Limited {
+                retry_after: (window_end - now_s).max(1),
+            }
+        } else {
+            local.pending += 1;
+            Verdict::Allowed
+        };
+        // Without a successful read the stored count is unknown: writing would clobber it.
+        if local.pending == 0
+            || read_error.is_some()
+            || now_ms.saturating_sub(last_write) < WRITE_SPACING_MS
+        {
+            return Counted {
+                verdict,
+                kv_error: read_error,
+            };
+        }
+        local.attempted_at_ms = now_ms;
+        let next = Stored {
+            count: base_count + local.pending,
+            written_at_ms: now_ms,
+        };
+        (next, local.pending)
+    };
+
+    let ttl = window_end - now_s + KV_MIN_TTL_SECS;
+    let write_error = kv
+        .put(Namespace::RateLimits, &key, &next.encode(), ttl)
+        .await
+        .err();
+    if write_error.is_none() {
+        if let Some(local) = tally.entries.borrow_mut().get_mut(&key) {
+            local.pending = local.pending.saturating_sub(flushed);
+            local.written = Some(next);
+        }
     }
-    kv.put(
-        Namespace::RateLimits,
-        &key,
-        &(count + 1).to_string(),
-        window_end - now + 60,
-    )
-    .await?;
-    Ok(Verdict::Allowed)
+    Counted {
+        verdict,
+        kv_error: read_error.or(write_error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::store::memory::MemoryKv;
+
+    fn flood(kv: &MemoryKv, tally: &Tally, clock: &ManualClock, prefix: &str, n: usize) {
+        let limits = RateLimits::default();
+        for i in 0..n {
+            let subject = format!("{prefix}{i}");
+            let counted = block_on(hit(
+                kv,
+                tally,
+                &limits,
+                Bucket::Webhook,
+                &subject,
+                clock.now_ms(),
+            ));
+            assert_eq!(counted.verdict, Verdict::Allowed);
+            assert!(counted.kv_error.is_none());
+        }
+    }
+
+    #[test]
+    fn the_tally_stays_bounded_and_drops_ended_windows() {
+        let clock = Rc::new(ManualClock::at_secs(1_767_225_600));
+        let kv = MemoryKv::new(clock.clone());
+        let tally = Tally::default();
+        flood(&kv, &tally, &clock, "198.51.100.", 3 * TALLY_SOFT_CAP);
+        assert!(tally.entries.borrow().len() <= TALLY_SOFT_CAP);
+
+        let tally = Tally::default();
+        flood(&kv, &tally, &clock, "203.0.113.", TALLY_SOFT_CAP - 1);
+        clock.advance_secs(120);
+        flood(&kv, &tally, &clock, "late-", 2);
+        assert_eq!(tally.entries.borrow().len(), 2, "the ended window is gone");
+    }
+
+    #[test]
+    fn stored_counters_round_trip_and_accept_the_bare_form() {
+        let s = Stored {
+            count: 7,
+            written_at_ms: 1_767_225_600_123,
+        };
+        assert_eq!(Stored::parse(&s.encode()), Some(s));
+        assert_eq!(
+            Stored::parse("12"),
+            Some(Stored {
+                count: 12,
+                written_at_ms: i64::MIN
+            })
+        );
+        assert_eq!(Stored::parse("x@1"), None);
+        assert_eq!(Stored::parse("1@x"), None);
+    }
 }

@@ -10,7 +10,7 @@ use crate::domain::ids::uuid_v4;
 use crate::domain::time::rfc3339_ms;
 use crate::http::{ApiError, Reply};
 use crate::jose::b64;
-use crate::store::Namespace;
+use crate::store::{kv_ttl, Namespace};
 
 /// The id, lifetime and nonce of a challenge being issued.
 pub struct Window {
@@ -61,12 +61,7 @@ pub async fn issue(
     let value = serde_json::to_string(record).map_err(ApiError::internal)?;
     ctx.app
         .kv
-        .put(
-            Namespace::Challenges,
-            key,
-            &value,
-            window.ttl_secs.unsigned_abs(),
-        )
+        .put(Namespace::Challenges, key, &value, kv_ttl(window.ttl_secs))
         .await?;
     Ok(Reply::json(
         status,
@@ -84,17 +79,54 @@ pub async fn issue(
 /// expiry: for the status endpoint, or for a late payment).
 pub async fn save(ctx: &Ctx<'_>, record: &Record, grace_secs: i64) -> Result<(), ApiError> {
     let value = serde_json::to_string(record).map_err(ApiError::internal)?;
-    let ttl = ((record.expires_at() - ctx.now_ms) / 1000 + grace_secs).max(1);
+    let ttl = kv_ttl((record.expires_at() - ctx.now_ms) / 1000 + grace_secs);
     ctx.app
         .kv
-        .put(
-            Namespace::Challenges,
-            &record.kv_key(),
-            &value,
-            ttl.unsigned_abs(),
-        )
+        .put(Namespace::Challenges, &record.kv_key(), &value, ttl)
         .await?;
     Ok(())
+}
+
+/// After a D1 commit, rewrites or removes a challenge's KV record without holding up the
+/// response: KV may refuse a second write to the key within a second, and nothing depends on
+/// it (D1 decided; readers derive what a stale record misses). Failures are logged.
+pub fn defer_update(ctx: &Ctx<'_>, update: Update) {
+    let kv = ctx.app.kv.clone();
+    let request_id = ctx.request_id.to_owned();
+    let now_ms = ctx.now_ms;
+    ctx.defer(async move {
+        let (task, key, result) = match update {
+            Update::Delete(key) => {
+                let result = kv.delete(Namespace::Challenges, &key).await;
+                ("challenge_delete", key, result)
+            }
+            Update::Save { record, grace_secs } => {
+                let key = record.kv_key();
+                let ttl = kv_ttl((record.expires_at() - now_ms) / 1000 + grace_secs);
+                let result = match serde_json::to_string(&record) {
+                    Ok(value) => kv.put(Namespace::Challenges, &key, &value, ttl).await,
+                    Err(e) => Err(crate::store::StoreError::Decode(e.to_string())),
+                };
+                ("challenge_save", key, result)
+            }
+        };
+        if let Err(e) = result {
+            crate::log::warn(&serde_json::json!({
+                "request_id": request_id,
+                "task": task,
+                "key": key,
+                "detail": e.to_string(),
+            }));
+        }
+    });
+}
+
+/// A KV change to a challenge record that follows a committed decision.
+pub enum Update {
+    /// Forget a used challenge (`reg:`, `rot:`); D1 already refuses its reuse.
+    Delete(String),
+    /// Store the record's new state, readable `grace_secs` past its expiry.
+    Save { record: Record, grace_secs: i64 },
 }
 
 /// A live challenge record; unknown, unreadable and expired ones are all `None`.

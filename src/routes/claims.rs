@@ -20,7 +20,7 @@ use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
-use crate::routes::challenges;
+use crate::routes::challenges::{self, Update};
 use crate::routes::registration::challenge_not_found;
 use crate::routes::shadow;
 use crate::stmt;
@@ -243,6 +243,8 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(overseer_mismatch());
     }
     match record {
+        // The KV record is rewritten after the commit, so D1 says whether it was used already.
+        Record::Claim(claim) if completed_in_d1(ctx, &claim).await? => Err(challenge_not_found()),
         Record::Claim(claim) => complete_human(ctx, claim).await,
         Record::Shadow(claim) => shadow::confirm(ctx, claim).await,
         _ => Err(challenge_not_found()),
@@ -328,18 +330,45 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
     finish(ctx, claim).await
 }
 
-/// Marks the claim completed and answers the agent.
+/// Marks the claim completed (after the commit, best effort: the status endpoint asks D1 when
+/// the record still says pending) and answers the agent.
 async fn finish(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
     claim.status = ClaimStatus::Completed;
     claim.completed_at.get_or_insert(ctx.now_ms);
-    store_claim(ctx, &claim).await?;
-    Ok(Reply::ok(&Completed {
+    let reply = Reply::ok(&Completed {
         success: true,
         message: "Claim accepted",
         status: "completed",
         overseer_id: &claim.overseer_id,
         agent_id: &claim.agent_id,
-    }))
+    });
+    challenges::defer_update(
+        ctx,
+        Update::Save {
+            record: Record::Claim(claim),
+            grace_secs: STATUS_GRACE_SECS,
+        },
+    );
+    Ok(reply)
+}
+
+/// Whether D1 recorded this claim's completion (its `claim.completed` audit row, written in
+/// the completing batch): true even if the KV record, rewritten after the commit, still says
+/// pending. Only the overseer's rows since the claim was created are scanned (indexed).
+async fn completed_in_d1(ctx: &Ctx<'_>, claim: &Claim) -> Result<bool, ApiError> {
+    Ok(!ctx
+        .app
+        .db
+        .run(stmt!(
+            "SELECT 1 AS done FROM audit_events WHERE overseer_id = ?1 AND created_at >= ?2 \
+             AND type = 'claim.completed' AND json_extract(details, '$.challenge_id') = ?3 LIMIT 1",
+            claim.overseer_id.as_str(),
+            claim.created_at,
+            claim.challenge_id.as_str()
+        ))
+        .await?
+        .rows
+        .is_empty())
 }
 
 #[derive(Serialize)]
@@ -358,13 +387,19 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Some(Record::Claim(c)) if c.overseer_id == s.overseer.id => c,
         _ => return Err(challenge_not_found()),
     };
-    let status = match claim.status {
-        ClaimStatus::Completed => "completed",
-        ClaimStatus::Pending if claim.expires_at > ctx.now_ms => "pending",
-        ClaimStatus::Pending if claim.expires_at + STATUS_GRACE_SECS * 1000 > ctx.now_ms => {
-            "expired"
-        }
-        ClaimStatus::Pending => return Err(challenge_not_found()),
+    // A pending record may just not show the completion yet: D1 decides.
+    let completed = match claim.status {
+        ClaimStatus::Completed => true,
+        ClaimStatus::Pending => completed_in_d1(ctx, &claim).await?,
+    };
+    let status = if completed {
+        "completed"
+    } else if claim.expires_at > ctx.now_ms {
+        "pending"
+    } else if claim.expires_at + STATUS_GRACE_SECS * 1000 > ctx.now_ms {
+        "expired"
+    } else {
+        return Err(challenge_not_found());
     };
     Ok(Reply::ok(&Status {
         success: true,

@@ -76,6 +76,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
 }
 
 /// Counts one attempt in a rate-limit bucket; `429` when over (no-op when limits are off).
+/// A KV failure is logged (bucket only, never the subject) and the request goes on.
 pub async fn rate_limit(
     ctx: &Ctx<'_>,
     bucket: crate::domain::rate_limit::Bucket,
@@ -85,7 +86,25 @@ pub async fn rate_limit(
     let Some(limits) = &ctx.config.rate_limits else {
         return Ok(());
     };
-    match hit(ctx.app.kv.as_ref(), limits, bucket, subject, ctx.now_s()).await? {
+    let app = ctx.app;
+    let counted = hit(
+        app.kv.as_ref(),
+        &app.rate_tally,
+        limits,
+        bucket,
+        subject,
+        ctx.now_ms,
+    )
+    .await;
+    if let Some(e) = counted.kv_error {
+        crate::log::warn(&serde_json::json!({
+            "request_id": ctx.request_id,
+            "task": "rate_limit",
+            "bucket": bucket.name(),
+            "detail": e.to_string(),
+        }));
+    }
+    match counted.verdict {
         Verdict::Allowed => Ok(()),
         Verdict::Limited { retry_after } => Err(ApiError::rate_limited(retry_after)),
     }

@@ -16,10 +16,9 @@ use crate::domain::text;
 use crate::http::body::JsonBody;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::ed25519::{parse_signature, Ed25519PublicKey};
-use crate::routes::challenges::{self, Window};
+use crate::routes::challenges::{self, Update, Window};
 use crate::routes::rate_limit;
 use crate::stmt;
-use crate::store::Namespace;
 
 pub fn invalid_public_key(message: &'static str) -> ApiError {
     ApiError::new(ErrorCode::InvalidPublicKey, message)
@@ -128,10 +127,32 @@ struct Registered<'a> {
 async fn load(ctx: &Ctx<'_>, raw_id: &str) -> Result<(String, Registration), ApiError> {
     let id = canonical_uuid(raw_id).ok_or_else(challenge_not_found)?;
     let key = challenge::registration_key(&id);
-    match challenges::load(ctx, &key).await? {
-        Some(Record::Register(r)) if r.challenge_id == id => Ok((key, r)),
-        _ => Err(challenge_not_found()),
+    let reg = match challenges::load(ctx, &key).await? {
+        Some(Record::Register(r)) if r.challenge_id == id => r,
+        _ => return Err(challenge_not_found()),
+    };
+    if was_used(ctx, &reg).await? {
+        return Err(challenge_not_found());
     }
+    Ok((key, reg))
+}
+
+/// Whether an agent was already registered with this challenge. D1 decides single use: the KV
+/// delete after a registration may be refused or not yet visible elsewhere. Only the audit rows
+/// since the challenge was created are scanned.
+async fn was_used(ctx: &Ctx<'_>, reg: &Registration) -> Result<bool, ApiError> {
+    Ok(!ctx
+        .app
+        .db
+        .run(stmt!(
+            "SELECT 1 AS used FROM audit_events WHERE created_at >= ?1 AND type = 'agent.registered' \
+             AND json_extract(details, '$.challenge_id') = ?2 LIMIT 1",
+            reg.created_at,
+            reg.challenge_id.as_str()
+        ))
+        .await?
+        .rows
+        .is_empty())
 }
 
 /// `POST /v1/agents/register/complete/:challengeId`
@@ -178,12 +199,13 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     match ctx.app.db.batch(vec![insert, registered, login]).await {
         Ok(_) => {}
         Err(e) if e.is_unique_violation() => {
-            ctx.app.kv.delete(Namespace::Challenges, &kv_key).await?;
+            challenges::defer_update(ctx, Update::Delete(kv_key));
             return Err(duplicate_key());
         }
         Err(e) => return Err(e.into()),
     }
-    ctx.app.kv.delete(Namespace::Challenges, &kv_key).await?;
+    // Reuse is refused by D1 (the key is UNIQUE), so the delete is only tidying up.
+    challenges::defer_update(ctx, Update::Delete(kv_key));
     let session = session::create(ctx, AccountKind::Agent, &agent.id, 0).await?;
     Ok(Reply::json(
         StatusCode::CREATED,

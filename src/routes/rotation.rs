@@ -15,13 +15,13 @@ use crate::http::body::JsonBody;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::ed25519::Ed25519PublicKey;
-use crate::routes::challenges::{self, Window};
+use crate::routes::challenges::{self, Update, Window};
 use crate::routes::registration::{
     challenge_not_found, duplicate_key, invalid_public_key, key_in_use, public_key_field,
     signature_field,
 };
 use crate::stmt;
-use crate::store::{Namespace, Value};
+use crate::store::Value;
 use http::StatusCode;
 
 /// `POST /v1/agents/rotate-key/initiate`
@@ -131,7 +131,8 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if changed != 1 {
         return Err(challenge_not_found());
     }
-    ctx.app.kv.delete(Namespace::Challenges, &kv_key).await?;
+    // Reuse is refused by D1 (the UPDATE needs the old key), so the delete is only tidying up.
+    challenges::defer_update(ctx, Update::Delete(kv_key));
 
     let rotated = AgentRow {
         public_key: rotation.new_public_key,

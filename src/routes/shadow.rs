@@ -16,12 +16,13 @@ use crate::domain::time::rfc3339_ms;
 use crate::http::body;
 use crate::http::{ApiError, Reply};
 use crate::paddle::link;
-use crate::routes::challenges;
+use crate::routes::challenges::{self, Update};
 use crate::routes::claims::{
     active_oversight, agent_not_found, already_claimed, load_claim, overseer_mismatch,
 };
 use crate::routes::rate_limit;
 use crate::stmt;
+use crate::store::Value;
 
 /// Extra KV lifetime after expiry, so a late payment can still mark the challenge completed.
 const KV_GRACE_SECS: i64 = 86_400;
@@ -146,7 +147,6 @@ pub async fn confirm(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, Api
         claim.status = ShadowStatus::AwaitingPayment;
         claim.confirmed_at = Some(ctx.now_ms);
         claim.expires_at = ctx.now_ms + ctx.config.shadow_challenge_ttl_secs * 1000;
-        store(ctx, &claim).await?;
         let event = Event {
             kind: "shadow_claim.confirmed",
             actor_type: "agent",
@@ -157,7 +157,31 @@ pub async fn confirm(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, Api
             agent_id: None,
             details: json!({ "challenge_id": claim.challenge_id }),
         };
-        audit::record(ctx, &event).await?;
+        // D1 holds the confirmation (once per challenge); the KV record follows after the
+        // response, since KV may refuse a rewrite of a key created less than a second ago.
+        ctx.app
+            .db
+            .run(audit::insert_where(
+                ctx,
+                &event,
+                Some((
+                    "NOT EXISTS (SELECT 1 FROM audit_events WHERE created_at >= ?13 \
+                     AND type = 'shadow_claim.confirmed' \
+                     AND json_extract(details, '$.challenge_id') = ?14)",
+                    vec![
+                        Value::from(claim.created_at),
+                        Value::from(claim.challenge_id.as_str()),
+                    ],
+                )),
+            )?)
+            .await?;
+        challenges::defer_update(
+            ctx,
+            Update::Save {
+                record: Record::Shadow(claim.clone()),
+                grace_secs: KV_GRACE_SECS,
+            },
+        );
     }
     Ok(Reply::ok(&json!({
         "success": true,
@@ -213,7 +237,7 @@ struct StatusView<'a> {
 /// `custom_data` appears only once the agent confirmed.
 pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let raw_id = ctx.param("challenge_id");
-    let Some(Record::Shadow(claim)) = load_claim(ctx, raw_id).await? else {
+    let Some(Record::Shadow(mut claim)) = load_claim(ctx, raw_id).await? else {
         return Ok(Reply::ok(
             &json!({"success": true, "challenge_id": raw_id, "status": "expired"}),
         ));
@@ -237,19 +261,32 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     struct Facts {
         name: Option<String>,
         paid: i64,
+        confirmed_at: Option<i64>,
     }
     let facts: Option<Facts> = ctx
         .app
         .db
         .run(stmt!(
             "SELECT (SELECT name FROM agents WHERE id = ?1) AS name, \
-                    EXISTS (SELECT 1 FROM shadow_payments WHERE challenge_id = ?2 AND applied = 1) AS paid",
+                    EXISTS (SELECT 1 FROM shadow_payments WHERE challenge_id = ?2 AND applied = 1) AS paid, \
+                    (SELECT MIN(created_at) FROM audit_events WHERE created_at >= ?3 \
+                       AND type = 'shadow_claim.confirmed' \
+                       AND json_extract(details, '$.challenge_id') = ?2) AS confirmed_at",
             claim.agent_id.as_str(),
-            claim.challenge_id.as_str()
+            claim.challenge_id.as_str(),
+            claim.created_at
         ))
         .await?
         .first()?;
-    let (agent_name, paid) = facts.map_or((None, false), |f| (f.name, f.paid == 1));
+    let (agent_name, paid, confirmed_at) = facts.map_or((None, false, None), |f| {
+        (f.name, f.paid == 1, f.confirmed_at)
+    });
+    // D1 is authoritative for the confirmation too: the KV rewrite may be refused or stale.
+    if let (ShadowStatus::Initiated, Some(at)) = (claim.status, confirmed_at) {
+        claim.status = ShadowStatus::AwaitingPayment;
+        claim.confirmed_at = Some(at);
+        claim.expires_at = at + ctx.config.shadow_challenge_ttl_secs * 1000;
+    }
     // D1 is authoritative: a recorded payment completes the claim even before KV says so.
     let status = match claim.status {
         ShadowStatus::Completed => "completed",

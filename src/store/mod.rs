@@ -193,14 +193,31 @@ impl Namespace {
     }
 }
 
-/// KV's minimum TTL; every put uses at least this.
+/// KV's minimum `expirationTtl`: a shorter one is an error, so callers raise their own.
 pub const KV_MIN_TTL_SECS: u64 = 60;
+/// Workers KV's largest key, in bytes.
+pub const KV_MAX_KEY_BYTES: usize = 512;
+/// Workers KV's largest value, in bytes (25 MiB).
+pub const KV_MAX_VALUE_BYTES: usize = 25 * 1024 * 1024;
 
-/// Eventually consistent key-value store. Never decides single use or revocation.
+/// The KV TTL for a record that must stay readable `secs` more seconds: at least the minimum.
+/// The record's own `expires_at` stays authoritative; the TTL only collects garbage.
+pub fn kv_ttl(secs: i64) -> u64 {
+    secs.unsigned_abs().max(KV_MIN_TTL_SECS)
+}
+
+/// Eventually consistent key-value store with Workers KV's rules. Never decides single use,
+/// revocation or exact limits (D1 does), because:
+///
+/// - a write (put or delete) to a key written less than a second ago may be refused (429), so
+///   a second write to one key inside a request burst must never fail a decided request;
+/// - a read elsewhere may return the value from before a write for up to 60 s;
+/// - keys are at most [`KV_MAX_KEY_BYTES`], values at most [`KV_MAX_VALUE_BYTES`].
 #[async_trait(?Send)]
 pub trait Kv {
     async fn get(&self, ns: Namespace, key: &str) -> Result<Option<String>, StoreError>;
-    /// Stores `value`; it disappears after `ttl_secs` (raised to [`KV_MIN_TTL_SECS`]).
+    /// Stores `value` for `ttl_secs`, which must be at least [`KV_MIN_TTL_SECS`] (see
+    /// [`kv_ttl`]); a shorter TTL is an error, as on the platform.
     async fn put(
         &self,
         ns: Namespace,
@@ -208,5 +225,6 @@ pub trait Kv {
         value: &str,
         ttl_secs: u64,
     ) -> Result<(), StoreError>;
+    /// Removes `key`; a write like `put`, under the same per-key limit.
     async fn delete(&self, ns: Namespace, key: &str) -> Result<(), StoreError>;
 }

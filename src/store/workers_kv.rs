@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use worker::{kv::KvStore, Env};
 
-use super::{Kv, Namespace, StoreError, KV_MIN_TTL_SECS};
+use super::{Kv, Namespace, StoreError};
 
 pub struct WorkersKv {
     env: Env,
@@ -41,7 +41,7 @@ impl Kv for WorkersKv {
         self.store(ns)?
             .put(key, value)
             .map_err(backend)?
-            .expiration_ttl(ttl_secs.max(KV_MIN_TTL_SECS))
+            .expiration_ttl(ttl_secs)
             .execute()
             .await
             .map_err(backend)

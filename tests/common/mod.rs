@@ -481,6 +481,15 @@ impl Req {
         self
     }
 
+    /// Adds a header whose value is raw bytes (obs-text such as `0xE9` included).
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_bytes(value).unwrap(),
+        );
+        self
+    }
+
     pub fn without_header(mut self, name: &str) -> Self {
         self.headers.remove(name);
         self

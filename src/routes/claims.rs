@@ -11,7 +11,7 @@ use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
-use crate::domain::enforcement::{enforce_agent_pool, enforce_overseer_pool, Cause};
+use crate::domain::enforcement::{overseer_pool_statements, unclaimed_pool_statements, Cause};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::tier::{overseer_tier, Tiers};
 use crate::domain::time::rfc3339_ms;
@@ -22,7 +22,7 @@ use crate::routes::challenges;
 use crate::routes::registration::challenge_not_found;
 use crate::routes::shadow;
 use crate::stmt;
-use crate::store::{Constraint, Namespace, StoreError, Value};
+use crate::store::{Constraint, Namespace, Statement, StoreError, Value};
 
 /// How long a claim's status stays reportable after it expired (api.md 2.4).
 const STATUS_GRACE_SECS: i64 = 3600;
@@ -314,6 +314,9 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
         details: json!({ "challenge_id": claim.challenge_id, "replaced_shadow": replaces_shadow.is_some() }),
     };
     batch.push(audit::insert(ctx, &event)?);
+    // The agent's clients join the overseer's pool (api.md 5.8), in the same batch: a claim is
+    // never committed without its enforcement.
+    batch.extend(overseer_pool_statements(ctx, &claim.overseer_id, Cause::Limits).await?);
     match ctx.app.db.batch(batch).await {
         Ok(_) => {}
         Err(StoreError::Conflict(Constraint::Unique, _)) => return Err(already_claimed(false)),
@@ -321,8 +324,6 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
         Err(e) => return Err(e.into()),
     }
     claim.completed_at = Some(now);
-    // The agent's clients joined the overseer's pool (api.md 5.8).
-    enforce_overseer_pool(ctx, &claim.overseer_id, Cause::Limits).await?;
     finish(ctx, claim).await
 }
 
@@ -384,13 +385,11 @@ async fn deactivate(
     agent_id: &str,
     reason: &'static str,
     event: Event<'_>,
+    then: Vec<Statement>,
 ) -> Result<bool, ApiError> {
     // The audit row goes first, guarded on the same pre-state the UPDATE needs (the oversight
-    // is active), so both take effect or neither does.
-    let outcomes = ctx
-        .app
-        .db
-        .batch(vec![
+    // is active), so both take effect or neither does; `then` commits with them.
+    let mut batch = vec![
             audit::insert_where(
                 ctx,
                 &event,
@@ -407,8 +406,9 @@ async fn deactivate(
                 reason,
                 ctx.now_ms
             ),
-        ])
-        .await?;
+        ];
+    batch.extend(then);
+    let outcomes = ctx.app.db.batch(batch).await?;
     Ok(outcomes.get(1).is_some_and(|o| o.changes == 1))
 }
 
@@ -435,6 +435,7 @@ pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         &s.agent.id,
         "revoked_by_agent",
         event,
+        Vec::new(),
     )
     .await?
     {
@@ -460,10 +461,16 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: Some(&agent_id),
         details: json!({ "reason": "declaimed" }),
     };
-    if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event).await? {
+    // Checked first so that a refused declaim writes nothing; the batch re-checks it.
+    let current = active_oversight(ctx, &agent_id).await?;
+    if current.is_none_or(|c| c.overseer_id != s.overseer.id) {
         return Err(no_active_oversight());
     }
-    enforce_agent_pool(ctx, &agent_id, Cause::Limits).await?;
+    // The agent leaves with its own pool under the FREE limits, in the same batch.
+    let pool = unclaimed_pool_statements(ctx, &agent_id, Cause::Limits).await?;
+    if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event, pool).await? {
+        return Err(no_active_oversight());
+    }
     Ok(Reply::json(
         StatusCode::OK,
         &json!({"success": true, "message": "Agent declaimed", "agent_id": agent_id}),

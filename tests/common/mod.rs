@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod paddle;
 
 use std::cell::{Cell, RefCell};

@@ -92,10 +92,16 @@ fn method(req: &worker::Request) -> Result<Method, ApiError> {
     })
 }
 
-/// A JS header value is a ByteString (every char ≤ U+00FF): each char is one byte, so obs-text
-/// reaches the App exactly as sent, as it does natively.
-fn byte_string(value: &str) -> Option<Vec<u8>> {
-    value.chars().map(|c| u8::try_from(c).ok()).collect()
+/// A header value's bytes. A JS header value is a ByteString (every char ≤ U+00FF), each char one
+/// byte, so obs-text reaches the App exactly as sent, as natively. workerd decodes some non-ASCII
+/// values as UTF-8 first (invalid bytes become U+FFFD); those keep their UTF-8 bytes, still
+/// non-ASCII, so the App refuses them as it refuses obs-text instead of never seeing the header.
+fn value_bytes(value: &str) -> Vec<u8> {
+    value
+        .chars()
+        .map(|c| u8::try_from(c).ok())
+        .collect::<Option<Vec<u8>>>()
+        .unwrap_or_else(|| value.as_bytes().to_vec())
 }
 
 /// Every header with its bytes as sent. workers-rs's `Headers::entries` is UTF-16 → UTF-8, which
@@ -110,8 +116,8 @@ fn headers(req: &worker::Request) -> HeaderMap {
         let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
             continue;
         };
-        let value = byte_string(&value).and_then(|b| HeaderValue::from_bytes(&b).ok());
-        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+        let value = HeaderValue::from_bytes(&value_bytes(&value));
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
             out.append(n, v);
         }
     }

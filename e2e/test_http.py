@@ -674,3 +674,67 @@ def test_dpop_proof_is_not_a_session(agent, http, base_url):
     proof = agent.dpop_proof("GET", "/v1/agents/me")
     assert_error(me_with(http, base_url, {"DPoP": proof}), 401, "authentication_required")
 
+
+
+# --------------------------------------------------------------------------------------------------
+# Requests workerd and workers-rs used to alter before the App saw them. Each answer is the one
+# `edge_sensitive_requests_answer_alike_natively_and_in_workerd` (tests/http_handling.rs) asserts
+# natively. http.client sends exactly these bytes (requests would merge or re-encode headers).
+# --------------------------------------------------------------------------------------------------
+
+def raw_request(base_url, method, path, headers):
+    """Sends ``headers`` (a list of (name, str | bytes) pairs, repeats kept) and returns
+    (status, headers, parsed JSON body)."""
+    parts = urllib.parse.urlsplit(base_url)
+    conn_cls = httpclient.HTTPSConnection if parts.scheme == "https" else httpclient.HTTPConnection
+    conn = conn_cls(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.putrequest(method, path)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", "0")
+        conn.endheaders()
+        resp = conn.getresponse()
+        status, hdrs, raw = resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        pytest.fail(f"{method} {path} → {status}, body is not JSON: {raw[:300]!r}")
+    assert hdrs.get("X-Request-Id"), f"{method} {path} → {status} without X-Request-Id"
+    return status, hdrs, body
+
+
+def test_edge_u03_two_authorization_headers_at_userinfo(base_url):  # U03
+    status, _, body = raw_request(base_url, "GET", "/v1/oauth/userinfo", [
+        ("Authorization", "DPoP some.access.token"),
+        ("Authorization", "Bearer some.access.token"),
+    ])
+    assert (status, body.get("error")) == (400, "invalid_request"), body
+
+
+def test_edge_two_bearer_sessions_are_no_credentials(agent, base_url):
+    status, _, body = raw_request(base_url, "GET", "/v1/agents/me", [
+        ("Authorization", f"Bearer {agent.session_id}"),
+        ("Authorization", f"Bearer {agent.session_id}"),
+    ])
+    assert (status, body.get("code")) == (401, "authentication_required"), body
+
+
+def test_edge_dp03_two_dpop_headers(agent, base_url):  # DP03
+    proofs = [agent.dpop_proof("POST", "/v1/agents/login") for _ in range(2)]
+    status, _, body = raw_request(base_url, "POST", "/v1/agents/login",
+                                  [("DPoP", p) for p in proofs])
+    assert (status, body.get("code")) == (401, "invalid_dpop_proof"), body
+
+
+def test_edge_unknown_method_is_405_not_get(base_url):
+    status, hdrs, body = raw_request(base_url, "PROPFIND", "/v1/agents/me", [])
+    assert (status, body.get("code")) == (405, "method_not_allowed"), body
+    assert hdrs.get("Allow") == "GET, OPTIONS", hdrs.get("Allow")
+
+
+def test_edge_dpop_header_with_obs_text_is_a_bad_proof(base_url):
+    status, _, body = raw_request(base_url, "POST", "/v1/agents/login", [("DPoP", b"abc\xe9def")])
+    assert (status, body.get("code")) == (401, "invalid_dpop_proof"), body

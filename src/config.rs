@@ -259,10 +259,7 @@ impl std::fmt::Debug for Config {
             .field("cors_allowed_origins", cors_allowed_origins)
             .field("audit_retention_days", audit_retention_days)
             .field("grant_retention_days", grant_retention_days)
-            .field(
-                "oauth_history_retention_days",
-                oauth_history_retention_days,
-            )
+            .field("oauth_history_retention_days", oauth_history_retention_days)
             .field("bcrypt_cost", bcrypt_cost)
             .field("build_version", build_version)
             .finish()

@@ -10,8 +10,10 @@ use worker::{event, Context, Env, ScheduleContext, ScheduledEvent};
 use crate::app::{App, Handled};
 use crate::clock::{Clock, JsClock, OsEntropy};
 use crate::config::{Config, Vars};
+use crate::domain::ids::uuid_v4;
 use crate::domain::rate_limit::Tally;
-use crate::http::{Body, Request, MAX_BODY_BYTES};
+use crate::http::headers::Finish;
+use crate::http::{ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
 use crate::paddle::api::FetchPaddle;
 use crate::store::d1::D1Db;
 use crate::store::workers_kv::WorkersKv;
@@ -86,27 +88,85 @@ async fn read_body(req: &mut worker::Request) -> Body {
     Body::Bytes(bytes)
 }
 
-async fn convert(mut req: worker::Request) -> worker::Result<Request> {
-    let url = req.url()?;
-    let method = Method::from_bytes(req.method().as_ref().as_bytes()).unwrap_or(Method::GET);
-    let mut headers = HeaderMap::new();
-    for (name, value) in req.headers().entries() {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            headers.append(n, v);
+/// The method exactly as sent. workers-rs's `Method` enum turns every method it does not know
+/// into `GET` (and upper-cases the rest), so it is read from the underlying `web_sys::Request`.
+fn method(req: &worker::Request) -> Result<Method, ApiError> {
+    Method::from_bytes(req.inner().method().as_bytes()).map_err(|_| {
+        ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "request method is not a valid token",
+        )
+    })
+}
+
+/// A header value's bytes. A JS header value is a ByteString (every char ≤ U+00FF), each char one
+/// byte, so obs-text reaches the App exactly as sent, as natively. workerd decodes some non-ASCII
+/// values as UTF-8 first (invalid bytes become U+FFFD); those keep their UTF-8 bytes, still
+/// non-ASCII, so the App refuses them as it refuses obs-text instead of never seeing the header.
+fn value_bytes(value: &str) -> Vec<u8> {
+    value
+        .chars()
+        .map(|c| u8::try_from(c).ok())
+        .collect::<Option<Vec<u8>>>()
+        .unwrap_or_else(|| value.as_bytes().to_vec())
+}
+
+/// Every header with its bytes as sent. workers-rs's `Headers::entries` is UTF-16 → UTF-8, which
+/// re-encodes non-ASCII values, so the `web_sys::Headers` is iterated here.
+fn headers(req: &worker::Request) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    let Ok(Some(entries)) = js_sys::try_iter(&req.inner().headers()) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let pair = js_sys::Array::from(&entry);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            continue;
+        };
+        let value = HeaderValue::from_bytes(&value_bytes(&value));
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+            out.append(n, v);
         }
     }
+    out
+}
+
+async fn convert(mut req: worker::Request) -> worker::Result<Result<Request, ApiError>> {
+    let url = req.url()?;
+    let method = match method(&req) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let headers = headers(&req);
     let body = read_body(&mut req).await;
-    Ok(Request {
+    Ok(Ok(Request {
         method,
         path: url.path().to_owned(),
         query: url.query().map(str::to_owned),
         headers,
         body,
         origin: url.origin().ascii_serialization(),
-    })
+    }))
+}
+
+/// The answer to a request that cannot become a [`Request`] (workerd's Fetch API already refuses
+/// such methods, so this is a fail-closed fallback): the error with every standard header.
+fn refuse(app: &App, e: &ApiError) -> crate::http::Response {
+    let request_id =
+        uuid_v4(&OsEntropy).unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".to_owned());
+    let production = app
+        .config
+        .as_ref()
+        .is_ok_and(|c| c.environment == crate::config::Environment::Production);
+    crate::http::headers::render_error(
+        e,
+        &Finish {
+            request_id: &request_id,
+            production,
+            endpoint: None,
+            allowed_origin: None,
+        },
+    )
 }
 
 fn respond(res: crate::http::Response) -> worker::Result<worker::Response> {
@@ -130,7 +190,11 @@ fn respond(res: crate::http::Response) -> worker::Result<worker::Response> {
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
     let url = req.url()?.to_string();
     let app = app(&env)?;
-    let handled = app.handle(convert(req).await?).await;
+    let req = match convert(req).await? {
+        Ok(req) => req,
+        Err(e) => return respond(refuse(&app, &e)),
+    };
+    let handled = app.handle(req).await;
     // Deferred work (Paddle calls, KV updates after a commit) runs after the response.
     let tasks = app.take_deferred();
     if !tasks.is_empty() {

@@ -311,3 +311,61 @@ fn without_billing_the_app_csp_allows_only_its_own_origin() {
     assert!(!csp.contains("unsafe"), "{csp}");
     assert!(csp.contains("frame-src 'none'"), "{csp}");
 }
+
+/// The three requests workerd used to alter before the App saw them; `e2e/test_http.py` sends
+/// the same ones to the real wasm and expects these same answers.
+#[test]
+fn edge_sensitive_requests_answer_alike_natively_and_in_workerd() {
+    let h = Harness::new();
+    let key = TestKey::random();
+    let a = h.register(&key, "Edge Agent");
+    let userinfo = || Req::get("/v1/oauth/userinfo");
+
+    // U03: two `Authorization` headers, and the single value workerd makes of them.
+    let two = userinfo()
+        .header("authorization", "DPoP some.access.token")
+        .header("authorization", "Bearer some.access.token");
+    let oauth_error = |r: &Resp, status: u16, error: &str| {
+        assert_eq!(
+            (r.status, r.body["error"].as_str()),
+            (status, Some(error)),
+            "{:?}",
+            r.body
+        );
+    };
+    oauth_error(&h.send(two), 400, "invalid_request");
+    let joined = userinfo().header(
+        "authorization",
+        "DPoP some.access.token, Bearer some.access.token",
+    );
+    oauth_error(&h.send(joined), 400, "invalid_request");
+
+    // Session auth: a joined pair of Bearer sessions is two credentials, not one odd token.
+    let two = Req::get("/v1/agents/me")
+        .bearer(&a.session)
+        .bearer(&a.session);
+    h.send(two).assert_error(401, "authentication_required");
+    let joined = Req::get("/v1/agents/me").bearer(&format!("{}, Bearer {}", a.session, a.session));
+    h.send(joined).assert_error(401, "authentication_required");
+
+    // DP03: two proofs, sent apart or joined, are refused the same way.
+    let (p1, p2) = (h.login_proof(&key), h.login_proof(&key));
+    let two = Req::post("/v1/agents/login")
+        .header("dpop", &p1)
+        .header("dpop", &p2);
+    h.send(two).assert_error(401, "invalid_dpop_proof");
+    let joined = Req::post("/v1/agents/login").header("dpop", &format!("{p1}, {p2}"));
+    h.send(joined).assert_error(401, "invalid_dpop_proof");
+
+    // An unknown method is not GET: 405 with the allowed methods.
+    let r = h.send(Req::new(
+        Method::from_bytes(b"PROPFIND").unwrap(),
+        "/v1/agents/me",
+    ));
+    r.assert_error(405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("GET, OPTIONS"));
+
+    // A DPoP header with obs-text (byte 0xE9) is a bad proof, not a missing one.
+    let r = h.send(Req::post("/v1/agents/login").header_bytes("dpop", b"abc\xe9def"));
+    r.assert_error(401, "invalid_dpop_proof");
+}

@@ -6,7 +6,7 @@ use crate::auth::dpop::{self, ProofContext, ProofError, ProofKey, VerifiedProof}
 use crate::auth::replay::{self, MarkerKind};
 use crate::domain::agent::AgentRow;
 use crate::http::error::Challenge;
-use crate::http::{ApiError, ErrorCode};
+use crate::http::{ApiError, Credential, ErrorCode, Sent};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jwk::PublicJwk;
 use crate::jose::jws::Alg;
@@ -27,16 +27,15 @@ pub fn invalid_proof(message: &'static str, challenge: Challenge) -> ApiError {
 
 /// Checks P1–P13 of the `DPoP` header for this request.
 pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiError> {
-    let mut values = ctx.req.headers.get_all("dpop").iter();
-    let value = match (values.next(), values.next()) {
-        (None, _) => {
+    let value = match ctx.req.credential(Credential::Dpop) {
+        Sent::Absent => {
             return Err(
                 ApiError::new(ErrorCode::AuthenticationRequired, "DPoP proof required")
                     .with_challenge(challenge),
             )
         }
-        (Some(_), Some(_)) => return Err(invalid_proof("more than one DPoP header", challenge)),
-        (Some(v), None) => v
+        Sent::Repeated => return Err(invalid_proof("more than one DPoP header", challenge)),
+        Sent::Once(v) => v
             .to_str()
             .map_err(|_| invalid_proof("DPoP header is not a compact JWS", challenge))?,
     };

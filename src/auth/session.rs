@@ -9,7 +9,7 @@ use crate::domain::agent::AgentRow;
 use crate::domain::ids::{opaque_token, sha256_hex};
 use crate::domain::overseer::OverseerRow;
 use crate::http::error::Challenge;
-use crate::http::{ApiError, ErrorCode, Request, MAX_CREDENTIAL_HEADER_BYTES};
+use crate::http::{ApiError, Credential, ErrorCode, Request, Sent, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::stmt;
 use crate::store::{kv_ttl, Namespace};
 
@@ -89,8 +89,7 @@ pub fn bearer_token(req: &Request, challenge: Challenge) -> Result<&str, ApiErro
         ApiError::new(ErrorCode::AuthenticationRequired, "Authentication required")
             .with_challenge(challenge)
     };
-    let mut values = req.headers.get_all("authorization").iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
+    let Sent::Once(value) = req.credential(Credential::Authorization) else {
         return Err(required());
     };
     if value.len() > MAX_CREDENTIAL_HEADER_BYTES {

@@ -332,19 +332,47 @@ pub async fn tier_limits(db: &dyn Db, tier: &str) -> Result<Limits, StoreError> 
     })
 }
 
-/// Enforces a human overseer's pool now, as its own batch: call after a claim completes, a
-/// declaim or an agent's revocation (the overseer side).
+/// The statements that enforce a human overseer's pool under its current limits, for the
+/// caller's own batch: a claim and the enforcement it causes commit together or not at all.
+pub async fn overseer_pool_statements(
+    ctx: &Ctx<'_>,
+    overseer_id: &str,
+    cause: Cause,
+) -> Result<Vec<Statement>, ApiError> {
+    let db = ctx.app.db.as_ref();
+    let limits = overseer_limits(db, overseer_id).await?;
+    let free = tier_limits(db, "FREE").await?;
+    let stamp = Stamp::of(ctx, "system", None);
+    Ok(overseer_pool(&stamp, overseer_id, limits, free, cause))
+}
+
+/// The statements that enforce an agent's own pool under the FREE limits once it has no active
+/// overseer (a declaim), for the caller's batch. Conditional on the agent being unclaimed when
+/// the batch runs, like the cron job's shadow expiry.
+pub async fn unclaimed_pool_statements(
+    ctx: &Ctx<'_>,
+    agent_id: &str,
+    cause: Cause,
+) -> Result<Vec<Statement>, ApiError> {
+    let free = tier_limits(ctx.app.db.as_ref(), "FREE").await?;
+    let stamp = Stamp::of(ctx, "system", None);
+    Ok(agent_pool(
+        &stamp,
+        agent_id,
+        free.max_clients,
+        cause,
+        Scope::Unclaimed,
+    ))
+}
+
+/// Enforces a human overseer's pool now, as its own batch.
 pub async fn enforce_overseer_pool(
     ctx: &Ctx<'_>,
     overseer_id: &str,
     cause: Cause,
 ) -> Result<(), ApiError> {
-    let db = ctx.app.db.as_ref();
-    let limits = overseer_limits(db, overseer_id).await?;
-    let free = tier_limits(db, "FREE").await?;
-    let stamp = Stamp::of(ctx, "system", None);
-    db.batch(overseer_pool(&stamp, overseer_id, limits, free, cause))
-        .await?;
+    let stmts = overseer_pool_statements(ctx, overseer_id, cause).await?;
+    ctx.app.db.batch(stmts).await?;
     Ok(())
 }
 

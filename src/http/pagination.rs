@@ -6,6 +6,8 @@ use crate::jose::b64;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
+/// The largest cursor time: D1 binds integers as JS numbers, exact up to 2^53.
+const MAX_CURSOR_MS: i64 = 1 << 53;
 
 /// The position after which the next page starts: `(created_at_ms, id)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +39,11 @@ impl Cursor {
         if !valid_id {
             return None;
         }
-        Some(Self::new(ms.parse().ok()?, id))
+        let ms = ms
+            .parse()
+            .ok()
+            .filter(|ms| (0..=MAX_CURSOR_MS).contains(ms))?;
+        Some(Self::new(ms, id))
     }
 
     pub fn parts(&self) -> (i64, String) {
@@ -81,6 +87,13 @@ impl Page {
         Ok(page)
     }
 
+    /// `(created_at_ms, id)` to page before: the cursor's, or past every row on the first page.
+    pub fn before(&self) -> (i64, String) {
+        self.cursor
+            .as_ref()
+            .map_or((MAX_CURSOR_MS, String::new()), Cursor::parts)
+    }
+
     /// Cuts `rows` (fetched with `limit + 1`) to the page and computes the next cursor.
     pub fn split<T>(
         &self,
@@ -109,6 +122,10 @@ mod tests {
         assert_eq!(Cursor::decode("!!"), None);
         assert_eq!(Cursor::decode(&b64::encode(b"abc")), None);
         assert_eq!(Cursor::decode(&b64::encode(b"12:x' OR 1=1")), None);
+        // Times D1 could not bind exactly, and negative ones, are not cursors.
+        assert_eq!(Cursor::decode(&b64::encode(b"9007199254740993:abc")), None);
+        assert_eq!(Cursor::decode(&b64::encode(b"-1:abc")), None);
+        assert!(Cursor::decode(&b64::encode(b"9007199254740992:abc")).is_some());
     }
 
     #[test]

@@ -262,10 +262,7 @@ struct History {
 pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let page = Page::from_query(ctx.req.query.as_deref())?;
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let (before_ms, before_id) = page
-        .cursor
-        .as_ref()
-        .map_or((i64::MAX, String::new()), Cursor::parts);
+    let (before_ms, before_id) = page.before();
     let rows: Vec<HistoryRow> = ctx
         .app
         .db

@@ -11,9 +11,7 @@ use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
-use crate::domain::enforcement::{
-    self, enforce_agent_pool, enforce_overseer_pool, Cause, Scope, Stamp,
-};
+use crate::domain::enforcement::{overseer_pool_statements, unclaimed_pool_statements, Cause};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::tier::{overseer_tier, Tiers};
 use crate::domain::time::rfc3339_ms;
@@ -318,6 +316,9 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
         details: json!({ "challenge_id": claim.challenge_id, "replaced_shadow": replaces_shadow.is_some() }),
     };
     batch.push(audit::insert(ctx, &event)?);
+    // The agent's clients join the overseer's pool (api.md 5.8), in the same batch: a claim is
+    // never committed without its enforcement.
+    batch.extend(overseer_pool_statements(ctx, &claim.overseer_id, Cause::Limits).await?);
     match ctx.app.db.batch(batch).await {
         Ok(_) => {}
         Err(StoreError::Conflict(Constraint::Unique, _)) => return Err(already_claimed(false)),
@@ -325,8 +326,6 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
         Err(e) => return Err(e.into()),
     }
     claim.completed_at = Some(now);
-    // The agent's clients joined the overseer's pool (api.md 5.8).
-    enforce_overseer_pool(ctx, &claim.overseer_id, Cause::Limits).await?;
     finish(ctx, claim).await
 }
 
@@ -470,14 +469,7 @@ pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     // excess clients are disabled in the same batch, so paying once and revoking can never keep
     // more clients enabled than FREE allows. `Unclaimed` re-checks at commit time that no other
     // oversight became active meanwhile.
-    let free = enforcement::tier_limits(ctx.app.db.as_ref(), "FREE").await?;
-    let enforce = enforcement::agent_pool(
-        &Stamp::of(ctx, "agent", Some(&s.agent.id)),
-        &s.agent.id,
-        free.max_clients,
-        Cause::Limits,
-        Scope::Unclaimed,
-    );
+    let enforce = unclaimed_pool_statements(ctx, &s.agent.id, Cause::Limits).await?;
     if !deactivate(
         ctx,
         &current.overseer_id,
@@ -510,19 +502,16 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: Some(&agent_id),
         details: json!({ "reason": "declaimed" }),
     };
-    if !deactivate(
-        ctx,
-        &s.overseer.id,
-        &agent_id,
-        "declaimed",
-        event,
-        Vec::new(),
-    )
-    .await?
-    {
+    // Checked first so that a refused declaim writes nothing; the batch re-checks it.
+    let current = active_oversight(ctx, &agent_id).await?;
+    if current.is_none_or(|c| c.overseer_id != s.overseer.id) {
         return Err(no_active_oversight());
     }
-    enforce_agent_pool(ctx, &agent_id, Cause::Limits).await?;
+    // The agent leaves with its own pool under the FREE limits, in the same batch.
+    let pool = unclaimed_pool_statements(ctx, &agent_id, Cause::Limits).await?;
+    if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event, pool).await? {
+        return Err(no_active_oversight());
+    }
     Ok(Reply::json(
         StatusCode::OK,
         &json!({"success": true, "message": "Agent declaimed", "agent_id": agent_id}),

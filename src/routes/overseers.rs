@@ -367,10 +367,7 @@ pub async fn my_audit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .find(|(k, _)| k == "type")
         .map(|(_, v)| v);
     let s = session::require_overseer(ctx).await?;
-    let (before_ms, before_id) = page
-        .cursor
-        .as_ref()
-        .map_or((i64::MAX, String::new()), Cursor::parts);
+    let (before_ms, before_id) = page.before();
     let rows: Vec<AuditRow> = ctx
         .app
         .db

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod paddle;
 
 use std::cell::{Cell, RefCell};
@@ -487,6 +488,15 @@ impl Req {
         self.headers.append(
             HeaderName::from_bytes(name.as_bytes()).unwrap(),
             HeaderValue::from_str(value).unwrap(),
+        );
+        self
+    }
+
+    /// Adds a header whose value is raw bytes (obs-text such as `0xE9` included).
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_bytes(value).unwrap(),
         );
         self
     }

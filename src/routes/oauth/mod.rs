@@ -15,7 +15,7 @@ use crate::app::Ctx;
 use crate::auth::dpop::{self, ProofContext, ProofError, VerifiedProof};
 use crate::auth::replay::{self, MarkerKind};
 use crate::config::SigningKeys;
-use crate::http::ApiError;
+use crate::http::{ApiError, Credential, Sent};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jws::Alg;
 
@@ -59,11 +59,10 @@ pub async fn client_proof(
     fallback_key: Option<&Ed25519PublicKey>,
     access_token: Option<&str>,
 ) -> Result<Result<Option<VerifiedProof>, ProofFailure>, ApiError> {
-    let mut values = ctx.req.headers.get_all("dpop").iter();
-    let value = match (values.next(), values.next()) {
-        (None, _) => return Ok(Ok(None)),
-        (Some(_), Some(_)) => return Ok(Err(ProofFailure::Invalid("more than one DPoP header"))),
-        (Some(v), None) => match v.to_str() {
+    let value = match ctx.req.credential(Credential::Dpop) {
+        Sent::Absent => return Ok(Ok(None)),
+        Sent::Repeated => return Ok(Err(ProofFailure::Invalid("more than one DPoP header"))),
+        Sent::Once(v) => match v.to_str() {
             Ok(v) => v,
             Err(_) => {
                 return Ok(Err(ProofFailure::Invalid(

@@ -8,7 +8,7 @@ use crate::app::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::tier::agent_summary;
 use crate::http::form::Form;
-use crate::http::{query, ApiError, Body, Reply, MAX_CREDENTIAL_HEADER_BYTES};
+use crate::http::{query, ApiError, Body, Credential, Reply, Sent, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::oauth::scope::ScopeToken;
 use crate::store::Statement;
 
@@ -40,22 +40,21 @@ fn presented_token<'r>(ctx: &'r Ctx<'_>) -> Result<&'r str, ApiError> {
                 .starts_with("application/x-www-form-urlencoded")
         })
         && Form::parse(ctx.req).is_ok_and(|f| f.get("access_token").is_some());
-    let mut values = ctx.req.headers.get_all("authorization").iter();
-    let value = match (values.next(), values.next()) {
-        (Some(_), Some(_)) => return Err(invalid_request("more than one credential")),
-        (None, _) if in_query || in_body => {
+    let value = match ctx.req.credential(Credential::Authorization) {
+        Sent::Repeated => return Err(invalid_request("more than one credential")),
+        Sent::Absent if in_query || in_body => {
             return Err(invalid_request(
                 "access tokens are accepted only in the Authorization header",
             ))
         }
-        (None, _) => {
+        Sent::Absent => {
             return Err(unauthorized(
                 "invalid_token",
                 "access token required",
                 false,
             ))
         }
-        (Some(v), None) => v,
+        Sent::Once(v) => v,
     };
     if in_query || in_body {
         return Err(invalid_request("more than one credential"));

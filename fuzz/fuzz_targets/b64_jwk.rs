@@ -49,7 +49,10 @@ fn check_text_field(s: &str) {
         let canonical = key.canonical();
         assert_eq!(canonical, b64::encode(key.as_bytes()));
         assert_eq!(Ed25519PublicKey::parse(&canonical), Ok(key.clone()));
-        assert_eq!(Ed25519PublicKey::from_bytes(key.as_bytes()), Ok(key.clone()));
+        assert_eq!(
+            Ed25519PublicKey::from_bytes(key.as_bytes()),
+            Ok(key.clone())
+        );
         assert_eq!(key.thumbprint().len(), 43);
     }
     if let Some(sig) = parse_signature(s) {

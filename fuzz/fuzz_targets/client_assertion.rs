@@ -26,15 +26,24 @@ fuzz_target!(|case: Case| {
     let value = if case.flags & 1 == 0 {
         String::from_utf8_lossy(case.rest).into_owned()
     } else {
-        let seed = if case.flags & 2 == 0 { &KC_SEED } else { &KA_SEED };
+        let seed = if case.flags & 2 == 0 {
+            &KC_SEED
+        } else {
+            &KA_SEED
+        };
         let (header, payload) = split_line(case.rest);
         sign_compact(header, payload, seed)
     };
-    let kc = Ed25519PublicKey::from_bytes(SigningKey::from_bytes(&KC_SEED).verifying_key().as_bytes())
-        .expect("KC is a valid key");
+    let kc =
+        Ed25519PublicKey::from_bytes(SigningKey::from_bytes(&KC_SEED).verifying_key().as_bytes())
+            .expect("KC is a valid key");
     let ctx = AssertionContext {
         issuer: ISSUER,
-        endpoint_url: if case.flags & 4 == 0 { TOKEN_URL } else { REVOKE_URL },
+        endpoint_url: if case.flags & 4 == 0 {
+            TOKEN_URL
+        } else {
+            REVOKE_URL
+        },
         now_s: T0 + 8 * i64::from(case.clock as i8),
         max_lifetime_secs: 300,
         skew_secs: 60,
@@ -50,7 +59,10 @@ fuzz_target!(|case: Case| {
         return;
     };
     // Accepted only when signed by KC, within the size limit, for the client it names.
-    assert!(case.flags & 1 == 0 || case.flags & 2 == 0, "verified with the wrong key");
+    assert!(
+        case.flags & 1 == 0 || case.flags & 2 == 0,
+        "verified with the wrong key"
+    );
     assert!(value.len() <= MAX_ASSERTION_LEN);
     assert_eq!(peeked.as_deref(), Ok(CLIENT_ID));
     assert!(!verified.jti.is_empty() && verified.jti.chars().count() <= 128);

@@ -28,7 +28,11 @@ const AGENT_ALGS: &[Alg] = &[Alg::EdDSA, Alg::Ed25519];
 const ALL_ALGS: &[Alg] = &[Alg::EdDSA, Alg::Ed25519, Alg::ES256];
 
 fuzz_target!(|case: Case| {
-    let seed = if case.flags & 0x10 == 0 { &KA_SEED } else { &KC_SEED };
+    let seed = if case.flags & 0x10 == 0 {
+        &KA_SEED
+    } else {
+        &KC_SEED
+    };
     let value = if case.flags & 1 == 0 {
         String::from_utf8_lossy(case.rest).into_owned()
     } else {
@@ -38,10 +42,15 @@ fuzz_target!(|case: Case| {
 
     check_compact_jws(&value);
 
-    let kc = Ed25519PublicKey::from_bytes(SigningKey::from_bytes(&KC_SEED).verifying_key().as_bytes())
-        .expect("KC is a valid key");
+    let kc =
+        Ed25519PublicKey::from_bytes(SigningKey::from_bytes(&KC_SEED).verifying_key().as_bytes())
+            .expect("KC is a valid key");
     let nonce_key = nonce::nonce_key(&SERVER_SEED);
-    let now_s = if case.flags & 0x20 == 0 { T0 } else { T_RFC9449 };
+    let now_s = if case.flags & 0x20 == 0 {
+        T0
+    } else {
+        T_RFC9449
+    };
     let base = ProofContext {
         method: "POST",
         expected_url: LOGIN_URL,
@@ -58,7 +67,15 @@ fuzz_target!(|case: Case| {
     };
     let ctx = match (case.flags >> 1) & 3 {
         0 => base,
-        1 => ProofContext { expected_url: if now_s == T0 { TOKEN_URL } else { RFC_TOKEN_URL }, allowed_algs: ALL_ALGS, ..base },
+        1 => ProofContext {
+            expected_url: if now_s == T0 {
+                TOKEN_URL
+            } else {
+                RFC_TOKEN_URL
+            },
+            allowed_algs: ALL_ALGS,
+            ..base
+        },
         2 => ProofContext {
             method: "GET",
             expected_url: USERINFO_URL,
@@ -88,7 +105,10 @@ fuzz_target!(|case: Case| {
     assert!(proof.iat >= now_s - ctx.iat_past_secs && proof.iat <= now_s + ctx.iat_future_secs);
     // …with a usable jti and the replay marker of api.md 9.11 for exactly this key and jti.
     assert!(!proof.jti.is_empty() && proof.jti.chars().count() <= 128);
-    assert_eq!(proof.replay_hash, dpop::replay_hash("dpop", &proof.thumbprint, &proof.jti));
+    assert_eq!(
+        proof.replay_hash,
+        dpop::replay_hash("dpop", &proof.thumbprint, &proof.jti)
+    );
     assert_eq!(
         proof.replay_expires_at_s,
         proof.iat + ctx.iat_past_secs + ctx.skew_secs

@@ -45,7 +45,9 @@ fuzz_target!(|case: Case| {
 
     match Form::parse(&req) {
         Ok(form) => {
-            assert!(content_type.is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")));
+            assert!(content_type.is_some_and(|ct| ct
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")));
             let text = std::str::from_utf8(case.body).expect("accepted bodies are UTF-8");
             let pairs = query::pairs(text);
             for (i, (name, value)) in pairs.iter().enumerate() {

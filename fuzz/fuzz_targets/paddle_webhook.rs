@@ -49,7 +49,10 @@ fuzz_target!(|case: Case| {
         let body = case.rest;
         let ts = T0 + i64::from(case.flags >> 1);
         let header = signature::sign(PADDLE_SECRET, ts, body);
-        assert_eq!(signature::verify(&header, body, PADDLE_SECRET, T0, TOLERANCE), Ok(()));
+        assert_eq!(
+            signature::verify(&header, body, PADDLE_SECRET, T0, TOLERANCE),
+            Ok(())
+        );
         let mut changed = body.to_vec();
         changed.push(b' ');
         assert_eq!(

@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
         if let Some(n) = normalize_htu(uri) {
             assert!(n.starts_with("https://") || n.starts_with("http://"), "{n}");
             assert!(!n.contains(['?', '#']), "{n}");
-            assert_eq!(normalize_htu(&n).as_deref(), Some(n.as_str()), "not idempotent: {uri:?}");
+            assert_eq!(
+                normalize_htu(&n).as_deref(),
+                Some(n.as_str()),
+                "not idempotent: {uri:?}"
+            );
         }
         if redirect::validate_registration(uri).is_ok() {
             assert!(uri.len() <= redirect::MAX_LEN);

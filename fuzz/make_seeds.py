@@ -88,6 +88,8 @@ SEED_SETS = {
         "escaped_duplicate": b'{"a":1,"\\u0061":2}',
         "not_object": b"[1,2,3]",
         "register_body": json.dumps({"name": "Demo Agent", "public_key": KA}).encode(),
+        # The fuzzer's first find: serde_json reads this float one ULP off after re-serialising.
+        "float_ulp": b'{"a":1' + b"2" * 5 + b"3" + b"2" * 90 + b',"\\u0062":2}',
     },
     # content_type byte (0 form, 1 form;charset, 2 FORM, 3 json, 4 text, 5 none), then the body.
     "form_body": {

@@ -4,6 +4,7 @@
 #
 #   1. Rust target wasm32-unknown-unknown (rustup; fallback: Debian rustc-web + self-built std)
 #   2. worker-build 0.8.7 and wasm-bindgen CLI (= the crate's wasm-bindgen version) via cargo install
+#   2b. the nightly toolchain and cargo-fuzz, for scripts/fuzz.sh
 #   3. npm ci (when node_modules is missing or older than package-lock.json)
 #   4. Python venv for the e2e tests (e2e/.venv), re-installed when e2e/requirements.txt changes
 #   5. .dev.vars from .dev.vars.example (when absent)
@@ -113,6 +114,23 @@ else
   # Without --locked: one crate of its lock file is no longer in the registry.
   log "cargo install wasm-bindgen-cli --version $WASM_BINDGEN_VERSION (takes a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2b. nightly toolchain and cargo-fuzz (scripts/fuzz.sh; libFuzzer needs nightly's sanitizer flags)
+# ---------------------------------------------------------------------------------------------
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  log "ok: $(rustup run nightly rustc --version)"
+else
+  log "rustup toolchain install nightly --profile minimal"
+  { command -v rustup >/dev/null && rustup toolchain install nightly --profile minimal; } \
+    || die "the nightly toolchain is required for scripts/fuzz.sh and could not be installed (rustup toolchain install nightly --profile minimal)"
+fi
+if cargo +nightly fuzz --version >/dev/null 2>&1; then
+  log "ok: $(cargo +nightly fuzz --version)"
+else
+  log "cargo install cargo-fuzz --locked (takes a few minutes, once)"
+  cargo install cargo-fuzz --locked
 fi
 
 # ---------------------------------------------------------------------------------------------

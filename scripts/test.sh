@@ -7,6 +7,8 @@
 #   4. cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 #   5. cargo nextest run + cargo test --doc   (or plain cargo test when nextest is not installed)
 #   6. web app: type check and Vitest component tests (frontend/, `npm test`)
+#   6b. fuzzing: scripts/fuzz.sh, every cargo-fuzz target for FUZZ_SECONDS (default 30) each;
+#      SKIP_FUZZ=1 skips it (so does E2E_ONLY=1)
 #   7. end to end: build the worker and the web app, start `wrangler dev --local` on free loopback
 #      ports with fresh state under test-output/ (migrations applied first), wait for
 #      GET /health = 200, run `e2e/.venv/bin/python -m pytest e2e`, then `npm test` in e2e/
@@ -14,7 +16,7 @@
 #      test-output/screenshots), stop the servers.
 #   8. bundle size (scripts/bundle-size.sh) within the 1 MB gzip budget of DESIGN.md
 #
-# Options (environment):  SKIP_E2E=1       stop after step 6
+# Options (environment):  SKIP_E2E=1       stop after step 6b (fuzzing)
 #                         E2E_ONLY=1       only steps 1, 7 and 8
 #                         E2E_TIMEOUT      seconds for the e2e suite (default 1800)
 #                         BUNDLE_MAX_GZIP  bundle budget in bytes (default 1000000)
@@ -258,6 +260,11 @@ main() {
     log "web app: type check and Vitest (frontend/)"
     (cd frontend && { [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]] \
         || npm ci --no-audit --no-fund; } && npm run typecheck && npm test)
+  fi
+
+  if [[ "${E2E_ONLY:-0}" != 1 && "${SKIP_FUZZ:-0}" != 1 ]]; then
+    log "fuzz: scripts/fuzz.sh ${FUZZ_SECONDS:-30} (SKIP_FUZZ=1 skips)"
+    bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
   fi
 
   if [[ "${SKIP_E2E:-0}" != 1 ]]; then

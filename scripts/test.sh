@@ -11,12 +11,14 @@
 #      ports with fresh state under test-output/ (migrations applied first), wait for
 #      GET /health = 200, run `e2e/.venv/bin/python -m pytest e2e`, then `npm test` in e2e/
 #      (oauth4webapi, and the web app in headless Chromium; screenshots in
-#      test-output/screenshots), stop the servers.
+#      test-output/screenshots), then schemathesis against /openapi.json (run_schemathesis),
+#      stop the servers.
 #   8. bundle size (scripts/bundle-size.sh) within the 1 MB gzip budget of DESIGN.md
 #
 # Options (environment):  SKIP_E2E=1       stop after step 6
 #                         E2E_ONLY=1       only steps 1, 7 and 8
 #                         E2E_TIMEOUT      seconds for the e2e suite (default 1800)
+#                         SCHEMATHESIS_EXAMPLES  generated cases per operation and phase (default 25)
 #                         BUNDLE_MAX_GZIP  bundle budget in bytes (default 1000000)
 # Arguments are passed to pytest:  bash scripts/test.sh -k oauth -x   (npm test -- -k oauth)
 #
@@ -208,8 +210,34 @@ run_e2e() {
         || npm ci --no-audit --no-fund; } && timeout "${E2E_TIMEOUT:-1800}" npm test) || rc=$?
   fi
 
+  if [[ $rc -eq 0 ]]; then
+    run_schemathesis "$AGENT_ID_BASE_URL" || rc=$?
+  fi
+
   log "e2e: stop servers"
   stop_all_servers
+  return "$rc"
+}
+
+# schemathesis (PyPI) against the real wasm: the document the server serves at /openapi.json is the
+# contract, and every generated request must get a documented status, content type, header set and
+# body, and never a 5xx. Fixed seed and case count (reproducible), hard time limit, one worker,
+# loopback only. Reports: test-output/schemathesis-junit.xml and schemathesis.ndjson.
+run_schemathesis() {
+  local base="$1" examples="${SCHEMATHESIS_EXAMPLES:-25}" rc=0
+  case "$base" in
+    http://127.0.0.1:*) ;;
+    *) note "schemathesis: refusing non-loopback base URL $base"; return 1 ;;
+  esac
+  log "e2e: schemathesis $base/openapi.json (--max-examples $examples, seed 20260101)"
+  (cd "$ROOT" && timeout "${SCHEMATHESIS_TIMEOUT:-900}" e2e/.venv/bin/python -m schemathesis.cli run \
+    "$base/openapi.json" --url "$base" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+    --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed 20260101 \
+    --generation-database none --workers 1 --request-timeout 20 --max-redirects 0 --no-color \
+    --report junit,ndjson --report-junit-path "$OUT/schemathesis-junit.xml" \
+    --report-ndjson-path "$OUT/schemathesis.ndjson" | tee "$OUT/schemathesis.log") || rc=$?
+  grep -E "Test cases:|Operations:|Seed:" "$OUT/schemathesis.log" >&2 || true
   return "$rc"
 }
 

@@ -221,23 +221,39 @@ run_e2e() {
 
 # schemathesis (PyPI) against the real wasm: the document the server serves at /openapi.json is the
 # contract, and every generated request must get a documented status, content type, header set and
-# body, and never a 5xx. Fixed seed and case count (reproducible), hard time limit, one worker,
-# loopback only. Reports: test-output/schemathesis-junit.xml and schemathesis.ndjson.
+# body, and never a 5xx. Three passes: anonymous, with an overseer session, with an agent session
+# (the session's own logout excluded, so it lasts the pass); each uses the fixed seed, a fixed
+# number of cases per operation and phase, one worker, a hard time limit, and loopback only.
+# Reports: test-output/schemathesis-<pass>.xml (JUnit), .ndjson and .log.
 run_schemathesis() {
-  local base="$1" examples="${SCHEMATHESIS_EXAMPLES:-25}" rc=0
+  local base="$1" examples="${SCHEMATHESIS_EXAMPLES:-20}" rc=0 pass session total=0 n
   case "$base" in
     http://127.0.0.1:*) ;;
     *) note "schemathesis: refusing non-loopback base URL $base"; return 1 ;;
   esac
-  log "e2e: schemathesis $base/openapi.json (--max-examples $examples, seed 20260101)"
-  (cd "$ROOT" && timeout "${SCHEMATHESIS_TIMEOUT:-900}" e2e/.venv/bin/python -m schemathesis.cli run \
-    "$base/openapi.json" --url "$base" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-    --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed 20260101 \
-    --generation-database none --workers 1 --request-timeout 20 --max-redirects 0 --no-color \
-    --report junit,ndjson --report-junit-path "$OUT/schemathesis-junit.xml" \
-    --report-ndjson-path "$OUT/schemathesis.ndjson" | tee "$OUT/schemathesis.log") || rc=$?
-  grep -E "Test cases:|Operations:|Seed:" "$OUT/schemathesis.log" >&2 || true
+  local -a common=(
+    --url "$base"
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+    --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed 20260101
+    --generation-database none --workers 1 --request-timeout 20 --max-redirects 0 --no-color
+  )
+  for pass in anonymous overseer agent; do
+    local -a extra=()
+    if [[ $pass != anonymous ]]; then
+      session="$(cd "$ROOT/e2e" && .venv/bin/python schemathesis_session.py "$pass" "$base")" || return 1
+      extra=(-H "Authorization: Bearer $session" --exclude-operation-id "${pass}Logout")
+    fi
+    log "e2e: schemathesis ($pass) $base/openapi.json, --max-examples $examples, seed 20260101"
+    (cd "$ROOT" && timeout "${SCHEMATHESIS_TIMEOUT:-600}" e2e/.venv/bin/python -m schemathesis.cli run \
+      "$base/openapi.json" "${common[@]}" "${extra[@]}" \
+      --report junit,ndjson --report-junit-path "$OUT/schemathesis-$pass.xml" \
+      --report-ndjson-path "$OUT/schemathesis-$pass.ndjson" >"$OUT/schemathesis-$pass.log" 2>&1) || rc=$?
+    sed -n '/^====* \(FAILURES\|WARNINGS\|SUMMARY\)/,$p' "$OUT/schemathesis-$pass.log" | grep -v '^\s*$' | tail -n 60 >&2
+    n="$(sed -nE 's/^ *([0-9]+) generated.*/\1/p' "$OUT/schemathesis-$pass.log" | tail -n 1)"
+    total=$((total + ${n:-0}))
+    [[ $rc -eq 0 ]] || break
+  done
+  note "schemathesis: $total generated test cases in total"
   return "$rc"
 }
 

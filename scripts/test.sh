@@ -224,7 +224,8 @@ run_e2e() {
 # body, and never a 5xx. Three passes: anonymous, with an overseer session, with an agent session
 # (the session's own logout excluded, so it lasts the pass); each uses the fixed seed, a fixed
 # number of cases per operation and phase, one worker, a hard time limit, and loopback only.
-# Reports: test-output/schemathesis-<pass>.xml (JUnit), .ndjson and .log.
+# Reports: test-output/schemathesis-<pass>.xml (JUnit), .ndjson and .log; `SCHEMATHESIS_EXAMPLES`
+# (default 20) sets the cases per operation and phase, `SCHEMATHESIS_TIMEOUT` the seconds per pass.
 run_schemathesis() {
   local base="$1" examples="${SCHEMATHESIS_EXAMPLES:-20}" rc=0 pass session total=0 n
   case "$base" in
@@ -244,7 +245,8 @@ run_schemathesis() {
       extra=(-H "Authorization: Bearer $session" --exclude-operation-id "${pass}Logout")
     fi
     log "e2e: schemathesis ($pass) $base/openapi.json, --max-examples $examples, seed 20260101"
-    (cd "$ROOT" && timeout "${SCHEMATHESIS_TIMEOUT:-600}" e2e/.venv/bin/python -m schemathesis.cli run \
+    # Run in test-output/: schemathesis keeps its crash cache (for `schemathesis replay`) in ./.schemathesis.
+    (cd "$OUT" && timeout "${SCHEMATHESIS_TIMEOUT:-600}" "$ROOT/e2e/.venv/bin/python" -m schemathesis.cli run \
       "$base/openapi.json" "${common[@]}" "${extra[@]}" \
       --report junit,ndjson --report-junit-path "$OUT/schemathesis-$pass.xml" \
       --report-ndjson-path "$OUT/schemathesis-$pass.ndjson" >"$OUT/schemathesis-$pass.log" 2>&1) || rc=$?

@@ -17,7 +17,7 @@ export default defineConfig({
   },
   server: {
     // `npm run dev` in frontend/ proxies the API to a running `wrangler dev`.
-    proxy: { '/v1': 'http://127.0.0.1:8787', '/.well-known': 'http://127.0.0.1:8787' },
+    proxy: { '/v1': 'http://127.0.0.1:8787', '/.well-known': 'http://127.0.0.1:8787', '/openapi.json': 'http://127.0.0.1:8787' },
   },
   test: {
     environment: 'jsdom',

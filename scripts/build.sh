@@ -71,7 +71,7 @@ stamp_want="$BUILD_VERSION $(worker-build --version) $("$WASM_BINDGEN_BIN" --ver
 if [[ "${AGENT_ID_FORCE_BUILD:-0}" != 1 && -f build/worker/shim.mjs && -f "$stamp" \
       && "$(cat "$stamp")" == "$stamp_want" ]]; then
   inputs=(Cargo.toml scripts/build.sh)
-  for p in Cargo.lock src build.rs migrations; do [[ -e "$p" ]] && inputs+=("$p"); done
+  for p in Cargo.lock src build.rs migrations openapi; do [[ -e "$p" ]] && inputs+=("$p"); done
   if [[ -z "$(find "${inputs[@]}" -newer "$stamp" -print -quit)" ]]; then
     log "worker up to date ($BUILD_VERSION), skipping (AGENT_ID_FORCE_BUILD=1 to force)"
     exit 0

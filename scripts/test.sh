@@ -13,12 +13,14 @@
 #      ports with fresh state under test-output/ (migrations applied first), wait for
 #      GET /health = 200, run `e2e/.venv/bin/python -m pytest e2e`, then `npm test` in e2e/
 #      (oauth4webapi, and the web app in headless Chromium; screenshots in
-#      test-output/screenshots), stop the servers.
+#      test-output/screenshots), then schemathesis against /openapi.json (run_schemathesis),
+#      stop the servers.
 #   8. bundle size (scripts/bundle-size.sh) within the 1 MB gzip budget of DESIGN.md
 #
 # Options (environment):  SKIP_E2E=1       stop after step 6b (fuzzing)
 #                         E2E_ONLY=1       only steps 1, 7 and 8
 #                         E2E_TIMEOUT      seconds for the e2e suite (default 1800)
+#                         SCHEMATHESIS_EXAMPLES  generated cases per operation and phase (default 25)
 #                         BUNDLE_MAX_GZIP  bundle budget in bytes (default 1000000)
 # Arguments are passed to pytest:  bash scripts/test.sh -k oauth -x   (npm test -- -k oauth)
 #
@@ -210,8 +212,52 @@ run_e2e() {
         || npm ci --no-audit --no-fund; } && timeout "${E2E_TIMEOUT:-1800}" npm test) || rc=$?
   fi
 
+  if [[ $rc -eq 0 ]]; then
+    run_schemathesis "$AGENT_ID_BASE_URL" || rc=$?
+  fi
+
   log "e2e: stop servers"
   stop_all_servers
+  return "$rc"
+}
+
+# schemathesis (PyPI) against the real wasm: the document the server serves at /openapi.json is the
+# contract, and every generated request must get a documented status, content type, header set and
+# body, and never a 5xx. Three passes: anonymous, with an overseer session, with an agent session
+# (the session's own logout excluded, so it lasts the pass); each uses the fixed seed, a fixed
+# number of cases per operation and phase, one worker, a hard time limit, and loopback only.
+# Reports: test-output/schemathesis-<pass>.xml (JUnit), .ndjson and .log; `SCHEMATHESIS_EXAMPLES`
+# (default 20) sets the cases per operation and phase, `SCHEMATHESIS_TIMEOUT` the seconds per pass.
+run_schemathesis() {
+  local base="$1" examples="${SCHEMATHESIS_EXAMPLES:-20}" rc=0 pass session total=0 n
+  case "$base" in
+    http://127.0.0.1:*) ;;
+    *) note "schemathesis: refusing non-loopback base URL $base"; return 1 ;;
+  esac
+  local -a common=(
+    --url "$base"
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+    --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed 20260101
+    --generation-database none --workers 1 --request-timeout 20 --max-redirects 0 --no-color
+  )
+  for pass in anonymous overseer agent; do
+    local -a extra=()
+    if [[ $pass != anonymous ]]; then
+      session="$(cd "$ROOT/e2e" && .venv/bin/python schemathesis_session.py "$pass" "$base")" || return 1
+      extra=(-H "Authorization: Bearer $session" --exclude-operation-id "${pass}Logout")
+    fi
+    log "e2e: schemathesis ($pass) $base/openapi.json, --max-examples $examples, seed 20260101"
+    # Run in test-output/: schemathesis keeps its crash cache (for `schemathesis replay`) in ./.schemathesis.
+    (cd "$OUT" && timeout "${SCHEMATHESIS_TIMEOUT:-600}" "$ROOT/e2e/.venv/bin/python" -m schemathesis.cli run \
+      "$base/openapi.json" "${common[@]}" "${extra[@]}" \
+      --report junit,ndjson --report-junit-path "$OUT/schemathesis-$pass.xml" \
+      --report-ndjson-path "$OUT/schemathesis-$pass.ndjson" >"$OUT/schemathesis-$pass.log" 2>&1) || rc=$?
+    sed -n '/^====* \(FAILURES\|WARNINGS\|SUMMARY\)/,$p' "$OUT/schemathesis-$pass.log" | grep -v '^\s*$' | tail -n 60 >&2
+    n="$(sed -nE 's/^ *([0-9]+) generated.*/\1/p' "$OUT/schemathesis-$pass.log" | tail -n 1)"
+    total=$((total + ${n:-0}))
+    [[ $rc -eq 0 ]] || break
+  done
+  note "schemathesis: $total generated test cases in total"
   return "$rc"
 }
 

@@ -113,10 +113,10 @@ pub fn asset_headers(request_id: &str, production: bool, checkout: Option<Checko
     h
 }
 
-/// Paths the app owns: everything outside the API, discovery and health.
+/// Paths the app owns: everything outside the API, discovery, health and the API document.
 pub fn is_app_path(path: &str) -> bool {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    !(under("/v1") || under("/.well-known") || path == "/health")
+    !(under("/v1") || under("/.well-known") || path == "/health" || path == "/openapi.json")
 }
 
 #[cfg(test)]
@@ -178,10 +178,18 @@ mod tests {
             "/v1x",
             "/favicon.svg",
             "/healthz",
+            "/openapi.json/x",
+            "/openapi.yaml",
         ] {
             assert!(is_app_path(p), "{p}");
         }
-        for p in ["/v1", "/v1/agents/me", "/.well-known/jwks.json", "/health"] {
+        for p in [
+            "/v1",
+            "/v1/agents/me",
+            "/.well-known/jwks.json",
+            "/health",
+            "/openapi.json",
+        ] {
             assert!(!is_app_path(p), "{p}");
         }
     }

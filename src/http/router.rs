@@ -13,6 +13,7 @@ pub enum Endpoint {
     Root,
     ServiceInfo,
     Health,
+    OpenApi,
     RegisterInitiate,
     RegisterComplete,
     AgentLogin,
@@ -90,6 +91,7 @@ impl Endpoint {
     pub const fn cors(self) -> CorsPolicy {
         match self {
             Endpoint::Health
+            | Endpoint::OpenApi
             | Endpoint::SubscriptionTiers
             | Endpoint::Discovery
             | Endpoint::Jwks
@@ -179,6 +181,7 @@ impl Endpoint {
             Endpoint::Root => "root",
             Endpoint::ServiceInfo => "service_info",
             Endpoint::Health => "health",
+            Endpoint::OpenApi => "openapi",
             Endpoint::RegisterInitiate => "agents.register_initiate",
             Endpoint::RegisterComplete => "agents.register_complete",
             Endpoint::AgentLogin => "agents.login",
@@ -238,6 +241,7 @@ const ROUTES: &[(&str, Methods)] = &[
     ("/", &[(Method::GET, Endpoint::Root)]),
     ("/v1", &[(Method::GET, Endpoint::ServiceInfo)]),
     ("/health", &[(Method::GET, Endpoint::Health)]),
+    ("/openapi.json", &[(Method::GET, Endpoint::OpenApi)]),
     (
         "/v1/agents/register/initiate",
         &[(Method::POST, Endpoint::RegisterInitiate)],
@@ -432,6 +436,16 @@ const ROUTES: &[(&str, Methods)] = &[
         &[(Method::POST, Endpoint::PaddleWebhook)],
     ),
 ];
+
+/// Every `(method, path template)` the table answers, in matchit syntax (`/v1/agents/{id}`,
+/// which is also OpenAPI's). `OPTIONS` (CORS preflight on every path) and `HEAD` (answered only
+/// for the web app's files, never by the API) are not listed. `tests/openapi.rs` checks this list
+/// against `openapi/openapi.json` in both directions.
+pub fn operations() -> impl Iterator<Item = (&'static Method, &'static str)> {
+    ROUTES
+        .iter()
+        .flat_map(|(path, methods)| methods.iter().map(move |(m, _)| (m, *path)))
+}
 
 /// Path parameters of a matched route.
 #[derive(Clone, Debug, Default)]

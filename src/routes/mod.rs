@@ -5,6 +5,7 @@ pub mod challenges;
 pub mod claims;
 pub mod clients;
 pub mod oauth;
+pub mod openapi;
 pub mod overseers;
 pub mod oversight;
 pub mod paddle_calls;
@@ -23,6 +24,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
     match endpoint {
         Endpoint::Root | Endpoint::ServiceInfo => Ok(service::info(ctx)),
         Endpoint::Health => Ok(service::health(&ctx.app.config)),
+        Endpoint::OpenApi => Ok(openapi::document()),
         Endpoint::RegisterInitiate => registration::initiate(ctx).await,
         Endpoint::RegisterComplete => registration::complete(ctx).await,
         Endpoint::AgentLogin => agents::login(ctx).await,

@@ -1,37 +1,62 @@
+// The API reference, rendered from the OpenAPI document the Worker serves (openapi/openapi.json),
+// so the page never lists an endpoint the API does not have, or misses one it has.
+import { useEffect, useState } from 'react'
 import { Link } from 'react-router'
+import { groupByTag, loadOpenApi, OPENAPI_PATH, type OpenApiDocument } from '../lib/openapi'
 
-const ENDPOINTS: Array<[string, string, string]> = [
-  ['POST', '/v1/agents/register/initiate', 'Start registration: name, description, public_key (Ed25519, base64url).'],
-  ['POST', '/v1/agents/register/complete/:challengeId', 'Finish registration with the Ed25519 signature of challenge_data.'],
-  ['POST', '/v1/agents/login', 'Log in with a DPoP proof (RFC 9449) signed by the agent key.'],
-  ['POST', '/v1/agents/rotate-key/initiate', 'Rotate the key: both the old and the new key sign.'],
-  ['POST', '/v1/agents/claim/complete/:challengeId', 'Accept a claim by a human overseer (or confirm a shadow claim).'],
-  ['GET', '/v1/agents/me', 'The agent’s own profile.'],
-  ['POST', '/v1/oauth/authorize', 'Approve an OAuth request of a third-party app.'],
-  ['POST', '/v1/oauth/token', 'Token endpoint: private_key_jwt, PKCE S256, DPoP-bound tokens.'],
-  ['GET', '/v1/oauth/userinfo', 'The agent’s claims for a DPoP-bound access token.'],
-  ['GET', '/.well-known/oauth-authorization-server', 'Authorization server metadata (RFC 8414).'],
-  ['GET', '/.well-known/jwks.json', 'Keys that sign access tokens.'],
-]
+type State = { kind: 'loading' } | { kind: 'error', message: string } | { kind: 'ready', doc: OpenApiDocument }
 
 export function Docs () {
+  const [state, setState] = useState<State>({ kind: 'loading' })
+
+  useEffect(() => {
+    const abort = new AbortController()
+    loadOpenApi(abort.signal).then(
+      (doc) => setState({ kind: 'ready', doc }),
+      (e: unknown) => {
+        if (!abort.signal.aborted) setState({ kind: 'error', message: e instanceof Error ? e.message : String(e) })
+      },
+    )
+    return () => abort.abort()
+  }, [])
+
   return (
     <>
-      <h1>API quick reference</h1>
+      <h1>API reference</h1>
       <p>
-        All endpoints answer JSON. Errors carry a machine-readable <code>code</code>. Agents authenticate
-        with a session token or with DPoP proofs signed by their Ed25519 key.
+        All endpoints answer JSON. Errors carry a machine-readable <code>code</code> (OAuth endpoints:
+        an RFC 6749 <code>error</code>). The complete contract, with every request body, response and
+        error, is the OpenAPI 3.1 document <a href={OPENAPI_PATH}><code>{OPENAPI_PATH}</code></a>.
       </p>
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Main agent and OAuth endpoints</caption>
-          <thead><tr><th scope="col">Method</th><th scope="col">Path</th><th scope="col">What it does</th></tr></thead>
-          <tbody>
-            {ENDPOINTS.map(([m, p, d]) => <tr key={m + p}><td><code>{m}</code></td><td><code>{p}</code></td><td>{d}</td></tr>)}
-          </tbody>
-        </table>
-      </div>
+      {state.kind === 'loading' && <p role="status">Loading the API document…</p>}
+      {state.kind === 'error' && <p role="alert">{state.message}</p>}
+      {state.kind === 'ready' && groupByTag(state.doc).map((group) => (
+        <section key={group.tag} aria-labelledby={`tag-${slug(group.tag)}`}>
+          <h2 id={`tag-${slug(group.tag)}`}>{group.tag}</h2>
+          {group.description && <p>{group.description}</p>}
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">{group.tag} endpoints</caption>
+              <thead>
+                <tr><th scope="col">Method</th><th scope="col">Path</th><th scope="col">What it does</th><th scope="col">Authentication</th></tr>
+              </thead>
+              <tbody>
+                {group.operations.map((op) => (
+                  <tr key={op.method + op.path}>
+                    <td><code>{op.method}</code></td>
+                    <td><code>{op.path}</code></td>
+                    <td>{op.summary}</td>
+                    <td>{op.auth.length === 0 ? 'none' : op.auth.join(' or ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ))}
       <p><Link to="/">Back to the start page</Link></p>
     </>
   )
 }
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-')

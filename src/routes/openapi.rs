@@ -1,0 +1,23 @@
+//! `GET /openapi.json`: the API contract as OpenAPI 3.1. The document is the repository's
+//! `openapi/openapi.json`, compiled in and served byte for byte, so what clients read is what
+//! `tests/openapi.rs` checks against the route table and what schemathesis tests the wasm with.
+
+use http::header::{self, HeaderValue};
+use http::StatusCode;
+
+use crate::http::Reply;
+
+/// The committed document.
+pub const DOCUMENT: &str = include_str!("../../openapi/openapi.json");
+
+/// The document, cacheable like the discovery documents (it changes only with a deploy).
+pub fn document() -> Reply {
+    Reply {
+        status: StatusCode::OK,
+        body: DOCUMENT.as_bytes().to_vec(),
+        headers: vec![(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        )],
+    }
+}

@@ -1,0 +1,139 @@
+//! The OpenAPI document (`openapi/openapi.json`) against the route table, in both directions,
+//! and `GET /openapi.json` against the committed file.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use agent_id::http::router::operations;
+use common::{Harness, Req};
+
+const COMMITTED: &str = include_str!("../openapi/openapi.json");
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn document() -> Value {
+    serde_json::from_str(COMMITTED).expect("openapi/openapi.json is JSON")
+}
+
+/// `(METHOD, path template)` of every operation in the document.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut ops = BTreeSet::new();
+    for (path, item) in paths {
+        for (key, _) in item.as_object().expect("path item") {
+            if METHODS.contains(&key.as_str()) {
+                ops.insert((key.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// `(METHOD, path template)` of every route: matchit's `{name}` is OpenAPI's syntax already.
+fn routed() -> BTreeSet<(String, String)> {
+    operations()
+        .map(|(m, p)| (m.as_str().to_owned(), p.to_owned()))
+        .collect()
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_operation_is_routed() {
+    let doc = document();
+    let documented = documented(&doc);
+    let routed = routed();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "routes missing from openapi/openapi.json: {undocumented:?}; \
+         documented operations the router does not answer: {unrouted:?}"
+    );
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+}
+
+#[test]
+fn every_path_parameter_is_declared_and_every_operation_is_described() {
+    let doc = document();
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let in_path: BTreeSet<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        for (method, op) in item.as_object().unwrap() {
+            let declared: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(in_path, declared, "{method} {path}: path parameters");
+            let id = op["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
+            assert!(op["summary"].is_string(), "{method} {path}: summary");
+            assert!(op["tags"][0].is_string(), "{method} {path}: tag");
+            assert!(op["security"].is_array(), "{method} {path}: security");
+            let responses = op["responses"].as_object().expect("responses");
+            for status in ["405", "500", "503"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = document();
+    fn walk(doc: &Value, v: &Value, missing: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    let target = r.strip_prefix('#').and_then(|pointer| doc.pointer(pointer));
+                    if target.is_none() {
+                        missing.push(r.clone());
+                    }
+                }
+                map.values().for_each(|x| walk(doc, x, missing));
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(doc, x, missing)),
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&doc, &doc, &mut missing);
+    assert!(missing.is_empty(), "unresolved $ref: {missing:?}");
+}
+
+#[test]
+fn get_openapi_json_serves_the_committed_document() {
+    let h = Harness::new();
+    let r = h.send(Req::get("/openapi.json"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.raw, COMMITTED.as_bytes());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+
+    // A browser asking for HTML still gets the document, never the web app.
+    let r = h.send(Req::get("/openapi.json").header("accept", "text/html"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.raw, COMMITTED.as_bytes());
+
+    let r = h.send(Req::post("/openapi.json"));
+    r.assert_error(405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("GET, OPTIONS"));
+}

@@ -196,36 +196,19 @@ struct OAuthWorld {
 fn oauth_world(h: &Harness) -> OAuthWorld {
     let (overseer, agent) = h.overseer_with_agent("BASIC");
     let client_key = TestKey::random();
-    let r = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&overseer.session)
-            .json(json!({"name": "Faulty Client", "redirect_uris": [REDIRECT],
-                         "public_key": client_key.x(), "scope": "id name"})),
+    let client_id = h.register_client(
+        &overseer,
+        &client_key,
+        "Faulty Client",
+        &[REDIRECT],
+        "id name",
     );
-    assert_eq!(r.status, 201, "{}", r.body);
     OAuthWorld {
         overseer,
         agent,
-        client_id: r.body["client"]["id"].as_str().unwrap().to_owned(),
+        client_id,
         client_key,
     }
-}
-
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.replace('%', "%25")
-                    .replace('&', "%26")
-                    .replace('+', "%2B")
-                    .replace('=', "%3D")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
 }
 
 impl OAuthWorld {

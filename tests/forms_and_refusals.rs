@@ -32,14 +32,13 @@ fn world(vars: &[(&str, &str)]) -> World {
     let agent = h.register(&TestKey::random(), "Agent A");
     h.claim(&overseer, &agent);
     let client_key = TestKey::random();
-    let r = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&overseer.session)
-            .json(json!({"name": "Demo Client", "redirect_uris": [REDIRECT],
-                         "public_key": client_key.x(), "scope": "id name"})),
+    let client_id = h.register_client(
+        &overseer,
+        &client_key,
+        "Demo Client",
+        &[REDIRECT],
+        "id name",
     );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let client_id = r.body["client"]["id"].as_str().unwrap().to_owned();
     World {
         h,
         overseer,

@@ -143,27 +143,18 @@ fn oauth_world(h: &Harness) -> Oauth {
     let agent = h.register(&TestKey::random(), "Agent A");
     h.claim(&overseer, &agent);
     let client_key = TestKey::random();
-    let r = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&overseer.session)
-            .json(json!({"name": "Demo Client", "redirect_uris": [REDIRECT],
-                         "public_key": client_key.x(), "scope": "id name"})),
+    let client_id = h.register_client(
+        &overseer,
+        &client_key,
+        "Demo Client",
+        &[REDIRECT],
+        "id name",
     );
-    assert_eq!(r.status, 201, "{}", r.body);
     Oauth {
         agent,
-        client_id: r.body["client"]["id"].as_str().unwrap().to_owned(),
+        client_id,
         client_key,
     }
-}
-
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace('=', "%3D")))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
 }
 
 impl Oauth {

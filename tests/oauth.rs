@@ -51,24 +51,6 @@ fn world() -> World {
     }
 }
 
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.replace('%', "%25")
-                    .replace('&', "%26")
-                    .replace('+', "%2B")
-                    .replace('=', "%3D")
-                    .replace(' ', "+")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
-}
-
 impl World {
     fn assertion(&self, aud: &str) -> String {
         let mut jti = [0u8; 12];

@@ -325,6 +325,25 @@ impl Harness {
         (o, a)
     }
 
+    /// Registers an OAuth client owned by overseer `o`, keyed by `key`; returns its id.
+    pub fn register_client(
+        &self,
+        o: &Overseer,
+        key: &TestKey,
+        name: &str,
+        redirect_uris: &[&str],
+        scope: &str,
+    ) -> String {
+        let r = self.send(
+            Req::post("/v1/clients/register/overseer")
+                .bearer(&o.session)
+                .json(json!({"name": name, "redirect_uris": redirect_uris,
+                             "public_key": key.x(), "scope": scope})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["client"]["id"].as_str().unwrap().to_owned()
+    }
+
     /// A DPoP proof by `key` for `POST <path>` now.
     pub fn post_proof(&self, key: &TestKey, path: &str) -> String {
         key.proof(&ProofSpec::new(
@@ -582,4 +601,23 @@ impl Resp {
         assert_eq!(self.body["success"], json!(false));
         assert!(self.body["error"].as_str().is_some_and(|e| !e.is_empty()));
     }
+}
+
+/// An `application/x-www-form-urlencoded` body: `%`, `&`, `+` and `=` percent-encoded, spaces as `+`.
+pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('%', "%25")
+                    .replace('&', "%26")
+                    .replace('+', "%2B")
+                    .replace('=', "%3D")
+                    .replace(' ', "+")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
 }

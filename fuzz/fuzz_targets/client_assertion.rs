@@ -70,6 +70,10 @@ fuzz_target!(|case: Case| {
         verified.replay_hash,
         agent_id::auth::dpop::replay_hash("client_assertion", CLIENT_ID, &verified.jti)
     );
-    // The replay marker outlives the moment of acceptance.
-    assert!(verified.replay_expires_at_s >= ctx.now_s);
+    // Accepted now, and the replay marker lives exactly as long as the assertion is accepted.
+    assert!(verified.accepted_through.accepts(ctx.now_s));
+    assert_eq!(
+        verified.accepted_through.marker_expires_at_ms(),
+        (verified.accepted_through.last_s() + 1) * 1000
+    );
 });

@@ -63,7 +63,6 @@ fuzz_target!(|case: Case| {
         nonce_key: &nonce_key,
         require_nonce: case.flags & 8 != 0,
         access_token: None,
-        skew_secs: 60,
     };
     let ctx = match (case.flags >> 1) & 3 {
         0 => base,
@@ -109,10 +108,12 @@ fuzz_target!(|case: Case| {
         proof.replay_hash,
         dpop::replay_hash("dpop", &proof.thumbprint, &proof.jti)
     );
+    // The marker lives exactly as long as the proof is accepted: through iat + the past window.
     assert_eq!(
-        proof.replay_expires_at_s,
-        proof.iat + ctx.iat_past_secs + ctx.skew_secs
+        proof.accepted_through.last_s(),
+        proof.iat + ctx.iat_past_secs
     );
+    assert!(proof.accepted_through.accepts(now_s));
     match &proof.key {
         ProofKey::Jwk(jwk) => assert_eq!(proof.thumbprint, jwk.thumbprint()),
         ProofKey::Fallback => {

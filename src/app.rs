@@ -1,46 +1,31 @@
 //! The App: configuration, clock, randomness and storage, and the request pipeline
 //! (route → config → handler → headers → log) shared by workerd and native tests.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use http::{header, HeaderValue, Method};
 
 use crate::clock::{Clock, Entropy};
 use crate::config::{Config, ConfigError};
+use crate::ctx::{Ctx, Services, Task};
 use crate::domain::ids::uuid_v4;
 use crate::domain::rate_limit::Tally;
 use crate::http::document;
 use crate::http::headers::{self, Finish};
-use crate::http::router::{Endpoint, Params, Routed, Table};
+use crate::http::router::{Endpoint, Routed, Table};
 use crate::http::{ApiError, ErrorCode, Request, Response};
 use crate::log;
-use crate::paddle::api::{PaddleApi, Unavailable};
+use crate::paddle::api::PaddleApi;
 use crate::routes;
 use crate::store::{Db, Kv};
 
-/// Everything a request may touch. Built per request in workerd (bindings are per request),
-/// once per test natively.
+/// The Worker's application: its configuration (or why it is unusable), the services requests
+/// use, and the endpoint table. Built per request in workerd, once per test natively.
 pub struct App {
     pub config: Result<Config, ConfigError>,
-    pub clock: Rc<dyn Clock>,
-    pub rng: Rc<dyn Entropy>,
-    pub db: Rc<dyn Db>,
-    pub kv: Rc<dyn Kv>,
-    /// The Paddle API client (calls run only in deferred tasks and the cron job).
-    pub paddle: Rc<dyn PaddleApi>,
-    /// Rate-limit attempts counted but not yet written to KV: one per isolate at the edge
-    /// ([`App::with_rate_tally`]), one per `App` natively.
-    pub rate_tally: Rc<Tally>,
-    /// Work to do after the response is sent (`waitUntil` at the edge).
-    deferred: RefCell<Vec<Task>>,
+    pub services: Services,
     table: Table,
 }
-
-/// A unit of deferred work. Workers is single-threaded, so it need not be `Send`.
-pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 
 /// What the edge should send.
 #[derive(Debug)]
@@ -61,44 +46,6 @@ impl Handled {
     }
 }
 
-/// One request in flight: what handlers read.
-pub struct Ctx<'a> {
-    pub app: &'a App,
-    pub config: &'a Config,
-    pub req: &'a Request,
-    pub params: Params,
-    pub request_id: &'a str,
-    /// `PUBLIC_BASE_URL`, or in development the request origin.
-    pub issuer: String,
-    /// The time the request arrived, Unix milliseconds.
-    pub now_ms: i64,
-}
-
-impl Ctx<'_> {
-    pub fn now_s(&self) -> i64 {
-        self.now_ms.div_euclid(1000)
-    }
-
-    pub fn param(&self, name: &str) -> &str {
-        self.params.get(name).unwrap_or("")
-    }
-
-    /// The client IP for rate limits and audit (`CF-Connecting-IP`).
-    pub fn ip(&self) -> Option<&str> {
-        self.req.client_ip()
-    }
-
-    pub fn rng(&self) -> &dyn Entropy {
-        self.app.rng.as_ref()
-    }
-
-    /// Runs `task` after the response was sent (Paddle calls, KV updates after a commit). Its
-    /// failures must be logged by the task itself; they never change the response.
-    pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
-        self.app.defer(task);
-    }
-}
-
 impl App {
     pub fn new(
         config: Result<Config, ConfigError>,
@@ -109,56 +56,37 @@ impl App {
     ) -> Self {
         Self {
             config,
-            clock,
-            rng,
-            db,
-            kv,
-            paddle: Rc::new(Unavailable),
-            rate_tally: Rc::new(Tally::default()),
-            deferred: RefCell::new(Vec::new()),
+            services: Services::new(clock, rng, db, kv),
             table: Table::new(),
         }
     }
 
     /// Uses `paddle` for outgoing Paddle API calls.
     pub fn with_paddle(mut self, paddle: Rc<dyn PaddleApi>) -> Self {
-        self.paddle = paddle;
+        self.services.paddle = paddle;
         self
     }
 
     /// Shares `tally` (the isolate's) for rate-limit counting.
     pub fn with_rate_tally(mut self, tally: Rc<Tally>) -> Self {
-        self.rate_tally = tally;
+        self.services.rate_tally = tally;
         self
     }
 
-    /// Queues work for after the response.
-    pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
-        self.deferred.borrow_mut().push(Box::pin(task));
-    }
-
-    /// Takes the queued work (the edge hands it to `waitUntil`).
+    /// Takes the work queued for after the response (the edge hands it to `waitUntil`).
     pub fn take_deferred(&self) -> Vec<Task> {
-        std::mem::take(&mut *self.deferred.borrow_mut())
+        self.services.take_deferred()
     }
 
-    /// Runs the queued work to completion, in order (tests; the cron job).
+    /// Runs the queued work to completion (tests).
     pub async fn run_deferred(&self) {
-        loop {
-            let tasks = self.take_deferred();
-            if tasks.is_empty() {
-                return;
-            }
-            for t in tasks {
-                t.await;
-            }
-        }
+        self.services.run_deferred().await;
     }
 
     /// Answers one request. Never panics on request data; every failure is a response.
     pub async fn handle(&self, req: Request) -> Handled {
-        let started = self.clock.now_ms();
-        let request_id = uuid_v4(self.rng.as_ref())
+        let started = self.services.clock.now_ms();
+        let request_id = uuid_v4(self.services.rng.as_ref())
             .unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".to_owned());
         let production = self
             .config
@@ -192,12 +120,12 @@ impl App {
                 Err(e)
             }
             Routed::Preflight(_) => return Handled::Response(headers::preflight(&finish)),
-            Routed::Found(Endpoint::Health, _) => Ok(routes::service::health(&self.config)),
+            Routed::Found(Endpoint::Health, _) => Ok(routes::service::health(self.config.as_ref())),
             Routed::Found(endpoint, params) => match &self.config {
                 Err(e) => Err(ApiError::configuration(e)),
                 Ok(config) => {
                     let ctx = Ctx {
-                        app: self,
+                        services: &self.services,
                         config,
                         req: &req,
                         params,
@@ -230,7 +158,7 @@ impl App {
             method: req.method.as_str(),
             route: endpoint.map_or("unmatched", Endpoint::name),
             status: response.status().as_u16(),
-            duration_ms: self.clock.now_ms() - started,
+            duration_ms: self.services.clock.now_ms() - started,
             client_request_id: req
                 .header("x-request-id")
                 .filter(|v| is_loggable_request_id(v)),

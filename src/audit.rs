@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value as Json;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::ids::uuid_v4;
 use crate::http::ApiError;
 use crate::store::{Statement, Value};
@@ -52,7 +52,7 @@ const INSERT: &str =
 
 /// Writes `ev` on its own, for events that change nothing else (logins, failures, initiations).
 pub async fn record(ctx: &Ctx<'_>, ev: &Event<'_>) -> Result<(), ApiError> {
-    ctx.app.db.run(insert(ctx, ev)?).await?;
+    ctx.services.db.run(insert(ctx, ev)?).await?;
     Ok(())
 }
 

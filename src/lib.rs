@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod ctx;
 pub mod domain;
 pub mod http;
 pub mod jose;

@@ -8,7 +8,8 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::App;
+use crate::config::Config;
+use crate::ctx::Services;
 use crate::domain::enforcement::{self, Cause, Scope, Stamp};
 use crate::domain::ids::uuid_v4;
 use crate::routes::paddle_calls::send_cancel;
@@ -40,17 +41,18 @@ fn purge(table_and_column: &'static str, cutoff_ms: i64) -> Statement {
 pub type Report = Vec<(&'static str, u64)>;
 
 /// Runs every step at `now_ms`.
-pub async fn run(app: &App, now_ms: i64) -> Result<Report, StoreError> {
+pub async fn run(
+    services: &Services,
+    config: Result<&Config, &crate::config::ConfigError>,
+    now_ms: i64,
+) -> Result<Report, StoreError> {
     let mut report = Vec::new();
-    report.push(("shadow_expired", expire_shadows(app, now_ms).await?));
-    let (retried, failed) = retry_cancellations(app, now_ms).await?;
+    report.push(("shadow_expired", expire_shadows(services, now_ms).await?));
+    let (retried, failed) = retry_cancellations(services, now_ms).await?;
     report.push(("cancel_retried", retried));
     report.push(("cancel_failed", failed));
-    let retention = app
-        .config
-        .as_ref()
-        .map_or(Retention::DEFAULT, Retention::of);
-    report.extend(purge_expired(app.db.as_ref(), now_ms, retention).await?);
+    let retention = config.map_or(Retention::DEFAULT, Retention::of);
+    report.extend(purge_expired(services.db.as_ref(), now_ms, retention).await?);
     Ok(report)
 }
 
@@ -72,8 +74,8 @@ struct Expired {
 
 /// Step 1: shadow oversights past their validity become inactive (`shadow_expired`); the
 /// agent's own pool falls back to the FREE limits.
-async fn expire_shadows(app: &App, now_ms: i64) -> Result<u64, StoreError> {
-    let db = app.db.as_ref();
+async fn expire_shadows(services: &Services, now_ms: i64) -> Result<u64, StoreError> {
+    let db = services.db.as_ref();
     let expired: Vec<Expired> = db
         .run(stmt!(
             "SELECT o.id, o.agent_id FROM oversights o JOIN overseers ov ON ov.id = o.overseer_id \
@@ -117,8 +119,8 @@ struct Pending {
 /// Step 2: pending cancellations (requested, not confirmed by a scheduled `cancel`, not
 /// canceled, not abandoned) are sent again; after 24 h the request is abandoned
 /// (`cancel_attempts = -1`) and `subscription.cancel_failed` is audited.
-async fn retry_cancellations(app: &App, now_ms: i64) -> Result<(u64, u64), StoreError> {
-    let db = app.db.as_ref();
+async fn retry_cancellations(services: &Services, now_ms: i64) -> Result<(u64, u64), StoreError> {
+    let db = services.db.as_ref();
     let pending: Vec<Pending> = db
         .run(stmt!(
             "SELECT id, overseer_id, cancel_requested_at, cancel_attempts FROM subscriptions \
@@ -132,7 +134,8 @@ async fn retry_cancellations(app: &App, now_ms: i64) -> Result<(u64, u64), Store
     let (mut retried, mut failed) = (0, 0);
     for p in pending {
         if now_ms - p.cancel_requested_at >= CANCEL_RETRY_MS {
-            let id = uuid_v4(app.rng.as_ref()).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let id =
+                uuid_v4(services.rng.as_ref()).map_err(|e| StoreError::Backend(e.to_string()))?;
             db.batch(vec![
                 stmt!(
                     "UPDATE subscriptions SET cancel_attempts = -1, updated_at = ?2 WHERE id = ?1",
@@ -154,7 +157,7 @@ async fn retry_cancellations(app: &App, now_ms: i64) -> Result<(u64, u64), Store
             failed += 1;
             continue;
         }
-        send_cancel(db, app.paddle.as_ref(), &p.id, now_ms).await?;
+        send_cancel(db, services.paddle.as_ref(), &p.id, now_ms).await?;
         retried += 1;
     }
     Ok((retried, failed))

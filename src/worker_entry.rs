@@ -229,7 +229,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         worker::console_error!("scheduled: bindings unavailable");
         return;
     };
-    match crate::scheduled::run(&app, JsClock.now_ms()).await {
+    match crate::scheduled::run(&app.services, app.config.as_ref(), JsClock.now_ms()).await {
         Ok(report) => worker::console_log!(
             "{}",
             serde_json::json!({"level": "info", "job": "scheduled", "report": report})

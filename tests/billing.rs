@@ -28,7 +28,12 @@ fn cancel(h: &Harness, session: &str) -> Resp {
 }
 
 fn run_cron(h: &Harness) -> Vec<(&'static str, u64)> {
-    futures::executor::block_on(agent_id::scheduled::run(&h.app, h.clock_ms())).unwrap()
+    futures::executor::block_on(agent_id::scheduled::run(
+        &h.app.services,
+        h.app.config.as_ref(),
+        h.clock_ms(),
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -586,8 +591,8 @@ fn enforcement_entry_points_for_the_claim_routes() {
 
     let config = agent_id::config::Config::load(&vars(&[])).unwrap();
     let req = Req::post("/v1/agents/claim/complete/x").into_request();
-    let ctx = agent_id::app::Ctx {
-        app: &h.app,
+    let ctx = agent_id::ctx::Ctx {
+        services: &h.app.services,
         config: &config,
         req: &req,
         params: Default::default(),

@@ -233,7 +233,12 @@ fn purge_removes_only_expired_rows() {
         200
     );
     let run = |now_ms: i64| {
-        futures::executor::block_on(agent_id::scheduled::run(&h.app, now_ms)).unwrap()
+        futures::executor::block_on(agent_id::scheduled::run(
+            &h.app.services,
+            h.app.config.as_ref(),
+            now_ms,
+        ))
+        .unwrap()
     };
     run(T0 * 1000);
     assert_eq!(h.count("SELECT COUNT(*) AS n FROM jti_markers"), 2);

@@ -1,9 +1,9 @@
 //! Agent authentication by a DPoP proof alone (login, rotate-key complete, and later claim
 //! completion and authorize): the proof's `jwk` must be an Ed25519 key (security.md 2.3).
 
-use crate::app::Ctx;
 use crate::auth::dpop::{self, ProofContext, ProofError, ProofKey, VerifiedProof};
 use crate::auth::replay::{self, MarkerKind};
+use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, Credential, ErrorCode, Sent};
@@ -96,7 +96,7 @@ pub async fn agent_by_key(
     key: &Ed25519PublicKey,
 ) -> Result<Option<AgentRow>, ApiError> {
     Ok(ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT id, name, description, public_key, session_epoch, created_at, updated_at \

@@ -5,7 +5,7 @@
 //! same value, so there is no instant at which a proof is still accepted while its marker
 //! already counts as expired (and could be taken over by a replay).
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::http::ApiError;
 use crate::stmt;
 
@@ -64,7 +64,7 @@ pub async fn first_use(
     window: AcceptedThrough,
 ) -> Result<bool, ApiError> {
     let outcome = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "INSERT INTO jti_markers (hash, kind, expires_at) VALUES (?1, ?2, ?3) \

@@ -4,7 +4,7 @@
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::ids::{opaque_token, sha256_hex};
 use crate::domain::overseer::OverseerRow;
@@ -67,7 +67,7 @@ pub async fn create(
         expires_at: ctx.now_ms + ttl * 1000,
     };
     let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
-    ctx.app
+    ctx.services
         .kv
         .put(
             Namespace::Sessions,
@@ -175,7 +175,7 @@ async fn confirm(
     token_hash: &str,
     record: &Record,
 ) -> Result<Option<Account>, ApiError> {
-    let db = &ctx.app.db;
+    let db = &ctx.services.db;
     Ok(match record.kind {
         AccountKind::Agent => db
             .run(stmt!(
@@ -317,7 +317,7 @@ fn is_write(method: &Method) -> bool {
 
 async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<Record, ApiError> {
     let raw = ctx
-        .app
+        .services
         .kv
         .get(Namespace::Sessions, &kv_key(token_hash))
         .await?;
@@ -334,7 +334,7 @@ async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<R
 /// response. KV refuses a second write to a key within a second (a logout right after log-in),
 /// and the marker already ends the session, so a failed delete is only logged.
 pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Result<(), ApiError> {
-    ctx.app
+    ctx.services
         .db
         .run(stmt!(
             "INSERT INTO session_revocations (token_hash, expires_at) VALUES (?1, ?2) \
@@ -343,7 +343,7 @@ pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Resu
             expires_at_ms
         ))
         .await?;
-    let kv = ctx.app.kv.clone();
+    let kv = ctx.services.kv.clone();
     let key = kv_key(token_hash);
     let request_id = ctx.request_id.to_owned();
     ctx.defer(async move {

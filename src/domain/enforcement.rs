@@ -11,7 +11,7 @@
 
 use serde::Deserialize;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::tier::{is_active_status, Tiers};
 use crate::http::ApiError;
 use crate::stmt;
@@ -339,7 +339,7 @@ pub async fn overseer_pool_statements(
     overseer_id: &str,
     cause: Cause,
 ) -> Result<Vec<Statement>, ApiError> {
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let limits = overseer_limits(db, overseer_id).await?;
     let free = tier_limits(db, "FREE").await?;
     let stamp = Stamp::of(ctx, "system", None);
@@ -354,7 +354,7 @@ pub async fn unclaimed_pool_statements(
     agent_id: &str,
     cause: Cause,
 ) -> Result<Vec<Statement>, ApiError> {
-    let free = tier_limits(ctx.app.db.as_ref(), "FREE").await?;
+    let free = tier_limits(ctx.services.db.as_ref(), "FREE").await?;
     let stamp = Stamp::of(ctx, "system", None);
     Ok(agent_pool(
         &stamp,
@@ -372,7 +372,7 @@ pub async fn enforce_overseer_pool(
     cause: Cause,
 ) -> Result<(), ApiError> {
     let stmts = overseer_pool_statements(ctx, overseer_id, cause).await?;
-    ctx.app.db.batch(stmts).await?;
+    ctx.services.db.batch(stmts).await?;
     Ok(())
 }
 
@@ -390,7 +390,7 @@ pub async fn enforce_agent_pool(
     agent_id: &str,
     cause: Cause,
 ) -> Result<(), ApiError> {
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let current: Option<Oversight> = db
         .run(stmt!(
             "SELECT o.overseer_id, ov.kind FROM oversights o JOIN overseers ov ON ov.id = o.overseer_id \

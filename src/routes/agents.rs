@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};
+use crate::ctx::Ctx;
 use crate::domain::agent::{AgentRow, AgentView, PublicAgentView};
 use crate::domain::ids::canonical_uuid;
 use crate::domain::rate_limit::Bucket;
@@ -65,7 +65,7 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// does not exist, otherwise an audited `401`.
 async fn key_mismatch(ctx: &Ctx<'_>, agent_id: &str) -> Result<ApiError, ApiError> {
     let unknown = ctx
-        .app
+        .services
         .db
         .run(stmt!("SELECT 1 AS one FROM agents WHERE id = ?1", agent_id))
         .await?
@@ -79,7 +79,7 @@ async fn key_mismatch(ctx: &Ctx<'_>, agent_id: &str) -> Result<ApiError, ApiErro
         &Event::by_agent("agent.login_failed", agent_id)
             .details(json!({ "reason": "key_mismatch" })),
     )?;
-    ctx.app.db.run(failed).await?;
+    ctx.services.db.run(failed).await?;
     Ok(agent_proof::invalid_proof(
         "DPoP key is not the agent's current key",
         Challenge::Dpop,
@@ -114,7 +114,7 @@ struct Me<'a> {
 /// `GET /v1/agents/me`
 pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let subscription = agent_summary(ctx.app.db.as_ref(), &s.agent.id, ctx.now_ms).await?;
+    let subscription = agent_summary(ctx.services.db.as_ref(), &s.agent.id, ctx.now_ms).await?;
     Ok(Reply::ok(&Me {
         success: true,
         agent: s.agent.view(),
@@ -132,7 +132,7 @@ struct Profile<'a> {
 pub async fn profile(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let id = canonical_uuid(ctx.param("id")).ok_or_else(agent_not_found)?;
     let agent: AgentRow = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT id, name, description, public_key, session_epoch, created_at, updated_at FROM agents WHERE id = ?1",
@@ -179,7 +179,7 @@ struct MyOverseer {
 pub async fn overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
     let row: Option<OverseerRow> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT ov.id, ov.kind, ov.name, o.activated_at, s.status AS sub_status, s.tier AS sub_tier, \
@@ -264,7 +264,7 @@ pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
     let (before_ms, before_id) = page.before();
     let rows: Vec<HistoryRow> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT id, client_id, client_name, scope, status, reason, created_at, exchanged_at \

@@ -4,7 +4,7 @@
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::challenge::Record;
 use crate::domain::ids::uuid_v4;
 use crate::domain::time::rfc3339_ms;
@@ -59,7 +59,7 @@ pub async fn issue(
     status: StatusCode,
 ) -> Result<Reply, ApiError> {
     let value = serde_json::to_string(record).map_err(ApiError::internal)?;
-    ctx.app
+    ctx.services
         .kv
         .put(Namespace::Challenges, key, &value, kv_ttl(window.ttl_secs))
         .await?;
@@ -80,7 +80,7 @@ pub async fn issue(
 pub async fn save(ctx: &Ctx<'_>, record: &Record, grace_secs: i64) -> Result<(), ApiError> {
     let value = serde_json::to_string(record).map_err(ApiError::internal)?;
     let ttl = kv_ttl((record.expires_at() - ctx.now_ms) / 1000 + grace_secs);
-    ctx.app
+    ctx.services
         .kv
         .put(Namespace::Challenges, &record.kv_key(), &value, ttl)
         .await?;
@@ -91,7 +91,7 @@ pub async fn save(ctx: &Ctx<'_>, record: &Record, grace_secs: i64) -> Result<(),
 /// response: KV may refuse a second write to the key within a second, and nothing depends on
 /// it (D1 decided; readers derive what a stale record misses). Failures are logged.
 pub fn defer_update(ctx: &Ctx<'_>, update: Update) {
-    let kv = ctx.app.kv.clone();
+    let kv = ctx.services.kv.clone();
     let request_id = ctx.request_id.to_owned();
     let now_ms = ctx.now_ms;
     ctx.defer(async move {
@@ -132,7 +132,7 @@ pub enum Update {
 /// A live challenge record; unknown, unreadable and expired ones are all `None`.
 pub async fn load(ctx: &Ctx<'_>, key: &str) -> Result<Option<Record>, ApiError> {
     Ok(ctx
-        .app
+        .services
         .kv
         .get(Namespace::Challenges, key)
         .await?

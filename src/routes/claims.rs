@@ -6,10 +6,10 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session;
+use crate::ctx::Ctx;
 use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
 use crate::domain::enforcement::{overseer_pool_statements, unclaimed_pool_statements, Cause};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
@@ -65,7 +65,7 @@ pub async fn active_oversight(
     agent_id: &str,
 ) -> Result<Option<ActiveOversight>, ApiError> {
     Ok(ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT o.overseer_id, ov.kind FROM oversights o JOIN overseers ov ON ov.id = o.overseer_id \
@@ -78,7 +78,7 @@ pub async fn active_oversight(
 
 pub async fn agent_exists(ctx: &Ctx<'_>, agent_id: &str) -> Result<bool, ApiError> {
     Ok(!ctx
-        .app
+        .services
         .db
         .run(stmt!("SELECT 1 AS one FROM agents WHERE id = ?1", agent_id))
         .await?
@@ -93,7 +93,7 @@ async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<(i64, i64)>
     struct Count {
         n: i64,
     }
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let Some(tier) = overseer_tier(db, overseer_id).await? else {
         return Ok(None);
     };
@@ -193,7 +193,7 @@ pub async fn load_claim(ctx: &Ctx<'_>, raw_id: &str) -> Result<Option<Record>, A
         return Ok(None);
     };
     Ok(ctx
-        .app
+        .services
         .kv
         .get(Namespace::Challenges, &challenge::claim_key(&id))
         .await?
@@ -319,7 +319,7 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
     // The agent's clients join the overseer's pool (api.md 5.8), in the same batch: a claim is
     // never committed without its enforcement.
     batch.extend(overseer_pool_statements(ctx, &claim.overseer_id, Cause::Limits).await?);
-    match ctx.app.db.batch(batch).await {
+    match ctx.services.db.batch(batch).await {
         Ok(_) => {}
         Err(StoreError::Conflict(Constraint::Unique, _)) => return Err(already_claimed(false)),
         Err(StoreError::Conflict(Constraint::Check, _)) => return Err(tier_limit()),
@@ -356,7 +356,7 @@ async fn finish(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
 /// pending. Only the overseer's rows since the claim was created are scanned (indexed).
 async fn completed_in_d1(ctx: &Ctx<'_>, claim: &Claim) -> Result<bool, ApiError> {
     Ok(!ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS done FROM audit_events WHERE overseer_id = ?1 AND created_at >= ?2 \
@@ -444,7 +444,7 @@ async fn deactivate(
         ),
     ];
     batch.extend(then);
-    let outcomes = ctx.app.db.batch(batch).await?;
+    let outcomes = ctx.services.db.batch(batch).await?;
     Ok(outcomes.get(1).is_some_and(|o| o.changes == 1))
 }
 

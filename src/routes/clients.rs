@@ -4,9 +4,9 @@
 use http::StatusCode;
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::session::{self, Principal};
+use crate::ctx::Ctx;
 use crate::domain::client::ClientRow;
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::text;
@@ -56,7 +56,7 @@ async fn owner_from_path(ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
 
 /// The pool a new or re-enabled client of `owner` counts in, and that pool's `max_clients`.
 async fn pool_of(ctx: &Ctx<'_>, owner_type: &str, owner_id: &str) -> Result<(Pool, i64), ApiError> {
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let (pool, tier) = if owner_type == "overseer" {
         let tier = overseer_tier(db, owner_id)
             .await?
@@ -164,7 +164,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             vec![Value::from(id.as_str())],
         )),
     )?;
-    let outcomes = ctx.app.db.batch(vec![insert, audit_row]).await?;
+    let outcomes = ctx.services.db.batch(vec![insert, audit_row]).await?;
     if outcomes.first().map_or(0, |o| o.changes) != 1 {
         return Err(tier_limit());
     }
@@ -193,7 +193,7 @@ fn client_event<'a>(kind: &'static str, owner: &'a Principal, client_id: &'a str
 /// Any client by id (`None` when unknown).
 pub async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Option<ClientRow>, ApiError> {
     Ok(ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -213,7 +213,7 @@ async fn load_owned(
     client_id: &str,
 ) -> Result<ClientRow, ApiError> {
     let (owner_type, owner_id) = owner.owner();
-    ctx.app
+    ctx.services
         .db
         .run(Statement::new(
             format!(
@@ -240,7 +240,7 @@ pub async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let owner = owner_from_path(ctx).await?;
     let (owner_type, owner_id) = owner.owner();
     let rows: Vec<ClientRow> = ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -262,7 +262,7 @@ pub async fn rekey(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (owner, client) = path_client(ctx).await?;
     let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
     let now = ctx.now_ms;
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             stmt!(
@@ -293,7 +293,7 @@ pub async fn rekey(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// the history keeps the client id and name.
 pub async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (owner, client) = path_client(ctx).await?;
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             audit::insert(ctx, &client_event("client.deleted", &owner, &client.id))?,
@@ -336,7 +336,7 @@ pub async fn enable(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             vec![Value::from(client.id.as_str())],
         )),
     )?;
-    let outcomes = ctx.app.db.batch(vec![update, audit_row]).await?;
+    let outcomes = ctx.services.db.batch(vec![update, audit_row]).await?;
     if outcomes.first().map_or(0, |o| o.changes) != 1 {
         return Err(tier_limit());
     }

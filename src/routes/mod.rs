@@ -16,14 +16,14 @@ pub mod shadow;
 pub mod subscriptions;
 pub mod webhooks;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::http::router::Endpoint;
 use crate::http::{ApiError, Reply};
 
 pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiError> {
     match endpoint {
         Endpoint::Root | Endpoint::ServiceInfo => Ok(service::info(ctx)),
-        Endpoint::Health => Ok(service::health(&ctx.app.config)),
+        Endpoint::Health => Ok(service::health(Ok(ctx.config))),
         Endpoint::OpenApi => Ok(openapi::document()),
         Endpoint::RegisterInitiate => registration::initiate(ctx).await,
         Endpoint::RegisterComplete => registration::complete(ctx).await,
@@ -88,10 +88,9 @@ pub async fn rate_limit(
     let Some(limits) = &ctx.config.rate_limits else {
         return Ok(());
     };
-    let app = ctx.app;
     let counted = hit(
-        app.kv.as_ref(),
-        &app.rate_tally,
+        ctx.kv(),
+        &ctx.services.rate_tally,
         limits,
         bucket,
         subject,

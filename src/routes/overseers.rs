@@ -6,10 +6,10 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::password;
 use crate::auth::session::{self, AccountKind};
+use crate::ctx::Ctx;
 use crate::domain::ids::uuid_v4;
 use crate::domain::overseer::{self, OverseerRow, OverseerView};
 use crate::domain::rate_limit::Bucket;
@@ -86,7 +86,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .ok_or_else(|| ApiError::missing_field("password"))?,
     )?;
     let taken = !ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS one FROM overseers WHERE email = ?1",
@@ -120,7 +120,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     );
     let registered = audit::insert(ctx, &own_event("overseer.registered", &row.id))?;
     let login = audit::insert(ctx, &own_event("overseer.login", &row.id))?;
-    match ctx.app.db.batch(vec![insert, registered, login]).await {
+    match ctx.services.db.batch(vec![insert, registered, login]).await {
         Ok(_) => {}
         Err(e) if e.is_unique_violation() => return Err(email_taken()),
         Err(e) => return Err(e.into()),
@@ -163,7 +163,7 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     rate_limit(ctx, Bucket::OverseerLoginEmail, &email).await?;
     let found: Option<Credentials> = ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -201,7 +201,7 @@ struct Message {
 pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             stmt!(
@@ -293,7 +293,7 @@ pub async fn overseen_agents(
 ) -> Result<Vec<OverseenAgent>, ApiError> {
     let (start, end) = crate::domain::time::month_bounds_ms(ctx.now_ms);
     let rows: Vec<OverseenRow> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT a.id, a.name, a.description, a.public_key, a.created_at, \
@@ -369,7 +369,7 @@ pub async fn my_audit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let (before_ms, before_id) = page.before();
     let rows: Vec<AuditRow> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT id, type, actor_type, actor_id, subject_type, subject_id, details, ip, created_at \

@@ -11,9 +11,9 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::session::{self, OverseerSession};
+use crate::ctx::Ctx;
 use crate::domain::client::{ClientRow, OVERSEER_POOL};
 use crate::domain::ids::canonical_uuid;
 use crate::domain::time::rfc3339_ms;
@@ -50,7 +50,7 @@ fn own_id(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<(), ApiError> {
 async fn overseen_agent(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<String, ApiError> {
     let agent_id = canonical_uuid(ctx.param("agent_id")).ok_or_else(no_active_oversight)?;
     let active = !ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS one FROM oversights WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
@@ -102,7 +102,7 @@ pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let client_id = body.req_uuid("client_id")?;
     let agent_id = overseen_agent(ctx, &s).await?;
     let client: ClientName = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT name FROM oauth_clients WHERE id = ?1",
@@ -113,7 +113,7 @@ pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(client_not_found)?;
     let now = ctx.now_ms;
     let result = ctx
-        .app
+        .services
         .db
         .batch(vec![
             stmt!(
@@ -158,7 +158,7 @@ pub async fn unblock(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let not_found = || ApiError::new(ErrorCode::BlockNotFound, "No such client block");
     let client_id = canonical_uuid(ctx.param("client_id")).ok_or_else(not_found)?;
     let outcomes =
-        ctx.app
+        ctx.services
             .db
             .batch(vec![
             audit::insert_where(
@@ -202,7 +202,7 @@ pub async fn blocked(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let agent_id = overseen_agent(ctx, &s).await?;
     let rows: Vec<BlockRow> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT b.client_id, c.name AS client_name, b.created_at FROM client_blocks b \
@@ -250,7 +250,7 @@ pub async fn mark_agent(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     own_id(ctx, &s)?;
     let agent_id = overseen_agent(ctx, &s).await?;
     let current: Mark = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT marked_for_cancellation FROM oversights WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
@@ -261,7 +261,7 @@ pub async fn mark_agent(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .first()?
         .ok_or_else(no_active_oversight)?;
     let marked = wanted_mark(&body, current.marked_for_cancellation != 0)?;
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             stmt!(
@@ -291,7 +291,7 @@ async fn pool(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<Vec<ClientRow>, ApiE
         ClientRow::C_COLUMNS
     );
     Ok(ctx
-        .app
+        .services
         .db
         .run(Statement::new(sql, vec![s.overseer.id.as_str().into()]))
         .await?
@@ -338,7 +338,7 @@ pub async fn mark_client(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if agent_id.is_empty() {
         ev.agent_id = None;
     }
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             stmt!(

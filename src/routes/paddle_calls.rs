@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::log;
 use crate::paddle::api::PaddleApi;
 use crate::stmt;
@@ -14,8 +14,8 @@ use crate::store::{Db, StoreError};
 
 /// Queues the Paddle call for after the response.
 pub fn defer_cancel(ctx: &Ctx<'_>, subscription_id: String) {
-    let db: Rc<dyn Db> = ctx.app.db.clone();
-    let paddle: Rc<dyn PaddleApi> = ctx.app.paddle.clone();
+    let db: Rc<dyn Db> = ctx.services.db.clone();
+    let paddle: Rc<dyn PaddleApi> = ctx.services.paddle.clone();
     let request_id = ctx.request_id.to_owned();
     let now_ms = ctx.now_ms;
     ctx.defer(async move {
@@ -83,8 +83,8 @@ pub fn defer_create_customer(ctx: &Ctx<'_>, overseer_id: &str, email: &str, name
     };
     let custom = json!({"overseer_id": overseer_id,
         "link_sig": crate::paddle::link::customer_sig(key, overseer_id)});
-    let db: Rc<dyn Db> = ctx.app.db.clone();
-    let paddle: Rc<dyn PaddleApi> = ctx.app.paddle.clone();
+    let db: Rc<dyn Db> = ctx.services.db.clone();
+    let paddle: Rc<dyn PaddleApi> = ctx.services.paddle.clone();
     let (overseer_id, email, name) = (overseer_id.to_owned(), email.to_owned(), name.to_owned());
     let now_ms = ctx.now_ms;
     let request_id = ctx.request_id.to_owned();

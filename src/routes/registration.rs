@@ -5,9 +5,9 @@ use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::session::{self, AccountKind};
+use crate::ctx::Ctx;
 use crate::domain::agent::{AgentRow, AgentView};
 use crate::domain::challenge::{self, Record, Registration};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
@@ -63,7 +63,7 @@ pub fn challenge_not_found() -> ApiError {
 /// Whether an agent already holds `key` (canonical form).
 pub async fn key_in_use(ctx: &Ctx<'_>, key: &str) -> Result<bool, ApiError> {
     Ok(!ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS one FROM agents WHERE public_key = ?1",
@@ -142,7 +142,7 @@ async fn load(ctx: &Ctx<'_>, raw_id: &str) -> Result<(String, Registration), Api
 /// since the challenge was created are scanned.
 async fn was_used(ctx: &Ctx<'_>, reg: &Registration) -> Result<bool, ApiError> {
     Ok(!ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS used FROM audit_events WHERE created_at >= ?1 AND type = 'agent.registered' \
@@ -196,7 +196,7 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ctx,
         &Event::by_agent("agent.login", &agent.id).details(json!({ "method": "registration" })),
     )?;
-    match ctx.app.db.batch(vec![insert, registered, login]).await {
+    match ctx.services.db.batch(vec![insert, registered, login]).await {
         Ok(_) => {}
         Err(e) if e.is_unique_violation() => {
             challenges::defer_update(ctx, Update::Delete(kv_key));

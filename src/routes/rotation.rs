@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};
+use crate::ctx::Ctx;
 use crate::domain::agent::{AgentRow, AgentView};
 use crate::domain::challenge::{self, Record, Rotation};
 use crate::domain::ids::canonical_uuid;
@@ -123,7 +123,7 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             ],
         )),
     )?;
-    let changed = match ctx.app.db.batch(vec![update, audit_row]).await {
+    let changed = match ctx.services.db.batch(vec![update, audit_row]).await {
         Ok(outcomes) => outcomes.first().map_or(0, |o| o.changes),
         Err(e) if e.is_unique_violation() => return Err(duplicate_key()),
         Err(e) => return Err(e.into()),

@@ -3,8 +3,8 @@
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::app::Ctx;
 use crate::config::{default_build_version, Config, ConfigError};
+use crate::ctx::Ctx;
 use crate::http::Reply;
 
 #[derive(Serialize)]
@@ -63,7 +63,7 @@ struct Misconfigured {
 }
 
 /// Liveness without storage access; `503 misconfigured` when the configuration is unusable.
-pub fn health(config: &Result<Config, ConfigError>) -> Reply {
+pub fn health(config: Result<&Config, &ConfigError>) -> Reply {
     match config {
         Ok(c) => Reply::ok(&Healthy {
             success: true,

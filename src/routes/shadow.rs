@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
+use crate::ctx::Ctx;
 use crate::domain::challenge::{Record, ShadowClaim, ShadowStatus};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::rate_limit::Bucket;
@@ -35,7 +35,7 @@ async fn shadow_overseer_for(ctx: &Ctx<'_>, agent_id: &str) -> Result<String, Ap
         id: String,
     }
     let existing: Option<Row> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT id FROM overseers WHERE kind = 'shadow' AND shadow_agent_id = ?1",
@@ -159,7 +159,7 @@ pub async fn confirm(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, Api
         };
         // D1 holds the confirmation (once per challenge); the KV record follows after the
         // response, since KV may refuse a rewrite of a key created less than a second ago.
-        ctx.app
+        ctx.services
             .db
             .run(audit::insert_where(
                 ctx,
@@ -264,7 +264,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         confirmed_at: Option<i64>,
     }
     let facts: Option<Facts> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT (SELECT name FROM agents WHERE id = ?1) AS name, \
@@ -294,7 +294,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         _ if claim.expires_at <= ctx.now_ms => "expired",
         s => s.as_str(),
     };
-    let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
     let shadow = tiers.get("SHADOW")?;
     // The same link on every poll: it is issued as of the confirmation, not of the request.
     let issued_at = claim

@@ -5,9 +5,9 @@ use http::header::{HeaderValue, CACHE_CONTROL};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::session::{self, OverseerSession};
+use crate::ctx::Ctx;
 use crate::domain::overseer::OverseerRow;
 use crate::domain::subscription::{SubscriptionRow, SubscriptionView};
 use crate::domain::tier::{is_active_status, TierRow, Tiers};
@@ -57,7 +57,7 @@ impl<'a> From<&'a TierRow> for PublicTier<'a> {
 
 /// `GET /v1/subscriptions/tiers` (public; a session, if sent, is ignored).
 pub async fn tiers(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
     let list: Vec<PublicTier<'_>> = tiers.public().map(PublicTier::from).collect();
     // What the web app needs to open Paddle Checkout, or to say billing is not configured. The
     // client-side token is public by design (api.md 7.6).
@@ -85,7 +85,7 @@ pub async fn current_subscription(
         return Ok(None);
     };
     Ok(ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -102,7 +102,7 @@ pub async fn subscription_view(
     ctx: &Ctx<'_>,
     current: Option<&SubscriptionRow>,
 ) -> Result<SubscriptionView, ApiError> {
-    let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
     let shown = tiers.get(SubscriptionView::shown_tier(current))?;
     Ok(SubscriptionView::new(current, shown))
 }
@@ -138,7 +138,7 @@ struct Counts {
 /// Never fails for an overseer without agents, clients or history (security.md §16 item 2).
 pub async fn usage(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<Usage, ApiError> {
     let current = current_subscription(ctx, &s.overseer).await?;
-    let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
     let limits = tiers.get(
         current
             .as_ref()
@@ -146,7 +146,7 @@ pub async fn usage(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<Usage, ApiError
     )?;
     let (start, end) = month_bounds_ms(ctx.now_ms);
     let counts: Option<Counts> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT \
@@ -260,7 +260,7 @@ pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             "An active subscription on this tier already exists",
         ));
     }
-    let tiers = Tiers::load(ctx.app.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
     let row = tiers.get(tier)?;
     let mut nonce = [0u8; 16];
     ctx.rng().fill(&mut nonce)?;
@@ -330,7 +330,7 @@ pub async fn cancel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             vec![current.id.as_str().into(), ctx.now_ms.into()],
         );
         let audit_row = audit::insert_where(ctx, &ev, Some(guard))?;
-        let out = ctx.app.db.batch(vec![mark, audit_row]).await?;
+        let out = ctx.services.db.batch(vec![mark, audit_row]).await?;
         if out.first().is_some_and(|o| o.changes == 1) {
             crate::routes::paddle_calls::defer_cancel(ctx, current.id.clone());
         }

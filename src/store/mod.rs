@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
+pub mod audit;
+pub mod batch;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(not(target_arch = "wasm32"))]

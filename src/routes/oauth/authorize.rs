@@ -7,9 +7,9 @@ use http::header::{HeaderValue, LOCATION};
 use http::StatusCode;
 use serde_json::{json, Value as Json};
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
 use crate::auth::agent_proof;
+use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::client::ClientRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
@@ -304,7 +304,7 @@ async fn approve(
         ));
     }
 
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let standing = agent_standing(db, &agent.id, ctx.now_ms).await?;
     let limit = Tiers::load(db)
         .await?
@@ -447,7 +447,7 @@ async fn deny(
     let mut event = oauth_event("oauth.authorization_denied", agent, client, scope);
     event.details = json!({ "client_id": client.id, "reason": reason });
     let history_id = uuid_v4(ctx.rng())?;
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             Statement::new(

@@ -4,8 +4,8 @@
 
 use http::StatusCode;
 
-use crate::app::Ctx;
 use crate::auth::replay::{self, MarkerKind};
+use crate::ctx::Ctx;
 use crate::domain::client::ClientRow;
 use crate::http::form::Form;
 use crate::http::ApiError;

@@ -2,7 +2,7 @@
 
 use http::header::{HeaderValue, CACHE_CONTROL};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::http::{ApiError, Reply};
 use crate::oauth::{access_token, discovery};
 

@@ -11,10 +11,10 @@ pub mod tokens;
 
 use http::StatusCode;
 
-use crate::app::Ctx;
 use crate::auth::dpop::{self, ProofContext, ProofError, VerifiedProof};
 use crate::auth::replay::{self, MarkerKind};
 use crate::config::SigningKeys;
+use crate::ctx::Ctx;
 use crate::http::{ApiError, Credential, Sent};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jws::Alg;

@@ -4,7 +4,7 @@
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::tier::agent_summary;
 use crate::http::form::Form;
@@ -128,7 +128,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
 
     let agent: AgentRow = ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!("SELECT {} FROM agents WHERE id = ?1", AgentRow::COLUMNS),
@@ -159,7 +159,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         claims.insert("public_key".into(), json!(agent.public_key));
     }
     if scope.contains(ScopeToken::Subscription) {
-        let summary = agent_summary(ctx.app.db.as_ref(), &agent.id, ctx.now_ms).await?;
+        let summary = agent_summary(ctx.services.db.as_ref(), &agent.id, ctx.now_ms).await?;
         claims.insert("tier".into(), json!(summary.tier));
         claims.insert("oauth_count".into(), json!(summary.oauth_count));
         claims.insert("oauth_limit".into(), json!(summary.max_oauth_per_period));

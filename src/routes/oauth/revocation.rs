@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
+use crate::ctx::Ctx;
 use crate::domain::client::ClientRow;
 use crate::domain::ids::sha256_hex;
 use crate::domain::rate_limit::Bucket;
@@ -38,7 +38,7 @@ struct RefreshRow {
 
 async fn refresh_row(ctx: &Ctx<'_>, token: &str) -> Result<Option<RefreshRow>, ApiError> {
     Ok(ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -88,7 +88,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if let Ok(claims) = access_token::verify(token, &ctx.issuer, &list, ctx.now_s()) {
         if claims.client_id == client.id {
             // Only this access token: its jti is denylisted until it would have expired.
-            ctx.app
+            ctx.services
                 .db
                 .batch(vec![
                     stmt!(
@@ -103,7 +103,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
     } else if let Some(row) = refresh_row(ctx, token).await? {
         if row.client_id == client.id && row.grant_revoked == 0 {
-            ctx.app
+            ctx.services
                 .db
                 .batch(vec![
                     revoke_grant(&row.grant_id, "revoked", ctx.now_ms),
@@ -139,7 +139,7 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 name: String,
             }
             let name: Option<Name> = ctx
-                .app
+                .services
                 .db
                 .run(stmt!(
                     "SELECT name FROM agents WHERE id = ?1",

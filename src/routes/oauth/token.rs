@@ -6,8 +6,8 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Ctx;
 use crate::audit::{self, Event};
+use crate::ctx::Ctx;
 use crate::domain::client::ClientRow;
 use crate::domain::ids::{sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
@@ -156,7 +156,7 @@ async fn redeem_code(
         .ok_or_else(|| invalid_grant("code_verifier is missing or malformed"))?;
     let code_hash = sha256_hex(code);
     let row: CodeRow = ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -256,7 +256,7 @@ async fn redeem_code(
         )),
     )?;
     let outcomes = ctx
-        .app
+        .services
         .db
         .batch(vec![
             claim,
@@ -292,7 +292,7 @@ async fn code_reuse(
             struct G {
                 grant_id: Option<String>,
             }
-            ctx.app
+            ctx.services
                 .db
                 .run(stmt!(
                     "SELECT grant_id FROM authorization_codes WHERE id = ?1",
@@ -304,7 +304,7 @@ async fn code_reuse(
         }
     };
     if let Some(grant_id) = grant_id {
-        ctx.app
+        ctx.services
             .db
             .batch(vec![
                 tokens::revoke_grant(&grant_id, "code_reuse", ctx.now_ms),
@@ -347,7 +347,7 @@ async fn rotate_refresh(
         .get("refresh_token")
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
     let row: RefreshRow = ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(
@@ -435,7 +435,7 @@ async fn rotate_refresh(
         )),
     )?;
     let outcomes = ctx
-        .app
+        .services
         .db
         .batch(vec![rotate, successor, minted.row, touch, audit_row])
         .await?;
@@ -451,7 +451,7 @@ async fn refresh_reuse(
     client: &ClientRow,
     row: &RefreshRow,
 ) -> Result<ApiError, ApiError> {
-    ctx.app
+    ctx.services
         .db
         .batch(vec![
             tokens::revoke_grant(&row.grant_id, "refresh_reuse", ctx.now_ms),

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::ids::{opaque_token, sha256_hex};
 use crate::http::ApiError;
 use crate::oauth::access_token::{self, AccessClaims};
@@ -50,7 +50,7 @@ pub async fn active_access(ctx: &Ctx<'_>, token: &str) -> Result<Option<ActiveAc
         return Ok(None);
     };
     let row: Option<AccessRow> = ctx
-        .app
+        .services
         .db
         .run(Statement::new(
             format!(

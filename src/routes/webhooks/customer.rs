@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Decision;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::ids::canonical_uuid;
 use crate::http::ApiError;
 use crate::paddle::event::{self, Envelope};
@@ -31,7 +31,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
         return Ok(Decision::ignore("customer link_sig does not verify"));
     }
     let unset = !ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS one FROM overseers WHERE id = ?1 AND kind = 'human' AND paddle_customer_id IS NULL",

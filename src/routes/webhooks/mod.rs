@@ -21,7 +21,7 @@ mod subscription;
 
 use serde_json::json;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::rate_limit::Bucket;
 use crate::http::{body, ApiError, ErrorCode, Reply};
 use crate::log;
@@ -122,7 +122,7 @@ pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             outcome,
             ctx.now_ms
         ));
-        match ctx.app.db.batch(stmts).await {
+        match ctx.services.db.batch(stmts).await {
             Ok(_) => break (after, outcome, why),
             // A pre-state guard refused: a concurrent event changed what this one was decided
             // on, and nothing of it was committed. Decide again on the new state.
@@ -164,7 +164,7 @@ async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
 
 async fn seen(ctx: &Ctx<'_>, event_id: &str) -> Result<bool, ApiError> {
     Ok(!ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS one FROM webhook_events WHERE event_id = ?1",

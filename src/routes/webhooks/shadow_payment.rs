@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{AfterCommit, Decision};
-use crate::app::Ctx;
 use crate::audit::{self, Event};
+use crate::ctx::Ctx;
 use crate::domain::challenge::{claim_key, Record, ShadowStatus};
 use crate::domain::enforcement::{self, Cause, Scope, Stamp};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
@@ -70,7 +70,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
             });
         }
     };
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let applied_before = !db
         .run(stmt!(
             "SELECT 1 AS one FROM shadow_payments WHERE transaction_id = ?1",
@@ -248,7 +248,7 @@ async fn verify(
         shadow_id: Option<String>,
     }
     let row: Option<Row> = ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT (SELECT id FROM overseers WHERE shadow_agent_id = a.id LIMIT 1) AS shadow_id \
@@ -286,7 +286,7 @@ pub(super) fn defer_complete_challenge(
     agent_id: String,
     transaction_id: String,
 ) {
-    let kv = ctx.app.kv.clone();
+    let kv = ctx.services.kv.clone();
     let now_ms = ctx.now_ms;
     let request_id = ctx.request_id.to_owned();
     ctx.defer(async move {

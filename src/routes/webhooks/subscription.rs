@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{AfterCommit, Decision};
-use crate::app::Ctx;
 use crate::audit::{self, Event};
+use crate::ctx::Ctx;
 use crate::domain::enforcement::{self, Cause, Limits, Stamp};
 use crate::domain::ids::canonical_uuid;
 use crate::domain::tier::is_active_status;
@@ -42,7 +42,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
     let Ok(data) = event::subscription(&env.data) else {
         return Ok(Decision::ignore("subscription data incomplete"));
     };
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let existing: Option<Stored> = db
         .run(Statement::new(STORED, vec![data.id.as_str().into()]))
         .await?
@@ -239,7 +239,7 @@ async fn attribute(
         _ => return Ok(Err("custom_data price_id does not map to its tier")),
     }
     let human = !ctx
-        .app
+        .services
         .db
         .run(stmt!(
             "SELECT 1 AS one FROM overseers WHERE id = ?1 AND kind = 'human'",
@@ -353,7 +353,7 @@ async fn effects(
     new_status: &str,
     new_tier: Option<&str>,
 ) -> Result<Vec<Statement>, ApiError> {
-    let db = ctx.app.db.as_ref();
+    let db = ctx.services.db.as_ref();
     let stamp = Stamp::of(ctx, "paddle", None);
     let free = enforcement::tier_limits(db, "FREE").await?;
     let was_paused = old.is_some_and(|(s, _)| s == "paused");

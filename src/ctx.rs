@@ -1,0 +1,135 @@
+//! The request context: the services a request may use ([`Services`]) and the one request in
+//! flight ([`Ctx`]). A leaf module: it knows storage, the clock and the HTTP request, never the
+//! App or the routes, so everything below `routes` can take a `Ctx` without a cycle.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use crate::clock::{Clock, Entropy};
+use crate::config::Config;
+use crate::domain::rate_limit::Tally;
+use crate::http::router::Params;
+use crate::http::Request;
+use crate::paddle::api::{PaddleApi, Unavailable};
+use crate::store::audit::{Event, Stamp};
+use crate::store::{Db, Kv, StoreError};
+
+/// A unit of deferred work. Workers is single-threaded, so it need not be `Send`.
+pub type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Clock, randomness, storage, the Paddle client and work queued for after the response.
+/// Built per request in workerd (bindings are per request), once per test natively.
+pub struct Services {
+    pub clock: Rc<dyn Clock>,
+    pub rng: Rc<dyn Entropy>,
+    pub db: Rc<dyn Db>,
+    pub kv: Rc<dyn Kv>,
+    /// The Paddle API client (calls run only in deferred tasks and the cron job).
+    pub paddle: Rc<dyn PaddleApi>,
+    /// Rate-limit attempts counted but not yet written to KV: one per isolate at the edge, one
+    /// per `Services` natively.
+    pub rate_tally: Rc<Tally>,
+    /// Work to do after the response is sent (`waitUntil` at the edge).
+    deferred: RefCell<Vec<Task>>,
+}
+
+impl Services {
+    pub fn new(clock: Rc<dyn Clock>, rng: Rc<dyn Entropy>, db: Rc<dyn Db>, kv: Rc<dyn Kv>) -> Self {
+        Self {
+            clock,
+            rng,
+            db,
+            kv,
+            paddle: Rc::new(Unavailable),
+            rate_tally: Rc::new(Tally::default()),
+            deferred: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Queues work for after the response.
+    pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
+        self.deferred.borrow_mut().push(Box::pin(task));
+    }
+
+    /// Takes the queued work (the edge hands it to `waitUntil`).
+    pub fn take_deferred(&self) -> Vec<Task> {
+        std::mem::take(&mut *self.deferred.borrow_mut())
+    }
+
+    /// Runs the queued work to completion, in order, including work queued by that work (tests
+    /// and the cron job, which have no `waitUntil`).
+    pub async fn run_deferred(&self) {
+        loop {
+            let tasks = self.take_deferred();
+            if tasks.is_empty() {
+                return;
+            }
+            for t in tasks {
+                t.await;
+            }
+        }
+    }
+}
+
+/// One request in flight: what handlers read.
+pub struct Ctx<'a> {
+    pub services: &'a Services,
+    pub config: &'a Config,
+    pub req: &'a Request,
+    pub params: Params,
+    pub request_id: &'a str,
+    /// `PUBLIC_BASE_URL`, or in development the request origin.
+    pub issuer: String,
+    /// The time the request arrived, Unix milliseconds.
+    pub now_ms: i64,
+}
+
+impl Ctx<'_> {
+    pub fn now_s(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or("")
+    }
+
+    /// The client IP for rate limits and audit (`CF-Connecting-IP`).
+    pub fn ip(&self) -> Option<&str> {
+        self.req.client_ip()
+    }
+
+    pub fn rng(&self) -> &dyn Entropy {
+        self.services.rng.as_ref()
+    }
+
+    pub fn db(&self) -> &dyn Db {
+        self.services.db.as_ref()
+    }
+
+    pub fn kv(&self) -> &dyn Kv {
+        self.services.kv.as_ref()
+    }
+
+    /// This request's audit stamp.
+    pub fn stamp(&self) -> Stamp<'_> {
+        Stamp {
+            now_ms: self.now_ms,
+            request_id: Some(self.request_id),
+            ip: self.ip(),
+        }
+    }
+
+    /// Writes `event` on its own, for events that change nothing else (logins, failures,
+    /// initiations). Events that describe a change go into that change's batch.
+    pub async fn audit(&self, event: &Event<'_>) -> Result<(), StoreError> {
+        self.db().run(event.insert(&self.stamp())).await.map(drop)
+    }
+
+    /// Runs `task` after the response was sent (Paddle calls, KV updates after a commit). Its
+    /// failures must be logged by the task itself; they never change the response.
+    pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
+        self.services.defer(task);
+    }
+}

@@ -1,7 +1,9 @@
 //! Storage seams: SQL (D1 in production, SQLite natively) and KV (Workers KV or memory).
 //!
 //! Handlers speak only these two small traits, so the same code runs in workerd and in
-//! `cargo test`. SQL is written once and is valid on both SQLite and D1.
+//! `cargo test`. SQL is written once, valid on both SQLite and D1, and lives in this module:
+//! one submodule per aggregate (agents, overseers, oversights, clients, grants,
+//! subscriptions, markers, webhooks, audit) with a small typed API each.
 
 use std::borrow::Cow;
 
@@ -9,8 +11,16 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
+pub mod agents;
 pub mod audit;
 pub mod batch;
+pub mod clients;
+pub mod grants;
+pub mod markers;
+pub mod overseers;
+pub mod oversights;
+pub mod subscriptions;
+pub mod webhooks;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,4 +1,4 @@
-//! The OpenAPI document (`openapi/openapi.json`) against the route table, in both directions,
+//! The OpenAPI document (`openapi/openapi.json`) against the endpoint table, in both directions,
 //! and `GET /openapi.json` against the committed file.
 
 mod common;
@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use agent_id::http::router::operations;
+use agent_id::routes::table::operations;
 use common::{Harness, Req};
 
 const COMMITTED: &str = include_str!("../openapi/openapi.json");

@@ -181,13 +181,14 @@ impl<H> Table<H> {
         let mut paths: Vec<(&'static str, Methods<H>)> = Vec::new();
         for endpoint in endpoints {
             for (method, path) in endpoint.at {
-                let methods = match paths.iter_mut().find(|(p, _)| p == path) {
-                    Some((_, methods)) => methods,
+                let i = match paths.iter().position(|(p, _)| p == path) {
+                    Some(i) => i,
                     None => {
                         paths.push((path, Vec::new()));
-                        &mut paths.last_mut().expect("just pushed").1
+                        paths.len() - 1
                     }
                 };
+                let methods = &mut paths[i].1;
                 if methods.iter().any(|(m, _)| *m == method) {
                     return Err(Conflict(format!("{method} {path} is declared twice")));
                 }

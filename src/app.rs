@@ -12,11 +12,11 @@ use crate::domain::ids::uuid_v4;
 use crate::domain::rate_limit::Tally;
 use crate::http::document;
 use crate::http::headers::{self, Finish};
-use crate::http::router::{Endpoint, Routed, Table};
+use crate::http::router::{Routed, Table};
 use crate::http::{ApiError, ErrorCode, Request, Response};
 use crate::log;
 use crate::paddle::api::PaddleApi;
-use crate::routes;
+use crate::routes::table::{Endpoint, Handler, ENDPOINTS};
 use crate::store::{Db, Kv};
 
 /// The Worker's application: its configuration (or why it is unusable), the services requests
@@ -24,7 +24,7 @@ use crate::store::{Db, Kv};
 pub struct App {
     pub config: Result<Config, ConfigError>,
     pub services: Services,
-    table: Table,
+    table: Table<Handler>,
 }
 
 /// What the edge should send.
@@ -57,7 +57,7 @@ impl App {
         Self {
             config,
             services: Services::new(clock, rng, db, kv),
-            table: Table::new(),
+            table: Table::new(ENDPOINTS),
         }
     }
 
@@ -100,7 +100,7 @@ impl App {
         if let Some(headers) = self.app_file(&req, &routed, &request_id, production) {
             return Handled::Asset(headers);
         }
-        let endpoint = match &routed {
+        let endpoint: Option<&Endpoint> = match &routed {
             Routed::Found(e, _) | Routed::Preflight(e) => Some(*e),
             _ => None,
         };
@@ -108,7 +108,7 @@ impl App {
         let finish = Finish {
             request_id: &request_id,
             production,
-            endpoint,
+            endpoint: endpoint.map(Endpoint::policy),
             allowed_origin: allowed_origin.as_deref(),
         };
 
@@ -120,10 +120,10 @@ impl App {
                 Err(e)
             }
             Routed::Preflight(_) => return Handled::Response(headers::preflight(&finish)),
-            Routed::Found(Endpoint::Health, _) => Ok(routes::service::health(self.config.as_ref())),
-            Routed::Found(endpoint, params) => match &self.config {
-                Err(e) => Err(ApiError::configuration(e)),
-                Ok(config) => {
+            Routed::Found(endpoint, params) => match (endpoint.handler, &self.config) {
+                (Handler::Unconfigured(answer), config) => Ok(answer(config.as_ref())),
+                (Handler::Configured(_), Err(e)) => Err(ApiError::configuration(e)),
+                (Handler::Configured(handle), Ok(config)) => {
                     let ctx = Ctx {
                         services: &self.services,
                         config,
@@ -133,7 +133,7 @@ impl App {
                         issuer: config.issuer_for(&req.origin),
                         now_ms: started,
                     };
-                    routes::dispatch(&ctx, endpoint)
+                    handle(&ctx)
                         .await
                         .map(|reply| self.with_nonce(reply, endpoint, config, started))
                         .map_err(|e| self.error_with_nonce(e, endpoint, config, started))
@@ -145,7 +145,7 @@ impl App {
             Ok(reply) => headers::finish(reply.status, reply.body, reply.headers, &finish),
             Err(mut e) => {
                 if e.challenge.is_none() && e.status() == http::StatusCode::UNAUTHORIZED {
-                    e.challenge = endpoint.and_then(Endpoint::challenge);
+                    e.challenge = endpoint.and_then(|e| e.auth.challenge());
                 }
                 if let Some(detail) = &e.extra().log_detail {
                     log::error(&request_id, detail);
@@ -156,7 +156,7 @@ impl App {
         log::request(&log::RequestLine {
             request_id: &request_id,
             method: req.method.as_str(),
-            route: endpoint.map_or("unmatched", Endpoint::name),
+            route: endpoint.map_or("unmatched", |e| e.name),
             status: response.status().as_u16(),
             duration_ms: self.services.clock.now_ms() - started,
             client_request_id: req
@@ -166,19 +166,19 @@ impl App {
         Handled::Response(response)
     }
 
-    /// `GET`/`HEAD` outside the API is the web app's (api.md 1.1); `GET /` only when HTML is
-    /// accepted, otherwise it is the service-info JSON.
+    /// `GET`/`HEAD` outside the API is the web app's (api.md 1.1). An endpoint on such a path
+    /// (`GET /`) yields to the app only when HTML is accepted, otherwise it answers JSON.
     fn app_file(
         &self,
         req: &Request,
-        routed: &Routed,
+        routed: &Routed<Handler>,
         request_id: &str,
         production: bool,
     ) -> Option<http::HeaderMap> {
         if !matches!(req.method, Method::GET | Method::HEAD) || !document::is_app_path(&req.path) {
             return None;
         }
-        if matches!(routed, Routed::Found(Endpoint::Root, _)) && !accepts_html(req) {
+        if matches!(routed, Routed::Found(..)) && !accepts_html(req) {
             return None;
         }
         let checkout = self.config.as_ref().ok().and_then(|c| {
@@ -212,7 +212,7 @@ impl App {
     fn with_nonce(
         &self,
         mut reply: crate::http::Reply,
-        endpoint: Endpoint,
+        endpoint: &Endpoint,
         config: &Config,
         now_ms: i64,
     ) -> crate::http::Reply {
@@ -227,7 +227,7 @@ impl App {
     fn error_with_nonce(
         &self,
         mut e: ApiError,
-        endpoint: Endpoint,
+        endpoint: &Endpoint,
         config: &Config,
         now_ms: i64,
     ) -> ApiError {
@@ -240,7 +240,7 @@ impl App {
     }
 }
 
-fn fresh_nonce(endpoint: Endpoint, config: &Config, now_ms: i64) -> Option<HeaderValue> {
+fn fresh_nonce(endpoint: &Endpoint, config: &Config, now_ms: i64) -> Option<HeaderValue> {
     if !(config.dpop_require_nonce && endpoint.accepts_dpop()) {
         return None;
     }

@@ -1,5 +1,6 @@
-//! The OpenAPI document (`openapi/openapi.json`) against the route table, in both directions,
-//! and `GET /openapi.json` against the committed file.
+//! The OpenAPI document (`openapi/openapi.json`) against the endpoint table: the same operations
+//! in both directions, and each operation's security and `401` as the entry's `auth` says; and
+//! `GET /openapi.json` against the committed file.
 
 mod common;
 
@@ -7,7 +8,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use agent_id::http::router::operations;
+use agent_id::http::router::Auth;
+use agent_id::routes::table::{operations, ENDPOINTS};
 use common::{Harness, Req};
 
 const COMMITTED: &str = include_str!("../openapi/openapi.json");
@@ -53,6 +55,70 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
          documented operations the router does not answer: {unrouted:?}"
     );
     assert_eq!(doc["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+}
+
+/// `value`, or what its `$ref` points to (followed until it is not a reference).
+fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
+    while let Some(r) = value["$ref"].as_str() {
+        value = doc
+            .pointer(r.strip_prefix('#').expect("local $ref"))
+            .unwrap_or_else(|| panic!("unresolved {r}"));
+    }
+    value
+}
+
+/// The credential a security scheme of the document names.
+fn credential(scheme: &str) -> &'static str {
+    match scheme {
+        "agentSession" | "overseerSession" | "sessionCookie" => "session",
+        "agentDpop" => "dpop",
+        "dpopAccessToken" => "access_token",
+        "privateKeyJwt" => "client",
+        "paddleSignature" => "webhook_signature",
+        other => panic!("security scheme {other} has no credential here"),
+    }
+}
+
+#[test]
+fn every_operation_documents_the_security_and_401_of_its_entry() {
+    let doc = document();
+    for e in ENDPOINTS {
+        for (method, path) in e.at {
+            let at = format!("{method} {path} ({})", e.name);
+            let op = &doc["paths"][*path][method.as_str().to_lowercase()];
+            let documented: BTreeSet<&str> = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: security"))
+                .iter()
+                .flat_map(|requirement| requirement.as_object().unwrap().keys())
+                .map(|scheme| credential(scheme))
+                .collect();
+            // The credentials and the `WWW-Authenticate` header its 401 documents.
+            let (credentials, challenge): (&[&str], _) = match e.auth {
+                Auth::None => (&[], None),
+                Auth::Bearer => (&["session"], Some("WWW-Authenticate-Bearer")),
+                Auth::Dpop => (&["dpop"], Some("WWW-Authenticate-DPoP")),
+                Auth::BearerOrDpop => (&["session", "dpop"], Some("WWW-Authenticate-Dual")),
+                Auth::AccessToken => (&["access_token"], Some("WWW-Authenticate-Userinfo")),
+                Auth::Client => (&["client"], Some("WWW-Authenticate-Client")),
+                Auth::WebhookSignature => (&["webhook_signature"], None),
+            };
+            assert_eq!(
+                documented,
+                credentials.iter().copied().collect(),
+                "{at}: security"
+            );
+            let unauthorized = op["responses"].get("401").map(|r| resolve(&doc, r));
+            if e.auth != Auth::None {
+                assert!(unauthorized.is_some(), "{at}: 401");
+            }
+            let header = unauthorized
+                .and_then(|r| r["headers"].get("WWW-Authenticate"))
+                .and_then(|h| h["$ref"].as_str())
+                .map(|r| r.trim_start_matches("#/components/headers/"));
+            assert_eq!(header, challenge, "{at}: WWW-Authenticate of the 401");
+        }
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::Serialize;
 
 use super::error::{ApiError, Challenge, ErrorCode};
-use super::router::{CorsPolicy, Endpoint, ErrorFormat};
+use super::router::{CorsPolicy, ErrorFormat, Policy, Pragma};
 use super::Response;
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -16,7 +16,8 @@ const DPOP_ALGS: &str = "algs=\"EdDSA Ed25519\"";
 pub struct Finish<'a> {
     pub request_id: &'a str,
     pub production: bool,
-    pub endpoint: Option<Endpoint>,
+    /// The matched endpoint's policy; `None` when no endpoint matched.
+    pub endpoint: Option<Policy>,
     /// The request's `Origin`, when it is listed in `CORS_ALLOWED_ORIGINS`.
     pub allowed_origin: Option<&'a str>,
 }
@@ -51,7 +52,7 @@ pub fn preflight(f: &Finish<'_>) -> Response {
     *res.status_mut() = StatusCode::NO_CONTENT;
     let h = res.headers_mut();
     common(h, f);
-    let cors = f.endpoint.map(Endpoint::cors);
+    let cors = f.endpoint.map(|p| p.cors);
     if cors == Some(CorsPolicy::Public)
         || (f.allowed_origin.is_some() && cors != Some(CorsPolicy::Never))
     {
@@ -83,10 +84,10 @@ fn common(h: &mut HeaderMap, f: &Finish<'_>) {
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
-    if f.endpoint.is_some_and(Endpoint::is_token) {
+    if f.endpoint.is_some_and(|p| p.pragma == Pragma::NoCache) {
         set(h, header::PRAGMA, "no-cache");
     }
-    match (f.endpoint.map(Endpoint::cors), f.allowed_origin) {
+    match (f.endpoint.map(|p| p.cors), f.allowed_origin) {
         (Some(CorsPolicy::Public), _) => {
             set(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
             set(
@@ -136,7 +137,7 @@ pub fn render_error(e: &ApiError, f: &Finish<'_>) -> Response {
         e.code,
         ErrorCode::InternalError | ErrorCode::ConfigurationError
     );
-    let format = f.endpoint.map_or(ErrorFormat::Api, Endpoint::error_format);
+    let format = f.endpoint.map_or(ErrorFormat::Api, |p| p.errors);
     let (status, bytes) = match format {
         ErrorFormat::Api => (
             e.status(),

@@ -1,5 +1,7 @@
-//! The route table: exact paths (literal segments beat parameters), methods, and per-route
-//! policies for CORS, caching and DPoP nonces.
+//! Matching and the facts every endpoint declares. The table itself (which names the handlers)
+//! is `routes::table`; this module knows only the shape of an entry, so it stays below the
+//! routes: exact paths (literal segments beat parameters), methods, and per-endpoint policies
+//! for authentication challenges, DPoP nonces, CORS, caching and error bodies.
 
 use http::Method;
 use matchit::Router;
@@ -7,62 +9,66 @@ use matchit::Router;
 use crate::domain::ids::canonical_uuid;
 use crate::http::error::Challenge;
 
-/// Every endpoint the Worker answers.
+/// One endpoint: where it answers, what it is called in logs, every policy the pipeline
+/// applies to it, and its handler. No field has a default, so an entry states every fact.
+#[derive(Debug)]
+pub struct Endpoint<H: 'static> {
+    /// A short stable name for logs (`agents.login`).
+    pub name: &'static str,
+    /// Every `(method, path template)` it answers, in matchit syntax (`/v1/agents/{id}`, also
+    /// OpenAPI's). Several paths may share an endpoint (aliases of one document or resource).
+    pub at: &'static [(Method, &'static str)],
+    /// The credentials it takes, and so the challenge of its `401`s.
+    pub auth: Auth,
+    /// Whether it reads DPoP proofs, and so sends `DPoP-Nonce` when nonces are required.
+    pub dpop: Dpop,
+    pub cors: CorsPolicy,
+    pub errors: ErrorFormat,
+    pub pragma: Pragma,
+    pub handler: H,
+}
+
+/// The credentials an endpoint takes (api.md 1.7.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    Root,
-    ServiceInfo,
-    Health,
-    OpenApi,
-    RegisterInitiate,
-    RegisterComplete,
-    AgentLogin,
-    AgentLogout,
-    AgentMe,
-    AgentOauthHistory,
-    AgentOverseer,
-    AgentProfile,
-    RotateKeyInitiate,
-    RotateKeyComplete,
-    ClaimInitiate,
-    ClaimComplete,
-    ClaimStatus,
-    RevokeOverseer,
-    Declaim,
-    MaliceInitiate,
-    MaliceStatus,
-    BlockClient,
-    UnblockClient,
-    BlockedClients,
-    OverseerAgentsById,
-    MarkAgent,
-    OverseerClientsById,
-    MarkClient,
-    ClientRegister,
-    ClientList,
-    ClientKey,
-    ClientDelete,
-    ClientEnable,
-    Discovery,
-    Jwks,
-    AuthorizePost,
-    AuthorizeGet,
-    Token,
-    Userinfo,
-    Revoke,
-    Introspect,
-    OverseerRegister,
-    OverseerLogin,
-    OverseerLogout,
-    OverseerMe,
-    OverseerAgents,
-    OverseerAudit,
-    SubscriptionTiers,
-    SubscriptionMe,
-    SubscriptionUsage,
-    SubscriptionUpgrade,
-    SubscriptionCancel,
-    PaddleWebhook,
+pub enum Auth {
+    /// None that HTTP authentication knows: public endpoints, and those whose proof is in the
+    /// body (a password, a signed challenge). Their `401`s carry no challenge.
+    None,
+    /// A session token, `Authorization: Bearer`: `WWW-Authenticate: Bearer`.
+    Bearer,
+    /// An agent's DPoP proof: `WWW-Authenticate: DPoP`.
+    Dpop,
+    /// Either a session or a DPoP proof: both challenges.
+    BearerOrDpop,
+    /// OAuth client authentication (`private_key_jwt` in the form). The handler challenges only
+    /// a client that tried the `Authorization` header, with that scheme (RFC 6749 §5.2).
+    Client,
+    /// A DPoP-bound access token at the resource server; the handler renders its
+    /// RFC 6750 §3 / RFC 9449 §7.1 challenge.
+    AccessToken,
+    /// Paddle's `Paddle-Signature` over the body; its `401` carries no challenge.
+    WebhookSignature,
+}
+
+impl Auth {
+    /// The challenge the pipeline adds to a `401` the handler left without one.
+    pub const fn challenge(self) -> Option<Challenge> {
+        match self {
+            Auth::Bearer => Some(Challenge::Bearer),
+            Auth::Dpop => Some(Challenge::Dpop),
+            Auth::BearerOrDpop => Some(Challenge::BearerAndDpop),
+            Auth::None | Auth::Client | Auth::AccessToken | Auth::WebhookSignature => None,
+        }
+    }
+}
+
+/// Whether an endpoint reads DPoP proofs (api.md 1.7.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dpop {
+    /// It does: with `DPOP_REQUIRE_NONCE=true` every answer carries a fresh `DPoP-Nonce`.
+    Accepted,
+    /// It does not: a `DPoP` header is not read and no nonce is sent.
+    NotAccepted,
 }
 
 /// How an endpoint renders errors (api.md 1.5).
@@ -87,364 +93,49 @@ pub enum CorsPolicy {
     Never,
 }
 
-impl Endpoint {
-    pub const fn cors(self) -> CorsPolicy {
-        match self {
-            Endpoint::Health
-            | Endpoint::OpenApi
-            | Endpoint::SubscriptionTiers
-            | Endpoint::Discovery
-            | Endpoint::Jwks
-            | Endpoint::Token
-            | Endpoint::Userinfo
-            | Endpoint::Revoke
-            | Endpoint::Introspect => CorsPolicy::Public,
-            Endpoint::AuthorizePost | Endpoint::AuthorizeGet => CorsPolicy::Never,
-            _ => CorsPolicy::Session,
-        }
-    }
+/// Whether answers also carry HTTP/1.0's `Pragma: no-cache` besides `Cache-Control`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pragma {
+    /// `Pragma: no-cache` on every answer (the token endpoint, RFC 6749 §5.1).
+    NoCache,
+    Omitted,
+}
 
-    /// The challenge every `401` of this endpoint announces (api.md 1.7.3).
-    pub const fn challenge(self) -> Option<Challenge> {
-        match self {
-            Endpoint::AgentLogin | Endpoint::RotateKeyComplete => Some(Challenge::Dpop),
-            Endpoint::ClaimComplete | Endpoint::AuthorizePost | Endpoint::AuthorizeGet => {
-                Some(Challenge::BearerAndDpop)
-            }
-            Endpoint::AgentLogout
-            | Endpoint::AgentMe
-            | Endpoint::AgentOauthHistory
-            | Endpoint::AgentOverseer
-            | Endpoint::RotateKeyInitiate
-            | Endpoint::ClaimInitiate
-            | Endpoint::ClaimStatus
-            | Endpoint::RevokeOverseer
-            | Endpoint::Declaim
-            | Endpoint::BlockClient
-            | Endpoint::UnblockClient
-            | Endpoint::BlockedClients
-            | Endpoint::OverseerAgentsById
-            | Endpoint::MarkAgent
-            | Endpoint::OverseerClientsById
-            | Endpoint::MarkClient
-            | Endpoint::ClientRegister
-            | Endpoint::ClientList
-            | Endpoint::ClientKey
-            | Endpoint::ClientDelete
-            | Endpoint::ClientEnable
-            | Endpoint::OverseerLogout
-            | Endpoint::OverseerMe
-            | Endpoint::OverseerAgents
-            | Endpoint::OverseerAudit
-            | Endpoint::SubscriptionMe
-            | Endpoint::SubscriptionUsage
-            | Endpoint::SubscriptionUpgrade
-            | Endpoint::SubscriptionCancel => Some(Challenge::Bearer),
-            _ => None,
+/// What the response headers and error bodies depend on (`http::headers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub cors: CorsPolicy,
+    pub errors: ErrorFormat,
+    pub pragma: Pragma,
+}
+
+impl<H> Endpoint<H> {
+    pub const fn policy(&self) -> Policy {
+        Policy {
+            cors: self.cors,
+            errors: self.errors,
+            pragma: self.pragma,
         }
     }
 
     /// Endpoints that accept DPoP proofs send `DPoP-Nonce` when nonces are required.
-    pub const fn accepts_dpop(self) -> bool {
-        matches!(
-            self,
-            Endpoint::AgentLogin
-                | Endpoint::RotateKeyComplete
-                | Endpoint::ClaimComplete
-                | Endpoint::AuthorizePost
-                | Endpoint::AuthorizeGet
-                | Endpoint::Token
-                | Endpoint::Userinfo
-        )
-    }
-
-    pub const fn error_format(self) -> ErrorFormat {
-        match self {
-            Endpoint::AuthorizePost => ErrorFormat::OAuthWithSuccess,
-            Endpoint::AuthorizeGet
-            | Endpoint::Token
-            | Endpoint::Userinfo
-            | Endpoint::Revoke
-            | Endpoint::Introspect => ErrorFormat::OAuth,
-            _ => ErrorFormat::Api,
-        }
-    }
-
-    /// The token endpoint also sends `Pragma: no-cache` (RFC 6749 §5.1).
-    pub const fn is_token(self) -> bool {
-        matches!(self, Endpoint::Token)
-    }
-
-    /// A short stable name for logs.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Endpoint::Root => "root",
-            Endpoint::ServiceInfo => "service_info",
-            Endpoint::Health => "health",
-            Endpoint::OpenApi => "openapi",
-            Endpoint::RegisterInitiate => "agents.register_initiate",
-            Endpoint::RegisterComplete => "agents.register_complete",
-            Endpoint::AgentLogin => "agents.login",
-            Endpoint::AgentLogout => "agents.logout",
-            Endpoint::AgentMe => "agents.me",
-            Endpoint::AgentOauthHistory => "agents.oauth_history",
-            Endpoint::AgentOverseer => "agents.overseer",
-            Endpoint::AgentProfile => "agents.profile",
-            Endpoint::RotateKeyInitiate => "agents.rotate_initiate",
-            Endpoint::RotateKeyComplete => "agents.rotate_complete",
-            Endpoint::ClaimInitiate => "claims.initiate",
-            Endpoint::ClaimComplete => "claims.complete",
-            Endpoint::ClaimStatus => "claims.status",
-            Endpoint::RevokeOverseer => "claims.revoke_overseer",
-            Endpoint::Declaim => "claims.declaim",
-            Endpoint::MaliceInitiate => "shadow.initiate",
-            Endpoint::MaliceStatus => "shadow.status",
-            Endpoint::BlockClient => "oversight.block_client",
-            Endpoint::UnblockClient => "oversight.unblock_client",
-            Endpoint::BlockedClients => "oversight.blocked_clients",
-            Endpoint::OverseerAgentsById => "oversight.agents",
-            Endpoint::MarkAgent => "oversight.mark_agent",
-            Endpoint::OverseerClientsById => "oversight.clients",
-            Endpoint::MarkClient => "oversight.mark_client",
-            Endpoint::ClientRegister => "clients.register",
-            Endpoint::ClientList => "clients.list",
-            Endpoint::ClientKey => "clients.key",
-            Endpoint::ClientDelete => "clients.delete",
-            Endpoint::ClientEnable => "clients.enable",
-            Endpoint::Discovery => "oauth.discovery",
-            Endpoint::Jwks => "oauth.jwks",
-            Endpoint::AuthorizePost => "oauth.authorize_post",
-            Endpoint::AuthorizeGet => "oauth.authorize_get",
-            Endpoint::Token => "oauth.token",
-            Endpoint::Userinfo => "oauth.userinfo",
-            Endpoint::Revoke => "oauth.revoke",
-            Endpoint::Introspect => "oauth.introspect",
-            Endpoint::OverseerRegister => "overseers.register",
-            Endpoint::OverseerLogin => "overseers.login",
-            Endpoint::OverseerLogout => "overseers.logout",
-            Endpoint::OverseerMe => "overseers.me",
-            Endpoint::OverseerAgents => "overseers.agents",
-            Endpoint::OverseerAudit => "overseers.audit",
-            Endpoint::SubscriptionTiers => "subscriptions.tiers",
-            Endpoint::SubscriptionMe => "subscriptions.me",
-            Endpoint::SubscriptionUsage => "subscriptions.usage",
-            Endpoint::SubscriptionUpgrade => "subscriptions.upgrade",
-            Endpoint::SubscriptionCancel => "subscriptions.cancel",
-            Endpoint::PaddleWebhook => "webhooks.paddle",
-        }
+    pub const fn accepts_dpop(&self) -> bool {
+        matches!(self.dpop, Dpop::Accepted)
     }
 }
 
-type Methods = &'static [(Method, Endpoint)];
-
-const ROUTES: &[(&str, Methods)] = &[
-    ("/", &[(Method::GET, Endpoint::Root)]),
-    ("/v1", &[(Method::GET, Endpoint::ServiceInfo)]),
-    ("/health", &[(Method::GET, Endpoint::Health)]),
-    ("/openapi.json", &[(Method::GET, Endpoint::OpenApi)]),
-    (
-        "/v1/agents/register/initiate",
-        &[(Method::POST, Endpoint::RegisterInitiate)],
-    ),
-    (
-        "/v1/agents/register/complete/{challenge_id}",
-        &[(Method::POST, Endpoint::RegisterComplete)],
-    ),
-    ("/v1/agents/login", &[(Method::POST, Endpoint::AgentLogin)]),
-    (
-        "/v1/agents/logout",
-        &[(Method::POST, Endpoint::AgentLogout)],
-    ),
-    ("/v1/agents/me", &[(Method::GET, Endpoint::AgentMe)]),
-    (
-        "/v1/agents/me/oauth-history",
-        &[(Method::GET, Endpoint::AgentOauthHistory)],
-    ),
-    (
-        "/v1/agents/me/overseer",
-        &[(Method::GET, Endpoint::AgentOverseer)],
-    ),
-    ("/v1/agents/{id}", &[(Method::GET, Endpoint::AgentProfile)]),
-    (
-        "/v1/agents/rotate-key/initiate",
-        &[(Method::POST, Endpoint::RotateKeyInitiate)],
-    ),
-    (
-        "/v1/agents/rotate-key/complete/{challenge_id}",
-        &[(Method::POST, Endpoint::RotateKeyComplete)],
-    ),
-    (
-        "/v1/overseers/register",
-        &[(Method::POST, Endpoint::OverseerRegister)],
-    ),
-    (
-        "/v1/overseers/login",
-        &[(Method::POST, Endpoint::OverseerLogin)],
-    ),
-    (
-        "/v1/overseers/logout",
-        &[(Method::POST, Endpoint::OverseerLogout)],
-    ),
-    ("/v1/overseers/me", &[(Method::GET, Endpoint::OverseerMe)]),
-    (
-        "/v1/overseers/me/agents",
-        &[(Method::GET, Endpoint::OverseerAgents)],
-    ),
-    (
-        "/v1/overseers/me/audit",
-        &[(Method::GET, Endpoint::OverseerAudit)],
-    ),
-    (
-        "/v1/overseers/me/subscription",
-        &[(Method::GET, Endpoint::SubscriptionMe)],
-    ),
-    (
-        "/v1/overseers/me/usage",
-        &[(Method::GET, Endpoint::SubscriptionUsage)],
-    ),
-    (
-        "/v1/subscriptions/tiers",
-        &[(Method::GET, Endpoint::SubscriptionTiers)],
-    ),
-    (
-        "/v1/subscriptions/me",
-        &[(Method::GET, Endpoint::SubscriptionMe)],
-    ),
-    (
-        "/v1/subscriptions/usage",
-        &[(Method::GET, Endpoint::SubscriptionUsage)],
-    ),
-    (
-        "/v1/agents/claim/initiate",
-        &[(Method::POST, Endpoint::ClaimInitiate)],
-    ),
-    (
-        "/v1/agents/claim/complete/{challenge_id}",
-        &[(Method::POST, Endpoint::ClaimComplete)],
-    ),
-    (
-        "/v1/agents/claim/status/{challenge_id}",
-        &[(Method::GET, Endpoint::ClaimStatus)],
-    ),
-    (
-        "/v1/agents/revoke-overseer",
-        &[(Method::POST, Endpoint::RevokeOverseer)],
-    ),
-    (
-        "/v1/agents/declaim/{agent_id}",
-        &[(Method::POST, Endpoint::Declaim)],
-    ),
-    (
-        "/v1/agents/malice/{agent_id}",
-        &[(Method::POST, Endpoint::MaliceInitiate)],
-    ),
-    (
-        "/v1/agents/malice/status/{challenge_id}",
-        &[(Method::GET, Endpoint::MaliceStatus)],
-    ),
-    (
-        "/v1/overseers/agents/{agent_id}/block-client",
-        &[(Method::POST, Endpoint::BlockClient)],
-    ),
-    (
-        "/v1/overseers/agents/{agent_id}/block-client/{client_id}",
-        &[(Method::DELETE, Endpoint::UnblockClient)],
-    ),
-    (
-        "/v1/overseers/agents/{agent_id}/blocked-clients",
-        &[(Method::GET, Endpoint::BlockedClients)],
-    ),
-    (
-        "/v1/overseers/{id}/agents",
-        &[(Method::GET, Endpoint::OverseerAgentsById)],
-    ),
-    (
-        "/v1/overseers/{id}/agents/{agent_id}/cancellation",
-        &[(Method::PUT, Endpoint::MarkAgent)],
-    ),
-    (
-        "/v1/overseers/{id}/clients",
-        &[(Method::GET, Endpoint::OverseerClientsById)],
-    ),
-    (
-        "/v1/overseers/{id}/clients/{client_id}/cancellation",
-        &[(Method::PUT, Endpoint::MarkClient)],
-    ),
-    (
-        "/v1/clients/register/{owner_type}",
-        &[(Method::POST, Endpoint::ClientRegister)],
-    ),
-    (
-        "/v1/clients/list/{owner_type}",
-        &[(Method::GET, Endpoint::ClientList)],
-    ),
-    (
-        "/v1/clients/{client_id}",
-        &[(Method::DELETE, Endpoint::ClientDelete)],
-    ),
-    (
-        "/v1/clients/{client_id}/key",
-        &[(Method::PUT, Endpoint::ClientKey)],
-    ),
-    (
-        "/v1/clients/{client_id}/enable",
-        &[(Method::PUT, Endpoint::ClientEnable)],
-    ),
-    (
-        "/.well-known/oauth-authorization-server",
-        &[(Method::GET, Endpoint::Discovery)],
-    ),
-    (
-        "/.well-known/openid-configuration",
-        &[(Method::GET, Endpoint::Discovery)],
-    ),
-    (
-        "/v1/oauth/.well-known/openid-configuration",
-        &[(Method::GET, Endpoint::Discovery)],
-    ),
-    ("/.well-known/jwks.json", &[(Method::GET, Endpoint::Jwks)]),
-    (
-        "/v1/oauth/authorize",
-        &[
-            (Method::GET, Endpoint::AuthorizeGet),
-            (Method::POST, Endpoint::AuthorizePost),
-        ],
-    ),
-    ("/v1/oauth/token", &[(Method::POST, Endpoint::Token)]),
-    (
-        "/v1/oauth/userinfo",
-        &[
-            (Method::GET, Endpoint::Userinfo),
-            (Method::POST, Endpoint::Userinfo),
-        ],
-    ),
-    ("/v1/oauth/revoke", &[(Method::POST, Endpoint::Revoke)]),
-    (
-        "/v1/oauth/introspect",
-        &[(Method::POST, Endpoint::Introspect)],
-    ),
-    (
-        "/v1/subscriptions/upgrade",
-        &[(Method::POST, Endpoint::SubscriptionUpgrade)],
-    ),
-    (
-        "/v1/subscriptions/cancel",
-        &[(Method::POST, Endpoint::SubscriptionCancel)],
-    ),
-    (
-        "/v1/webhooks/paddle",
-        &[(Method::POST, Endpoint::PaddleWebhook)],
-    ),
-];
-
-/// Every `(method, path template)` the table answers, in matchit syntax (`/v1/agents/{id}`,
-/// which is also OpenAPI's). `OPTIONS` (CORS preflight on every path) and `HEAD` (answered only
-/// for the web app's files, never by the API) are not listed. `tests/openapi.rs` checks this list
-/// against `openapi/openapi.json` in both directions.
-pub fn operations() -> impl Iterator<Item = (&'static Method, &'static str)> {
-    ROUTES
-        .iter()
-        .flat_map(|(path, methods)| methods.iter().map(move |(m, _)| (m, *path)))
+/// Whether `endpoints` is consistent where one fact implies another: an endpoint that
+/// authenticates with DPoP proofs accepts them. Checked at compile time by the table.
+pub const fn dpop_follows_auth<H>(endpoints: &[Endpoint<H>]) -> bool {
+    let mut i = 0;
+    while i < endpoints.len() {
+        let e = &endpoints[i];
+        if matches!(e.auth, Auth::Dpop | Auth::BearerOrDpop) && !e.accepts_dpop() {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Path parameters of a matched route.
@@ -462,44 +153,78 @@ impl Params {
 
 /// The outcome of routing.
 #[derive(Debug)]
-pub enum Routed {
-    Found(Endpoint, Params),
+pub enum Routed<H: 'static> {
+    Found(&'static Endpoint<H>, Params),
     /// `OPTIONS` on a known path: a CORS preflight.
-    Preflight(Endpoint),
+    Preflight(&'static Endpoint<H>),
     MethodNotAllowed {
         allow: String,
     },
     NotFound,
 }
 
+/// The endpoints answering one path, in table order (which is the order of `Allow`).
+type Methods<H> = Vec<(&'static Method, &'static Endpoint<H>)>;
+
+/// Two entries claim the same `(method, path)`, or matchit refuses a path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Conflict(pub String);
+
 /// The compiled route table.
-pub struct Table {
-    router: Router<Methods>,
+pub struct Table<H: 'static> {
+    router: Router<Methods<H>>,
 }
 
-impl Table {
-    pub fn new() -> Self {
-        let mut router = Router::new();
-        for (path, methods) in ROUTES {
-            // The table is static and conflict-free; a bad entry is a programming error caught
-            // by `route_table_compiles` below, so skipping it here cannot go unnoticed.
-            let _ = router.insert(*path, *methods);
+impl<H> Table<H> {
+    /// Compiles `endpoints`, or names the first conflict.
+    pub fn try_new(endpoints: &'static [Endpoint<H>]) -> Result<Self, Conflict> {
+        let mut paths: Vec<(&'static str, Methods<H>)> = Vec::new();
+        for endpoint in endpoints {
+            for (method, path) in endpoint.at {
+                let i = match paths.iter().position(|(p, _)| p == path) {
+                    Some(i) => i,
+                    None => {
+                        paths.push((path, Vec::new()));
+                        paths.len() - 1
+                    }
+                };
+                let methods = &mut paths[i].1;
+                if methods.iter().any(|(m, _)| *m == method) {
+                    return Err(Conflict(format!("{method} {path} is declared twice")));
+                }
+                methods.push((method, endpoint));
+            }
         }
-        Self { router }
+        let mut router = Router::new();
+        for (path, methods) in paths {
+            router
+                .insert(path, methods)
+                .map_err(|e| Conflict(format!("{path}: {e}")))?;
+        }
+        Ok(Self { router })
     }
 
-    pub fn route(&self, method: &Method, path: &str) -> Routed {
+    /// Compiles `endpoints`. The table is static; a conflict is a programming error that
+    /// `routes::table`'s tests catch with [`Table::try_new`], so here it only empties the table
+    /// (every request is then `404`) instead of panicking in the Worker.
+    pub fn new(endpoints: &'static [Endpoint<H>]) -> Self {
+        Self::try_new(endpoints).unwrap_or_else(|_| Self {
+            router: Router::new(),
+        })
+    }
+
+    pub fn route(&self, method: &Method, path: &str) -> Routed<H> {
         let Ok(m) = self.router.at(path) else {
             return Routed::NotFound;
         };
-        let methods = *m.value;
-        if let Some((_, e)) = methods.iter().find(|(mm, _)| mm == method) {
+        let methods = m.value;
+        if let Some((_, e)) = methods.iter().find(|(mm, _)| *mm == method) {
             let params = m
                 .params
                 .iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
-            return Routed::Found(*e, Params(params));
+            return Routed::Found(e, Params(params));
         }
         // A parameter that is not an id cannot name a resource, so the path does not exist:
         // `POST /v1/agents/register` is 404, not "405 from GET /v1/agents/{id}".
@@ -512,7 +237,7 @@ impl Table {
         }
         if method == Method::OPTIONS {
             if let Some((_, e)) = methods.first() {
-                return Routed::Preflight(*e);
+                return Routed::Preflight(e);
             }
         }
         let mut allow: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
@@ -523,31 +248,45 @@ impl Table {
     }
 }
 
-impl Default for Table {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn route_table_compiles() {
-        let mut router = Router::new();
-        for (path, methods) in ROUTES {
-            router.insert(*path, *methods).unwrap();
+    const fn endpoint(name: &'static str, at: &'static [(Method, &'static str)]) -> Endpoint<()> {
+        Endpoint {
+            name,
+            at,
+            auth: Auth::None,
+            dpop: Dpop::NotAccepted,
+            cors: CorsPolicy::Public,
+            errors: ErrorFormat::Api,
+            pragma: Pragma::Omitted,
+            handler: (),
+        }
+    }
+
+    static SAMPLE: &[Endpoint<()>] = &[
+        endpoint("health", &[(Method::GET, "/health")]),
+        endpoint("me", &[(Method::GET, "/v1/agents/me")]),
+        endpoint("login", &[(Method::POST, "/v1/agents/login")]),
+        endpoint("profile", &[(Method::GET, "/v1/agents/{id}")]),
+        endpoint(
+            "either",
+            &[(Method::GET, "/v1/either"), (Method::POST, "/v1/either")],
+        ),
+    ];
+
+    fn name(r: Routed<()>) -> Option<&'static str> {
+        match r {
+            Routed::Found(e, _) => Some(e.name),
+            _ => None,
         }
     }
 
     #[test]
     fn literal_segments_win_and_trailing_slashes_differ() {
-        let t = Table::new();
-        assert!(matches!(
-            t.route(&Method::GET, "/v1/agents/me"),
-            Routed::Found(Endpoint::AgentMe, _)
-        ));
+        let t = Table::try_new(SAMPLE).unwrap();
+        assert_eq!(name(t.route(&Method::GET, "/v1/agents/me")), Some("me"));
         assert!(matches!(
             t.route(&Method::GET, "/v1/agents/login"),
             Routed::MethodNotAllowed { .. }
@@ -564,28 +303,63 @@ mod tests {
             &Method::GET,
             "/v1/agents/6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f",
         ) {
-            Routed::Found(Endpoint::AgentProfile, p) => {
+            Routed::Found(e, p) => {
+                assert_eq!(e.name, "profile");
                 assert_eq!(p.get("id"), Some("6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f"));
             }
             other => panic!("{other:?}"),
         }
-        for removed in [
-            "/v1/agents/register",
-            "/v1/agents/complete-login",
-            "/v1/agents/respond-claim",
-        ] {
-            assert!(
-                matches!(t.route(&Method::POST, removed), Routed::NotFound),
-                "{removed}"
-            );
-        }
+        // Another method on a parameter that is not an id: no such resource.
         assert!(matches!(
-            t.route(&Method::GET, "/v1/agents/not-a-uuid"),
-            Routed::Found(Endpoint::AgentProfile, _)
+            t.route(&Method::POST, "/v1/agents/register"),
+            Routed::NotFound
         ));
+        assert_eq!(
+            name(t.route(&Method::GET, "/v1/agents/not-a-uuid")),
+            Some("profile")
+        );
         match t.route(&Method::DELETE, "/health") {
             Routed::MethodNotAllowed { allow } => assert_eq!(allow, "GET, OPTIONS"),
             other => panic!("{other:?}"),
         }
+        match t.route(&Method::DELETE, "/v1/either") {
+            Routed::MethodNotAllowed { allow } => assert_eq!(allow, "GET, POST, OPTIONS"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.route(&Method::OPTIONS, "/v1/either"),
+            Routed::Preflight(e) if e.name == "either"
+        ));
+    }
+
+    #[test]
+    fn a_method_and_path_declared_twice_is_a_conflict() {
+        static TWICE: &[Endpoint<()>] = &[
+            endpoint("a", &[(Method::GET, "/x")]),
+            endpoint("b", &[(Method::POST, "/x"), (Method::GET, "/x")]),
+        ];
+        assert_eq!(
+            Table::try_new(TWICE).err(),
+            Some(Conflict("GET /x is declared twice".to_owned()))
+        );
+        static CLASH: &[Endpoint<()>] = &[
+            endpoint("a", &[(Method::GET, "/x/{id}")]),
+            endpoint("b", &[(Method::GET, "/x/{other}")]),
+        ];
+        assert!(Table::try_new(CLASH).is_err());
+        assert!(matches!(
+            Table::new(CLASH).route(&Method::GET, "/x/1"),
+            Routed::NotFound
+        ));
+    }
+
+    #[test]
+    fn an_endpoint_authenticated_by_dpop_must_accept_dpop() {
+        static LIAR: &[Endpoint<()>] = &[Endpoint {
+            auth: Auth::Dpop,
+            ..endpoint("login", &[(Method::POST, "/login")])
+        }];
+        assert!(!dpop_follows_auth(LIAR));
+        assert!(dpop_follows_auth(SAMPLE));
     }
 }

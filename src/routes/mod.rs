@@ -1,4 +1,5 @@
-//! Handlers, one module per resource. Each is `async fn(&Ctx) -> Result<Reply, ApiError>`.
+//! Handlers, one module per resource, and [`table`]: every endpoint with its path, policies and
+//! handler, which the App routes by.
 
 pub mod agents;
 pub mod challenges;
@@ -14,68 +15,11 @@ pub mod rotation;
 pub mod service;
 pub mod shadow;
 pub mod subscriptions;
+pub mod table;
 pub mod webhooks;
 
 use crate::ctx::Ctx;
-use crate::http::router::Endpoint;
-use crate::http::{ApiError, Reply};
-
-pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiError> {
-    match endpoint {
-        Endpoint::Root | Endpoint::ServiceInfo => Ok(service::info(ctx)),
-        Endpoint::Health => Ok(service::health(Ok(ctx.config))),
-        Endpoint::OpenApi => Ok(openapi::document()),
-        Endpoint::RegisterInitiate => registration::initiate(ctx).await,
-        Endpoint::RegisterComplete => registration::complete(ctx).await,
-        Endpoint::AgentLogin => agents::login(ctx).await,
-        Endpoint::AgentLogout => agents::logout(ctx).await,
-        Endpoint::AgentMe => agents::me(ctx).await,
-        Endpoint::AgentOauthHistory => agents::oauth_history(ctx).await,
-        Endpoint::AgentOverseer => agents::overseer(ctx).await,
-        Endpoint::AgentProfile => agents::profile(ctx).await,
-        Endpoint::RotateKeyInitiate => rotation::initiate(ctx).await,
-        Endpoint::RotateKeyComplete => rotation::complete(ctx).await,
-        Endpoint::ClaimInitiate => claims::initiate(ctx).await,
-        Endpoint::ClaimComplete => claims::complete(ctx).await,
-        Endpoint::ClaimStatus => claims::status(ctx).await,
-        Endpoint::RevokeOverseer => claims::revoke_overseer(ctx).await,
-        Endpoint::Declaim => claims::declaim(ctx).await,
-        Endpoint::MaliceInitiate => shadow::initiate(ctx).await,
-        Endpoint::MaliceStatus => shadow::status(ctx).await,
-        Endpoint::BlockClient => oversight::block(ctx).await,
-        Endpoint::UnblockClient => oversight::unblock(ctx).await,
-        Endpoint::BlockedClients => oversight::blocked(ctx).await,
-        Endpoint::OverseerAgentsById => oversight::agents(ctx).await,
-        Endpoint::MarkAgent => oversight::mark_agent(ctx).await,
-        Endpoint::OverseerClientsById => oversight::clients(ctx).await,
-        Endpoint::MarkClient => oversight::mark_client(ctx).await,
-        Endpoint::ClientRegister => clients::register(ctx).await,
-        Endpoint::ClientList => clients::list(ctx).await,
-        Endpoint::ClientKey => clients::rekey(ctx).await,
-        Endpoint::ClientDelete => clients::delete(ctx).await,
-        Endpoint::ClientEnable => clients::enable(ctx).await,
-        Endpoint::Discovery => Ok(oauth::discovery::metadata(ctx)),
-        Endpoint::Jwks => oauth::discovery::jwks(ctx),
-        Endpoint::AuthorizePost => oauth::authorize::post(ctx).await,
-        Endpoint::AuthorizeGet => oauth::authorize::get(ctx).await,
-        Endpoint::Token => oauth::token::token(ctx).await,
-        Endpoint::Userinfo => oauth::resource::userinfo(ctx).await,
-        Endpoint::Revoke => oauth::revocation::revoke(ctx).await,
-        Endpoint::Introspect => oauth::revocation::introspect(ctx).await,
-        Endpoint::OverseerRegister => overseers::register(ctx).await,
-        Endpoint::OverseerLogin => overseers::login(ctx).await,
-        Endpoint::OverseerLogout => overseers::logout(ctx).await,
-        Endpoint::OverseerMe => overseers::me(ctx).await,
-        Endpoint::OverseerAgents => overseers::my_agents(ctx).await,
-        Endpoint::OverseerAudit => overseers::my_audit(ctx).await,
-        Endpoint::SubscriptionTiers => subscriptions::tiers(ctx).await,
-        Endpoint::SubscriptionMe => subscriptions::me(ctx).await,
-        Endpoint::SubscriptionUsage => subscriptions::usage_route(ctx).await,
-        Endpoint::SubscriptionUpgrade => subscriptions::upgrade(ctx).await,
-        Endpoint::SubscriptionCancel => subscriptions::cancel(ctx).await,
-        Endpoint::PaddleWebhook => webhooks::paddle(ctx).await,
-    }
-}
+use crate::http::ApiError;
 
 /// Counts one attempt in a rate-limit bucket; `429` when over (no-op when limits are off).
 /// A KV failure is logged (bucket only, never the subject) and the request goes on.

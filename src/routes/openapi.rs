@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the API contract as OpenAPI 3.1. The document is the repository's
 //! `openapi/openapi.json`, compiled in and served byte for byte, so what clients read is what
-//! `tests/openapi.rs` checks against the route table and what schemathesis tests the wasm with.
+//! `tests/openapi.rs` checks against the endpoint table and what schemathesis tests the wasm with.
 
 use http::header::{self, HeaderValue};
 use http::StatusCode;

@@ -5,6 +5,7 @@ mod common;
 
 use serde_json::{json, Value};
 
+use common::oauth::Client;
 use common::paddle::*;
 use common::*;
 
@@ -21,6 +22,27 @@ fn hmac_hex(msg: &[u8]) -> String {
     let mut m = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     m.update(msg);
     agent_id::domain::ids::hex(&m.finalize().into_bytes())
+}
+
+/// Registers a client through `session` (of its `owner_type`) one millisecond after the last,
+/// so "newest" is well defined; returns its id.
+fn register_client(h: &Harness, owner_type: &str, session: &str) -> String {
+    h.clock.set_ms(h.clock_ms() + 1);
+    Client::register(h, owner_type, session, "C").id
+}
+
+/// The overseer marks `what` (`agents/<id>` or `clients/<id>`) for cancellation.
+fn mark(h: &Harness, o: &Overseer, what: &str) {
+    let r = h.send(
+        Req::new(
+            http::Method::PUT,
+            &format!("/v1/overseers/{}/{what}/cancellation", o.id),
+        )
+        .bearer(&o.session)
+        .json(json!({"marked_for_cancellation": true})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["marked_for_cancellation"], true, "{}", r.body);
 }
 
 fn unknown_sub_body() -> String {
@@ -352,12 +374,25 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
     let declaimed =
         h.send(Req::post(&format!("/v1/agents/declaim/{}", gone.id)).bearer(&o.session));
     assert_eq!(declaimed.status, 200);
-    let own = client(&h, "overseer", &o.id, 1);
-    let agents_client = client(&h, "agent", &a1.id, 2);
-    let tier_limited = client(&h, "overseer", &o.id, 3);
-    h.sql(
-        "UPDATE oauth_clients SET disabled = 1, disabled_reason = 'tier_limit' WHERE id = ?1",
-        vec![tier_limited.as_str().into()],
+    let own = register_client(&h, "overseer", &o.session);
+    let agents_client = register_client(&h, "agent", &a1.session);
+    // A client of the pool disabled for the tier limit: A1's clients leave the pool with A1
+    // (declaimed) and stay disabled when A1 is claimed again; A1 re-enables only the first.
+    let tier_limited = register_client(&h, "agent", &a1.session);
+    let r = h.send(Req::post(&format!("/v1/agents/declaim/{}", a1.id)).bearer(&o.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    h.claim(&o, &a1);
+    let r = h.send(
+        Req::new(
+            http::Method::PUT,
+            &format!("/v1/clients/{agents_client}/enable"),
+        )
+        .bearer(&a1.session),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        client_state(&h, &tier_limited),
+        (1, Some("tier_limit".into()))
     );
 
     let link = sub_link(&o.id, "PRO", PRICE_PRO);
@@ -438,16 +473,12 @@ fn downgrade_enforces_the_lower_limits() {
         h.claim(&o, a);
     }
     // The oldest claim is marked for cancellation, so it goes first; then the newest.
-    h.sql(
-        "UPDATE oversights SET marked_for_cancellation = 1 WHERE agent_id = ?1",
-        vec![agents[0].id.as_str().into()],
-    );
-    let clients: Vec<String> = (0..12).map(|i| client(&h, "overseer", &o.id, i)).collect();
-    h.sql(
-        "UPDATE oauth_clients SET marked_for_cancellation = 1 WHERE id = ?1",
-        vec![clients[0].as_str().into()],
-    );
-    let agent_client = client(&h, "agent", &agents[2].id, 100);
+    mark(&h, &o, &format!("agents/{}", agents[0].id));
+    let clients: Vec<String> = (0..12)
+        .map(|_| register_client(&h, "overseer", &o.session))
+        .collect();
+    mark(&h, &o, &format!("clients/{}", clients[0]));
+    let agent_client = register_client(&h, "agent", &agents[2].session);
 
     assert_processed(&h.webhook(&envelope(
         "evt_dg",
@@ -501,7 +532,7 @@ fn cancellation_falls_back_to_free() {
     subscribe(&h, &o.id, "sub_c", "BASIC", PRICE_BASIC);
     let a = h.register(&TestKey::random(), "A");
     h.claim(&o, &a);
-    let c = client(&h, "overseer", &o.id, 1);
+    let c = register_client(&h, "overseer", &o.session);
     assert_processed(&h.webhook(&envelope(
         "evt_cx",
         "subscription.canceled",

@@ -10,6 +10,7 @@ use agent_id::domain::shadow::derive_id;
 use agent_id::paddle::link;
 use agent_id::store::{Kv, Namespace};
 
+use common::oauth::Client;
 use common::paddle::*;
 use common::*;
 
@@ -535,7 +536,7 @@ fn expired_sponsorship_is_deactivated_by_the_cron_job() {
     let a = h.register(&key, "A");
     let s = sponsor(&a.id);
     assert_processed(&h.webhook(&payment("evt_e", "txn_e", PRICE_SHADOW, shadow_custom(&s))));
-    let c = client(&h, "agent", &a.id, 1);
+    let c = Client::register(&h, "agent", &a.session, "C").id;
     h.clock.advance_secs(29 * DAY);
     run_cron(&h);
     assert_eq!(oversight(&h, &s.shadow_id, &a.id), (1, None));
@@ -668,6 +669,11 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
 }
 
 // ---- retention (issue item 11) -----------------------------------------------------------
+//
+// These tests write grants, refresh tokens and history rows directly: the states they purge are
+// ones the API does not create within a test (a grant that never had a refresh token, rows dated
+// weeks back, 1005 dead grants), and what the purge removes is visible only in the tables (a
+// dead grant answers `invalid_grant` before and after it is deleted).
 
 fn grant(h: &Harness, id: &str, client: &str, agent: &str, last_used: i64, revoked: Option<i64>) {
     h.sql(

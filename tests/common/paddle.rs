@@ -99,8 +99,9 @@ pub fn subscribe(h: &Harness, overseer_id: &str, sub_id: &str, tier: &str, price
     assert_processed(&h.webhook(&body));
 }
 
-/// Inserts an OAuth client owned by `owner_type`/`owner_id`, created `age_rank` ms after T0
-/// (stands in for client registration, which is not part of this branch).
+/// Writes an OAuth client owned by `owner_type`/`owner_id`, created `age_rank` ms after T0.
+/// Only for states the API never creates (a pool over its limit, rows for the retention
+/// tests); everything else registers through `oauth::Client::register`.
 pub fn client(h: &Harness, owner_type: &str, owner_id: &str, age_rank: i64) -> String {
     let id = uuid();
     h.sql(

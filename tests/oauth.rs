@@ -129,11 +129,15 @@ fn full_lifecycle_with_dpop_bound_tokens() {
         "the whole grant is revoked"
     );
     assert_eq!(w.introspect(&access), json!({"active": false}));
+    let audit = w.h.send(
+        Req::get("/v1/overseers/me/audit?type=oauth.refresh_reuse_detected")
+            .bearer(&w.overseer.session),
+    );
     assert_eq!(
-        w.h.count(
-            "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'oauth.refresh_reuse_detected'"
-        ),
-        1
+        audit.body["events"].as_array().map(Vec::len),
+        Some(1),
+        "the agent's overseer sees the reuse once: {}",
+        audit.body
     );
 
     let history =
@@ -241,10 +245,12 @@ fn parallel_redemptions_of_one_code_have_one_winner() {
         })
         .collect();
     let results = futures::executor::block_on(futures::future::join_all(reqs));
-    let statuses: Vec<u16> = results
+    let responses: Vec<_> = results
         .into_iter()
-        .map(|r| r.into_response().unwrap().status().as_u16())
+        .map(|r| r.into_response().unwrap())
         .collect();
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    let winner = responses.into_iter().find(|r| r.status().as_u16() == 200);
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -255,19 +261,22 @@ fn parallel_redemptions_of_one_code_have_one_winner() {
         3,
         "{statuses:?}"
     );
+    // Concurrent losers must not leave a grant behind: no token response means no row shows it.
     assert_eq!(
         w.h.count("SELECT COUNT(*) AS n FROM oauth_grants"),
         1,
         "one grant was ever created"
     );
+    // The reuse revoked it: what the winner received is dead, and the code stays spent.
+    let won = Tokens::from(&Resp::from(winner.unwrap()));
+    assert_eq!(w.introspect(&won.access), json!({"active": false}));
     assert_eq!(
-        w.h.count("SELECT COUNT(*) AS n FROM oauth_grants WHERE revoked_reason = 'code_reuse'"),
-        1,
-        "and the reuse revoked it"
+        w.refresh(&won.refresh).body["error_description"],
+        "the grant has been revoked"
     );
     assert_eq!(
-        w.h.count("SELECT COUNT(*) AS n FROM authorization_codes WHERE used_at IS NOT NULL"),
-        1
+        w.exchange(&code, None).body["error_description"],
+        "authorization code has already been used"
     );
 }
 
@@ -405,10 +414,14 @@ fn free_agents_get_ten_grants_a_month() {
         r.body["error_description"],
         "OAuth limit reached (10/10 for this period)"
     );
-    assert_eq!(
-        h.count("SELECT COUNT(*) AS n FROM oauth_requests WHERE reason = 'oauth_limit_reached'"),
-        1
-    );
+    let history = h.send(Req::get("/v1/agents/me/oauth-history").bearer(&a.session));
+    let reasons: Vec<&str> = history.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["oauth_limit_reached"], "{}", history.body);
 }
 
 #[test]

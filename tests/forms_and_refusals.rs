@@ -48,14 +48,21 @@ impl World {
         assert_eq!(r.status, 200, "{}", r.body);
     }
 
-    /// (history rows, denial audit rows) of the agent.
-    fn refusal_rows(&self) -> (i64, i64) {
-        (
-            self.h.count("SELECT COUNT(*) AS n FROM oauth_requests"),
-            self.h.count(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'oauth.authorization_denied'",
-            ),
-        )
+    /// (history entries, denial audit events) of the agent, as the agent and its overseer see
+    /// them.
+    fn refusal_rows(&self) -> (usize, usize) {
+        let history = self
+            .h
+            .send(Req::get("/v1/agents/me/oauth-history?limit=100").bearer(&self.agent.session));
+        let audit = self.h.send(
+            Req::get("/v1/overseers/me/audit?type=oauth.authorization_denied&limit=100")
+                .bearer(&self.overseer.session),
+        );
+        let len = |r: &Resp, key: &str| {
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body[key].as_array().unwrap().len()
+        };
+        (len(&history, "history"), len(&audit, "events"))
     }
 }
 

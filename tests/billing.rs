@@ -554,7 +554,10 @@ fn expired_sponsorship_is_deactivated_by_the_cron_job() {
         oversight(&h, &s.shadow_id, &a.id),
         (0, Some("shadow_expired".into()))
     );
-    assert_eq!(client_state(&h, &c), (1, Some("tier_limit".into())));
+    assert_eq!(
+        listed_client_state(&h, "agent", &session, &c),
+        (1, Some("tier_limit".into()))
+    );
     // Paying again reactivates the same row.
     assert_processed(&h.webhook(&payment(
         "evt_e2",
@@ -659,7 +662,11 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
         (0, Some("revoked_by_agent".into()))
     );
     for id in &ids {
-        assert_eq!(client_state(&h, id), (1, Some("tier_limit".into())), "{id}");
+        assert_eq!(
+            listed_client_state(&h, "agent", &a.session, id),
+            (1, Some("tier_limit".into())),
+            "{id}"
+        );
         h.send(Req::new(http::Method::PUT, &format!("/v1/clients/{id}/enable")).bearer(&a.session))
             .assert_error(403, "tier_limit_reached");
     }

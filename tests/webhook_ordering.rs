@@ -168,7 +168,7 @@ fn deliver(earlier: (&str, &str), later: (&str, &str), how: Delivery) -> Final {
             .unwrap()
             .to_owned(),
         oversight: oversight(&h, &o.id, &a.id),
-        client: client_state(&h, &client),
+        client: listed_client_state(&h, "agent", &a.session, &client),
     }
 }
 

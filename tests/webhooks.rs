@@ -391,7 +391,7 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        client_state(&h, &tier_limited),
+        listed_client_state(&h, "agent", &a1.session, &tier_limited),
         (1, Some("tier_limit".into()))
     );
 
@@ -409,11 +409,11 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
         );
     }
     assert_eq!(
-        client_state(&h, &own),
+        listed_client_state(&h, "overseer", &o.session, &own),
         (1, Some("subscription_paused".into()))
     );
     assert_eq!(
-        client_state(&h, &agents_client),
+        listed_client_state(&h, "agent", &a1.session, &agents_client),
         (1, Some("subscription_paused".into()))
     );
     let s = subscription(&h, &o.session);
@@ -450,10 +450,16 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
         oversight(&h, &o.id, &gone.id),
         (0, Some("declaimed".into()))
     );
-    assert_eq!(client_state(&h, &own), (0, None));
-    assert_eq!(client_state(&h, &agents_client), (0, None));
     assert_eq!(
-        client_state(&h, &tier_limited),
+        listed_client_state(&h, "overseer", &o.session, &own),
+        (0, None)
+    );
+    assert_eq!(
+        listed_client_state(&h, "agent", &a1.session, &agents_client),
+        (0, None)
+    );
+    assert_eq!(
+        listed_client_state(&h, "agent", &a1.session, &tier_limited),
         (1, Some("tier_limit".into()))
     );
     assert_eq!(audit_count(&h, "oversight.reactivated"), 1);
@@ -495,19 +501,19 @@ fn downgrade_enforces_the_lower_limits() {
     }
     // Pool: 12 own clients, max 10 → the marked one and the newest go.
     assert_eq!(
-        client_state(&h, &clients[0]),
+        listed_client_state(&h, "overseer", &o.session, &clients[0]),
         (1, Some("tier_limit".into()))
     );
     assert_eq!(
-        client_state(&h, &clients[11]),
+        listed_client_state(&h, "overseer", &o.session, &clients[11]),
         (1, Some("tier_limit".into()))
     );
     for c in &clients[1..11] {
-        assert_eq!(client_state(&h, c).0, 0);
+        assert_eq!(listed_client_state(&h, "overseer", &o.session, c).0, 0);
     }
     // The released agent's client falls back to its own FREE pool (0 clients).
     assert_eq!(
-        client_state(&h, &agent_client),
+        listed_client_state(&h, "agent", &agents[2].session, &agent_client),
         (1, Some("tier_limit".into()))
     );
     let usage = h
@@ -543,7 +549,10 @@ fn cancellation_falls_back_to_free() {
         oversight(&h, &o.id, &a.id),
         (0, Some("subscription_canceled".into()))
     );
-    assert_eq!(client_state(&h, &c), (1, Some("tier_limit".into())));
+    assert_eq!(
+        listed_client_state(&h, "overseer", &o.session, &c),
+        (1, Some("tier_limit".into()))
+    );
     let s = subscription(&h, &o.session);
     assert_eq!(
         (s["id"].as_str(), s["status"].as_str(), s["tier"].as_str()),

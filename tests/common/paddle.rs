@@ -139,6 +139,28 @@ pub fn client_state(h: &Harness, id: &str) -> (i64, Option<String>) {
     )
 }
 
+/// `(disabled, disabled_reason)` of client `id` as its owner sees it in
+/// `GET /v1/clients/list/{owner_type}` through `session`.
+pub fn listed_client_state(
+    h: &Harness,
+    owner_type: &str,
+    session: &str,
+    id: &str,
+) -> (i64, Option<String>) {
+    let r = h.send(Req::get(&format!("/v1/clients/list/{owner_type}")).bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = r.body["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not listed: {}", r.body));
+    (
+        i64::from(c["disabled"].as_bool().unwrap()),
+        c["disabled_reason"].as_str().map(str::to_owned),
+    )
+}
+
 /// `(active, deactivated_reason)` of the oversight of `agent_id` by `overseer_id`.
 pub fn oversight(h: &Harness, overseer_id: &str, agent_id: &str) -> (i64, Option<String>) {
     let rows = h

@@ -245,11 +245,7 @@ fn registration_creates_the_paddle_customer_after_the_response() {
         custom_data["link_sig"],
         link::customer_sig(&link_key(), &o.id).as_str()
     );
-    let row = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![o.id.as_str().into()],
-    );
-    assert!(row.rows[0]["paddle_customer_id"]
+    assert!(customer_id(&h, &o.session)
         .as_str()
         .unwrap()
         .starts_with("ctm_"));
@@ -257,11 +253,7 @@ fn registration_creates_the_paddle_customer_after_the_response() {
     h.paddle.failing.set(true);
     let p = h.overseer("p@example.test");
     h.drain();
-    let row = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![p.id.as_str().into()],
-    );
-    assert_eq!(row.rows[0]["paddle_customer_id"], Value::Null);
+    assert_eq!(customer_id(&h, &p.session), Value::Null);
 }
 
 // ---- shadow payments ---------------------------------------------------------------------

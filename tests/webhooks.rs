@@ -184,14 +184,7 @@ fn vector_5_12_end_to_end() {
     assert_eq!(s["will_renew"], true);
     assert_eq!(s["billing_period_end"], "2026-02-01T00:00:00.000Z");
     assert_eq!(audit_count(&h, "subscription.linked"), 1);
-    let customer = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![o.id.as_str().into()],
-    );
-    assert_eq!(
-        customer.rows[0]["paddle_customer_id"],
-        "ctm_01test000000000000000001"
-    );
+    assert_eq!(customer_id(&h, &o.session), "ctm_01test000000000000000001");
 }
 
 #[test]
@@ -612,11 +605,7 @@ fn customer_created_sets_the_customer_once() {
     assert_ignored(&h.webhook(&ev("evt_c0", "ctm_forged", "AAAA")));
     assert_processed(&h.webhook(&ev("evt_c1", "ctm_first", &sig)));
     assert_ignored(&h.webhook(&ev("evt_c2", "ctm_second", &sig)));
-    let row = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![o.id.as_str().into()],
-    );
-    assert_eq!(row.rows[0]["paddle_customer_id"], "ctm_first");
+    assert_eq!(customer_id(&h, &o.session), "ctm_first");
 }
 
 /// A database in front of SQLite that simulates what happens between the dedup check and the

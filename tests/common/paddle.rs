@@ -47,6 +47,13 @@ pub fn envelope(event_id: &str, event_type: &str, occurred: i64, data: Value) ->
     .to_string()
 }
 
+/// The overseer's Paddle customer id as `GET /v1/overseers/me` shows it.
+pub fn customer_id(h: &Harness, session: &str) -> Value {
+    let r = h.send(Req::get("/v1/overseers/me").bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["overseer"]["paddle_customer_id"].clone()
+}
+
 /// The overseer's subscription as `GET /v1/subscriptions/me` shows it.
 pub fn subscription(h: &Harness, session: &str) -> Value {
     let r = h.send(Req::get("/v1/subscriptions/me").bearer(session));

@@ -142,7 +142,10 @@ fn cancel_is_recorded_at_once_and_paddle_is_called_after_the_response() {
         (s["will_renew"].as_bool(), s["scheduled_cancel_at"].as_str()),
         (Some(false), Some(at(31 * DAY).as_str()))
     );
-    assert_eq!(audit_count(&h, "subscription.cancel_requested"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "subscription.cancel_requested"),
+        1
+    );
 
     h.drain();
     assert_eq!(h.paddle.cancels(), vec!["sub_c".to_owned()]);
@@ -158,7 +161,10 @@ fn cancel_is_recorded_at_once_and_paddle_is_called_after_the_response() {
     assert_eq!(again.status, 200);
     h.drain();
     assert_eq!(h.paddle.cancels().len(), 1);
-    assert_eq!(audit_count(&h, "subscription.cancel_requested"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "subscription.cancel_requested"),
+        1
+    );
     // The cron job has nothing to retry.
     run_cron(&h);
     assert_eq!(h.paddle.cancels().len(), 1);

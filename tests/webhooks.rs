@@ -183,7 +183,10 @@ fn vector_5_12_end_to_end() {
     assert_eq!(s["is_active"], true);
     assert_eq!(s["will_renew"], true);
     assert_eq!(s["billing_period_end"], "2026-02-01T00:00:00.000Z");
-    assert_eq!(audit_count(&h, "subscription.linked"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "subscription.linked"),
+        1
+    );
     assert_eq!(customer_id(&h, &o.session), "ctm_01test000000000000000001");
 }
 
@@ -455,7 +458,10 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
         listed_client_state(&h, "agent", &a1.session, &tier_limited),
         (1, Some("tier_limit".into()))
     );
-    assert_eq!(audit_count(&h, "oversight.reactivated"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "oversight.reactivated"),
+        1
+    );
 }
 
 /// PRO → BASIC: one agent and ten clients stay; marked ones go first, then the newest.
@@ -520,8 +526,11 @@ fn downgrade_enforces_the_lower_limits() {
         ),
         (Some(1), Some(10))
     );
-    assert_eq!(audit_count(&h, "oversight.deactivated"), 2);
-    assert_eq!(audit_count(&h, "client.disabled"), 3);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "oversight.deactivated"),
+        2
+    );
+    assert_eq!(overseer_audit_count(&h, &o.session, "client.disabled"), 3);
 }
 
 #[test]

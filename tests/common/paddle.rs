@@ -182,6 +182,16 @@ pub fn oversight(h: &Harness, overseer_id: &str, agent_id: &str) -> (i64, Option
     )
 }
 
+/// How many `kind` events the overseer sees in its activity trail (`GET /v1/overseers/me/audit`).
+pub fn overseer_audit_count(h: &Harness, session: &str, kind: &str) -> i64 {
+    let r =
+        h.send(Req::get(&format!("/v1/overseers/me/audit?type={kind}&limit=100")).bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["events"].as_array().unwrap().len() as i64
+}
+
+/// Every `kind` audit row, whoever it concerns (for events no endpoint shows: a shadow
+/// overseer's, an agent's, or ones tied to no overseer at all).
 pub fn audit_count(h: &Harness, kind: &str) -> i64 {
     h.sql(
         "SELECT COUNT(*) AS n FROM audit_events WHERE type = ?1",

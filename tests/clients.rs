@@ -343,7 +343,7 @@ fn only_the_owner_rekeys_or_deletes_and_rekeying_revokes_grants() {
     // The agent has granted the client access (tokens out) and holds an unused code.
     let old = Client { id: d.clone(), key };
     let dpop = TestKey::random();
-    let before = Tokens::from(&old.exchange(&h, &old.code(&h, &a), Some(&dpop)));
+    let before = Tokens::issued(&old.exchange(&h, &old.code(&h, &a), Some(&dpop)));
     let unused = old.code(&h, &a);
     assert_eq!(userinfo(&h, &before.access, &dpop).status, 200);
 
@@ -385,7 +385,7 @@ fn only_the_owner_rekeys_or_deletes_and_rekeying_revokes_grants() {
         )
     );
     // A grant under the new key is bound to it (the stored thumbprint followed the key).
-    let after = Tokens::from(&new.exchange(&h, &new.code(&h, &a), Some(&dpop)));
+    let after = Tokens::issued(&new.exchange(&h, &new.code(&h, &a), Some(&dpop)));
     assert_eq!(
         new.introspect(&h, &after.access)["cnf"]["jkt"],
         dpop.proof_thumbprint()
@@ -465,7 +465,7 @@ fn blocks_revoke_grants_for_that_agent_only() {
     );
     // The other agent's grant is untouched.
     assert_eq!(client.introspect(&h, &theirs.access)["active"], true);
-    let theirs = Tokens::from(&client.refresh(&h, &theirs.refresh));
+    let theirs = Tokens::issued(&client.refresh(&h, &theirs.refresh));
     let listed = h.send(
         Req::get(&format!("/v1/overseers/agents/{}/blocked-clients", a.id)).bearer(&o.session),
     );

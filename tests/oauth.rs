@@ -268,7 +268,7 @@ fn parallel_redemptions_of_one_code_have_one_winner() {
         "one grant was ever created"
     );
     // The reuse revoked it: what the winner received is dead, and the code stays spent.
-    let won = Tokens::from(&Resp::from(winner.unwrap()));
+    let won = Tokens::issued(&Resp::from(winner.unwrap()));
     assert_eq!(w.introspect(&won.access), json!({"active": false}));
     assert_eq!(
         w.refresh(&won.refresh).body["error_description"],

@@ -34,8 +34,9 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// The tokens of a token response, which must be a success.
     #[track_caller]
-    pub fn from(r: &Resp) -> Self {
+    pub fn issued(r: &Resp) -> Self {
         assert_eq!(r.status, 200, "{}", r.body);
         Self {
             access: r.body["access_token"].as_str().unwrap().to_owned(),
@@ -147,7 +148,7 @@ impl Client {
 
     /// A grant of `agent` to this client, redeemed without DPoP (bound to the client's key).
     pub fn grant(&self, h: &Harness, agent: &Agent) -> Tokens {
-        Tokens::from(&self.exchange(h, &self.code(h, agent), None))
+        Tokens::issued(&self.exchange(h, &self.code(h, agent), None))
     }
 }
 

@@ -640,18 +640,7 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
         shadow_custom(&s),
     )));
     let ids: Vec<String> = (0..10)
-        .map(|_| {
-            let r = h.send(
-                Req::post("/v1/clients/register/agent")
-                    .bearer(&a.session)
-                    .json(
-                        json!({"name": "C", "redirect_uris": ["https://app.example.com/cb"],
-                                 "public_key": TestKey::random().x()}),
-                    ),
-            );
-            assert_eq!(r.status, 201, "{}", r.body);
-            r.body["client"]["id"].as_str().unwrap().to_owned()
-        })
+        .map(|_| Client::register(&h, "agent", &a.session, "C").id)
         .collect();
     let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
     assert_eq!(r.status, 200, "{}", r.body);

@@ -10,6 +10,7 @@ use agent_id::domain::shadow::derive_id;
 use agent_id::paddle::link;
 use agent_id::store::{Kv, Namespace};
 
+use common::oauth::Client;
 use common::paddle::*;
 use common::*;
 
@@ -141,7 +142,10 @@ fn cancel_is_recorded_at_once_and_paddle_is_called_after_the_response() {
         (s["will_renew"].as_bool(), s["scheduled_cancel_at"].as_str()),
         (Some(false), Some(at(31 * DAY).as_str()))
     );
-    assert_eq!(audit_count(&h, "subscription.cancel_requested"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "subscription.cancel_requested"),
+        1
+    );
 
     h.drain();
     assert_eq!(h.paddle.cancels(), vec!["sub_c".to_owned()]);
@@ -157,7 +161,10 @@ fn cancel_is_recorded_at_once_and_paddle_is_called_after_the_response() {
     assert_eq!(again.status, 200);
     h.drain();
     assert_eq!(h.paddle.cancels().len(), 1);
-    assert_eq!(audit_count(&h, "subscription.cancel_requested"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "subscription.cancel_requested"),
+        1
+    );
     // The cron job has nothing to retry.
     run_cron(&h);
     assert_eq!(h.paddle.cancels().len(), 1);
@@ -244,11 +251,7 @@ fn registration_creates_the_paddle_customer_after_the_response() {
         custom_data["link_sig"],
         link::customer_sig(&link_key(), &o.id).as_str()
     );
-    let row = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![o.id.as_str().into()],
-    );
-    assert!(row.rows[0]["paddle_customer_id"]
+    assert!(customer_id(&h, &o.session)
         .as_str()
         .unwrap()
         .starts_with("ctm_"));
@@ -256,11 +259,7 @@ fn registration_creates_the_paddle_customer_after_the_response() {
     h.paddle.failing.set(true);
     let p = h.overseer("p@example.test");
     h.drain();
-    let row = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![p.id.as_str().into()],
-    );
-    assert_eq!(row.rows[0]["paddle_customer_id"], Value::Null);
+    assert_eq!(customer_id(&h, &p.session), Value::Null);
 }
 
 // ---- shadow payments ---------------------------------------------------------------------
@@ -535,7 +534,7 @@ fn expired_sponsorship_is_deactivated_by_the_cron_job() {
     let a = h.register(&key, "A");
     let s = sponsor(&a.id);
     assert_processed(&h.webhook(&payment("evt_e", "txn_e", PRICE_SHADOW, shadow_custom(&s))));
-    let c = client(&h, "agent", &a.id, 1);
+    let c = Client::register(&h, "agent", &a.session, "C").id;
     h.clock.advance_secs(29 * DAY);
     run_cron(&h);
     assert_eq!(oversight(&h, &s.shadow_id, &a.id), (1, None));
@@ -553,7 +552,10 @@ fn expired_sponsorship_is_deactivated_by_the_cron_job() {
         oversight(&h, &s.shadow_id, &a.id),
         (0, Some("shadow_expired".into()))
     );
-    assert_eq!(client_state(&h, &c), (1, Some("tier_limit".into())));
+    assert_eq!(
+        listed_client_state(&h, "agent", &session, &c),
+        (1, Some("tier_limit".into()))
+    );
     // Paying again reactivates the same row.
     assert_processed(&h.webhook(&payment(
         "evt_e2",
@@ -638,18 +640,7 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
         shadow_custom(&s),
     )));
     let ids: Vec<String> = (0..10)
-        .map(|_| {
-            let r = h.send(
-                Req::post("/v1/clients/register/agent")
-                    .bearer(&a.session)
-                    .json(
-                        json!({"name": "C", "redirect_uris": ["https://app.example.com/cb"],
-                                 "public_key": TestKey::random().x()}),
-                    ),
-            );
-            assert_eq!(r.status, 201, "{}", r.body);
-            r.body["client"]["id"].as_str().unwrap().to_owned()
-        })
+        .map(|_| Client::register(&h, "agent", &a.session, "C").id)
         .collect();
     let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -658,7 +649,11 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
         (0, Some("revoked_by_agent".into()))
     );
     for id in &ids {
-        assert_eq!(client_state(&h, id), (1, Some("tier_limit".into())), "{id}");
+        assert_eq!(
+            listed_client_state(&h, "agent", &a.session, id),
+            (1, Some("tier_limit".into())),
+            "{id}"
+        );
         h.send(Req::new(http::Method::PUT, &format!("/v1/clients/{id}/enable")).bearer(&a.session))
             .assert_error(403, "tier_limit_reached");
     }
@@ -668,6 +663,11 @@ fn revoking_a_shadow_sponsor_enforces_the_free_pool() {
 }
 
 // ---- retention (issue item 11) -----------------------------------------------------------
+//
+// These tests write grants, refresh tokens and history rows directly: the states they purge are
+// ones the API does not create within a test (a grant that never had a refresh token, rows dated
+// weeks back, 1005 dead grants), and what the purge removes is visible only in the tables (a
+// dead grant answers `invalid_grant` before and after it is deleted).
 
 fn grant(h: &Harness, id: &str, client: &str, agent: &str, last_used: i64, revoked: Option<i64>) {
     h.sql(

@@ -80,12 +80,17 @@ fn claim_lifecycle_with_a_dpop_confirmation() {
         json!({"success": true, "message": "Claim accepted", "status": "completed", "overseer_id": o.id, "agent_id": a.id})
     );
     assert_eq!(status(&h).body["status"], "completed");
-    // Idempotent for the same overseer.
+    // A challenge is single use: completing it again, even for the same overseer with a valid
+    // proof, finds no pending challenge (404 `challenge_not_found`), and the claim it made
+    // stands. (The idempotence of api.md 2.4 is a *new* challenge of an overseer that already
+    // oversees the agent.)
+    let again = complete_dpop(&h, &ka, &cid, &o.id);
     assert_eq!(
-        complete_dpop(&h, &ka, &cid, &o.id).status,
-        404,
+        again.status, 404,
         "a completed challenge is no longer pending"
     );
+    again.assert_error(404, "challenge_not_found");
+    assert_eq!(status(&h).body["status"], "completed");
 
     let me = h.send(Req::get("/v1/agents/me").bearer(&a.session));
     assert_eq!(me.body["subscription"]["tier"], "BASIC");

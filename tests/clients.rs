@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::oauth::{userinfo, Client, Tokens};
+use common::paddle::{assert_processed, envelope, sub};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
@@ -24,8 +26,36 @@ fn pool(h: &Harness) -> (Overseer, Agent) {
     h.overseer_with_agent("BASIC")
 }
 
+/// Every client row, whoever owns it ("nothing written" checks of the refusal catalogue).
 fn clients(h: &Harness) -> i64 {
     h.count("SELECT COUNT(*) AS n FROM oauth_clients")
+}
+
+/// The client `id` as its owner lists it (`GET /v1/clients/list/{owner}`).
+fn listed(h: &Harness, owner: &str, session: &str, id: &str) -> Value {
+    let r = h.send(Req::get(&format!("/v1/clients/list/{owner}")).bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not listed: {}", r.body))
+        .clone()
+}
+
+fn id_of(r: &Resp) -> String {
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["client"]["id"].as_str().unwrap().to_owned()
+}
+
+/// `(status, error, error_description)` of an OAuth response.
+fn oauth_error(r: &Resp) -> (u16, &str, &str) {
+    (
+        r.status,
+        r.body["error"].as_str().unwrap_or(""),
+        r.body["error_description"].as_str().unwrap_or(""),
+    )
 }
 
 #[test]
@@ -71,9 +101,15 @@ fn an_overseen_agent_registers_a_client() {
         (Some(false), Some(false))
     );
     assert_eq!(c["disabled_reason"], Value::Null);
-    let stored = h.sql("SELECT key_thumbprint FROM oauth_clients", vec![]);
+    // The stored RFC 7638 thumbprint is the known answer: a token redeemed without DPoP is
+    // bound to the client's key, and introspection shows that binding.
+    let client = Client {
+        id: c["id"].as_str().unwrap().to_owned(),
+        key,
+    };
+    let tokens = client.grant(&h, &a);
     assert_eq!(
-        stored.rows[0]["key_thumbprint"],
+        client.introspect(&h, &tokens.access)["cnf"]["jkt"],
         "AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtc"
     );
 
@@ -208,32 +244,67 @@ fn registration_refusals_write_nothing() {
 fn the_pool_limit_is_shared_and_decided_in_one_statement() {
     let h = Harness::new();
     let (o, a) = pool(&h);
+    let mut overseers_clients = Vec::new();
     for i in 0..10 {
         let session = if i % 2 == 0 { &o.session } else { &a.session };
         let owner = if i % 2 == 0 { "overseer" } else { "agent" };
         let mut b = body(&TestKey::random());
         b["name"] = json!(format!("c{i}"));
-        assert_eq!(register(&h, owner, session, b).status, 201);
+        let id = id_of(&register(&h, owner, session, b));
+        if i % 2 == 0 {
+            overseers_clients.push(id);
+        }
     }
     register(&h, "overseer", &o.session, body(&TestKey::random()))
         .assert_error(403, "tier_limit_reached"); // L04
     register(&h, "agent", &a.session, body(&TestKey::random()))
         .assert_error(403, "tier_limit_reached");
     assert_eq!(clients(&h), 10);
-    // L20: a disabled client cannot come back while the pool is full; after a delete it can.
-    let victim = h.sql("SELECT id FROM oauth_clients WHERE owner_type = 'overseer' ORDER BY created_at LIMIT 1", vec![]).rows[0]["id"].as_str().unwrap().to_owned();
-    h.sql(
-        "UPDATE oauth_clients SET disabled = 1, disabled_reason = 'tier_limit' WHERE id = ?1",
-        vec![victim.as_str().into()],
-    );
+
+    // L20: a client disabled by the tier limit, made the way production makes one: on PRO the
+    // pool takes an eleventh client; back on BASIC, enforcement disables the newest, that one.
+    let sub_id = format!("sub_{}", &o.id[..8]);
+    let tier = |event: &str, occurred: i64, price: &str| {
+        assert_processed(&h.webhook(&envelope(
+            event,
+            "subscription.updated",
+            occurred,
+            sub(&sub_id, "active", price, None),
+        )));
+    };
+    tier("evt_pro", 100, PRICE_PRO);
+    h.clock.advance_secs(1);
+    let victim = id_of(&register(
+        &h,
+        "overseer",
+        &o.session,
+        body(&TestKey::random()),
+    ));
+    tier("evt_basic", 200, PRICE_BASIC);
+    let v = listed(&h, "overseer", &o.session, &victim);
     assert_eq!(
-        register(&h, "overseer", &o.session, body(&TestKey::random())).status,
-        201,
-        "a disabled client frees its slot"
+        (v["disabled"].as_bool(), v["disabled_reason"].as_str()),
+        (Some(true), Some("tier_limit"))
     );
+    // Ten enabled clients fill the pool. With one of them deleted, ten clients remain, and a
+    // new one is still accepted: the disabled client holds no slot.
+    register(&h, "overseer", &o.session, body(&TestKey::random()))
+        .assert_error(403, "tier_limit_reached");
+    let gone = &overseers_clients[0];
+    assert_eq!(
+        h.send(Req::new(Method::DELETE, &format!("/v1/clients/{gone}")).bearer(&o.session))
+            .status,
+        200
+    );
+    let newest = id_of(&register(
+        &h,
+        "overseer",
+        &o.session,
+        body(&TestKey::random()),
+    ));
+    // Full again: the disabled client cannot come back until a slot is free.
     h.send(Req::new(Method::PUT, &format!("/v1/clients/{victim}/enable")).bearer(&o.session))
         .assert_error(403, "tier_limit_reached");
-    let newest = h.sql("SELECT id FROM oauth_clients WHERE owner_type = 'overseer' AND disabled = 0 ORDER BY created_at DESC LIMIT 1", vec![]).rows[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
         h.send(Req::new(Method::DELETE, &format!("/v1/clients/{newest}")).bearer(&o.session))
             .status,
@@ -255,8 +326,8 @@ fn the_pool_limit_is_shared_and_decided_in_one_statement() {
 fn only_the_owner_rekeys_or_deletes_and_rekeying_revokes_grants() {
     let h = Harness::new();
     let (o, a) = pool(&h);
-    let r = register(&h, "overseer", &o.session, body(&TestKey::random()));
-    let d = r.body["client"]["id"].as_str().unwrap().to_owned();
+    let key = TestKey::random();
+    let d = id_of(&register(&h, "overseer", &o.session, body(&key)));
     let new_key = TestKey::random();
     h.send(
         Req::new(Method::PUT, &format!("/v1/clients/{d}/key"))
@@ -269,10 +340,13 @@ fn only_the_owner_rekeys_or_deletes_and_rekeying_revokes_grants() {
     h.send(Req::new(Method::DELETE, "/v1/clients/not-a-uuid").bearer(&o.session))
         .assert_error(404, "client_not_found");
 
-    // A grant and an unused code exist for the client (the OAuth flow writes them).
-    h.sql("INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at) VALUES ('g1', ?1, ?2, 'id', 0, 0)", vec![d.as_str().into(), a.id.as_str().into()]);
-    h.sql("INSERT INTO authorization_codes (id, code_hash, client_id, agent_id, redirect_uri, code_challenge, scope, expires_at, created_at) \
-           VALUES ('k1', 'h1', ?1, ?2, 'https://app.example.com/cb', 'c', 'id', 9999999999999, 0)", vec![d.as_str().into(), a.id.as_str().into()]);
+    // The agent has granted the client access (tokens out) and holds an unused code.
+    let old = Client { id: d.clone(), key };
+    let dpop = TestKey::random();
+    let before = Tokens::issued(&old.exchange(&h, &old.code(&h, &a), Some(&dpop)));
+    let unused = old.code(&h, &a);
+    assert_eq!(userinfo(&h, &before.access, &dpop).status, 200);
+
     let r = h.send(
         Req::new(Method::PUT, &format!("/v1/clients/{d}/key"))
             .bearer(&o.session)
@@ -280,29 +354,58 @@ fn only_the_owner_rekeys_or_deletes_and_rekeying_revokes_grants() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["message"], "Client key updated");
-    let grant = h.sql(
-        "SELECT revoked_reason FROM oauth_grants WHERE id = 'g1'",
-        vec![],
+    // The new key is the client's: listed, and the only one that authenticates.
+    assert_eq!(
+        listed(&h, "overseer", &o.session, &d)["public_key"],
+        new_key.x().as_str()
     );
-    assert_eq!(grant.rows[0]["revoked_reason"], "client_key_replaced");
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM authorization_codes"), 0);
-    let stored = h.sql(
-        "SELECT public_key FROM oauth_clients WHERE id = ?1",
-        vec![d.as_str().into()],
+    let stale = old.refresh(&h, &before.refresh);
+    assert_eq!(
+        (stale.status, stale.body["error"].as_str()),
+        (401, Some("invalid_client"))
     );
-    assert_eq!(stored.rows[0]["public_key"], new_key.x().as_str());
+    let new = Client {
+        id: d.clone(),
+        key: new_key,
+    };
+    // Everything issued under the old key is dead: the grant is revoked (its refresh token and
+    // access token with it) and the unused code is gone.
+    assert_eq!(
+        oauth_error(&new.refresh(&h, &before.refresh)),
+        (400, "invalid_grant", "the grant has been revoked")
+    );
+    assert_eq!(new.introspect(&h, &before.access), json!({"active": false}));
+    assert_eq!(userinfo(&h, &before.access, &dpop).status, 401);
+    assert_eq!(
+        oauth_error(&new.exchange(&h, &unused, None)),
+        (
+            400,
+            "invalid_grant",
+            "authorization code is invalid or expired"
+        )
+    );
+    // A grant under the new key is bound to it (the stored thumbprint followed the key).
+    let after = Tokens::issued(&new.exchange(&h, &new.code(&h, &a), Some(&dpop)));
+    assert_eq!(
+        new.introspect(&h, &after.access)["cnf"]["jkt"],
+        dpop.proof_thumbprint()
+    );
+    assert_eq!(userinfo(&h, &after.access, &dpop).status, 200);
 
     assert_eq!(
         h.send(Req::new(Method::DELETE, &format!("/v1/clients/{d}")).bearer(&o.session))
             .body["message"],
         "Client deleted"
     );
-    assert_eq!(clients(&h), 0);
+    // Grants and tokens go with the client: its live access token stops working at once.
+    assert_eq!(userinfo(&h, &after.access, &dpop).status, 401);
+    let gone = new.refresh(&h, &after.refresh);
     assert_eq!(
-        h.count("SELECT COUNT(*) AS n FROM oauth_grants"),
-        0,
-        "grants go with the client"
+        (gone.status, gone.body["error"].as_str()),
+        (401, Some("invalid_client"))
     );
+    let list = h.send(Req::get("/v1/clients/list/overseer").bearer(&o.session));
+    assert_eq!(list.body["clients"], json!([]));
 }
 
 #[test]
@@ -321,21 +424,25 @@ fn hostile_names_are_ordinary_text() {
         r.body["client"]["name"],
         "x'; DELETE FROM oauth_clients; --"
     );
-    assert_eq!(clients(&h), 2);
+    let list = h.send(Req::get("/v1/clients/list/overseer").bearer(&o.session));
+    assert_eq!(
+        list.body["clients"].as_array().map(Vec::len),
+        Some(2),
+        "both clients are still there: {}",
+        list.body
+    );
 }
 
 #[test]
 fn blocks_revoke_grants_for_that_agent_only() {
     let h = Harness::new();
     let (o, a) = pool(&h);
-    let c = register(&h, "overseer", &o.session, body(&TestKey::random())).body["client"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let client = Client::register(&h, "overseer", &o.session, "Demo Client");
+    let c = client.id.clone();
+    // Agent A and an agent of no pool (a FREE agent may grant ten a month) both grant access.
     let other = h.register(&TestKey::random(), "Other");
-    for (g, agent) in [("g1", &a.id), ("g2", &other.id)] {
-        h.sql("INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at) VALUES (?1, ?2, ?3, 'id', 0, 0)", vec![g.into(), c.as_str().into(), agent.as_str().into()]);
-    }
+    let mine = client.grant(&h, &a);
+    let theirs = client.grant(&h, &other);
     let block = || {
         h.send(
             Req::post(&format!("/v1/overseers/agents/{}/block-client", a.id))
@@ -348,27 +455,17 @@ fn blocks_revoke_grants_for_that_agent_only() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["block"]["client_name"], "Demo Client");
     block().assert_error(409, "already_blocked");
-    let revoked: Vec<(String, Value)> = h
-        .sql(
-            "SELECT id, revoked_reason FROM oauth_grants ORDER BY id",
-            vec![],
-        )
-        .rows
-        .iter()
-        .map(|r| {
-            (
-                r["id"].as_str().unwrap().to_owned(),
-                r["revoked_reason"].clone(),
-            )
-        })
-        .collect();
     assert_eq!(
-        revoked,
-        vec![
-            ("g1".to_owned(), json!("client_blocked")),
-            ("g2".to_owned(), Value::Null)
-        ]
+        client.introspect(&h, &mine.access),
+        json!({"active": false})
     );
+    assert_eq!(
+        oauth_error(&client.refresh(&h, &mine.refresh)).1,
+        "invalid_grant"
+    );
+    // The other agent's grant is untouched.
+    assert_eq!(client.introspect(&h, &theirs.access)["active"], true);
+    let theirs = Tokens::issued(&client.refresh(&h, &theirs.refresh));
     let listed = h.send(
         Req::get(&format!("/v1/overseers/agents/{}/blocked-clients", a.id)).bearer(&o.session),
     );
@@ -382,14 +479,17 @@ fn blocks_revoke_grants_for_that_agent_only() {
         .bearer(&o.session),
     );
     assert_eq!(r.body["message"], "Client unblocked");
-    let g1 = h.sql(
-        "SELECT revoked_reason FROM oauth_grants WHERE id = 'g1'",
-        vec![],
-    );
+    // Unblocking restores nothing: with the block gone, A's grant is still revoked.
     assert_eq!(
-        g1.rows[0]["revoked_reason"], "client_blocked",
+        oauth_error(&client.refresh(&h, &mine.refresh)),
+        (400, "invalid_grant", "the grant has been revoked"),
         "unblocking restores nothing"
     );
+    assert_eq!(
+        client.introspect(&h, &mine.access),
+        json!({"active": false})
+    );
+    assert_eq!(client.introspect(&h, &theirs.access)["active"], true);
     let types: Vec<String> = h
         .send(Req::get("/v1/overseers/me/audit").bearer(&o.session))
         .body["events"]
@@ -442,16 +542,10 @@ fn leaving_a_pool_enforces_the_new_one() {
             .status,
         200
     );
-    let row = h.sql(
-        "SELECT disabled, disabled_reason FROM oauth_clients WHERE id = ?1",
-        vec![c.as_str().into()],
-    );
+    let v = listed(&h, "agent", &a.session, &c);
     assert_eq!(
-        (
-            row.rows[0]["disabled"].as_i64(),
-            row.rows[0]["disabled_reason"].as_str()
-        ),
-        (Some(1), Some("tier_limit"))
+        (v["disabled"].as_bool(), v["disabled_reason"].as_str()),
+        (Some(true), Some("tier_limit"))
     );
     h.send(Req::new(Method::PUT, &format!("/v1/clients/{c}/enable")).bearer(&a.session))
         .assert_error(403, "tier_limit_reached");

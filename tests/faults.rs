@@ -7,18 +7,13 @@
 mod common;
 
 use common::faults::{Fault, FaultyDb};
+use common::oauth::Client;
 use common::paddle::{envelope, sub, sub_link};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
 
 use agent_id::http::Request;
-use agent_id::jose::b64;
-use agent_id::jose::jws::sign_ed25519;
-
-const REDIRECT: &str = "https://app.example.com/cb";
-const VERIFIER: &str = "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8";
-const CHALLENGE: &str = "Y9-Bupk9c7XztXcbq62n63XxVzBU7ZldomREHi5_u2s";
 
 /// The error body format of the endpoint under test (api.md 1.5).
 #[derive(Clone, Copy)]
@@ -185,111 +180,39 @@ fn revoke_overseer(h: &Harness) -> Request {
         .into_request()
 }
 
-/// An overseer-owned client with its key, for an agent that the overseer oversees.
+/// An overseer-owned client, for an agent that the overseer oversees.
 struct OAuthWorld {
     overseer: Overseer,
     agent: Agent,
-    client_id: String,
-    client_key: TestKey,
+    client: Client,
 }
 
 fn oauth_world(h: &Harness) -> OAuthWorld {
     let (overseer, agent) = h.overseer_with_agent("BASIC");
-    let client_key = TestKey::random();
-    let client_id = h.register_client(
-        &overseer,
-        &client_key,
-        "Faulty Client",
-        &[REDIRECT],
-        "id name",
-    );
+    let client = Client::register(h, "overseer", &overseer.session, "Faulty Client");
     OAuthWorld {
         overseer,
         agent,
-        client_id,
-        client_key,
-    }
-}
-
-impl OAuthWorld {
-    /// `POST /v1/oauth/token` authenticated with a fresh `private_key_jwt` assertion.
-    fn token_request(&self, h: &Harness, pairs: &[(&str, &str)]) -> Req {
-        let mut jti = [0u8; 12];
-        getrandom::fill(&mut jti).unwrap();
-        let now = h.now_s();
-        let payload = json!({"iss": self.client_id, "sub": self.client_id,
-            "aud": format!("{ISSUER}/v1/oauth/token"), "iat": now, "exp": now + 60, "jti": b64::encode(&jti)});
-        let assertion = sign_ed25519(
-            r#"{"alg":"EdDSA","typ":"JWT"}"#,
-            &payload.to_string(),
-            &self.client_key.0,
-        );
-        let mut all = vec![
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion.as_str()),
-        ];
-        all.extend_from_slice(pairs);
-        Req::post("/v1/oauth/token").raw("application/x-www-form-urlencoded", form(&all))
-    }
-
-    fn code(&self, h: &Harness) -> String {
-        let r = h.send(
-            Req::post("/v1/oauth/authorize")
-                .bearer(&self.agent.session)
-                .json(
-                    json!({"client_id": self.client_id, "redirect_uri": REDIRECT,
-                    "code_challenge": CHALLENGE, "code_challenge_method": "S256",
-                    "scope": "id name", "state": "xyz"}),
-                ),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["code"].as_str().unwrap().to_owned()
-    }
-
-    fn exchange(&self, h: &Harness, code: &str) -> Req {
-        self.token_request(
-            h,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-    }
-
-    /// A world where the agent has granted the client access (a grant, refresh and access
-    /// tokens exist); returns the refresh token.
-    fn granted(&self, h: &Harness) -> String {
-        let r = h.send(self.exchange(h, &self.code(h)));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["refresh_token"].as_str().unwrap().to_owned()
+        client,
     }
 }
 
 fn code_redemption(h: &Harness) -> Request {
     let w = oauth_world(h);
-    let code = w.code(h);
-    w.exchange(h, &code).into_request()
+    let code = w.client.code(h, &w.agent);
+    w.client.exchange_request(h, &code, None).into_request()
 }
 
 fn refresh_rotation(h: &Harness) -> Request {
     let w = oauth_world(h);
-    let refresh = w.granted(h);
-    w.token_request(
-        h,
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-    )
-    .into_request()
+    let tokens = w.client.grant(h, &w.agent);
+    w.client.refresh_request(h, &tokens.refresh).into_request()
 }
 
 fn client_rekey(h: &Harness) -> Request {
     let w = oauth_world(h);
-    w.granted(h);
-    Req::new(Method::PUT, &format!("/v1/clients/{}/key", w.client_id))
+    w.client.grant(h, &w.agent);
+    Req::new(Method::PUT, &format!("/v1/clients/{}/key", w.client.id))
         .bearer(&w.overseer.session)
         .json(json!({"public_key": TestKey::random().x()}))
         .into_request()
@@ -297,8 +220,8 @@ fn client_rekey(h: &Harness) -> Request {
 
 fn client_delete(h: &Harness) -> Request {
     let w = oauth_world(h);
-    w.granted(h);
-    Req::new(Method::DELETE, &format!("/v1/clients/{}", w.client_id))
+    w.client.grant(h, &w.agent);
+    Req::new(Method::DELETE, &format!("/v1/clients/{}", w.client.id))
         .bearer(&w.overseer.session)
         .into_request()
 }

@@ -4,96 +4,21 @@
 
 mod common;
 
+use common::oauth::*;
 use common::*;
 use http::Method;
 use serde_json::json;
 
 use agent_id::jose::b64;
-use agent_id::jose::jws::sign_ed25519;
-
-const REDIRECT: &str = "https://app.example.com/cb";
-const CHALLENGE: &str = "Y9-Bupk9c7XztXcbq62n63XxVzBU7ZldomREHi5_u2s";
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const FORM: &str = "application/x-www-form-urlencoded";
-
-struct World {
-    h: Harness,
-    overseer: Overseer,
-    agent: Agent,
-    client_id: String,
-    client_key: TestKey,
-}
-
-/// A BASIC overseer, an agent it oversees, and an overseer-owned client.
-fn world(vars: &[(&str, &str)]) -> World {
-    let h = Harness::with_vars(vars);
-    let overseer = h.overseer("o@example.test");
-    h.subscribe(&overseer.id, "BASIC");
-    let agent = h.register(&TestKey::random(), "Agent A");
-    h.claim(&overseer, &agent);
-    let client_key = TestKey::random();
-    let client_id = h.register_client(
-        &overseer,
-        &client_key,
-        "Demo Client",
-        &[REDIRECT],
-        "id name",
-    );
-    World {
-        h,
-        overseer,
-        agent,
-        client_id,
-        client_key,
-    }
-}
-
-fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace('%', "%25").replace('&', "%26")))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
-}
 
 impl World {
-    /// A client assertion for `endpoint` issued now, expiring at `exp`.
-    fn assertion_until(&self, endpoint: &str, exp: i64) -> String {
-        let mut jti = [0u8; 12];
-        getrandom::fill(&mut jti).unwrap();
-        let payload = json!({"iss": self.client_id, "sub": self.client_id,
-            "aud": format!("{ISSUER}{endpoint}"), "iat": self.h.now_s(), "exp": exp,
-            "jti": b64::encode(&jti)});
-        sign_ed25519(
-            r#"{"alg":"EdDSA","typ":"JWT"}"#,
-            &payload.to_string(),
-            &self.client_key.0,
-        )
-    }
-
-    fn with_assertion(&self, endpoint: &str, assertion: &str, pairs: &[(&str, &str)]) -> Req {
-        let mut all = vec![
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", assertion),
-        ];
-        all.extend_from_slice(pairs);
-        Req::post(endpoint).raw(FORM, encode(&all))
-    }
-
-    fn client_form(&self, endpoint: &str, pairs: &[(&str, &str)]) -> Req {
-        let assertion = self.assertion_until(endpoint, self.h.now_s() + 60);
-        self.with_assertion(endpoint, &assertion, pairs)
-    }
-
-    fn authorize(&self) -> Resp {
-        self.h.send(
-            Req::post("/v1/oauth/authorize")
-                .bearer(&self.agent.session)
-                .json(
-                    json!({"client_id": self.client_id, "redirect_uri": REDIRECT,
-                    "code_challenge": CHALLENGE, "code_challenge_method": "S256", "scope": "id"}),
-                ),
+    /// The agent asks for scope `id` (no state).
+    fn authorize_id(&self) -> Resp {
+        authorize(
+            &self.h,
+            &self.agent,
+            &self.client.id,
+            json!({"scope": "id"}),
         )
     }
 
@@ -104,7 +29,7 @@ impl World {
                 self.agent.id
             ))
             .bearer(&self.overseer.session)
-            .json(json!({"client_id": self.client_id})),
+            .json(json!({"client_id": self.client.id})),
         );
         assert_eq!(r.status, 201, "{}", r.body);
     }
@@ -115,7 +40,7 @@ impl World {
                 Method::DELETE,
                 &format!(
                     "/v1/overseers/agents/{}/block-client/{}",
-                    self.agent.id, self.client_id
+                    self.agent.id, self.client.id
                 ),
             )
             .bearer(&self.overseer.session),
@@ -123,14 +48,21 @@ impl World {
         assert_eq!(r.status, 200, "{}", r.body);
     }
 
-    /// (history rows, denial audit rows) of the agent.
-    fn refusal_rows(&self) -> (i64, i64) {
-        (
-            self.h.count("SELECT COUNT(*) AS n FROM oauth_requests"),
-            self.h.count(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'oauth.authorization_denied'",
-            ),
-        )
+    /// (history entries, denial audit events) of the agent, as the agent and its overseer see
+    /// them.
+    fn refusal_rows(&self) -> (usize, usize) {
+        let history = self
+            .h
+            .send(Req::get("/v1/agents/me/oauth-history?limit=100").bearer(&self.agent.session));
+        let audit = self.h.send(
+            Req::get("/v1/overseers/me/audit?type=oauth.authorization_denied&limit=100")
+                .bearer(&self.overseer.session),
+        );
+        let len = |r: &Resp, key: &str| {
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body[key].as_array().unwrap().len()
+        };
+        (len(&history, "history"), len(&audit, "events"))
     }
 }
 
@@ -157,7 +89,7 @@ fn many_params(n: usize) -> String {
 
 #[test]
 fn forms_with_too_many_parameters_are_refused_before_anything_is_written() {
-    let w = world(&[]);
+    let w = world();
     // The issue's body: 64 KiB of 16,000 distinct three-letter keys.
     let letters: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
     let huge: String = (0..16_000)
@@ -188,7 +120,7 @@ fn forms_with_too_many_parameters_are_refused_before_anything_is_written() {
             );
         }
         // With a valid assertion among them, the assertion is not even looked at.
-        let assertion = w.assertion_until(endpoint, w.h.now_s() + 60);
+        let assertion = w.assertion_until(&format!("{ISSUER}{endpoint}"), w.h.now_s() + 60);
         let body = format!(
             "client_assertion_type={ASSERTION_TYPE}&client_assertion={assertion}&{}",
             many_params(63)
@@ -213,7 +145,7 @@ fn forms_with_too_many_parameters_are_refused_before_anything_is_written() {
     // The authorization URL's query is held to the same cap.
     let q = format!(
         "/v1/oauth/authorize?response_type=code&client_id={}&{}",
-        w.client_id,
+        w.client.id,
         many_params(63)
     );
     let r = w.h.send(Req::get(&q).bearer(&w.agent.session));
@@ -228,8 +160,8 @@ fn forms_with_too_many_parameters_are_refused_before_anything_is_written() {
 
 #[test]
 fn repeated_parameters_are_still_refused_and_consume_nothing() {
-    let w = world(&[]);
-    let assertion = w.assertion_until("/v1/oauth/revoke", w.h.now_s() + 60);
+    let w = world();
+    let assertion = w.assertion_until(&format!("{ISSUER}/v1/oauth/revoke"), w.h.now_s() + 60);
     // The repeat comes late in a long form: still found, and the assertion stays unused.
     let mut pairs: Vec<(String, String)> = (0..40).map(|i| (format!("x{i}"), "1".into())).collect();
     pairs.push(("token".into(), "a".into()));
@@ -239,15 +171,18 @@ fn repeated_parameters_are_still_refused_and_consume_nothing() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let r =
-        w.h.send(w.with_assertion("/v1/oauth/revoke", &assertion, &refs));
+        w.h.send(with_assertion("/v1/oauth/revoke", &assertion, &refs));
     assert_oauth_error(
         &r,
         400,
         "invalid_request",
         "a parameter appears more than once",
     );
-    let r =
-        w.h.send(w.with_assertion("/v1/oauth/revoke", &assertion, &[("token", "a")]));
+    let r = w.h.send(with_assertion(
+        "/v1/oauth/revoke",
+        &assertion,
+        &[("token", "a")],
+    ));
     assert_eq!((r.status, &r.body), (200, &json!({})));
     // Empty values still count as absent.
     let r =
@@ -258,7 +193,7 @@ fn repeated_parameters_are_still_refused_and_consume_nothing() {
 #[test]
 fn revocation_and_introspection_are_rate_limited_per_ip_and_per_client() {
     let config = r#"{"revoke_ip": "3/60", "introspect": "2/60"}"#;
-    let w = world(&[("RATE_LIMIT_CONFIG", config)]);
+    let w = world_with(&[("RATE_LIMIT_CONFIG", config)]);
     // Per IP, before the form is even parsed.
     for _ in 0..3 {
         let r =
@@ -304,10 +239,10 @@ fn revocation_and_introspection_are_rate_limited_per_ip_and_per_client() {
 
 #[test]
 fn invalid_client_after_an_authorization_header_carries_its_scheme_challenge() {
-    let w = world(&[]);
+    let w = world();
     let basic = format!(
         "Basic {}",
-        b64::encode(format!("{}:secret", w.client_id).as_bytes())
+        b64::encode(format!("{}:secret", w.client.id).as_bytes())
     );
     for (endpoint, body) in [
         ("/v1/oauth/token", "grant_type=client_credentials"),
@@ -366,8 +301,11 @@ fn invalid_client_after_an_authorization_header_carries_its_scheme_challenge() {
 fn replay_at(w: &World, assertion: &str, instants: &[i64], description: &str) {
     for &ms in instants {
         w.h.clock.set_ms(ms);
-        let r =
-            w.h.send(w.with_assertion("/v1/oauth/revoke", assertion, &[("token", "x")]));
+        let r = w.h.send(with_assertion(
+            "/v1/oauth/revoke",
+            assertion,
+            &[("token", "x")],
+        ));
         assert_eq!(
             (r.status, r.body["error_description"].as_str()),
             (401, Some(description)),
@@ -379,14 +317,17 @@ fn replay_at(w: &World, assertion: &str, instants: &[i64], description: &str) {
 #[test]
 fn assertion_markers_live_exactly_as_long_as_assertions_are_accepted() {
     for skew in ["60", "0"] {
-        let w = world(&[("CLOCK_SKEW_SECS", skew)]);
+        let w = world_with(&[("CLOCK_SKEW_SECS", skew)]);
         let skew: i64 = skew.parse().unwrap();
         let exp = w.h.now_s() + 60;
         // The last instant at which the assertion is accepted: the end of second exp + skew.
         let last_ms = (exp + skew) * 1000 + 999;
-        let assertion = w.assertion_until("/v1/oauth/revoke", exp);
-        let r =
-            w.h.send(w.with_assertion("/v1/oauth/revoke", &assertion, &[("token", "x")]));
+        let assertion = w.assertion_until(&format!("{ISSUER}/v1/oauth/revoke"), exp);
+        let r = w.h.send(with_assertion(
+            "/v1/oauth/revoke",
+            &assertion,
+            &[("token", "x")],
+        ));
         assert_eq!(r.status, 200, "{}", r.body);
         let used = "client assertion has already been used";
         replay_at(
@@ -404,10 +345,10 @@ fn assertion_markers_live_exactly_as_long_as_assertions_are_accepted() {
 
         // A fresh assertion is accepted at the very last instant, and only once.
         w.h.clock.set_ms(T0 * 1000);
-        let late = w.assertion_until("/v1/oauth/revoke", exp);
+        let late = w.assertion_until(&format!("{ISSUER}/v1/oauth/revoke"), exp);
         w.h.clock.set_ms(last_ms);
         let r =
-            w.h.send(w.with_assertion("/v1/oauth/revoke", &late, &[("token", "x")]));
+            w.h.send(with_assertion("/v1/oauth/revoke", &late, &[("token", "x")]));
         assert_eq!(r.status, 200, "{}", r.body);
         replay_at(&w, &late, &[last_ms], used);
     }
@@ -458,7 +399,7 @@ fn dpop_markers_live_exactly_as_long_as_proofs_are_accepted() {
 #[test]
 fn repeated_refusals_collapse_into_one_history_and_audit_row() {
     // Sessions outlive the collapse window (one hour) here.
-    let w = world(&[("SESSION_TTL_SECS", "86400")]);
+    let w = world_with(&[("SESSION_TTL_SECS", "86400")]);
     w.block();
     let denied = |r: Resp| {
         assert_eq!(
@@ -469,7 +410,7 @@ fn repeated_refusals_collapse_into_one_history_and_audit_row() {
         );
     };
     for _ in 0..5 {
-        denied(w.authorize());
+        denied(w.authorize_id());
         w.h.clock.advance_secs(60);
     }
     assert_eq!(w.refusal_rows(), (1, 1));
@@ -480,18 +421,18 @@ fn repeated_refusals_collapse_into_one_history_and_audit_row() {
 
     // Once the window has passed since the recorded refusal, the next one is recorded.
     w.h.clock.advance_secs(3600);
-    denied(w.authorize());
+    denied(w.authorize_id());
     assert_eq!(w.refusal_rows(), (2, 2));
 
     // A refusal after an approval is new information: recorded at once.
     w.h.clock.advance_secs(1);
     w.unblock();
-    assert_eq!(w.authorize().status, 200);
+    assert_eq!(w.authorize_id().status, 200);
     w.h.clock.advance_secs(1);
     w.block();
-    denied(w.authorize());
+    denied(w.authorize_id());
     w.h.clock.advance_secs(1);
-    denied(w.authorize());
+    denied(w.authorize_id());
     assert_eq!(w.refusal_rows(), (4, 3));
     let history =
         w.h.send(Req::get("/v1/agents/me/oauth-history").bearer(&w.agent.session));
@@ -506,18 +447,18 @@ fn repeated_refusals_collapse_into_one_history_and_audit_row() {
 
 #[test]
 fn authorization_attempts_are_rate_limited_per_agent() {
-    let w = world(&[("RATE_LIMIT_CONFIG", r#"{"authorize_agent": "3/60"}"#)]);
+    let w = world_with(&[("RATE_LIMIT_CONFIG", r#"{"authorize_agent": "3/60"}"#)]);
     w.block();
     for _ in 0..3 {
-        assert_eq!(w.authorize().status, 403);
+        assert_eq!(w.authorize_id().status, 403);
     }
-    let r = w.authorize();
+    let r = w.authorize_id();
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_some());
     // The GET form counts against the same agent.
     let q = format!(
         "/v1/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&code_challenge={CHALLENGE}&code_challenge_method=S256",
-        w.client_id
+        w.client.id
     );
     let r = w.h.send(Req::get(&q).bearer(&w.agent.session));
     assert_eq!(r.status, 429, "{}", r.body);
@@ -527,7 +468,7 @@ fn authorization_attempts_are_rate_limited_per_agent() {
     let r = w.h.send(
         Req::post("/v1/oauth/authorize")
             .bearer(&other.session)
-            .json(json!({"client_id": w.client_id, "redirect_uri": REDIRECT,
+            .json(json!({"client_id": w.client.id, "redirect_uri": REDIRECT,
                 "code_challenge": CHALLENGE, "code_challenge_method": "S256", "scope": "id"})),
     );
     assert_ne!(r.status, 429, "{}", r.body);

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use async_trait::async_trait;
+use common::oauth::Client;
 use common::paddle::{envelope, sub, sub_link};
 use common::*;
 use serde_json::{json, Value};
@@ -16,16 +17,11 @@ use serde_json::{json, Value};
 use agent_id::app::App;
 use agent_id::clock::{Clock, ManualClock, OsEntropy};
 use agent_id::config::Config;
-use agent_id::jose::b64;
-use agent_id::jose::jws::sign_ed25519;
 use agent_id::store::memory::{MemoryKv, OpCounts};
 use agent_id::store::sqlite::SqliteDb;
 use agent_id::store::{Kv, Namespace, StoreError};
 
 const RL: Namespace = Namespace::RateLimits;
-const REDIRECT: &str = "https://app.example.com/cb";
-const VERIFIER: &str = "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8";
-const CHALLENGE: &str = "Y9-Bupk9c7XztXcbq62n63XxVzBU7ZldomREHi5_u2s";
 
 /// Memory KV whose writes (and optionally reads) in chosen namespaces fail on demand: an
 /// outage, or a refusal at the worst moment.
@@ -131,96 +127,23 @@ fn cost(h: &Harness, send: impl FnOnce() -> Resp) -> (Resp, OpCounts) {
 
 // ---- OAuth: an overseer-owned client with a code to redeem -------------------------------
 
-struct Oauth {
-    agent: Agent,
-    client_id: String,
-    client_key: TestKey,
-}
-
-fn oauth_world(h: &Harness) -> Oauth {
-    let overseer = h.overseer("o@example.test");
-    h.subscribe(&overseer.id, "BASIC");
-    let agent = h.register(&TestKey::random(), "Agent A");
-    h.claim(&overseer, &agent);
-    let client_key = TestKey::random();
-    let client_id = h.register_client(
-        &overseer,
-        &client_key,
-        "Demo Client",
-        &[REDIRECT],
-        "id name",
-    );
-    Oauth {
-        agent,
-        client_id,
-        client_key,
-    }
-}
-
-impl Oauth {
-    fn code(&self, h: &Harness) -> String {
-        let r = h.send(
-            Req::post("/v1/oauth/authorize")
-                .bearer(&self.agent.session)
-                .json(
-                    json!({"client_id": self.client_id, "redirect_uri": REDIRECT,
-                             "code_challenge": CHALLENGE, "code_challenge_method": "S256",
-                             "scope": "id name", "state": "xyz"}),
-                ),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["code"].as_str().unwrap().to_owned()
-    }
-
-    fn token(&self, h: &Harness, grant: &[(&str, &str)]) -> Resp {
-        let mut jti = [0u8; 12];
-        getrandom::fill(&mut jti).unwrap();
-        let now = h.now_s();
-        let payload = json!({"iss": self.client_id, "sub": self.client_id,
-                             "aud": format!("{ISSUER}/v1/oauth/token"),
-                             "iat": now, "exp": now + 60, "jti": b64::encode(&jti)});
-        let assertion = sign_ed25519(
-            r#"{"alg":"EdDSA","typ":"JWT"}"#,
-            &payload.to_string(),
-            &self.client_key.0,
-        );
-        let mut pairs = vec![
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion.as_str()),
-        ];
-        pairs.extend_from_slice(grant);
-        h.send(Req::post("/v1/oauth/token").raw("application/x-www-form-urlencoded", form(&pairs)))
-    }
-
-    fn exchange(&self, h: &Harness, code: &str) -> Resp {
-        self.token(
-            h,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-    }
+/// An agent overseen by a BASIC overseer, and that overseer's client.
+fn oauth_world(h: &Harness) -> (Agent, Client) {
+    let (overseer, agent) = h.overseer_with_agent("BASIC");
+    let client = Client::register(h, "overseer", &overseer.session, "Demo Client");
+    (agent, client)
 }
 
 #[test]
 fn two_token_requests_from_one_client_within_a_second_both_succeed() {
     let h = Harness::new();
-    let w = oauth_world(&h);
-    let code = w.code(&h);
+    let (agent, client) = oauth_world(&h);
+    let code = client.code(&h, &agent);
     h.clock.advance_secs(5);
-    let first = w.exchange(&h, &code);
+    let first = client.exchange(&h, &code, None);
     assert_eq!(first.status, 200, "{}", first.body);
     let refresh = first.body["refresh_token"].as_str().unwrap();
-    let second = w.token(
-        &h,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    );
+    let second = client.refresh(&h, refresh);
     assert_eq!(second.status, 200, "{}", second.body);
 }
 
@@ -441,7 +364,7 @@ fn limits_trip_when_attempts_are_spread_over_seconds() {
 #[test]
 fn a_limited_endpoint_costs_one_read_and_at_most_one_write_per_bucket() {
     let h = Harness::new();
-    let w = oauth_world(&h);
+    let (_, client) = oauth_world(&h);
     let agent_key = TestKey::random();
     let agent = h.register(&agent_key, "Counted");
     h.clock.advance_secs(5);
@@ -493,20 +416,7 @@ fn a_limited_endpoint_costs_one_read_and_at_most_one_write_per_bucket() {
         &|| h.send(Req::post(&format!("/v1/agents/malice/{}", agent.id))),
         200,
     );
-    check(
-        "oauth/token",
-        2,
-        &|| {
-            w.token(
-                &h,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", "not-a-token"),
-                ],
-            )
-        },
-        400,
-    );
+    check("oauth/token", 2, &|| client.refresh(&h, "not-a-token"), 400);
     let body = envelope(
         "evt_cost",
         "subscription.created",

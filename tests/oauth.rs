@@ -3,152 +3,13 @@
 
 mod common;
 
+use common::oauth::*;
 use common::*;
 use http::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use agent_id::jose::b64;
 use agent_id::jose::jws::sign_ed25519;
-
-const REDIRECT: &str = "https://app.example.com/cb";
-const VERIFIER: &str = "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8";
-const CHALLENGE: &str = "Y9-Bupk9c7XztXcbq62n63XxVzBU7ZldomREHi5_u2s";
-
-struct World {
-    h: Harness,
-    overseer: Overseer,
-    agent: Agent,
-    agent_key: TestKey,
-    client_id: String,
-    client_key: TestKey,
-}
-
-/// A BASIC overseer, an agent it oversees, and an overseer-owned client.
-fn world() -> World {
-    let h = Harness::new();
-    let overseer = h.overseer("o@example.test");
-    h.subscribe(&overseer.id, "BASIC");
-    let agent_key = TestKey::random();
-    let agent = h.register(&agent_key, "Agent A");
-    h.claim(&overseer, &agent);
-    let client_key = TestKey::random();
-    let r = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&overseer.session)
-            .json(json!({
-        "name": "Demo Client", "redirect_uris": ["http://localhost:8790/callback", REDIRECT],
-        "public_key": client_key.x(), "scope": "id name description subscription"})),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let client_id = r.body["client"]["id"].as_str().unwrap().to_owned();
-    World {
-        h,
-        overseer,
-        agent,
-        agent_key,
-        client_id,
-        client_key,
-    }
-}
-
-impl World {
-    fn assertion(&self, aud: &str) -> String {
-        let mut jti = [0u8; 12];
-        getrandom::fill(&mut jti).unwrap();
-        let now = self.h.now_s();
-        let payload = json!({"iss": self.client_id, "sub": self.client_id, "aud": aud, "iat": now, "exp": now + 60, "jti": b64::encode(&jti)});
-        sign_ed25519(
-            r#"{"alg":"EdDSA","typ":"JWT"}"#,
-            &payload.to_string(),
-            &self.client_key.0,
-        )
-    }
-
-    fn client_form(&self, endpoint: &str, pairs: &[(&str, &str)]) -> Req {
-        let assertion = self.assertion(&format!("{ISSUER}{endpoint}"));
-        let mut all = vec![
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion.as_str()),
-        ];
-        all.extend_from_slice(pairs);
-        Req::post(endpoint).raw("application/x-www-form-urlencoded", form(&all))
-    }
-
-    fn authorize(&self, extra: Value) -> Resp {
-        let mut body = json!({"client_id": self.client_id, "redirect_uri": REDIRECT, "code_challenge": CHALLENGE,
-                              "code_challenge_method": "S256", "scope": "id name subscription", "state": "xyz"});
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        self.h.send(
-            Req::post("/v1/oauth/authorize")
-                .bearer(&self.agent.session)
-                .json(body),
-        )
-    }
-
-    fn code(&self) -> String {
-        let r = self.authorize(json!({}));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["code"].as_str().unwrap().to_owned()
-    }
-
-    fn exchange(&self, code: &str, dpop: Option<&TestKey>) -> Resp {
-        let mut req = self.client_form(
-            "/v1/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
-        );
-        if let Some(k) = dpop {
-            req = req.header(
-                "dpop",
-                &k.proof(&ProofSpec::new(
-                    "POST",
-                    &format!("{ISSUER}/v1/oauth/token"),
-                    self.h.now_s(),
-                )),
-            );
-        }
-        self.h.send(req)
-    }
-
-    fn refresh(&self, token: &str) -> Resp {
-        self.h.send(self.client_form(
-            "/v1/oauth/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        ))
-    }
-
-    fn userinfo(&self, access: &str, key: &TestKey) -> Resp {
-        let ath = b64::encode(&<sha2::Sha256 as sha2::Digest>::digest(access.as_bytes()));
-        let proof = key.proof(
-            &ProofSpec::new(
-                "GET",
-                &format!("{ISSUER}/v1/oauth/userinfo"),
-                self.h.now_s(),
-            )
-            .claim("ath", json!(ath)),
-        );
-        self.h.send(
-            Req::get("/v1/oauth/userinfo")
-                .header("authorization", &format!("DPoP {access}"))
-                .header("dpop", &proof),
-        )
-    }
-
-    fn introspect(&self, token: &str) -> Value {
-        self.h
-            .send(self.client_form("/v1/oauth/introspect", &[("token", token)]))
-            .body
-    }
-}
 
 #[test]
 fn discovery_and_jwks() {
@@ -268,11 +129,15 @@ fn full_lifecycle_with_dpop_bound_tokens() {
         "the whole grant is revoked"
     );
     assert_eq!(w.introspect(&access), json!({"active": false}));
+    let audit = w.h.send(
+        Req::get("/v1/overseers/me/audit?type=oauth.refresh_reuse_detected")
+            .bearer(&w.overseer.session),
+    );
     assert_eq!(
-        w.h.count(
-            "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'oauth.refresh_reuse_detected'"
-        ),
-        1
+        audit.body["events"].as_array().map(Vec::len),
+        Some(1),
+        "the agent's overseer sees the reuse once: {}",
+        audit.body
     );
 
     let history =
@@ -293,7 +158,7 @@ fn compatible_mode_binds_to_the_client_key() {
     let proof = sign_ed25519(
         r#"{"typ":"dpop+jwt","alg":"EdDSA"}"#,
         &payload.to_string(),
-        &w.client_key.0,
+        &w.client.key.0,
     );
     let u = w.h.send(
         Req::get("/v1/oauth/userinfo")
@@ -380,10 +245,12 @@ fn parallel_redemptions_of_one_code_have_one_winner() {
         })
         .collect();
     let results = futures::executor::block_on(futures::future::join_all(reqs));
-    let statuses: Vec<u16> = results
+    let responses: Vec<_> = results
         .into_iter()
-        .map(|r| r.into_response().unwrap().status().as_u16())
+        .map(|r| r.into_response().unwrap())
         .collect();
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    let winner = responses.into_iter().find(|r| r.status().as_u16() == 200);
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -394,19 +261,22 @@ fn parallel_redemptions_of_one_code_have_one_winner() {
         3,
         "{statuses:?}"
     );
+    // Concurrent losers must not leave a grant behind: no token response means no row shows it.
     assert_eq!(
         w.h.count("SELECT COUNT(*) AS n FROM oauth_grants"),
         1,
         "one grant was ever created"
     );
+    // The reuse revoked it: what the winner received is dead, and the code stays spent.
+    let won = Tokens::issued(&Resp::from(winner.unwrap()));
+    assert_eq!(w.introspect(&won.access), json!({"active": false}));
     assert_eq!(
-        w.h.count("SELECT COUNT(*) AS n FROM oauth_grants WHERE revoked_reason = 'code_reuse'"),
-        1,
-        "and the reuse revoked it"
+        w.refresh(&won.refresh).body["error_description"],
+        "the grant has been revoked"
     );
     assert_eq!(
-        w.h.count("SELECT COUNT(*) AS n FROM authorization_codes WHERE used_at IS NOT NULL"),
-        1
+        w.exchange(&code, None).body["error_description"],
+        "authorization code has already been used"
     );
 }
 
@@ -451,7 +321,7 @@ fn authorize_refusals() {
     );
     assert_eq!(e(&w.authorize(json!({"agent_id": w.overseer.id}))).0, 403);
     let anon =
-        w.h.send(Req::post("/v1/oauth/authorize").json(json!({"client_id": w.client_id})));
+        w.h.send(Req::post("/v1/oauth/authorize").json(json!({"client_id": w.client.id})));
     assert_eq!(
         (anon.status, anon.body["error"].as_str()),
         (401, Some("login_required"))
@@ -470,7 +340,7 @@ fn authorize_refusals() {
     let r = w.h.send(
         Req::post(&format!("/v1/overseers/agents/{}/block-client", w.agent.id))
             .bearer(&w.overseer.session)
-            .json(json!({"client_id": w.client_id})),
+            .json(json!({"client_id": w.client.id})),
     );
     assert_eq!(r.status, 201);
     let denied = w.authorize(json!({}));
@@ -493,7 +363,7 @@ fn authorize_refusals() {
 fn redirect_style_authorize() {
     let w = world();
     let q = format!("/v1/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=s%201",
-        w.client_id, "https%3A%2F%2Fapp.example.com%2Fcb");
+        w.client.id, "https%3A%2F%2Fapp.example.com%2Fcb");
     let proof = w.agent_key.proof(&ProofSpec::new(
         "GET",
         &format!("{ISSUER}/v1/oauth/authorize"),
@@ -529,17 +399,9 @@ fn free_agents_get_ten_grants_a_month() {
     let h = Harness::new();
     let o = h.overseer("o@example.test");
     h.subscribe(&o.id, "BASIC");
-    let client_key = TestKey::random();
-    let c = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&o.session)
-            .json(json!({"name": "C", "redirect_uris": [REDIRECT], "public_key": client_key.x()})),
-    );
-    let client_id = c.body["client"]["id"].as_str().unwrap().to_owned();
+    let client = Client::register(&h, "overseer", &o.session, "C");
     let a = h.register(&TestKey::random(), "Free agent");
-    let ask = || {
-        h.send(Req::post("/v1/oauth/authorize").bearer(&a.session).json(json!({"client_id": client_id, "redirect_uri": REDIRECT, "code_challenge": CHALLENGE, "code_challenge_method": "S256"})))
-    };
+    let ask = || authorize(&h, &a, &client.id, json!({}));
     for _ in 0..10 {
         assert_eq!(ask().status, 200);
     }
@@ -552,10 +414,14 @@ fn free_agents_get_ten_grants_a_month() {
         r.body["error_description"],
         "OAuth limit reached (10/10 for this period)"
     );
-    assert_eq!(
-        h.count("SELECT COUNT(*) AS n FROM oauth_requests WHERE reason = 'oauth_limit_reached'"),
-        1
-    );
+    let history = h.send(Req::get("/v1/agents/me/oauth-history").bearer(&a.session));
+    let reasons: Vec<&str> = history.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["oauth_limit_reached"], "{}", history.body);
 }
 
 #[test]
@@ -601,7 +467,7 @@ fn client_authentication_and_revocation() {
     assert_eq!(send().body["error"], "invalid_client");
     let none = w.h.send(Req::post("/v1/oauth/token").raw(
         "application/x-www-form-urlencoded",
-        form(&[("grant_type", "refresh_token"), ("client_id", &w.client_id)]),
+        form(&[("grant_type", "refresh_token"), ("client_id", &w.client.id)]),
     ));
     assert_eq!(
         (none.status, none.body["error"].as_str()),
@@ -650,14 +516,14 @@ fn client_authentication_and_revocation() {
 #[test]
 fn token_endpoint_requires_nonces_when_configured() {
     let w = world_with(&[("DPOP_REQUIRE_NONCE", "true")]);
-    let code = w.code_via_session();
-    let first = w.exchange(&code, Some(&w.client_key));
+    let code = w.code();
+    let first = w.exchange(&code, Some(&w.client.key));
     assert_eq!(
         (first.status, first.body["error"].as_str()),
         (400, Some("use_dpop_nonce"))
     );
     let nonce = first.header("dpop-nonce").unwrap().to_owned();
-    let proof = w.client_key.proof(
+    let proof = w.client.key.proof(
         &ProofSpec::new("POST", &format!("{ISSUER}/v1/oauth/token"), w.h.now_s())
             .claim("nonce", json!(nonce)),
     );
@@ -675,35 +541,6 @@ fn token_endpoint_requires_nonces_when_configured() {
     let ok = w.h.send(req);
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(ok.header("dpop-nonce").is_some());
-}
-
-fn world_with(vars: &[(&str, &str)]) -> World {
-    let mut w = world();
-    let h = Harness::with_vars(vars);
-    // Rebuild the same fixtures on the configured harness.
-    let overseer = h.overseer("o@example.test");
-    h.subscribe(&overseer.id, "BASIC");
-    let agent = h.register(&w.agent_key, "Agent A");
-    let r = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&overseer.session)
-            .json(json!({
-        "name": "Demo Client", "redirect_uris": [REDIRECT], "public_key": w.client_key.x()})),
-    );
-    w.client_id = r.body["client"]["id"].as_str().unwrap().to_owned();
-    w.h = h;
-    w.overseer = overseer;
-    w.agent = agent;
-    w
-}
-
-impl World {
-    fn code_via_session(&self) -> String {
-        let r = self.h.send(Req::post("/v1/oauth/authorize").bearer(&self.agent.session).json(json!({
-            "client_id": self.client_id, "redirect_uri": REDIRECT, "code_challenge": CHALLENGE, "code_challenge_method": "S256"})));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["code"].as_str().unwrap().to_owned()
-    }
 }
 
 #[test]
@@ -754,23 +591,13 @@ fn revoking_a_shadow_sponsor_stops_the_agents_clients_tokens() {
                "subscription_id": null, "items": [{"price": {"id": PRICE_SHADOW}, "quantity": 1}],
                "custom_data": custom}),
     )));
-    let client_key = TestKey::random();
-    let r = h.send(
-        Req::post("/v1/clients/register/agent")
-            .bearer(&agent.session)
-            .json(
-                json!({"name": "Agent's Client", "redirect_uris": [REDIRECT],
-                         "public_key": client_key.x(), "scope": "id name subscription"}),
-            ),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
+    let client = Client::register(&h, "agent", &agent.session, "Agent's Client");
     let w = World {
-        client_id: r.body["client"]["id"].as_str().unwrap().to_owned(),
         h,
         overseer,
         agent,
         agent_key,
-        client_key,
+        client,
     };
     let dpop = TestKey::random();
     let t = w.exchange(&w.code(), Some(&dpop));

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::oauth::{authorize, Client};
 use common::*;
 use serde_json::json;
 
@@ -148,18 +149,22 @@ fn client_pool_view_for_a_paid_overseer() {
     .assert_error(404, "client_not_found");
 }
 
-/// Whether the enforcement predicate of authorize/token/userinfo holds for (client, agent) now.
-fn enforced_block(h: &Harness, client_id: &str, agent_id: &str) -> bool {
-    let sql = format!(
-        "SELECT {} AS b",
-        agent_id::routes::oauth::tokens::blocked("?1", "?2")
-    );
-    let out = futures::executor::block_on(agent_id::store::Db::run(
-        h.db.as_ref(),
-        agent_id::store::Statement::new(sql, vec![client_id.into(), agent_id.into()]),
-    ))
-    .unwrap();
-    out.rows[0]["b"].as_i64() == Some(1)
+/// Whether a block of `client_id` is enforced for `agent` now: the agent's authorization is
+/// refused for it (a code is issued otherwise).
+fn enforced_block(h: &Harness, client_id: &str, agent: &Agent) -> bool {
+    let r = authorize(h, agent, client_id, json!({}));
+    match r.status {
+        200 => false,
+        403 => {
+            assert_eq!(
+                r.body["error_description"], "the agent's overseer has blocked this client",
+                "{}",
+                r.body
+            );
+            true
+        }
+        _ => panic!("authorize: {} {}", r.status, r.body),
+    }
 }
 
 fn blocked_list(h: &Harness, o: &Overseer, agent_id: &str) -> Vec<serde_json::Value> {
@@ -177,16 +182,8 @@ fn blocked_list(h: &Harness, o: &Overseer, agent_id: &str) -> Vec<serde_json::Va
 fn blocks_belong_to_the_overseer_who_made_them() {
     let h = Harness::new();
     let (o1, a) = overseer_with_agent(&h, "BASIC");
-    let c = h.send(
-        Req::post("/v1/clients/register/overseer")
-            .bearer(&o1.session)
-            .json(
-                json!({"name": "Shared", "redirect_uris": ["https://app.example.com/cb"],
-                         "public_key": TestKey::random().x()}),
-            ),
-    );
-    assert_eq!(c.status, 201, "{}", c.body);
-    let c = c.body["client"]["id"].as_str().unwrap().to_owned();
+    let client = Client::register(&h, "overseer", &o1.session, "Shared");
+    let c = client.id.clone();
     let block = |o: &Overseer| {
         h.send(
             Req::post(&format!("/v1/overseers/agents/{}/block-client", a.id))
@@ -203,13 +200,15 @@ fn blocks_belong_to_the_overseer_who_made_them() {
             .bearer(&o.session),
         )
     };
-    assert_eq!(block(&o1).status, 201);
-    assert!(enforced_block(&h, &c, &a.id));
+    let r = block(&o1);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let o1_blocked_at = r.body["block"]["created_at"].as_str().unwrap().to_owned();
+    assert!(enforced_block(&h, &c, &a));
 
     // The agent leaves O1 and is claimed by O2.
     let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(!enforced_block(&h, &c, &a.id), "O1 no longer oversees A");
+    assert!(!enforced_block(&h, &c, &a), "O1 no longer oversees A");
     let o2 = h.overseer("o2@example.test");
     h.subscribe(&o2.id, "BASIC");
     h.claim(&o2, &a);
@@ -217,24 +216,19 @@ fn blocks_belong_to_the_overseer_who_made_them() {
         blocked_list(&h, &o2, &a.id).is_empty(),
         "O1's block is not O2's"
     );
-    assert!(!enforced_block(&h, &c, &a.id));
+    assert!(!enforced_block(&h, &c, &a));
     unblock(&o2).assert_error(404, "block_not_found");
 
     // O2's own block: written, enforced, and it revokes the live grant.
-    h.sql(
-        "INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at) \
-         VALUES ('g_live', ?1, ?2, 'id', 0, 0)",
-        vec![c.as_str().into(), a.id.as_str().into()],
-    );
+    let live = client.grant(&h, &a);
     h.clock.advance_secs(5);
     let r = block(&o2);
     assert_eq!(r.status, 201, "{}", r.body);
-    assert!(enforced_block(&h, &c, &a.id));
-    let g = h.sql(
-        "SELECT revoked_reason FROM oauth_grants WHERE id = 'g_live'",
-        vec![],
+    assert!(enforced_block(&h, &c, &a));
+    assert_eq!(
+        client.introspect(&h, &live.access),
+        json!({"active": false})
     );
-    assert_eq!(g.rows[0]["revoked_reason"], "client_blocked");
     block(&o2).assert_error(409, "already_blocked");
     let listed = blocked_list(&h, &o2, &a.id);
     assert_eq!(listed.len(), 1);
@@ -243,20 +237,34 @@ fn blocks_belong_to_the_overseer_who_made_them() {
         listed[0]["created_at"],
         agent_id::domain::time::rfc3339_ms(h.clock_ms())
     );
-    assert_eq!(
-        h.count("SELECT COUNT(*) AS n FROM client_blocks"),
-        2,
-        "O1's row is kept in O1's name"
-    );
 
     // O2 unblocks its own block only; O1's row stays and is still not enforced.
     assert_eq!(unblock(&o2).status, 200);
-    assert!(!enforced_block(&h, &c, &a.id));
+    assert!(!enforced_block(&h, &c, &a));
     unblock(&o2).assert_error(404, "block_not_found");
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM client_blocks"), 1);
+    let refused = client.refresh(&h, &live.refresh);
+    assert_eq!(
+        (refused.status, refused.body["error_description"].as_str()),
+        (400, Some("the grant has been revoked")),
+        "the block revoked the grant; the unblock restores nothing"
+    );
+
+    // O1's row was kept in O1's name: once O1 oversees A again, its block applies again.
+    let r = h.send(Req::post("/v1/agents/revoke-overseer").bearer(&a.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    h.claim(&o1, &a);
+    let listed = blocked_list(&h, &o1, &a.id);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (
+            listed[0]["client_id"].as_str(),
+            listed[0]["created_at"].as_str()
+        ),
+        (Some(c.as_str()), Some(o1_blocked_at.as_str()))
+    );
+    assert!(enforced_block(&h, &c, &a));
 }
 
-/// Migration 0003 keeps every existing block in its author's name under the new key.
 #[test]
 fn migration_0003_keeps_existing_blocks_with_their_overseer() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");

@@ -12,12 +12,12 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use agent_id::app::Handled;
 use agent_id::config::Config;
 use agent_id::store::{Db, Outcome, Statement, StoreError};
 
+use common::oauth::Client;
 use common::paddle::*;
 use common::*;
 
@@ -103,16 +103,7 @@ fn deliver(earlier: (&str, &str), later: (&str, &str), how: Delivery) -> Final {
     subscribe(&h, &o.id, "sub_c", "PRO", PRICE_PRO);
     let a = h.register(&TestKey::random(), "A");
     h.claim(&o, &a);
-    let r = h.send(
-        Req::post("/v1/clients/register/agent")
-            .bearer(&a.session)
-            .json(
-                json!({"name": "C", "redirect_uris": ["https://app.example.com/cb"],
-                         "public_key": TestKey::random().x()}),
-            ),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let client = r.body["client"]["id"].as_str().unwrap().to_owned();
+    let client = Client::register(&h, "agent", &a.session, "C").id;
 
     let event = |(kind, status): (&str, &str), id: &str, t: i64| {
         envelope(
@@ -168,7 +159,7 @@ fn deliver(earlier: (&str, &str), later: (&str, &str), how: Delivery) -> Final {
             .unwrap()
             .to_owned(),
         oversight: oversight(&h, &o.id, &a.id),
-        client: client_state(&h, &client),
+        client: listed_client_state(&h, "agent", &a.session, &client),
     }
 }
 

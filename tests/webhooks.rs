@@ -5,6 +5,7 @@ mod common;
 
 use serde_json::{json, Value};
 
+use common::oauth::Client;
 use common::paddle::*;
 use common::*;
 
@@ -21,6 +22,27 @@ fn hmac_hex(msg: &[u8]) -> String {
     let mut m = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     m.update(msg);
     agent_id::domain::ids::hex(&m.finalize().into_bytes())
+}
+
+/// Registers a client through `session` (of its `owner_type`) one millisecond after the last,
+/// so "newest" is well defined; returns its id.
+fn register_client(h: &Harness, owner_type: &str, session: &str) -> String {
+    h.clock.set_ms(h.clock_ms() + 1);
+    Client::register(h, owner_type, session, "C").id
+}
+
+/// The overseer marks `what` (`agents/<id>` or `clients/<id>`) for cancellation.
+fn mark(h: &Harness, o: &Overseer, what: &str) {
+    let r = h.send(
+        Req::new(
+            http::Method::PUT,
+            &format!("/v1/overseers/{}/{what}/cancellation", o.id),
+        )
+        .bearer(&o.session)
+        .json(json!({"marked_for_cancellation": true})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["marked_for_cancellation"], true, "{}", r.body);
 }
 
 fn unknown_sub_body() -> String {
@@ -161,15 +183,11 @@ fn vector_5_12_end_to_end() {
     assert_eq!(s["is_active"], true);
     assert_eq!(s["will_renew"], true);
     assert_eq!(s["billing_period_end"], "2026-02-01T00:00:00.000Z");
-    assert_eq!(audit_count(&h, "subscription.linked"), 1);
-    let customer = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![o.id.as_str().into()],
-    );
     assert_eq!(
-        customer.rows[0]["paddle_customer_id"],
-        "ctm_01test000000000000000001"
+        overseer_audit_count(&h, &o.session, "subscription.linked"),
+        1
     );
+    assert_eq!(customer_id(&h, &o.session), "ctm_01test000000000000000001");
 }
 
 #[test]
@@ -352,12 +370,25 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
     let declaimed =
         h.send(Req::post(&format!("/v1/agents/declaim/{}", gone.id)).bearer(&o.session));
     assert_eq!(declaimed.status, 200);
-    let own = client(&h, "overseer", &o.id, 1);
-    let agents_client = client(&h, "agent", &a1.id, 2);
-    let tier_limited = client(&h, "overseer", &o.id, 3);
-    h.sql(
-        "UPDATE oauth_clients SET disabled = 1, disabled_reason = 'tier_limit' WHERE id = ?1",
-        vec![tier_limited.as_str().into()],
+    let own = register_client(&h, "overseer", &o.session);
+    let agents_client = register_client(&h, "agent", &a1.session);
+    // A client of the pool disabled for the tier limit: A1's clients leave the pool with A1
+    // (declaimed) and stay disabled when A1 is claimed again; A1 re-enables only the first.
+    let tier_limited = register_client(&h, "agent", &a1.session);
+    let r = h.send(Req::post(&format!("/v1/agents/declaim/{}", a1.id)).bearer(&o.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    h.claim(&o, &a1);
+    let r = h.send(
+        Req::new(
+            http::Method::PUT,
+            &format!("/v1/clients/{agents_client}/enable"),
+        )
+        .bearer(&a1.session),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        listed_client_state(&h, "agent", &a1.session, &tier_limited),
+        (1, Some("tier_limit".into()))
     );
 
     let link = sub_link(&o.id, "PRO", PRICE_PRO);
@@ -374,11 +405,11 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
         );
     }
     assert_eq!(
-        client_state(&h, &own),
+        listed_client_state(&h, "overseer", &o.session, &own),
         (1, Some("subscription_paused".into()))
     );
     assert_eq!(
-        client_state(&h, &agents_client),
+        listed_client_state(&h, "agent", &a1.session, &agents_client),
         (1, Some("subscription_paused".into()))
     );
     let s = subscription(&h, &o.session);
@@ -415,13 +446,22 @@ fn pause_and_resume_restore_only_what_the_pause_suspended() {
         oversight(&h, &o.id, &gone.id),
         (0, Some("declaimed".into()))
     );
-    assert_eq!(client_state(&h, &own), (0, None));
-    assert_eq!(client_state(&h, &agents_client), (0, None));
     assert_eq!(
-        client_state(&h, &tier_limited),
+        listed_client_state(&h, "overseer", &o.session, &own),
+        (0, None)
+    );
+    assert_eq!(
+        listed_client_state(&h, "agent", &a1.session, &agents_client),
+        (0, None)
+    );
+    assert_eq!(
+        listed_client_state(&h, "agent", &a1.session, &tier_limited),
         (1, Some("tier_limit".into()))
     );
-    assert_eq!(audit_count(&h, "oversight.reactivated"), 1);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "oversight.reactivated"),
+        1
+    );
 }
 
 /// PRO → BASIC: one agent and ten clients stay; marked ones go first, then the newest.
@@ -438,16 +478,12 @@ fn downgrade_enforces_the_lower_limits() {
         h.claim(&o, a);
     }
     // The oldest claim is marked for cancellation, so it goes first; then the newest.
-    h.sql(
-        "UPDATE oversights SET marked_for_cancellation = 1 WHERE agent_id = ?1",
-        vec![agents[0].id.as_str().into()],
-    );
-    let clients: Vec<String> = (0..12).map(|i| client(&h, "overseer", &o.id, i)).collect();
-    h.sql(
-        "UPDATE oauth_clients SET marked_for_cancellation = 1 WHERE id = ?1",
-        vec![clients[0].as_str().into()],
-    );
-    let agent_client = client(&h, "agent", &agents[2].id, 100);
+    mark(&h, &o, &format!("agents/{}", agents[0].id));
+    let clients: Vec<String> = (0..12)
+        .map(|_| register_client(&h, "overseer", &o.session))
+        .collect();
+    mark(&h, &o, &format!("clients/{}", clients[0]));
+    let agent_client = register_client(&h, "agent", &agents[2].session);
 
     assert_processed(&h.webhook(&envelope(
         "evt_dg",
@@ -464,19 +500,19 @@ fn downgrade_enforces_the_lower_limits() {
     }
     // Pool: 12 own clients, max 10 → the marked one and the newest go.
     assert_eq!(
-        client_state(&h, &clients[0]),
+        listed_client_state(&h, "overseer", &o.session, &clients[0]),
         (1, Some("tier_limit".into()))
     );
     assert_eq!(
-        client_state(&h, &clients[11]),
+        listed_client_state(&h, "overseer", &o.session, &clients[11]),
         (1, Some("tier_limit".into()))
     );
     for c in &clients[1..11] {
-        assert_eq!(client_state(&h, c).0, 0);
+        assert_eq!(listed_client_state(&h, "overseer", &o.session, c).0, 0);
     }
     // The released agent's client falls back to its own FREE pool (0 clients).
     assert_eq!(
-        client_state(&h, &agent_client),
+        listed_client_state(&h, "agent", &agents[2].session, &agent_client),
         (1, Some("tier_limit".into()))
     );
     let usage = h
@@ -490,8 +526,11 @@ fn downgrade_enforces_the_lower_limits() {
         ),
         (Some(1), Some(10))
     );
-    assert_eq!(audit_count(&h, "oversight.deactivated"), 2);
-    assert_eq!(audit_count(&h, "client.disabled"), 3);
+    assert_eq!(
+        overseer_audit_count(&h, &o.session, "oversight.deactivated"),
+        2
+    );
+    assert_eq!(overseer_audit_count(&h, &o.session, "client.disabled"), 3);
 }
 
 #[test]
@@ -501,7 +540,7 @@ fn cancellation_falls_back_to_free() {
     subscribe(&h, &o.id, "sub_c", "BASIC", PRICE_BASIC);
     let a = h.register(&TestKey::random(), "A");
     h.claim(&o, &a);
-    let c = client(&h, "overseer", &o.id, 1);
+    let c = register_client(&h, "overseer", &o.session);
     assert_processed(&h.webhook(&envelope(
         "evt_cx",
         "subscription.canceled",
@@ -512,7 +551,10 @@ fn cancellation_falls_back_to_free() {
         oversight(&h, &o.id, &a.id),
         (0, Some("subscription_canceled".into()))
     );
-    assert_eq!(client_state(&h, &c), (1, Some("tier_limit".into())));
+    assert_eq!(
+        listed_client_state(&h, "overseer", &o.session, &c),
+        (1, Some("tier_limit".into()))
+    );
     let s = subscription(&h, &o.session);
     assert_eq!(
         (s["id"].as_str(), s["status"].as_str(), s["tier"].as_str()),
@@ -572,11 +614,7 @@ fn customer_created_sets_the_customer_once() {
     assert_ignored(&h.webhook(&ev("evt_c0", "ctm_forged", "AAAA")));
     assert_processed(&h.webhook(&ev("evt_c1", "ctm_first", &sig)));
     assert_ignored(&h.webhook(&ev("evt_c2", "ctm_second", &sig)));
-    let row = h.sql(
-        "SELECT paddle_customer_id FROM overseers WHERE id = ?1",
-        vec![o.id.as_str().into()],
-    );
-    assert_eq!(row.rows[0]["paddle_customer_id"], "ctm_first");
+    assert_eq!(customer_id(&h, &o.session), "ctm_first");
 }
 
 /// A database in front of SQLite that simulates what happens between the dedup check and the

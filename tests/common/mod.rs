@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod oauth;
 pub mod paddle;
 
 use std::cell::{Cell, RefCell};

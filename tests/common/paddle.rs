@@ -47,6 +47,13 @@ pub fn envelope(event_id: &str, event_type: &str, occurred: i64, data: Value) ->
     .to_string()
 }
 
+/// The overseer's Paddle customer id as `GET /v1/overseers/me` shows it.
+pub fn customer_id(h: &Harness, session: &str) -> Value {
+    let r = h.send(Req::get("/v1/overseers/me").bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["overseer"]["paddle_customer_id"].clone()
+}
+
 /// The overseer's subscription as `GET /v1/subscriptions/me` shows it.
 pub fn subscription(h: &Harness, session: &str) -> Value {
     let r = h.send(Req::get("/v1/subscriptions/me").bearer(session));
@@ -99,8 +106,9 @@ pub fn subscribe(h: &Harness, overseer_id: &str, sub_id: &str, tier: &str, price
     assert_processed(&h.webhook(&body));
 }
 
-/// Inserts an OAuth client owned by `owner_type`/`owner_id`, created `age_rank` ms after T0
-/// (stands in for client registration, which is not part of this branch).
+/// Writes an OAuth client owned by `owner_type`/`owner_id`, created `age_rank` ms after T0.
+/// Only for states the API never creates (a pool over its limit, rows for the retention
+/// tests); everything else registers through `oauth::Client::register`.
 pub fn client(h: &Harness, owner_type: &str, owner_id: &str, age_rank: i64) -> String {
     let id = uuid();
     h.sql(
@@ -138,6 +146,28 @@ pub fn client_state(h: &Harness, id: &str) -> (i64, Option<String>) {
     )
 }
 
+/// `(disabled, disabled_reason)` of client `id` as its owner sees it in
+/// `GET /v1/clients/list/{owner_type}` through `session`.
+pub fn listed_client_state(
+    h: &Harness,
+    owner_type: &str,
+    session: &str,
+    id: &str,
+) -> (i64, Option<String>) {
+    let r = h.send(Req::get(&format!("/v1/clients/list/{owner_type}")).bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = r.body["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not listed: {}", r.body));
+    (
+        i64::from(c["disabled"].as_bool().unwrap()),
+        c["disabled_reason"].as_str().map(str::to_owned),
+    )
+}
+
 /// `(active, deactivated_reason)` of the oversight of `agent_id` by `overseer_id`.
 pub fn oversight(h: &Harness, overseer_id: &str, agent_id: &str) -> (i64, Option<String>) {
     let rows = h
@@ -152,6 +182,16 @@ pub fn oversight(h: &Harness, overseer_id: &str, agent_id: &str) -> (i64, Option
     )
 }
 
+/// How many `kind` events the overseer sees in its activity trail (`GET /v1/overseers/me/audit`).
+pub fn overseer_audit_count(h: &Harness, session: &str, kind: &str) -> i64 {
+    let r =
+        h.send(Req::get(&format!("/v1/overseers/me/audit?type={kind}&limit=100")).bearer(session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["events"].as_array().unwrap().len() as i64
+}
+
+/// Every `kind` audit row, whoever it concerns (for events no endpoint shows: a shadow
+/// overseer's, an agent's, or ones tied to no overseer at all).
 pub fn audit_count(h: &Harness, kind: &str) -> i64 {
     h.sql(
         "SELECT COUNT(*) AS n FROM audit_events WHERE type = ?1",

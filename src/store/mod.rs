@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json};
 pub mod agents;
 pub mod audit;
 pub mod batch;
+pub mod challenges;
 pub mod clients;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;

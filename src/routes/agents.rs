@@ -1,9 +1,9 @@
 //! Agent login, logout and self-service reads (api.md 2.2).
 
+use std::convert::Infallible;
+
 use serde::Serialize;
 use serde_json::json;
-
-use std::convert::Infallible;
 
 use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};

@@ -121,7 +121,7 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         KeyOutcome::KeyTaken => return Err(ApiError::duplicate_public_key()),
         KeyOutcome::KeyChanged => return Err(ApiError::challenge_not_found()),
     }
-    // Reuse is refused by D1 (the UPDATE needs the old key), so the delete is only tidying up.
+    // Reuse is refused by D1 (the key change needs the old key), so the delete only tidies up.
     ctx.defer(kv_challenges::settle(
         ctx.services.kv.clone(),
         Update::Delete(challenge::rotation_key(&rotation.challenge_id)),

@@ -7,23 +7,9 @@
 
 use crate::ctx::Ctx;
 use crate::http::ApiError;
-use crate::stmt;
+use crate::store::markers::{self, Use};
 
-/// What a replay marker protects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MarkerKind {
-    Dpop,
-    ClientAssertion,
-}
-
-impl MarkerKind {
-    const fn as_str(self) -> &'static str {
-        match self {
-            MarkerKind::Dpop => "dpop",
-            MarkerKind::ClientAssertion => "client_assertion",
-        }
-    }
-}
+pub use crate::store::markers::MarkerKind;
 
 /// The last whole Unix second at which a proof or assertion is accepted (`now_s <= last`).
 /// Request time is milliseconds truncated to seconds, so acceptance ends at the first
@@ -63,20 +49,15 @@ pub async fn first_use(
     hash: &str,
     window: AcceptedThrough,
 ) -> Result<bool, ApiError> {
-    let outcome = ctx
-        .services
-        .db
-        .run(stmt!(
-            "INSERT INTO jti_markers (hash, kind, expires_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, expires_at = excluded.expires_at \
-             WHERE jti_markers.expires_at <= ?4",
-            hash,
-            kind.as_str(),
-            window.marker_expires_at_ms(),
-            ctx.now_ms
-        ))
-        .await?;
-    Ok(outcome.changes == 1)
+    let used = markers::mark_used(
+        ctx.db(),
+        kind,
+        hash,
+        window.marker_expires_at_ms(),
+        ctx.now_ms,
+    )
+    .await?;
+    Ok(used == Use::First)
 }
 
 #[cfg(test)]

@@ -10,8 +10,7 @@ use crate::domain::ids::{opaque_token, sha256_hex};
 use crate::domain::overseer::OverseerRow;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, Credential, ErrorCode, Request, Sent, MAX_CREDENTIAL_HEADER_BYTES};
-use crate::stmt;
-use crate::store::{kv_ttl, Namespace};
+use crate::store::{agents, kv_ttl, markers, overseers, Namespace};
 
 /// Which kind of account a session belongs to; sessions never cross kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,20 +148,6 @@ fn cookie_session(req: &Request) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-#[derive(Deserialize)]
-struct AgentWithRevocation {
-    #[serde(flatten)]
-    agent: AgentRow,
-    revoked: i64,
-}
-
-#[derive(Deserialize)]
-struct OverseerWithRevocation {
-    #[serde(flatten)]
-    overseer: OverseerRow,
-    revoked: i64,
-}
-
 /// The account behind a session that KV and D1 both still vouch for.
 enum Account {
     Agent(AgentRow),
@@ -175,32 +160,15 @@ async fn confirm(
     token_hash: &str,
     record: &Record,
 ) -> Result<Option<Account>, ApiError> {
-    let db = &ctx.services.db;
+    let id = record.id.as_str();
     Ok(match record.kind {
-        AccountKind::Agent => db
-            .run(stmt!(
-                "SELECT id, name, description, public_key, session_epoch, created_at, updated_at, \
-                 EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
-                 FROM agents WHERE id = ?1",
-                record.id.as_str(),
-                token_hash
-            ))
+        AccountKind::Agent => agents::for_session(ctx.db(), id, token_hash)
             .await?
-            .first::<AgentWithRevocation>()?
-            .filter(|r| r.revoked == 0 && r.agent.session_epoch == record.epoch)
+            .filter(|r| !r.revoked && r.agent.session_epoch == record.epoch)
             .map(|r| Account::Agent(r.agent)),
-        AccountKind::Overseer => db
-            .run(stmt!(
-                "SELECT id, name, email, paddle_customer_id, current_subscription_id, session_epoch, \
-                 created_at, updated_at, \
-                 EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?2) AS revoked \
-                 FROM overseers WHERE id = ?1 AND kind = 'human'",
-                record.id.as_str(),
-                token_hash
-            ))
+        AccountKind::Overseer => overseers::for_session(ctx.db(), id, token_hash)
             .await?
-            .first::<OverseerWithRevocation>()?
-            .filter(|r| r.revoked == 0 && r.overseer.session_epoch == record.epoch)
+            .filter(|r| !r.revoked && r.overseer.session_epoch == record.epoch)
             .map(|r| Account::Overseer(r.overseer)),
     })
 }
@@ -334,15 +302,7 @@ async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<R
 /// response. KV refuses a second write to a key within a second (a logout right after log-in),
 /// and the marker already ends the session, so a failed delete is only logged.
 pub async fn revoke(ctx: &Ctx<'_>, token_hash: &str, expires_at_ms: i64) -> Result<(), ApiError> {
-    ctx.services
-        .db
-        .run(stmt!(
-            "INSERT INTO session_revocations (token_hash, expires_at) VALUES (?1, ?2) \
-             ON CONFLICT (token_hash) DO NOTHING",
-            token_hash,
-            expires_at_ms
-        ))
-        .await?;
+    markers::revoke_session(ctx.db(), token_hash, expires_at_ms).await?;
     let kv = ctx.services.kv.clone();
     let key = kv_key(token_hash);
     let request_id = ctx.request_id.to_owned();

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::time::rfc3339_ms;
 
-/// Columns selected by [`AgentRow::COLUMNS`].
+/// An agent as stored: `store::agents` reads and writes it.
 #[derive(Clone, Debug, Deserialize)]
 pub struct AgentRow {
     pub id: String,
@@ -17,8 +17,9 @@ pub struct AgentRow {
 }
 
 impl AgentRow {
-    pub const COLUMNS: &'static str =
-        "id, name, description, public_key, session_epoch, created_at, updated_at";
+    /// Transitional alias of [`crate::store::agents::COLUMNS`] for `routes/oauth/resource.rs`,
+    /// which moves to `store::agents::find` at the merge; then this goes.
+    pub const COLUMNS: &'static str = crate::store::agents::COLUMNS;
 
     pub fn view(&self) -> AgentView<'_> {
         AgentView {

@@ -1,9 +1,66 @@
-//! Registration and key-rotation challenges: the exact `challenge_data` an agent signs
-//! (api.md 9.2) and the KV records that hold it until completion or expiry.
+//! Agent challenges: the window a challenge is open for, the exact `challenge_data` an agent
+//! signs (api.md 9.2), what the agent is shown, and the records (registration, key rotation,
+//! human and shadow claims) that `store::challenges` keeps in KV until completion or expiry.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::clock::{Entropy, RandomError};
+use crate::domain::ids::uuid_v4;
+use crate::domain::time::rfc3339_ms;
+use crate::jose::b64;
+
+/// The id, lifetime and nonce of a challenge being issued: one lifetime rule for every kind
+/// (creation + configured seconds, security.md H2).
+pub struct Window {
+    pub id: String,
+    pub ttl_secs: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// `expires_at` as shown to the agent and embedded in `challenge_data`.
+    pub expires_at_text: String,
+    /// 32 random bytes, base64url.
+    pub nonce: String,
+}
+
+impl Window {
+    /// A window opening at `now_ms` for `ttl_secs`, with a fresh id and nonce.
+    pub fn open(rng: &dyn Entropy, now_ms: i64, ttl_secs: i64) -> Result<Self, RandomError> {
+        let mut nonce = [0u8; 32];
+        rng.fill(&mut nonce)?;
+        let expires_at = now_ms + ttl_secs * 1000;
+        Ok(Self {
+            id: uuid_v4(rng)?,
+            ttl_secs,
+            created_at: now_ms,
+            expires_at,
+            expires_at_text: rfc3339_ms(expires_at),
+            nonce: b64::encode(&nonce),
+        })
+    }
+
+    /// What the agent is shown: the challenge to sign and how long it stays open.
+    pub fn offer<'a>(&'a self, challenge_data: &'a str) -> Offer<'a> {
+        Offer {
+            success: true,
+            challenge_id: &self.id,
+            challenge_data,
+            expires_at: &self.expires_at_text,
+            expires_in: self.ttl_secs,
+        }
+    }
+}
+
+/// The body answering a registration or rotation initiation (api.md 2.2, 2.3).
+#[derive(Debug, Serialize)]
+pub struct Offer<'a> {
+    success: bool,
+    challenge_id: &'a str,
+    challenge_data: &'a str,
+    expires_at: &'a str,
+    expires_in: i64,
+}
 
 /// Canonical JSON: keys sorted by code point, no whitespace, serde_json string escaping.
 fn canonical(members: &BTreeMap<&str, &str>) -> String {

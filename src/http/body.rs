@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
 use crate::domain::ids::canonical_uuid;
+use crate::jose::ed25519::{parse_signature, Ed25519PublicKey};
 use crate::jose::json::{self, JsonError};
 
 /// Enforces the size limit for endpoints whose body is ignored.
@@ -136,6 +137,29 @@ impl JsonBody {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(_) => Err(ApiError::invalid_field(field, "expected a boolean")),
         }
+    }
+}
+
+/// The agent-key fields of registration and rotation (api.md 9.1).
+impl JsonBody {
+    /// A required Ed25519 public key (base64url, 32 bytes, a canonical point), or
+    /// `invalid_public_key`.
+    pub fn public_key(&self, field: &str) -> Result<Ed25519PublicKey, ApiError> {
+        Ed25519PublicKey::parse(self.req_str(field)?).map_err(|_| {
+            ApiError::invalid_public_key(
+                "Invalid Ed25519 public key format. Expected base64url-encoded key.",
+            )
+        })
+    }
+
+    /// The required `signature` field: tolerant base64, exactly 64 bytes.
+    pub fn signature(&self) -> Result<[u8; 64], ApiError> {
+        parse_signature(self.req_str("signature")?).ok_or_else(|| {
+            ApiError::invalid_field(
+                "signature",
+                "must be a base64url Ed25519 signature of 64 bytes",
+            )
+        })
     }
 }
 

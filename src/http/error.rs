@@ -317,3 +317,26 @@ impl From<&ConfigError> for ApiError {
         ApiError::configuration(e)
     }
 }
+
+/// Refusals shared by the agent-key flows (registration, rotation, claims).
+impl ApiError {
+    /// An unknown, malformed, expired, used or other-kind challenge: all look alike.
+    pub fn challenge_not_found() -> Self {
+        Self::new(
+            ErrorCode::ChallengeNotFound,
+            "Challenge not found or expired",
+        )
+    }
+
+    /// Another agent already holds the key.
+    pub fn duplicate_public_key() -> Self {
+        Self::new(
+            ErrorCode::DuplicatePublicKey,
+            "An agent already uses this public key",
+        )
+    }
+
+    pub fn invalid_public_key(message: &'static str) -> Self {
+        Self::new(ErrorCode::InvalidPublicKey, message)
+    }
+}

@@ -4,38 +4,38 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};
 use crate::ctx::Ctx;
 use crate::domain::agent::{AgentRow, AgentView};
-use crate::domain::challenge::{self, Record, Rotation};
+use crate::domain::challenge::{self, Record, Rotation, Window};
 use crate::domain::ids::canonical_uuid;
 use crate::http::body::JsonBody;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::ed25519::Ed25519PublicKey;
-use crate::routes::challenges::{self, Update, Window};
-use crate::routes::registration::{
-    challenge_not_found, duplicate_key, invalid_public_key, key_in_use, public_key_field,
-    signature_field,
-};
-use crate::stmt;
-use crate::store::Value;
-use http::StatusCode;
+use crate::store::agents::{self, KeyChange, KeyOutcome};
+use crate::store::audit::Event;
+use crate::store::challenges::{self as kv_challenges, Update};
 
 /// `POST /v1/agents/rotate-key/initiate`
 pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let new_key = public_key_field(&body, "new_public_key")?.canonical();
+    let new_key = body.public_key("new_public_key")?.canonical();
     if new_key == s.agent.public_key {
-        return Err(invalid_public_key("new key equals the current key"));
+        return Err(ApiError::invalid_public_key(
+            "new key equals the current key",
+        ));
     }
-    if key_in_use(ctx, &new_key).await? {
-        return Err(duplicate_key());
+    if agents::key_in_use(ctx.db(), &new_key).await? {
+        return Err(ApiError::duplicate_public_key());
     }
-    let window = Window::open(ctx, ctx.config.rotation_challenge_ttl_secs)?;
+    let window = Window::open(
+        ctx.rng(),
+        ctx.now_ms,
+        ctx.config.rotation_challenge_ttl_secs,
+    )?;
     let challenge_data = challenge::rotation_data(
         &ctx.issuer,
         &s.agent.id,
@@ -53,8 +53,8 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         created_at: window.created_at,
         expires_at: window.expires_at,
     });
-    let key = challenge::rotation_key(&window.id);
-    challenges::issue(ctx, &window, &key, &record, &challenge_data, StatusCode::OK).await
+    kv_challenges::put(ctx.kv(), &record, window.ttl_secs).await?;
+    Ok(Reply::ok(&window.offer(&challenge_data)))
 }
 
 #[derive(Serialize)]
@@ -65,22 +65,14 @@ struct Rotated<'a> {
     agent: AgentView<'a>,
 }
 
-/// `POST /v1/agents/rotate-key/complete/:challengeId`, in the order of api.md 2.3.
-pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    const CH: Challenge = Challenge::Dpop;
-    let body = JsonBody::parse(ctx.req)?;
-    let signature = signature_field(&body)?;
-    let proof = agent_proof::verify(ctx, CH)?;
-    let agent = agent_proof::agent_by_key(ctx, &proof.key)
-        .await?
-        .ok_or_else(|| agent_proof::invalid_proof("no agent has this DPoP key", CH))?;
-
-    let id = canonical_uuid(ctx.param("challenge_id")).ok_or_else(challenge_not_found)?;
-    let kv_key = challenge::rotation_key(&id);
-    let rotation = match challenges::load(ctx, &kv_key).await? {
-        Some(Record::RotateKey(r)) if r.challenge_id == id => r,
-        _ => return Err(challenge_not_found()),
-    };
+/// The live rotation challenge `raw_id` issued to `agent` for its current key.
+async fn load(ctx: &Ctx<'_>, raw_id: &str, agent: &AgentRow) -> Result<Rotation, ApiError> {
+    let id = canonical_uuid(raw_id).ok_or_else(ApiError::challenge_not_found)?;
+    let rotation =
+        match kv_challenges::load(ctx.kv(), &challenge::rotation_key(&id), ctx.now_ms).await? {
+            Some(Record::RotateKey(r)) if r.challenge_id == id => r,
+            _ => return Err(ApiError::challenge_not_found()),
+        };
     if rotation.agent_id != agent.id {
         return Err(ApiError::new(
             ErrorCode::ChallengeMismatch,
@@ -88,8 +80,21 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ));
     }
     if rotation.old_public_key != agent.public_key {
-        return Err(challenge_not_found());
+        return Err(ApiError::challenge_not_found());
     }
+    Ok(rotation)
+}
+
+/// `POST /v1/agents/rotate-key/complete/:challengeId`, in the order of api.md 2.3.
+pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    const CH: Challenge = Challenge::Dpop;
+    let body = JsonBody::parse(ctx.req)?;
+    let signature = body.signature()?;
+    let proof = agent_proof::verify(ctx, CH)?;
+    let agent = agent_proof::agent_by_key(ctx, &proof.key)
+        .await?
+        .ok_or_else(|| agent_proof::invalid_proof("no agent has this DPoP key", CH))?;
+    let rotation = load(ctx, ctx.param("challenge_id"), &agent).await?;
     let new_key = Ed25519PublicKey::parse(&rotation.new_public_key)
         .map_err(|_| ApiError::internal("stored rotation key invalid"))?;
     if !new_key.verify_strict(rotation.challenge_data.as_bytes(), &signature) {
@@ -100,40 +105,29 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     agent_proof::consume(ctx, &proof.proof, CH).await?;
 
-    let update = stmt!(
-        "UPDATE agents SET public_key = ?1, session_epoch = session_epoch + 1, updated_at = ?2 \
-         WHERE id = ?3 AND public_key = ?4",
-        rotation.new_public_key.as_str(),
-        ctx.now_ms,
-        agent.id.as_str(),
-        rotation.old_public_key.as_str()
-    );
-    let audit_row = audit::insert_where(
-        ctx,
-        &Event::by_agent("agent.key_rotated", &agent.id).details(json!({
-            "challenge_id": rotation.challenge_id,
-            "old_key_thumbprint": proof.key.thumbprint(),
-            "new_key_thumbprint": new_key.thumbprint(),
-        })),
-        Some((
-            "EXISTS (SELECT 1 FROM agents WHERE id = ?13 AND public_key = ?14)",
-            vec![
-                Value::from(agent.id.as_str()),
-                Value::from(rotation.new_public_key.as_str()),
-            ],
-        )),
-    )?;
-    let changed = match ctx.services.db.batch(vec![update, audit_row]).await {
-        Ok(outcomes) => outcomes.first().map_or(0, |o| o.changes),
-        Err(e) if e.is_unique_violation() => return Err(duplicate_key()),
-        Err(e) => return Err(e.into()),
+    let change = KeyChange {
+        agent_id: &agent.id,
+        old_key: &rotation.old_public_key,
+        new_key: &rotation.new_public_key,
+        now_ms: ctx.now_ms,
     };
-    if changed != 1 {
-        return Err(challenge_not_found());
+    let event = Event::by_agent("agent.key_rotated", &agent.id).details(json!({
+        "challenge_id": rotation.challenge_id,
+        "old_key_thumbprint": proof.key.thumbprint(),
+        "new_key_thumbprint": new_key.thumbprint(),
+    }));
+    match agents::rotate_key(ctx.db(), &change, &event, &ctx.stamp()).await? {
+        KeyOutcome::Done => {}
+        KeyOutcome::KeyTaken => return Err(ApiError::duplicate_public_key()),
+        KeyOutcome::KeyChanged => return Err(ApiError::challenge_not_found()),
     }
-    // Reuse is refused by D1 (the UPDATE needs the old key), so the delete is only tidying up.
-    challenges::defer_update(ctx, Update::Delete(kv_key));
-
+    // Reuse is refused by D1 (the key change needs the old key), so the delete only tidies up.
+    ctx.defer(kv_challenges::settle(
+        ctx.services.kv.clone(),
+        Update::Delete(challenge::rotation_key(&rotation.challenge_id)),
+        ctx.now_ms,
+        ctx.request_id.to_owned(),
+    ));
     let rotated = AgentRow {
         public_key: rotation.new_public_key,
         session_epoch: agent.session_epoch + 1,

@@ -2,3 +2,111 @@
 //!
 //! Functions here take the database (or return statements for the caller's batch) and plain
 //! values, and answer in typed outcomes; they never see the HTTP request or build responses.
+
+use super::{Db, StoreError};
+use crate::stmt;
+
+/// What a replay marker protects (`jti_markers.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkerKind {
+    Dpop,
+    ClientAssertion,
+}
+
+impl MarkerKind {
+    const fn as_str(self) -> &'static str {
+        match self {
+            MarkerKind::Dpop => "dpop",
+            MarkerKind::ClientAssertion => "client_assertion",
+        }
+    }
+}
+
+/// Whether a `jti` hash was new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    /// The marker was written (or an expired one taken over): the first use.
+    First,
+    /// A live marker exists: a replay.
+    Replay,
+}
+
+/// Marks `hash` as used until `expires_at_ms`. A live marker (expiring after `now_ms`) means a
+/// replay; an expired marker not yet purged is taken over. The primary key decides races.
+pub async fn mark_used(
+    db: &dyn Db,
+    kind: MarkerKind,
+    hash: &str,
+    expires_at_ms: i64,
+    now_ms: i64,
+) -> Result<Use, StoreError> {
+    let outcome = db
+        .run(stmt!(
+            "INSERT INTO jti_markers (hash, kind, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, expires_at = excluded.expires_at \
+             WHERE jti_markers.expires_at <= ?4",
+            hash,
+            kind.as_str(),
+            expires_at_ms,
+            now_ms
+        ))
+        .await?;
+    Ok(if outcome.changes == 1 {
+        Use::First
+    } else {
+        Use::Replay
+    })
+}
+
+/// Ends the session whose token hashes to `token_hash`, everywhere at once. Idempotent: a
+/// second logout of the same session changes nothing.
+pub async fn revoke_session(
+    db: &dyn Db,
+    token_hash: &str,
+    expires_at_ms: i64,
+) -> Result<(), StoreError> {
+    db.run(stmt!(
+        "INSERT INTO session_revocations (token_hash, expires_at) VALUES (?1, ?2) \
+         ON CONFLICT (token_hash) DO NOTHING",
+        token_hash,
+        expires_at_ms
+    ))
+    .await
+    .map(drop)
+}
+
+/// A select-list column `revoked` (0/1): whether the session `token_hash` (bound at
+/// `?{param}`) was revoked, so the account lookups of session checks stay one round trip.
+pub(super) fn revoked_column(param: usize) -> String {
+    format!("EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?{param}) AS revoked")
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::store::sqlite::SqliteDb;
+
+    #[test]
+    fn a_live_marker_refuses_and_an_expired_one_is_taken_over() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        let mark = |expires_at_ms, now_ms| {
+            block_on(mark_used(&db, MarkerKind::Dpop, "h", expires_at_ms, now_ms)).unwrap()
+        };
+        assert_eq!(mark(2_000, 1_000), Use::First);
+        assert_eq!(mark(3_000, 1_999), Use::Replay);
+        assert_eq!(mark(3_000, 2_000), Use::First, "expired at 2000 ms");
+        assert_eq!(mark(9_000, 2_999), Use::Replay, "the takeover set 3000 ms");
+        let kind = block_on(mark_used(
+            &db,
+            MarkerKind::ClientAssertion,
+            "h",
+            9_000,
+            3_000,
+        ))
+        .unwrap();
+        assert_eq!(kind, Use::First);
+    }
+}

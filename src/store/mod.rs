@@ -14,9 +14,11 @@ use serde_json::{Map, Value as Json};
 pub mod agents;
 pub mod audit;
 pub mod batch;
+pub mod challenges;
 pub mod clients;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+pub mod flag;
 pub mod grants;
 pub mod markers;
 #[cfg(not(target_arch = "wasm32"))]

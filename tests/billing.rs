@@ -984,3 +984,31 @@ fn the_shadow_link_window_covers_the_challenge() {
     );
     assert!(Config::load(&vars(&[("SHADOW_LINK_TTL_SECS", "3600")])).is_ok());
 }
+
+/// Paddle may add subscription statuses: an unknown one is mirrored verbatim and shown as sent,
+/// grants nothing (the FREE limits apply, nothing can be canceled), and never breaks a read of
+/// the stored row.
+#[test]
+fn an_unknown_paddle_status_is_kept_verbatim_and_grants_nothing() {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    subscribe(&h, &o.id, "sub_u", "PRO", PRICE_PRO);
+    let r = h.send(Req::get("/v1/subscriptions/usage").bearer(&o.session));
+    assert_eq!(r.body["usage"]["max_agents"], 5, "{}", r.body);
+    assert_processed(&h.webhook(&envelope(
+        "evt_u",
+        "subscription.updated",
+        10,
+        sub("sub_u", "under_review", PRICE_PRO, None),
+    )));
+    let s = subscription(&h, &o.session);
+    assert_eq!(s["status"], "under_review");
+    assert_eq!(s["is_active"], false);
+    assert_eq!(s["will_renew"], false);
+    let r = h.send(Req::get("/v1/subscriptions/usage").bearer(&o.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["usage"]["max_agents"], 0, "FREE limits apply");
+    cancel(&h, &o.session).assert_error(400, "no_subscription");
+    let r = h.send(Req::get("/v1/overseers/me").bearer(&o.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+}

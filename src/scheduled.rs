@@ -130,20 +130,20 @@ async fn purge_expired(
     now_ms: i64,
     retention: Retention,
 ) -> Result<Report, StoreError> {
-    let steps: [(Expiry, i64); 9] = [
-        (Expiry::JtiMarkers, now_ms),
-        (Expiry::SessionRevocations, now_ms),
-        (Expiry::AuthorizationCodes, now_ms - DAY_MS),
-        (Expiry::RefreshTokens, now_ms),
-        (Expiry::AccessTokens, now_ms),
-        (Expiry::RevokedJtis, now_ms),
-        (Expiry::WebhookEvents, now_ms - 30 * DAY_MS),
-        (Expiry::AuditEvents, now_ms - retention.audit_days * DAY_MS),
-        (
-            Expiry::OauthRequests,
-            now_ms - retention.oauth_history_days * DAY_MS,
-        ),
-    ];
+    let steps = Expiry::ALL.map(|target| {
+        let cutoff = match target {
+            Expiry::AuthorizationCodes => now_ms - DAY_MS,
+            Expiry::WebhookEvents => now_ms - 30 * DAY_MS,
+            Expiry::AuditEvents => now_ms - retention.audit_days * DAY_MS,
+            Expiry::OauthRequests => now_ms - retention.oauth_history_days * DAY_MS,
+            Expiry::JtiMarkers
+            | Expiry::SessionRevocations
+            | Expiry::RefreshTokens
+            | Expiry::AccessTokens
+            | Expiry::RevokedJtis => now_ms,
+        };
+        (target, cutoff)
+    });
     let mut report = Vec::with_capacity(steps.len() + 2);
     for (target, cutoff) in steps {
         let outcome = db.run(target.delete(cutoff)).await?;

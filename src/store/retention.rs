@@ -21,6 +21,19 @@ pub enum Expiry {
 }
 
 impl Expiry {
+    /// Every target, in the order the cron job purges them.
+    pub const ALL: [Expiry; 9] = [
+        Expiry::JtiMarkers,
+        Expiry::SessionRevocations,
+        Expiry::AuthorizationCodes,
+        Expiry::RefreshTokens,
+        Expiry::AccessTokens,
+        Expiry::RevokedJtis,
+        Expiry::WebhookEvents,
+        Expiry::AuditEvents,
+        Expiry::OauthRequests,
+    ];
+
     /// The table, its timestamp column, and `table.column` (the name in the run's report).
     const fn parts(self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -106,5 +119,29 @@ impl DeadGrants {
             ),
         };
         Statement::new(sql, vec![Value::Int(cutoff_ms), Value::Int(now_ms)])
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteDb;
+    use crate::store::Db;
+    use futures::executor::block_on;
+
+    /// Every purge names a table and column of the real schema, and its report label says which.
+    #[test]
+    fn every_purge_runs_against_the_migrated_schema() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        for target in Expiry::ALL {
+            let (table, column, label) = target.parts();
+            assert_eq!(label, format!("{table}.{column}"));
+            block_on(db.run(target.delete(0))).unwrap_or_else(|e| panic!("{label}: {e}"));
+        }
+        for target in DeadGrants::ORDER {
+            block_on(db.run(target.delete(0, 0)))
+                .unwrap_or_else(|e| panic!("{}: {e}", target.label()));
+        }
     }
 }

@@ -577,6 +577,7 @@ fn expired_sponsorship_is_deactivated_by_the_cron_job() {
 #[test]
 fn enforcement_entry_points_for_the_claim_routes() {
     use agent_id::domain::enforcement::{enforce_agent_pool, enforce_overseer_pool, Cause};
+    use agent_id::store::audit::{Actor, Stamp};
     let h = Harness::new();
     let o = h.overseer("o@example.test");
     subscribe(&h, &o.id, "sub_e", "BASIC", PRICE_BASIC);
@@ -591,18 +592,29 @@ fn enforcement_entry_points_for_the_claim_routes() {
     let clients: Vec<String> = (0..11).map(|i| client(&h, "overseer", &o.id, i)).collect();
     let lone_client = client(&h, "agent", &lone.id, 1);
 
-    let config = agent_id::config::Config::load(&vars(&[])).unwrap();
-    let req = Req::post("/v1/agents/claim/complete/x").into_request();
-    let ctx = agent_id::ctx::Ctx {
-        services: &h.app.services,
-        config: &config,
-        req: &req,
-        params: Default::default(),
-        request_id: "00000000-0000-4000-8000-000000000001",
-        issuer: ISSUER.to_owned(),
-        now_ms: h.clock_ms(),
+    let db = h.app.services.db.as_ref();
+    let stamp = Stamp::system(h.clock_ms());
+    let enforce_overseer = |id: &str| {
+        futures::executor::block_on(enforce_overseer_pool(
+            db,
+            &stamp,
+            Actor::System,
+            id,
+            Cause::Limits,
+        ))
+        .unwrap()
     };
-    futures::executor::block_on(enforce_overseer_pool(&ctx, &o.id, Cause::Limits)).unwrap();
+    let enforce_agent = |id: &str| {
+        futures::executor::block_on(enforce_agent_pool(
+            db,
+            &stamp,
+            Actor::System,
+            id,
+            Cause::Limits,
+        ))
+        .unwrap()
+    };
+    enforce_overseer(&o.id);
     assert_eq!(oversight(&h, &o.id, &a1.id), (1, None));
     assert_eq!(
         oversight(&h, &o.id, &a2.id),
@@ -614,13 +626,13 @@ fn enforcement_entry_points_for_the_claim_routes() {
     );
     assert_eq!(client_state(&h, &clients[9]).0, 0);
 
-    futures::executor::block_on(enforce_agent_pool(&ctx, &lone.id, Cause::Limits)).unwrap();
+    enforce_agent(&lone.id);
     assert_eq!(
         client_state(&h, &lone_client),
         (1, Some("tier_limit".into()))
     );
     // An agent of a human overseer is enforced in that overseer's pool (already within limits).
-    futures::executor::block_on(enforce_agent_pool(&ctx, &a1.id, Cause::Limits)).unwrap();
+    enforce_agent(&a1.id);
     assert_eq!(client_state(&h, &clients[9]).0, 0);
 }
 
@@ -971,4 +983,32 @@ fn the_shadow_link_window_covers_the_challenge() {
         "shorter than the default challenge (3600 s)"
     );
     assert!(Config::load(&vars(&[("SHADOW_LINK_TTL_SECS", "3600")])).is_ok());
+}
+
+/// Paddle may add subscription statuses: an unknown one is mirrored verbatim and shown as sent,
+/// grants nothing (the FREE limits apply, nothing can be canceled), and never breaks a read of
+/// the stored row.
+#[test]
+fn an_unknown_paddle_status_is_kept_verbatim_and_grants_nothing() {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    subscribe(&h, &o.id, "sub_u", "PRO", PRICE_PRO);
+    let r = h.send(Req::get("/v1/subscriptions/usage").bearer(&o.session));
+    assert_eq!(r.body["usage"]["max_agents"], 5, "{}", r.body);
+    assert_processed(&h.webhook(&envelope(
+        "evt_u",
+        "subscription.updated",
+        10,
+        sub("sub_u", "under_review", PRICE_PRO, None),
+    )));
+    let s = subscription(&h, &o.session);
+    assert_eq!(s["status"], "under_review");
+    assert_eq!(s["is_active"], false);
+    assert_eq!(s["will_renew"], false);
+    let r = h.send(Req::get("/v1/subscriptions/usage").bearer(&o.session));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["usage"]["max_agents"], 0, "FREE limits apply");
+    cancel(&h, &o.session).assert_error(400, "no_subscription");
+    let r = h.send(Req::get("/v1/overseers/me").bearer(&o.session));
+    assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -1,8 +1,9 @@
 //! Paddle Billing integration (`api.md` §7): webhook signature verification, the checkout link
-//! signatures that make browser-supplied `custom_data` trustworthy, and the typed webhook payloads.
-//! Everything here is pure; storage and HTTP live in the route that calls it.
+//! signatures that make browser-supplied `custom_data` trustworthy, the typed webhook payloads,
+//! and the API calls that run after the response (`calls`). Everything but `calls` is pure.
 
 pub mod api;
+pub mod calls;
 pub mod event;
 mod fields;
 pub mod link;

@@ -22,6 +22,7 @@ use crate::routes::challenges::{self, Update};
 use crate::routes::registration::challenge_not_found;
 use crate::routes::shadow;
 use crate::stmt;
+use crate::store::audit::Actor;
 use crate::store::{Constraint, Namespace, Statement, StoreError, Value};
 
 /// How long a claim's status stays reportable after it expired (api.md 2.4).
@@ -318,7 +319,16 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
     batch.push(audit::insert(ctx, &event)?);
     // The agent's clients join the overseer's pool (api.md 5.8), in the same batch: a claim is
     // never committed without its enforcement.
-    batch.extend(overseer_pool_statements(ctx, &claim.overseer_id, Cause::Limits).await?);
+    batch.extend(
+        overseer_pool_statements(
+            ctx.db(),
+            &ctx.stamp(),
+            Actor::System,
+            &claim.overseer_id,
+            Cause::Limits,
+        )
+        .await?,
+    );
     match ctx.services.db.batch(batch).await {
         Ok(_) => {}
         Err(StoreError::Conflict(Constraint::Unique, _)) => return Err(already_claimed(false)),
@@ -469,7 +479,14 @@ pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     // excess clients are disabled in the same batch, so paying once and revoking can never keep
     // more clients enabled than FREE allows. `Unclaimed` re-checks at commit time that no other
     // oversight became active meanwhile.
-    let enforce = unclaimed_pool_statements(ctx, &s.agent.id, Cause::Limits).await?;
+    let enforce = unclaimed_pool_statements(
+        ctx.db(),
+        &ctx.stamp(),
+        Actor::System,
+        &s.agent.id,
+        Cause::Limits,
+    )
+    .await?;
     if !deactivate(
         ctx,
         &current.overseer_id,
@@ -508,7 +525,14 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(no_active_oversight());
     }
     // The agent leaves with its own pool under the FREE limits, in the same batch.
-    let pool = unclaimed_pool_statements(ctx, &agent_id, Cause::Limits).await?;
+    let pool = unclaimed_pool_statements(
+        ctx.db(),
+        &ctx.stamp(),
+        Actor::System,
+        &agent_id,
+        Cause::Limits,
+    )
+    .await?;
     if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event, pool).await? {
         return Err(no_active_oversight());
     }

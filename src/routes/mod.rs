@@ -9,7 +9,6 @@ pub mod oauth;
 pub mod openapi;
 pub mod overseers;
 pub mod oversight;
-pub mod paddle_calls;
 pub mod registration;
 pub mod rotation;
 pub mod service;

@@ -13,6 +13,7 @@ use crate::ctx::Ctx;
 use crate::domain::ids::uuid_v4;
 use crate::domain::overseer::{self, OverseerRow, OverseerView};
 use crate::domain::rate_limit::Bucket;
+use crate::domain::subscription;
 use crate::domain::text;
 use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
@@ -20,7 +21,6 @@ use crate::http::pagination::{Cursor, Page};
 use crate::http::query;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::routes::rate_limit;
-use crate::routes::subscriptions::{current_subscription, subscription_view};
 use crate::stmt;
 use crate::store::Statement;
 
@@ -125,7 +125,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Err(e) if e.is_unique_violation() => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     }
-    crate::routes::paddle_calls::defer_create_customer(
+    crate::paddle::calls::defer_create_customer(
         ctx,
         &row.id,
         row.email.as_deref().unwrap_or(""),
@@ -242,8 +242,8 @@ struct Me<'a> {
 /// `GET /v1/overseers/me`
 pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
-    let current = current_subscription(ctx, &s.overseer).await?;
-    let subscription = subscription_view(ctx, current.as_ref()).await?;
+    let current = subscription::current(ctx.db(), &s.overseer).await?;
+    let subscription = subscription::view(ctx.db(), current.as_ref()).await?;
     Ok(Reply::ok(&Me {
         success: true,
         overseer: MeOverseer {

@@ -16,11 +16,11 @@ use crate::auth::session::{self, OverseerSession};
 use crate::ctx::Ctx;
 use crate::domain::client::{ClientRow, OVERSEER_POOL};
 use crate::domain::ids::canonical_uuid;
+use crate::domain::subscription::usage;
 use crate::domain::time::rfc3339_ms;
 use crate::http::body::JsonBody;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::routes::overseers::overseen_agents;
-use crate::routes::subscriptions::usage;
 use crate::stmt;
 use crate::store::{Statement, Value};
 
@@ -227,7 +227,7 @@ pub async fn agents(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     own_id(ctx, &s)?;
     let agents = overseen_agents(ctx, &s.overseer.id).await?;
-    let limits = usage(ctx, &s).await?;
+    let limits = usage(ctx.db(), &s.overseer, ctx.now_ms).await?;
     Ok(Reply::ok(
         &json!({"success": true, "count": agents.len(), "max_agents": limits.max_agents, "agents": agents}),
     ))
@@ -303,7 +303,7 @@ pub async fn clients(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     own_id(ctx, &s)?;
     let rows = pool(ctx, &s).await?;
-    let limits = usage(ctx, &s).await?;
+    let limits = usage(ctx.db(), &s.overseer, ctx.now_ms).await?;
     let enabled = rows.iter().filter(|c| c.disabled == 0).count();
     let views: Vec<_> = rows.iter().map(ClientRow::view).collect();
     Ok(Reply::ok(

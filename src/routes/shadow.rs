@@ -324,7 +324,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         shadow_overseer_id: &claim.shadow_overseer_id,
         expires_at: rfc3339_ms(claim.expires_at),
         paddle_price_id: price_id,
-        price: crate::routes::subscriptions::price(shadow.price_cents),
+        price: crate::domain::tier::price(shadow.price_cents),
         currency: shadow.currency.clone(),
         capabilities: Capabilities {
             max_clients: shadow.max_clients,

@@ -5,28 +5,18 @@ use http::header::{HeaderValue, CACHE_CONTROL};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Event};
-use crate::auth::session::{self, OverseerSession};
+use crate::auth::session;
 use crate::ctx::Ctx;
-use crate::domain::overseer::OverseerRow;
-use crate::domain::subscription::{SubscriptionRow, SubscriptionView};
-use crate::domain::tier::{is_active_status, TierRow, Tiers};
-use crate::domain::time::{month_bounds_ms, rfc3339_ms};
+use crate::domain::subscription;
+use crate::domain::tier::{price, TierRow, Tiers};
+use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::b64;
-use crate::paddle::link;
-use crate::stmt;
-use crate::store::Statement;
-
-/// A price in the tier's currency: whole amounts as integers (`5`), others with cents.
-pub fn price(cents: i64) -> serde_json::Value {
-    if cents % 100 == 0 {
-        json!(cents / 100)
-    } else {
-        json!(cents as f64 / 100.0)
-    }
-}
+use crate::paddle::{calls, link};
+use crate::store::audit::{Actor, Event, Subject};
+use crate::store::batch::Batch;
+use crate::store::subscriptions::{self, SubscriptionRow};
 
 #[derive(Serialize)]
 struct PublicTier<'a> {
@@ -57,7 +47,7 @@ impl<'a> From<&'a TierRow> for PublicTier<'a> {
 
 /// `GET /v1/subscriptions/tiers` (public; a session, if sent, is ignored).
 pub async fn tiers(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.db()).await?;
     let list: Vec<PublicTier<'_>> = tiers.public().map(PublicTier::from).collect();
     // What the web app needs to open Paddle Checkout, or to say billing is not configured. The
     // client-side token is public by design (api.md 7.6).
@@ -76,116 +66,19 @@ pub async fn tiers(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     )
 }
 
-/// The overseer's current subscription row, if it has one.
-pub async fn current_subscription(
-    ctx: &Ctx<'_>,
-    overseer: &OverseerRow,
-) -> Result<Option<SubscriptionRow>, ApiError> {
-    let Some(id) = &overseer.current_subscription_id else {
-        return Ok(None);
-    };
-    Ok(ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {} FROM subscriptions WHERE id = ?1",
-                SubscriptionRow::COLUMNS
-            ),
-            vec![id.as_str().into()],
-        ))
-        .await?
-        .first()?)
-}
-
-pub async fn subscription_view(
-    ctx: &Ctx<'_>,
-    current: Option<&SubscriptionRow>,
-) -> Result<SubscriptionView, ApiError> {
-    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
-    let shown = tiers.get(SubscriptionView::shown_tier(current))?;
-    Ok(SubscriptionView::new(current, shown))
-}
-
 /// `GET /v1/subscriptions/me`
 pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
-    let current = current_subscription(ctx, &s.overseer).await?;
-    let view = subscription_view(ctx, current.as_ref()).await?;
+    let current = subscription::current(ctx.db(), &s.overseer).await?;
+    let view = subscription::view(ctx.db(), current.as_ref()).await?;
     Ok(Reply::ok(&json!({"success": true, "subscription": view})))
-}
-
-#[derive(Serialize)]
-pub struct Usage {
-    pub agents_claimed: i64,
-    pub clients_registered: i64,
-    pub oauth_count: i64,
-    pub max_agents: i64,
-    pub max_clients: i64,
-    pub max_oauth_per_period: i64,
-    period_start: String,
-    period_end: String,
-}
-
-#[derive(serde::Deserialize)]
-struct Counts {
-    agents: i64,
-    clients: i64,
-    oauth: i64,
-}
-
-/// Usage against the effective limits (a paused or canceled subscription counts as FREE).
-/// Never fails for an overseer without agents, clients or history (security.md §16 item 2).
-pub async fn usage(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<Usage, ApiError> {
-    let current = current_subscription(ctx, &s.overseer).await?;
-    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
-    let limits = tiers.get(
-        current
-            .as_ref()
-            .map_or("FREE", SubscriptionRow::effective_tier),
-    )?;
-    let (start, end) = month_bounds_ms(ctx.now_ms);
-    let counts: Option<Counts> = ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT \
-               (SELECT COUNT(*) FROM oversights WHERE overseer_id = ?1 AND active = 1) AS agents, \
-               (SELECT COUNT(*) FROM oauth_clients c WHERE c.disabled = 0 AND \
-                  ((c.owner_type = 'overseer' AND c.owner_id = ?1) OR (c.owner_type = 'agent' AND c.owner_id IN \
-                    (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)))) AS clients, \
-               (SELECT COUNT(*) FROM oauth_requests r WHERE r.status = 'approved' AND r.created_at >= ?2 \
-                  AND r.created_at < ?3 AND r.agent_id IN \
-                    (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)) AS oauth",
-            s.overseer.id.as_str(),
-            start,
-            end
-        ))
-        .await?
-        .first()?;
-    let c = counts.unwrap_or(Counts {
-        agents: 0,
-        clients: 0,
-        oauth: 0,
-    });
-    Ok(Usage {
-        agents_claimed: c.agents,
-        clients_registered: c.clients,
-        oauth_count: c.oauth,
-        max_agents: limits.max_agents,
-        max_clients: limits.max_clients,
-        max_oauth_per_period: limits.max_oauth_per_period,
-        period_start: rfc3339_ms(start),
-        period_end: rfc3339_ms(end),
-    })
 }
 
 /// `GET /v1/subscriptions/usage`
 pub async fn usage_route(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
-    Ok(Reply::ok(
-        &json!({"success": true, "usage": usage(ctx, &s).await?}),
-    ))
+    let usage = subscription::usage(ctx.db(), &s.overseer, ctx.now_ms).await?;
+    Ok(Reply::ok(&json!({"success": true, "usage": usage})))
 }
 
 /// The purchasable tier named by `target_tier` (case-insensitive), else `400 invalid_tier`.
@@ -248,11 +141,9 @@ pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .clone();
     let key = ctx.config.link_key.as_ref()?;
     let client_token = paddle.client_token.as_ref()?.clone();
-    let current = current_subscription(ctx, &s.overseer).await?;
+    let current = subscription::current(ctx.db(), &s.overseer).await?;
     let renewing_same = current.as_ref().is_some_and(|c| {
-        is_active_status(&c.status)
-            && c.tier.as_deref() == Some(tier)
-            && c.scheduled_cancel_at().is_none()
+        c.status.is_active() && c.tier.as_deref() == Some(tier) && c.scheduled_cancel_at().is_none()
     });
     if renewing_same {
         return Err(ApiError::new(
@@ -260,7 +151,7 @@ pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             "An active subscription on this tier already exists",
         ));
     }
-    let tiers = Tiers::load(ctx.services.db.as_ref()).await?;
+    let tiers = Tiers::load(ctx.db()).await?;
     let row = tiers.get(tier)?;
     let mut nonce = [0u8; 16];
     ctx.rng().fill(&mut nonce)?;
@@ -283,9 +174,7 @@ pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         customer_id: s.overseer.paddle_customer_id.clone(),
         custom_data: link.clone(),
         custom_data_alias: link,
-        replaces_subscription_id: current
-            .filter(|c| is_active_status(&c.status))
-            .map(|c| c.id),
+        replaces_subscription_id: current.filter(|c| c.status.is_active()).map(|c| c.id),
         paddle_environment: paddle.environment.clone(),
         paddle_client_token: client_token,
         message: "Complete payment to upgrade your subscription",
@@ -297,9 +186,9 @@ pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn cancel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
-    let current = current_subscription(ctx, &s.overseer)
+    let current = subscription::current(ctx.db(), &s.overseer)
         .await?
-        .filter(|c| is_active_status(&c.status))
+        .filter(|c| c.status.is_active())
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NoSubscription,
@@ -307,33 +196,8 @@ pub async fn cancel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             )
         })?;
     ctx.config.paddle.api_key.as_ref()?;
-    let already = current.scheduled_cancel_at().is_some();
-    if !already {
-        let mark = stmt!(
-            "UPDATE subscriptions SET cancel_requested_at = ?2, cancel_attempts = 0, updated_at = ?2 \
-             WHERE id = ?1 AND cancel_requested_at IS NULL",
-            current.id.as_str(),
-            ctx.now_ms
-        );
-        let ev = Event {
-            kind: "subscription.cancel_requested",
-            actor_type: "overseer",
-            actor_id: Some(&s.overseer.id),
-            subject_type: Some("subscription"),
-            subject_id: Some(&current.id),
-            overseer_id: Some(&s.overseer.id),
-            agent_id: None,
-            details: json!({}),
-        };
-        let guard = (
-            "EXISTS (SELECT 1 FROM subscriptions WHERE id = ?13 AND cancel_requested_at = ?14)",
-            vec![current.id.as_str().into(), ctx.now_ms.into()],
-        );
-        let audit_row = audit::insert_where(ctx, &ev, Some(guard))?;
-        let out = ctx.services.db.batch(vec![mark, audit_row]).await?;
-        if out.first().is_some_and(|o| o.changes == 1) {
-            crate::routes::paddle_calls::defer_cancel(ctx, current.id.clone());
-        }
+    if current.scheduled_cancel_at().is_none() {
+        request_cancel(ctx, &s.overseer.id, &current).await?;
     }
     let end = current.current_period_end;
     let scheduled = current.scheduled_cancel_at().or(end);
@@ -343,4 +207,29 @@ pub async fn cancel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         "billing_period_end": end.map(rfc3339_ms),
         "scheduled_cancel_at": scheduled.map(rfc3339_ms),
     })))
+}
+
+/// Records the cancellation request with its audit row (only if this request recorded it) and
+/// asks Paddle after the response.
+async fn request_cancel(
+    ctx: &Ctx<'_>,
+    overseer_id: &str,
+    current: &SubscriptionRow,
+) -> Result<(), ApiError> {
+    let event = Event::new(
+        "subscription.cancel_requested",
+        Actor::Overseer(overseer_id),
+    )
+    .subject(Subject::Subscription(&current.id))
+    .overseer(overseer_id);
+    let mut batch = Batch::new();
+    let marked = batch.push(subscriptions::request_cancel(&current.id, ctx.now_ms));
+    batch.push_if(
+        event.insert(&ctx.stamp()),
+        subscriptions::cancel_requested_at(&current.id, ctx.now_ms),
+    );
+    if batch.run(ctx.db()).await?.changed(marked) {
+        calls::defer_cancel(ctx, current.id.clone());
+    }
+    Ok(())
 }

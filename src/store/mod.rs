@@ -25,6 +25,8 @@ pub mod markers;
 pub mod memory;
 pub mod overseers;
 pub mod oversights;
+pub mod pools;
+pub mod retention;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;
 pub mod subscriptions;

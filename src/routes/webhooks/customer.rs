@@ -9,7 +9,8 @@ use crate::domain::ids::canonical_uuid;
 use crate::http::ApiError;
 use crate::paddle::event::{self, Envelope};
 use crate::paddle::link;
-use crate::stmt;
+use crate::store::batch::Batch;
+use crate::store::overseers;
 
 pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
     let Ok(customer) = event::customer(&env.data) else {
@@ -30,29 +31,19 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
     if !link::verify_sig(&link::customer_sig(key, &overseer_id), sig) {
         return Ok(Decision::ignore("customer link_sig does not verify"));
     }
-    let unset = !ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT 1 AS one FROM overseers WHERE id = ?1 AND kind = 'human' AND paddle_customer_id IS NULL",
-            overseer_id.as_str()
-        ))
-        .await?
-        .rows
-        .is_empty();
-    if !unset {
+    if !overseers::lacks_customer(ctx.db(), &overseer_id).await? {
         return Ok(Decision::ignore(
             "overseer unknown or already has a customer",
         ));
     }
+    let mut batch = Batch::new();
+    batch.push(overseers::set_customer_if_unset(
+        &overseer_id,
+        &customer.id,
+        ctx.now_ms,
+    ));
     Ok(Decision::Apply {
-        stmts: vec![stmt!(
-            "UPDATE overseers SET paddle_customer_id = ?2, updated_at = ?3 \
-             WHERE id = ?1 AND paddle_customer_id IS NULL",
-            overseer_id.as_str(),
-            customer.id.as_str(),
-            ctx.now_ms
-        )],
+        batch,
         after: Vec::new(),
     })
 }

@@ -25,10 +25,12 @@ use crate::ctx::Ctx;
 use crate::domain::rate_limit::Bucket;
 use crate::http::{body, ApiError, ErrorCode, Reply};
 use crate::log;
+use crate::paddle::calls;
 use crate::paddle::event::{parse_envelope, Envelope, EventKind};
 use crate::paddle::signature;
 use crate::routes::rate_limit;
-use crate::stmt;
+use crate::store::batch::Batch;
+use crate::store::webhooks::{self, Delivery, Outcome};
 use crate::store::{Constraint, Statement, StoreError};
 
 /// Decisions per delivery: a guarded batch refused because a concurrent event changed the state
@@ -38,24 +40,28 @@ const MAX_ATTEMPTS: u32 = 3;
 
 /// What a handler decided for one event.
 pub(crate) enum Decision {
-    /// Apply `stmts` (the `webhook_events` row is added), then run `after`.
+    /// Apply `batch` (the `webhook_events` row is added), then run `after`.
     Apply {
-        stmts: Vec<Statement>,
+        batch: Batch,
         after: Vec<AfterCommit>,
     },
-    /// Record the event as ignored, with `stmts` (e.g. a `*.link_rejected` audit row).
-    Ignore {
-        why: &'static str,
-        stmts: Vec<Statement>,
-    },
+    /// Record the event as ignored, with `batch` (e.g. a `*.link_rejected` audit row).
+    Ignore { why: &'static str, batch: Batch },
 }
 
 impl Decision {
     pub(crate) fn ignore(why: &'static str) -> Self {
         Decision::Ignore {
             why,
-            stmts: Vec::new(),
+            batch: Batch::new(),
         }
+    }
+
+    /// Ignored, recording `stmt` (an audit row) with the event.
+    pub(crate) fn ignored_with(why: &'static str, stmt: Statement) -> Self {
+        let mut batch = Batch::new();
+        batch.push(stmt);
+        Decision::Ignore { why, batch }
     }
 }
 
@@ -71,9 +77,45 @@ pub(crate) enum AfterCommit {
     },
 }
 
+/// How a delivery ended.
+enum Delivered {
+    /// The event was recorded before (or by a concurrent delivery that won the race).
+    Duplicate,
+    /// Its effects committed.
+    Processed(Vec<AfterCommit>),
+    /// Recorded as ignored, for this reason.
+    Ignored(&'static str),
+}
+
 /// `POST /v1/webhooks/paddle`
 pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::Webhook, ctx.ip().unwrap_or("unknown")).await?;
+    let envelope = authenticate(ctx)?;
+    match deliver(ctx, &envelope).await? {
+        Delivered::Duplicate => {
+            log_outcome(ctx, &envelope, "duplicate", None);
+            Ok(Reply::ok(
+                &json!({"success": true, "received": true, "duplicate": true}),
+            ))
+        }
+        Delivered::Ignored(why) => {
+            log_outcome(ctx, &envelope, "ignored", Some(why));
+            Ok(Reply::ok(
+                &json!({"success": true, "received": true, "ignored": true}),
+            ))
+        }
+        Delivered::Processed(after) => {
+            log_outcome(ctx, &envelope, "processed", None);
+            for task in after {
+                schedule(ctx, task);
+            }
+            Ok(Reply::ok(&json!({"success": true, "received": true})))
+        }
+    }
+}
+
+/// Size, configuration, the signature over the raw bytes, then the envelope.
+fn authenticate(ctx: &Ctx<'_>) -> Result<Envelope, ApiError> {
     let raw = body::raw(ctx.req)?;
     let secret = ctx.config.paddle.webhook_secret.as_ref()?;
     let header = ctx.req.header("paddle-signature").ok_or_else(|| {
@@ -96,34 +138,37 @@ pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         err.extra_mut().log_detail = Some(e.to_string());
         return Err(err);
     }
-    let envelope = parse_envelope(raw).map_err(|e| {
+    parse_envelope(raw).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidPayload,
             format!("Invalid webhook payload: {e}"),
         )
-    })?;
+    })
+}
+
+/// Dedup, decide, and commit the decision with the event's `webhook_events` row.
+async fn deliver(ctx: &Ctx<'_>, envelope: &Envelope) -> Result<Delivered, ApiError> {
+    let db = ctx.db();
+    let delivery = Delivery {
+        event_id: &envelope.event_id,
+        event_type: &envelope.event_type,
+        notification_id: envelope.notification_id.as_deref(),
+        occurred_at_us: envelope.occurred_at_us,
+    };
     let mut attempt = 1;
-    let (after, outcome, why) = loop {
-        if seen(ctx, &envelope.event_id).await? {
-            return Ok(duplicate(ctx, &envelope));
+    loop {
+        if webhooks::seen(db, &envelope.event_id).await? {
+            return Ok(Delivered::Duplicate);
         }
-        let decision = dispatch(ctx, &envelope).await?;
-        let (mut stmts, after, outcome, why) = match decision {
-            Decision::Apply { stmts, after } => (stmts, after, "processed", None),
-            Decision::Ignore { why, stmts } => (stmts, Vec::new(), "ignored", Some(why)),
+        let (mut batch, outcome, delivered) = match dispatch(ctx, envelope).await? {
+            Decision::Apply { batch, after } => {
+                (batch, Outcome::Processed, Delivered::Processed(after))
+            }
+            Decision::Ignore { why, batch } => (batch, Outcome::Ignored, Delivered::Ignored(why)),
         };
-        stmts.push(stmt!(
-            "INSERT INTO webhook_events (event_id, event_type, notification_id, occurred_at_us, outcome, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            envelope.event_id.as_str(),
-            envelope.event_type.as_str(),
-            envelope.notification_id.as_deref(),
-            envelope.occurred_at_us,
-            outcome,
-            ctx.now_ms
-        ));
-        match ctx.services.db.batch(stmts).await {
-            Ok(_) => break (after, outcome, why),
+        batch.push(webhooks::record(&delivery, outcome, ctx.now_ms));
+        match batch.run(db).await {
+            Ok(_) => return Ok(delivered),
             // A pre-state guard refused: a concurrent event changed what this one was decided
             // on, and nothing of it was committed. Decide again on the new state.
             Err(StoreError::Conflict(Constraint::Check, _)) if attempt < MAX_ATTEMPTS => {
@@ -131,23 +176,12 @@ pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             }
             // The event row lost a race with a concurrent delivery of the same event: nothing of
             // this delivery was committed and the other one applied the effects.
-            Err(e) if e.is_unique_violation() && seen(ctx, &envelope.event_id).await? => {
-                return Ok(duplicate(ctx, &envelope));
+            Err(e) if e.is_unique_violation() && webhooks::seen(db, &envelope.event_id).await? => {
+                return Ok(Delivered::Duplicate);
             }
             Err(e) => return Err(e.into()),
         }
-    };
-    if outcome == "ignored" {
-        log_outcome(ctx, &envelope, "ignored", why);
-        return Ok(Reply::ok(
-            &json!({"success": true, "received": true, "ignored": true}),
-        ));
     }
-    log_outcome(ctx, &envelope, "processed", None);
-    for task in after {
-        schedule(ctx, task);
-    }
-    Ok(Reply::ok(&json!({"success": true, "received": true})))
 }
 
 async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
@@ -160,24 +194,6 @@ async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
         EventKind::CustomerCreated => customer::handle(ctx, env).await,
         _ => Ok(Decision::ignore("unhandled event type")),
     }
-}
-
-async fn seen(ctx: &Ctx<'_>, event_id: &str) -> Result<bool, ApiError> {
-    Ok(!ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT 1 AS one FROM webhook_events WHERE event_id = ?1",
-            event_id
-        ))
-        .await?
-        .rows
-        .is_empty())
-}
-
-fn duplicate(ctx: &Ctx<'_>, env: &Envelope) -> Reply {
-    log_outcome(ctx, env, "duplicate", None);
-    Reply::ok(&json!({"success": true, "received": true, "duplicate": true}))
 }
 
 /// Event id, type and outcome only: never the body or the signature (security.md PW12).
@@ -194,7 +210,7 @@ fn log_outcome(ctx: &Ctx<'_>, env: &Envelope, outcome: &str, why: Option<&str>) 
 fn schedule(ctx: &Ctx<'_>, task: AfterCommit) {
     match task {
         AfterCommit::CancelAtPeriodEnd(subscription_id) => {
-            crate::routes::paddle_calls::defer_cancel(ctx, subscription_id);
+            calls::defer_cancel(ctx, subscription_id);
         }
         AfterCommit::CompleteShadowChallenge {
             challenge_id,

@@ -9,8 +9,7 @@ use serde_json::json;
 use crate::ctx::Ctx;
 use crate::log;
 use crate::paddle::api::PaddleApi;
-use crate::stmt;
-use crate::store::{Db, StoreError};
+use crate::store::{overseers, subscriptions, Db, StoreError};
 
 /// Queues the Paddle call for after the response.
 pub fn defer_cancel(ctx: &Ctx<'_>, subscription_id: String) {
@@ -40,28 +39,14 @@ pub async fn send_cancel(
                 Some(c) => (Some(c.action.as_str()), c.effective_at_ms),
                 None => (None, None),
             };
-            // Keep what a webhook may already have stored when Paddle's answer lacks it.
-            db.run(stmt!(
-                "UPDATE subscriptions SET scheduled_change_action = COALESCE(?2, scheduled_change_action), \
-                 scheduled_change_at = COALESCE(?3, scheduled_change_at), updated_at = ?4 WHERE id = ?1",
-                subscription_id,
-                action,
-                at,
-                now_ms
-            ))
-            .await?;
+            subscriptions::store_scheduled_change(db, subscription_id, action, at, now_ms).await?;
             log::info(
                 &json!({"task": "paddle_cancel", "subscription_id": subscription_id, "outcome": "accepted"}),
             );
             Ok(true)
         }
         Err(e) => {
-            db.run(stmt!(
-                "UPDATE subscriptions SET cancel_attempts = cancel_attempts + 1 \
-                 WHERE id = ?1 AND cancel_attempts >= 0",
-                subscription_id
-            ))
-            .await?;
+            subscriptions::count_cancel_attempt(db, subscription_id).await?;
             log::warn(
                 &json!({"task": "paddle_cancel", "subscription_id": subscription_id,
                 "outcome": "failed", "detail": e.to_string()}),
@@ -91,12 +76,10 @@ pub fn defer_create_customer(ctx: &Ctx<'_>, overseer_id: &str, email: &str, name
     ctx.defer(async move {
         let outcome = match paddle.create_customer(&email, &name, custom).await {
             Ok(customer_id) => db
-                .run(stmt!(
-                    "UPDATE overseers SET paddle_customer_id = ?2, updated_at = ?3 \
-                     WHERE id = ?1 AND paddle_customer_id IS NULL",
-                    overseer_id.as_str(),
-                    customer_id.as_str(),
-                    now_ms
+                .run(overseers::set_customer_if_unset(
+                    &overseer_id,
+                    &customer_id,
+                    now_ms,
                 ))
                 .await
                 .map(|_| "created".to_owned())

@@ -20,7 +20,7 @@ fn hmac_hex(msg: &[u8]) -> String {
     use hmac::{Hmac, Mac};
     let mut m = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     m.update(msg);
-    agent_id::domain::ids::hex(&m.finalize().into_bytes())
+    agent_id::crypto::hex::encode(&m.finalize().into_bytes())
 }
 
 fn unknown_sub_body() -> String {

@@ -689,7 +689,7 @@ mod tests {
             let seed = b64::decode_lenient(SEED_B64).unwrap();
             for needle in [
                 SEED_B64.to_owned(),
-                crate::domain::ids::hex(&seed),
+                crate::crypto::hex::encode(&seed),
                 format!("{:?}", &seed[..8]).trim_end_matches(']').to_owned(),
                 format!("{:?}", c.dpop_nonce_key.as_ref().unwrap()[..8].to_vec())
                     .trim_end_matches(']')
@@ -713,7 +713,7 @@ mod tests {
         let seed: [u8; 32] = core::array::from_fn(|i| i as u8);
         let c = Config::load(&vars(&[("OAUTH_SIGNING_KEY", &b64::encode(&seed))])).unwrap();
         assert_eq!(
-            crate::domain::ids::hex(&c.dpop_nonce_key.unwrap()),
+            crate::crypto::hex::encode(&c.dpop_nonce_key.unwrap()),
             "ab8dfd1e5941f2c5ff24a047aecf0d809c0fc2acb11208e872390bb5551d18cf"
         );
         let bad = Config::load(&vars(&[("OAUTH_SIGNING_KEY", "c2hvcnQ")])).unwrap();

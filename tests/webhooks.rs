@@ -21,7 +21,7 @@ fn hmac_hex(msg: &[u8]) -> String {
     use hmac::{Hmac, Mac};
     let mut m = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     m.update(msg);
-    agent_id::domain::ids::hex(&m.finalize().into_bytes())
+    agent_id::crypto::hex::encode(&m.finalize().into_bytes())
 }
 
 /// Registers a client through `session` (of its `owner_type`) one millisecond after the last,

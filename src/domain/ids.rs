@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::clock::{Entropy, RandomError};
+use crate::crypto::hex;
 use crate::jose::b64;
 
 /// Parses a UUID in canonical `8-4-4-4-12` text (any case) and returns it lowercased.
@@ -23,7 +24,7 @@ pub fn canonical_uuid(s: &str) -> Option<String> {
 
 /// Formats 16 bytes as lowercase UUID text.
 pub fn format_uuid(u: &[u8; 16]) -> String {
-    let h = hex(u);
+    let h = hex::encode(u);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -52,18 +53,7 @@ pub fn opaque_token(rng: &dyn Entropy) -> Result<String, RandomError> {
 
 /// `hex(SHA-256(UTF-8(value)))`: the only form in which secrets are stored (api.md 9.8).
 pub fn sha256_hex(value: &str) -> String {
-    hex(&Sha256::digest(value.as_bytes()))
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0F)]));
-    }
-    s
+    hex::encode(&Sha256::digest(value.as_bytes()))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub fn verify_id(shadow_secret: &str, agent_id: &str, presented: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::hex;
+    use crate::crypto::hex::encode as hex;
 
     // vectors.md §1 and §5.7.
     const SECRET: &str = "test-shadow-secret-do-not-use";

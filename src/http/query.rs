@@ -1,5 +1,7 @@
 //! `application/x-www-form-urlencoded` decoding for query strings (and later form bodies).
 
+use crate::crypto::hex;
+
 /// Decodes `a=1&b=x+y` into pairs, per the URL standard (`+` is a space, bad escapes kept).
 pub fn pairs(input: &str) -> Vec<(String, String)> {
     iter(input).collect()
@@ -21,27 +23,20 @@ pub fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
+            b'%' if i + 2 < bytes.len() => {
+                match (hex::nibble(bytes[i + 1]), hex::nibble(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
                 }
-                _ => out.push(b'%'),
-            },
+            }
             b => out.push(b),
         }
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ fn sig(key: &[u8], parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::hex;
+    use crate::crypto::hex::encode as hex;
     use crate::paddle::vectors::SHADOW_SECRET;
 
     // vectors.md §1 and §5.8.

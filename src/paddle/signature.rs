@@ -4,8 +4,8 @@
 
 use std::fmt;
 
+use crate::crypto::hex::encode as hex;
 use crate::crypto::mac::{ct_eq, hmac_sha256};
-use crate::domain::ids::hex;
 
 /// Length of an HMAC-SHA256 output in bytes.
 const MAC_LEN: usize = 32;

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useEffect, useState } from 'react'
 import { api } from '../api/client'
 import type { AuditEvent } from '../api/types'
 import { ErrorNotice, Loading } from '../components/Notice'
 import { formatDateTime } from '../lib/format'
+import { useAction } from '../lib/useAsync'
 
 const PAGE = 20
 
@@ -35,31 +36,21 @@ function subject (e: AuditEvent): string {
 export function Activity () {
   const [events, setEvents] = useState<AuditEvent[] | null>(null)
   const [cursor, setCursor] = useState<string | null>(null)
-  const [error, setError] = useState<unknown>(null)
-  const [busy, setBusy] = useState(false)
-
-  const more = useCallback(async (from: string | null) => {
-    setBusy(true)
-    try {
-      const page = await api.audit(from, PAGE)
-      setEvents((prev) => (from && prev ? [...prev, ...page.events] : page.events))
-      setCursor(page.next_cursor)
-      setError(null)
-    } catch (e) {
-      setError(e)
-    } finally {
-      setBusy(false)
-    }
-  }, [])
-  useEffect(() => { void more(null) }, [more])
+  // Pages accumulate, so loading one is an action (the first on mount, then "Load more").
+  const more = useAction(async (from: string | null) => {
+    const page = await api.audit(from, PAGE)
+    setEvents((prev) => (from && prev ? [...prev, ...page.events] : page.events))
+    setCursor(page.next_cursor)
+  })
+  useEffect(() => { void more.run(null) }, [more.run])
 
   return (
     <>
       <h1>Activity</h1>
       <p>What happened to your account, your agents and your clients, newest first.</p>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={more.error} />
       {events === null
-        ? (error ? null : <Loading what="activity" />)
+        ? (more.error ? null : <Loading what="activity" />)
         : events.length === 0
           ? <p className="muted">No activity yet.</p>
           : (
@@ -80,7 +71,7 @@ export function Activity () {
               </table>
             </div>
             )}
-      {cursor && <button type="button" className="secondary" disabled={busy} onClick={() => { void more(cursor) }}>{busy ? 'Loading…' : 'Load more'}</button>}
+      {cursor && <button type="button" className="secondary" disabled={more.busy} onClick={() => { void more.run(cursor) }}>{more.busy ? 'Loading…' : 'Load more'}</button>}
     </>
   )
 }

@@ -3,6 +3,7 @@ import { api } from '../api/client'
 import type { ClaimChallenge, ClaimStatus } from '../api/types'
 import { CopyButton } from '../components/CopyButton'
 import { ErrorNotice, Notice } from '../components/Notice'
+import { useAction } from '../lib/useAsync'
 import { formatCountdown, useCountdown } from '../lib/useCountdown'
 import { usePolling } from '../lib/usePolling'
 
@@ -12,24 +13,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export function ClaimAgent ({ canClaim, onClaimed }: { canClaim: boolean, onClaimed: () => void }) {
   const [agentId, setAgentId] = useState('')
   const [challenge, setChallenge] = useState<ClaimChallenge | null>(null)
-  const [error, setError] = useState<unknown>(null)
   const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const start = useAction(async (id: string) => { setChallenge(await api.claimInitiate(id)) })
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault()
     const id = agentId.trim()
     if (!UUID.test(id)) { setFormError('An agent id looks like 6f1c2b9e-0000-4000-8000-000000000000.'); return }
     setFormError(null)
-    setError(null)
-    setBusy(true)
-    try {
-      setChallenge(await api.claimInitiate(id))
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
+    void start.run(id)
   }
 
   return (
@@ -46,9 +38,9 @@ export function ClaimAgent ({ canClaim, onClaimed }: { canClaim: boolean, onClai
               placeholder="6f1c2b9e-…" spellCheck={false} autoComplete="off"
               aria-invalid={formError ? true : undefined} aria-describedby={formError ? 'claim-form-error' : undefined}
             />
-            <button type="submit" disabled={busy || !agentId.trim() || !canClaim}>{busy ? 'Starting…' : 'Start claim'}</button>
+            <button type="submit" disabled={start.busy || !agentId.trim() || !canClaim}>{start.busy ? 'Starting…' : 'Start claim'}</button>
             {formError && <div id="claim-form-error" className="notice error" role="alert">{formError}</div>}
-            <ErrorNotice error={error} />
+            <ErrorNotice error={start.error} />
           </form>
           )}
     </section>

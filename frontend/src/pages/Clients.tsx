@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { useEffect, useState, type FormEvent } from 'react'
 import { api } from '../api/client'
 import type { Client } from '../api/types'
 import { useAuth } from '../auth/AuthContext'
@@ -7,41 +7,33 @@ import { CopyButton } from '../components/CopyButton'
 import { ErrorNotice, Loading, Notice } from '../components/Notice'
 import { UsageBar } from '../components/UsageBar'
 import { formatDate, hasRoom } from '../lib/format'
+import { useAction, useLoad } from '../lib/useAsync'
 import { ed25519Supported, generateClientKey, looksLikePublicKey, type GeneratedKey } from '../lib/keys'
 import { KeyOnce } from './KeyOnce'
 
 const SCOPES = ['id', 'name', 'description', 'pub_key', 'subscription'] as const
 
-interface Pool { count: number, max: number }
 interface Shown { key: GeneratedKey, clientId: string, clientName: string }
 
 export function Clients () {
   const { state } = useAuth()
   const overseerId = state.status === 'signed-in' ? state.overseer.id : ''
-  const [clients, setClients] = useState<Client[] | null>(null)
-  const [pool, setPool] = useState<Pool | null>(null)
-  const [error, setError] = useState<unknown>(null)
   const [shown, setShown] = useState<Shown | null>(null)
   const [canGenerate, setCanGenerate] = useState<boolean | null>(null)
 
-  const load = useCallback(async () => {
-    try {
-      const [own, p] = await Promise.all([api.clients(), api.clientPool(overseerId)])
-      setClients(own.clients)
-      setPool({ count: p.count_enabled, max: p.max_clients })
-      setError(null)
-    } catch (e) {
-      setError(e)
-    }
+  const load = useLoad(async () => {
+    const [own, p] = await Promise.all([api.clients(), api.clientPool(overseerId)])
+    return { clients: own.clients, pool: { count: p.count_enabled, max: p.max_clients } }
   }, [overseerId])
-  useEffect(() => { void load() }, [load])
+  const clients = load.data?.clients ?? null
+  const pool = load.data?.pool ?? null
   useEffect(() => { void ed25519Supported().then(setCanGenerate) }, [])
 
   return (
     <>
       <h1>OAuth clients</h1>
       <p>Apps that ask your agents for consent authenticate with an Ed25519 key (private_key_jwt).</p>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={load.error} />
       {pool && <UsageBar label="Enabled clients in your pool" used={pool.count} limit={pool.max} />}
       {shown
         ? <KeyOnce keyPair={shown.key} clientId={shown.clientId} clientName={shown.clientName} onDone={() => setShown(null)} />
@@ -51,21 +43,21 @@ export function Clients () {
             canGenerate={canGenerate}
             onRegistered={async (client, key) => {
               if (key) setShown({ key, clientId: client.id, clientName: client.name })
-              await load()
+              await load.reload()
             }}
           />
           )}
       <section aria-labelledby="clients-title">
         <h2 id="clients-title">Your clients</h2>
         {clients === null
-          ? (error ? null : <Loading what="clients" />)
+          ? (load.error ? null : <Loading what="clients" />)
           : clients.length === 0
             ? <p className="muted">No clients yet.</p>
             : (
               <ul className="cards">
                 {clients.map((c) => (
                   <ClientCard
-                    key={c.id} client={c} canGenerate={canGenerate === true} onChange={load}
+                    key={c.id} client={c} canGenerate={canGenerate === true} onChange={load.reload}
                     onNewKey={(key) => setShown({ key, clientId: c.id, clientName: c.name })}
                   />
                 ))}
@@ -87,35 +79,29 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
   const [dpop, setDpop] = useState(true)
   const [keyMode, setKeyMode] = useState<'generate' | 'paste'>('generate')
   const [pasted, setPasted] = useState('')
-  const [error, setError] = useState<unknown>(null)
   const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
   const mode = canGenerate === false ? 'paste' : keyMode
+  const register = useAction(async (redirectUris: string[]) => {
+    const key = mode === 'generate' ? await generateClientKey() : null
+    const { client } = await api.registerClient({
+      name: name.trim(),
+      redirect_uris: redirectUris,
+      public_key: key ? key.publicKey : pasted.trim(),
+      ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+      dpop_bound_access_tokens: dpop,
+    })
+    setName(''); setUris(''); setPasted('')
+    await onRegistered(client, key)
+  })
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault()
-    setError(null)
+    register.setError(null)
     setFormError(null)
     const redirectUris = uris.split('\n').map((u) => u.trim()).filter(Boolean)
     if (redirectUris.length === 0) { setFormError('Add at least one redirect URI.'); return }
     if (mode === 'paste' && !looksLikePublicKey(pasted)) { setFormError('Paste the raw Ed25519 public key as unpadded base64url (43 characters).'); return }
-    setBusy(true)
-    try {
-      const key = mode === 'generate' ? await generateClientKey() : null
-      const { client } = await api.registerClient({
-        name: name.trim(),
-        redirect_uris: redirectUris,
-        public_key: key ? key.publicKey : pasted.trim(),
-        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
-        dpop_bound_access_tokens: dpop,
-      })
-      setName(''); setUris(''); setPasted('')
-      await onRegistered(client, key)
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
+    void register.run(redirectUris)
   }
 
   return (
@@ -155,21 +141,17 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
           )}
         </fieldset>
         {formError && <div className="notice error" role="alert">{formError}</div>}
-        <ErrorNotice error={error} />
-        <button type="submit" disabled={busy || !room || !name.trim()}>{busy ? 'Registering…' : 'Register client'}</button>
+        <ErrorNotice error={register.error} />
+        <button type="submit" disabled={register.busy || !room || !name.trim()}>{register.busy ? 'Registering…' : 'Register client'}</button>
       </form>
     </section>
   )
 }
 
 function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Client, canGenerate: boolean, onChange: () => Promise<void>, onNewKey: (k: GeneratedKey) => void }) {
-  const [error, setError] = useState<unknown>(null)
   const [rekeying, setRekeying] = useState(false)
   const [pasted, setPasted] = useState('')
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null)
-    try { await fn(); await onChange() } catch (e) { setError(e) }
-  }
+  const act = useAction(async (fn: () => Promise<unknown>) => { await fn(); await onChange() })
   const headingId = `client-${client.id}`
   return (
     <li className="card" aria-labelledby={headingId}>
@@ -191,17 +173,17 @@ function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Clie
           Disabled {client.disabled_reason === 'subscription_paused' ? 'while your subscription is paused' : 'because your tier’s client limit was exceeded'}.
         </Notice>
       )}
-      <ErrorNotice error={error} />
+      <ErrorNotice error={act.error} />
       <p className="actions">
-        {client.disabled && <button type="button" onClick={() => act(() => api.enableClient(client.id))}>Re-enable</button>}
+        {client.disabled && <button type="button" onClick={() => act.run(() => api.enableClient(client.id))}>Re-enable</button>}
         <button type="button" className="secondary" aria-expanded={rekeying} onClick={() => setRekeying(!rekeying)}>Re-key</button>
-        <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${client.name}? Its tokens stop working.`} onConfirm={() => act(() => api.deleteClient(client.id))} />
+        <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${client.name}? Its tokens stop working.`} onConfirm={() => act.run(() => api.deleteClient(client.id))} />
       </p>
       {rekeying && (
         <div className="rekey">
           <p>A new key revokes every token and code issued to this client.</p>
           {canGenerate && (
-            <button type="button" onClick={() => act(async () => {
+            <button type="button" onClick={() => act.run(async () => {
               const key = await generateClientKey()
               await api.rekeyClient(client.id, key.publicKey)
               setRekeying(false)
@@ -210,8 +192,8 @@ function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Clie
           )}
           <form className="inline-form" noValidate onSubmit={(e) => {
             e.preventDefault()
-            if (!looksLikePublicKey(pasted)) { setError(new Error('Paste the raw Ed25519 public key as unpadded base64url (43 characters).')); return }
-            void act(async () => { await api.rekeyClient(client.id, pasted.trim()); setPasted(''); setRekeying(false) })
+            if (!looksLikePublicKey(pasted)) { act.setError(new Error('Paste the raw Ed25519 public key as unpadded base64url (43 characters).')); return }
+            void act.run(async () => { await api.rekeyClient(client.id, pasted.trim()); setPasted(''); setRekeying(false) })
           }}>
             <label htmlFor={`rekey-${client.id}`}>Or paste a public key</label>
             <input id={`rekey-${client.id}`} value={pasted} onChange={(e) => setPasted(e.target.value)} spellCheck={false} autoComplete="off" />

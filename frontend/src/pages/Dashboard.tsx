@@ -1,40 +1,31 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { Link, useLocation } from 'react-router'
 import { api } from '../api/client'
-import type { BlockedClient, OverseenAgent, Usage } from '../api/types'
+import type { OverseenAgent } from '../api/types'
 import { useAuth } from '../auth/AuthContext'
 import { ConfirmButton } from '../components/ConfirmButton'
 import { CopyButton } from '../components/CopyButton'
 import { ErrorNotice, Loading, Notice } from '../components/Notice'
 import { formatDate, formatUse, hasRoom } from '../lib/format'
+import { useAction, useLoad } from '../lib/useAsync'
 import { ClaimAgent } from './ClaimAgent'
 
 export function Dashboard () {
   const { state } = useAuth()
   const overseerId = state.status === 'signed-in' ? state.overseer.id : ''
   const welcome = (useLocation().state as { welcome?: boolean } | null)?.welcome
-  const [agents, setAgents] = useState<OverseenAgent[] | null>(null)
-  const [usage, setUsage] = useState<Usage | null>(null)
-  const [error, setError] = useState<unknown>(null)
-
-  const load = useCallback(async () => {
-    try {
-      const [a, u] = await Promise.all([api.agents(overseerId), api.usage()])
-      setAgents(a.agents)
-      setUsage(u.usage)
-      setError(null)
-    } catch (e) {
-      setError(e)
-    }
+  const load = useLoad(async () => {
+    const [a, u] = await Promise.all([api.agents(overseerId), api.usage()])
+    return { agents: a.agents, usage: u.usage }
   }, [overseerId])
-
-  useEffect(() => { void load() }, [load])
+  const agents = load.data?.agents ?? null
+  const usage = load.data?.usage ?? null
 
   return (
     <>
       <h1>Dashboard</h1>
       {welcome && <Notice kind="success">Welcome to agent-id. Choose a tier on the <Link to="/subscription">Subscription</Link> page to claim agents.</Notice>}
-      <ErrorNotice error={error} />
+      <ErrorNotice error={load.error} />
       {usage && (
         <section className="stats" aria-label="Tier use">
           <div className="stat"><span className="stat-label">Agents</span><span className="stat-value" data-testid="agents-use">{formatUse(usage.agents_claimed, usage.max_agents)}</span></div>
@@ -42,16 +33,16 @@ export function Dashboard () {
           <div className="stat"><span className="stat-label">Clients</span><span className="stat-value">{formatUse(usage.clients_registered, usage.max_clients)}</span></div>
         </section>
       )}
-      <ClaimAgent canClaim={!usage || hasRoom(usage.agents_claimed, usage.max_agents)} onClaimed={() => { void load() }} />
+      <ClaimAgent canClaim={!usage || hasRoom(usage.agents_claimed, usage.max_agents)} onClaimed={() => { void load.reload() }} />
       <section aria-labelledby="agents-title">
         <h2 id="agents-title">Your agents</h2>
         {agents === null
-          ? (error ? null : <Loading what="agents" />)
+          ? (load.error ? null : <Loading what="agents" />)
           : agents.length === 0
             ? <p className="muted">You do not oversee any agent yet.</p>
             : (
               <ul className="cards">
-                {agents.map((a) => <AgentCard key={a.id} agent={a} overseerId={overseerId} oauthLimit={usage?.max_oauth_per_period ?? -1} onChange={load} />)}
+                {agents.map((a) => <AgentCard key={a.id} agent={a} overseerId={overseerId} oauthLimit={usage?.max_oauth_per_period ?? -1} onChange={load.reload} />)}
               </ul>
               )}
       </section>
@@ -60,13 +51,8 @@ export function Dashboard () {
 }
 
 function AgentCard ({ agent, overseerId, oauthLimit, onChange }: { agent: OverseenAgent, overseerId: string, oauthLimit: number, onChange: () => Promise<void> }) {
-  const [error, setError] = useState<unknown>(null)
-  const [marking, setMarking] = useState(false)
+  const act = useAction(async (fn: () => Promise<unknown>) => { await fn(); await onChange() })
   const headingId = `agent-${agent.id}`
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null)
-    try { await fn(); await onChange() } catch (e) { setError(e) }
-  }
   return (
     <li className="card agent" aria-labelledby={headingId}>
       <h3 id={headingId}>{agent.name}</h3>
@@ -82,16 +68,16 @@ function AgentCard ({ agent, overseerId, oauthLimit, onChange }: { agent: Overse
         <dd>{formatDate(agent.claimed_at)}</dd>
       </dl>
       {agent.marked_for_cancellation && <Notice>Marked for cancellation: released first when your tier shrinks.</Notice>}
-      <ErrorNotice error={error} />
+      <ErrorNotice error={act.error} />
       <p className="actions">
         <button
-          type="button" className="secondary" disabled={marking} aria-pressed={agent.marked_for_cancellation}
-          onClick={async () => { setMarking(true); await act(() => api.markCancellation(overseerId, agent.id, !agent.marked_for_cancellation)); setMarking(false) }}
+          type="button" className="secondary" disabled={act.busy} aria-pressed={agent.marked_for_cancellation}
+          onClick={() => { void act.run(() => api.markCancellation(overseerId, agent.id, !agent.marked_for_cancellation)) }}
         >{agent.marked_for_cancellation ? 'Keep on downgrade' : 'Mark for cancellation'}</button>
         <ConfirmButton
           label="Declaim" confirmLabel="Yes, declaim"
           question={`Stop overseeing ${agent.name}?`}
-          onConfirm={() => act(() => api.declaim(agent.id))}
+          onConfirm={() => act.run(() => api.declaim(agent.id))}
         />
       </p>
       <BlockedClients agentId={agent.id} agentName={agent.name} />
@@ -100,28 +86,14 @@ function AgentCard ({ agent, overseerId, oauthLimit, onChange }: { agent: Overse
 }
 
 function BlockedClients ({ agentId, agentName }: { agentId: string, agentName: string }) {
-  const [blocked, setBlocked] = useState<BlockedClient[] | null>(null)
+  const list = useLoad(async () => (await api.blockedClients(agentId)).blocked_clients, [agentId])
+  const blocked = list.data
   const [clientId, setClientId] = useState('')
-  const [error, setError] = useState<unknown>(null)
-  const [busy, setBusy] = useState(false)
-  const load = useCallback(async () => {
-    try { setBlocked((await api.blockedClients(agentId)).blocked_clients) } catch (e) { setError(e) }
-  }, [agentId])
-  useEffect(() => { void load() }, [load])
+  const change = useAction(async (fn: () => Promise<unknown>) => { await fn(); await list.reload() })
 
-  const block = async (e: FormEvent) => {
+  const block = (e: FormEvent) => {
     e.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
-      await api.blockClient(agentId, clientId.trim())
-      setClientId('')
-      await load()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
+    void change.run(async () => { await api.blockClient(agentId, clientId.trim()); setClientId('') })
   }
   const inputId = `block-${agentId}`
   return (
@@ -132,10 +104,7 @@ function BlockedClients ({ agentId, agentName }: { agentId: string, agentName: s
           {blocked.map((b) => (
             <li key={b.client_id}>
               <span>{b.client_name} <code className="muted">{b.client_id}</code></span>
-              <button type="button" className="secondary small" onClick={async () => {
-                setError(null)
-                try { await api.unblockClient(agentId, b.client_id); await load() } catch (err) { setError(err) }
-              }}>Unblock {b.client_name}</button>
+              <button type="button" className="secondary small" onClick={() => { void change.run(() => api.unblockClient(agentId, b.client_id)) }}>Unblock {b.client_name}</button>
             </li>
           ))}
         </ul>
@@ -143,9 +112,9 @@ function BlockedClients ({ agentId, agentName }: { agentId: string, agentName: s
       <form onSubmit={block} className="inline-form" noValidate>
         <label htmlFor={inputId}>Block a client for {agentName} (client id)</label>
         <input id={inputId} value={clientId} onChange={(e) => setClientId(e.target.value)} spellCheck={false} autoComplete="off" />
-        <button type="submit" disabled={busy || !clientId.trim()}>Block client</button>
+        <button type="submit" disabled={change.busy || !clientId.trim()}>Block client</button>
       </form>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={change.error ?? list.error} />
     </details>
   )
 }

@@ -1,67 +1,60 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useState } from 'react'
 import { Link, useNavigate } from 'react-router'
 import { api } from '../api/client'
-import type { BillingConfig, Subscription as Sub, Tier, Usage } from '../api/types'
+import type { BillingConfig } from '../api/types'
 import { ConfirmButton } from '../components/ConfirmButton'
 import { ErrorNotice, Loading, Notice } from '../components/Notice'
 import { UsageBar } from '../components/UsageBar'
 import { formatDate, formatPrice, subscriptionLine } from '../lib/format'
 import { openCheckout } from '../lib/paddle'
+import { useAction, useLoad } from '../lib/useAsync'
 import { usePolling } from '../lib/usePolling'
 
 const limitText = (n: number, what: string) => (n < 0 ? `Unlimited ${what}` : `${n} ${what}`)
 
 export function Subscription () {
   const navigate = useNavigate()
-  const [sub, setSub] = useState<Sub | null>(null)
-  const [usage, setUsage] = useState<Usage | null>(null)
-  const [tiers, setTiers] = useState<Tier[] | null>(null)
-  const [billing, setBilling] = useState<BillingConfig | null>(null)
-  const [error, setError] = useState<unknown>(null)
-  const [busyTier, setBusyTier] = useState<string | null>(null)
+  const [chosen, setChosen] = useState<string | null>(null)
   const [cancelled, setCancelled] = useState<string | null>(null)
 
-  const load = useCallback(async () => {
-    try {
-      const [s, u, t] = await Promise.all([api.subscription(), api.usage(), api.tiers()])
-      setSub(s.subscription)
-      setUsage(u.usage)
-      setTiers(t.tiers)
-      setBilling(t.billing ?? { configured: false, paddle_environment: 'sandbox', paddle_client_token: null })
-    } catch (e) {
-      setError(e)
-    }
+  const load = useLoad(async () => {
+    const [s, u, t] = await Promise.all([api.subscription(), api.usage(), api.tiers()])
+    const billing: BillingConfig = t.billing ?? { configured: false, paddle_environment: 'sandbox', paddle_client_token: null }
+    return { sub: s.subscription, usage: u.usage, tiers: t.tiers, billing }
   }, [])
-  useEffect(() => { void load() }, [load])
 
-  const upgrade = async (tier: string) => {
-    setError(null)
-    setBusyTier(tier)
-    try {
-      const c = await api.upgrade(tier)
-      let completed = false
-      await openCheckout({
-        environment: c.paddle_environment,
-        token: c.paddle_client_token,
-        priceId: c.price_id,
-        customData: c.custom_data,
-        customer: c.customer_id ? { id: c.customer_id } : c.customer_email ? { email: c.customer_email } : undefined,
-        successUrl: `${window.location.origin}/billing/success`,
-        onEvent: (name) => {
-          if (name === 'checkout.completed') { completed = true; navigate('/billing/success') }
-          if (name === 'checkout.closed' && !completed) navigate('/billing/cancelled')
-        },
-      })
-    } catch (e) {
-      setError(e)
-    } finally {
-      setBusyTier(null)
-    }
-  }
+  const upgrade = useAction(async (tier: string) => {
+    setChosen(tier)
+    const c = await api.upgrade(tier)
+    let completed = false
+    await openCheckout({
+      environment: c.paddle_environment,
+      token: c.paddle_client_token,
+      priceId: c.price_id,
+      customData: c.custom_data,
+      customer: c.customer_id ? { id: c.customer_id } : c.customer_email ? { email: c.customer_email } : undefined,
+      successUrl: `${window.location.origin}/billing/success`,
+      onEvent: (name) => {
+        if (name === 'checkout.completed') { completed = true; navigate('/billing/success') }
+        if (name === 'checkout.closed' && !completed) navigate('/billing/cancelled')
+      },
+    })
+  })
 
-  if (!sub || !usage || !tiers || !billing) {
+  const cancel = useAction(async () => {
+    const r = await api.cancel()
+    setCancelled(r.scheduled_cancel_at ?? r.billing_period_end)
+    await load.reload()
+  })
+
+  // One notice for the page, as before: an action's failure, else the load's.
+  const error = upgrade.error ?? cancel.error ?? load.error
+  const busyTier = upgrade.busy ? chosen : null
+
+  if (!load.data) {
     return <><h1>Subscription</h1><ErrorNotice error={error} />{!error && <Loading what="your subscription" />}</>
   }
+  const { sub, usage, tiers, billing } = load.data
   const cancellable = ['active', 'trialing', 'past_due'].includes(sub.status) && !sub.scheduled_cancel_at
   return (
     <>
@@ -80,13 +73,7 @@ export function Subscription () {
             <ConfirmButton
               label="Cancel subscription" confirmLabel="Yes, cancel at period end"
               question={`Cancel at the end of the period (${formatDate(sub.billing_period_end)})?`}
-              onConfirm={async () => {
-                try {
-                  const r = await api.cancel()
-                  setCancelled(r.scheduled_cancel_at ?? r.billing_period_end)
-                  await load()
-                } catch (e) { setError(e) }
-              }}
+              onConfirm={cancel.run}
             />
           </p>
         )}
@@ -112,7 +99,7 @@ export function Subscription () {
                   : current
                     ? <p className="badge">Your tier</p>
                     : (
-                      <button type="button" disabled={!billing.configured || busyTier !== null} onClick={() => { void upgrade(t.tier) }}>
+                      <button type="button" disabled={!billing.configured || busyTier !== null} onClick={() => { void upgrade.run(t.tier) }}>
                         {busyTier === t.tier ? 'Opening checkout…' : `Upgrade to ${t.tier}`}
                       </button>
                       )}

@@ -2,6 +2,8 @@
 //! ones the spec lists and no more: scheme/host lowercased, default port dropped, query and
 //! fragment dropped, percent-escapes normalised, dot segments removed, empty path → `/`.
 
+use crate::crypto::hex;
+
 /// Normalises an absolute `http`/`https` URL for comparison; `None` when it is not one (relative,
 /// other scheme, user information, malformed authority, port or path).
 pub fn normalize_htu(url: &str) -> Option<String> {
@@ -93,15 +95,15 @@ fn normalize_percent_escapes(path: &str) -> Option<String> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let hi = hex_value(*bytes.get(i + 1)?)?;
-            let lo = hex_value(*bytes.get(i + 2)?)?;
+            let hi = hex::nibble(*bytes.get(i + 1)?)?;
+            let lo = hex::nibble(*bytes.get(i + 2)?)?;
             let decoded = hi << 4 | lo;
             if is_unreserved(decoded) {
                 out.push(char::from(decoded));
             } else {
                 out.push('%');
-                out.push(char::from(HEX_UPPER[usize::from(hi)]));
-                out.push(char::from(HEX_UPPER[usize::from(lo)]));
+                out.push(hex::upper_digit(hi));
+                out.push(hex::upper_digit(lo));
             }
             i += 3;
         } else if is_path_char(b) {
@@ -112,17 +114,6 @@ fn normalize_percent_escapes(path: &str) -> Option<String> {
         }
     }
     Some(out)
-}
-
-const HEX_UPPER: [u8; 16] = *b"0123456789ABCDEF";
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// RFC 3986 §5.2.4 `remove_dot_segments`, on segments: `.` is dropped, `..` drops the previous

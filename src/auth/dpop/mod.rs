@@ -12,6 +12,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::auth::replay::AcceptedThrough;
+use crate::crypto::hex;
 use crate::jose::b64;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jwk::PublicJwk;
@@ -175,17 +176,8 @@ pub fn replay_hash(kind: &str, scope: &str, jti: &str) -> String {
         }
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            hex.push(char::from(HEX_LOWER[usize::from(b >> 4)]));
-            hex.push(char::from(HEX_LOWER[usize::from(b & 0x0f)]));
-            hex
-        })
+    hex::encode(&hasher.finalize())
 }
-
-const HEX_LOWER: [u8; 16] = *b"0123456789abcdef";
 
 /// `ath` for an access token: `BASE64URL(SHA-256(ASCII(token)))`.
 pub fn ath(access_token: &str) -> String {

@@ -71,15 +71,11 @@ mod tests {
     ];
     const VECTOR_NONCE: &str = "AAAAAAHBbcDROdJgJutB6J9khqTQybUt";
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
     #[test]
     fn vector_5_9() {
         let key = nonce_key(&SERVER_SEED);
         assert_eq!(
-            hex(&key),
+            crate::crypto::hex::encode(&key),
             "ab8dfd1e5941f2c5ff24a047aecf0d809c0fc2acb11208e872390bb5551d18cf"
         );
         assert_eq!(T0 / 60, 29_453_760);

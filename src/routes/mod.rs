@@ -6,7 +6,7 @@ pub mod claims;
 pub mod clients;
 pub mod oauth;
 pub mod openapi;
-pub mod overseers;
+pub mod overseer_account;
 pub mod oversight;
 pub mod paddle_calls;
 pub mod registration;
@@ -62,12 +62,12 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::Userinfo => oauth::resource::userinfo(ctx).await,
         Endpoint::Revoke => oauth::revocation::revoke(ctx).await,
         Endpoint::Introspect => oauth::revocation::introspect(ctx).await,
-        Endpoint::OverseerRegister => overseers::register(ctx).await,
-        Endpoint::OverseerLogin => overseers::login(ctx).await,
-        Endpoint::OverseerLogout => overseers::logout(ctx).await,
-        Endpoint::OverseerMe => overseers::me(ctx).await,
-        Endpoint::OverseerAgents => overseers::my_agents(ctx).await,
-        Endpoint::OverseerAudit => overseers::my_audit(ctx).await,
+        Endpoint::OverseerRegister => overseer_account::register(ctx).await,
+        Endpoint::OverseerLogin => overseer_account::login(ctx).await,
+        Endpoint::OverseerLogout => overseer_account::logout(ctx).await,
+        Endpoint::OverseerMe => overseer_account::me(ctx).await,
+        Endpoint::OverseerAgents => overseer_account::my_agents(ctx).await,
+        Endpoint::OverseerAudit => overseer_account::my_audit(ctx).await,
         Endpoint::SubscriptionTiers => subscriptions::tiers(ctx).await,
         Endpoint::SubscriptionMe => subscriptions::me(ctx).await,
         Endpoint::SubscriptionUsage => subscriptions::usage_route(ctx).await,

@@ -19,7 +19,7 @@ use crate::domain::ids::canonical_uuid;
 use crate::domain::time::rfc3339_ms;
 use crate::http::body::JsonBody;
 use crate::http::{ApiError, ErrorCode, Reply};
-use crate::routes::overseers::overseen_agents;
+use crate::routes::overseer_account::overseen_agents;
 use crate::routes::subscriptions::usage;
 use crate::stmt;
 use crate::store::{Statement, Value};

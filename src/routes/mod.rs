@@ -6,8 +6,8 @@ pub mod claims;
 pub mod clients;
 pub mod oauth;
 pub mod openapi;
+pub mod overseen;
 pub mod overseer_account;
-pub mod oversight;
 pub mod paddle_calls;
 pub mod registration;
 pub mod rotation;
@@ -42,13 +42,13 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::Declaim => claims::declaim(ctx).await,
         Endpoint::MaliceInitiate => shadow::initiate(ctx).await,
         Endpoint::MaliceStatus => shadow::status(ctx).await,
-        Endpoint::BlockClient => oversight::block(ctx).await,
-        Endpoint::UnblockClient => oversight::unblock(ctx).await,
-        Endpoint::BlockedClients => oversight::blocked(ctx).await,
-        Endpoint::OverseerAgentsById => oversight::agents(ctx).await,
-        Endpoint::MarkAgent => oversight::mark_agent(ctx).await,
-        Endpoint::OverseerClientsById => oversight::clients(ctx).await,
-        Endpoint::MarkClient => oversight::mark_client(ctx).await,
+        Endpoint::BlockClient => overseen::block(ctx).await,
+        Endpoint::UnblockClient => overseen::unblock(ctx).await,
+        Endpoint::BlockedClients => overseen::blocked(ctx).await,
+        Endpoint::OverseerAgentsById => overseen::agents(ctx).await,
+        Endpoint::MarkAgent => overseen::mark_agent(ctx).await,
+        Endpoint::OverseerClientsById => overseen::clients(ctx).await,
+        Endpoint::MarkClient => overseen::mark_client(ctx).await,
         Endpoint::ClientRegister => clients::register(ctx).await,
         Endpoint::ClientList => clients::list(ctx).await,
         Endpoint::ClientKey => clients::rekey(ctx).await,

@@ -236,21 +236,12 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }))
 }
 
-/// The agents an overseer actively oversees, most recently claimed first; `oauth_count` is
-/// this calendar month's.
-pub async fn overseen_agents(
-    ctx: &Ctx<'_>,
-    overseer_id: &str,
-) -> Result<Vec<OverseenAgent>, ApiError> {
-    let rows =
-        oversights::overseen_agents(ctx.db(), overseer_id, month_bounds_ms(ctx.now_ms)).await?;
-    Ok(rows.into_iter().map(OverseenAgent::from).collect())
-}
-
 /// `GET /v1/overseers/me/agents`
 pub async fn my_agents(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
-    let agents = overseen_agents(ctx, &s.overseer.id).await?;
+    let rows =
+        oversights::overseen_agents(ctx.db(), &s.overseer.id, month_bounds_ms(ctx.now_ms)).await?;
+    let agents: Vec<OverseenAgent> = rows.into_iter().map(OverseenAgent::from).collect();
     Ok(Reply::ok(&json!({"success": true, "agents": agents})))
 }
 

@@ -12,7 +12,7 @@ pub mod paddle_calls;
 pub mod registration;
 pub mod rotation;
 pub mod service;
-pub mod shadow;
+pub mod shadow_claims;
 pub mod subscriptions;
 pub mod webhooks;
 
@@ -40,8 +40,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, endpoint: Endpoint) -> Result<Reply, ApiErr
         Endpoint::ClaimStatus => claims::status(ctx).await,
         Endpoint::RevokeOverseer => claims::revoke_overseer(ctx).await,
         Endpoint::Declaim => claims::declaim(ctx).await,
-        Endpoint::MaliceInitiate => shadow::initiate(ctx).await,
-        Endpoint::MaliceStatus => shadow::status(ctx).await,
+        Endpoint::MaliceInitiate => shadow_claims::initiate(ctx).await,
+        Endpoint::MaliceStatus => shadow_claims::status(ctx).await,
         Endpoint::BlockClient => overseen::block(ctx).await,
         Endpoint::UnblockClient => overseen::unblock(ctx).await,
         Endpoint::BlockedClients => overseen::blocked(ctx).await,

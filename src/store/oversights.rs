@@ -507,3 +507,230 @@ pub async fn claim_record(
             _ => false,
         }))
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use futures::executor::block_on;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::audit::{Actor, Subject};
+    use crate::store::sqlite::SqliteDb;
+
+    const HUMAN: &str = "11111111-1111-4111-8111-111111111111";
+    const OTHER: &str = "22222222-2222-4222-8222-222222222222";
+    const SHADOW: &str = "33333333-3333-8333-8333-333333333333";
+    const AGENT: &str = "44444444-4444-4444-8444-444444444444";
+    const CLIENT: &str = "55555555-5555-4555-8555-555555555555";
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn stamp() -> Stamp<'static> {
+        Stamp::system(NOW)
+    }
+
+    fn run(db: &SqliteDb, stmt: Statement) -> crate::store::Outcome {
+        block_on(db.run(stmt)).unwrap()
+    }
+
+    /// Two human overseers, a shadow overseer sponsoring the agent, an agent and a client.
+    fn world() -> SqliteDb {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        run(&db, stmt!(
+            "INSERT INTO agents (id, name, public_key, created_at, updated_at) VALUES (?1, 'A', 'pk', ?2, ?2)",
+            AGENT,
+            NOW
+        ));
+        for (id, email) in [(HUMAN, "h@example.test"), (OTHER, "o@example.test")] {
+            run(&db, stmt!(
+                "INSERT INTO overseers (id, kind, name, email, password_hash, created_at, updated_at) \
+                 VALUES (?1, 'human', 'H', ?2, 'x', ?3, ?3)",
+                id,
+                email,
+                NOW
+            ));
+        }
+        run(
+            &db,
+            stmt!(
+                "INSERT INTO overseers (id, kind, shadow_agent_id, created_at, updated_at) \
+             VALUES (?1, 'shadow', ?2, ?3, ?3)",
+                SHADOW,
+                AGENT,
+                NOW
+            ),
+        );
+        run(&db, stmt!(
+            "INSERT INTO oversights (id, overseer_id, agent_id, active, activated_at, created_at, updated_at) \
+             VALUES ('o-shadow', ?1, ?2, 1, ?3, ?3, ?3)",
+            SHADOW,
+            AGENT,
+            NOW
+        ));
+        run(&db, stmt!(
+            "INSERT INTO oauth_clients (id, owner_type, owner_id, name, redirect_uris, public_key, \
+             key_thumbprint, created_at, updated_at) VALUES (?1, 'agent', ?2, 'C', '[]', 'k', 't', ?3, ?3)",
+            CLIENT,
+            AGENT,
+            NOW
+        ));
+        db
+    }
+
+    fn audits(db: &SqliteDb, kind: &str) -> i64 {
+        let rows = run(
+            db,
+            stmt!(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE type = ?1",
+                kind
+            ),
+        );
+        rows.rows[0]["n"].as_i64().unwrap()
+    }
+
+    fn claim<'a>(overseer_id: &'a str, replaces: Option<&'a str>, max: i64) -> Claiming<'a> {
+        Claiming {
+            id: overseer_id,
+            overseer_id,
+            agent_id: AGENT,
+            replaces_shadow: replaces,
+            max_agents: max,
+        }
+    }
+
+    fn claimed(overseer_id: &str) -> Event<'_> {
+        Event::by_agent("claim.completed", AGENT).overseer(overseer_id)
+    }
+
+    #[test]
+    fn a_claim_replaces_the_shadow_and_names_each_refusal() {
+        let db = world();
+        let active = |db: &SqliteDb| block_on(active(db, AGENT)).unwrap().unwrap();
+        assert_eq!(active(&db).kind, OverseerKind::Shadow);
+        let full = claim(HUMAN, Some(SHADOW), 0);
+        let out = block_on(complete_claim(
+            &db,
+            &full,
+            &claimed(HUMAN),
+            &stamp(),
+            vec![],
+        ));
+        assert_eq!(out.unwrap(), ClaimOutcome::TierLimitReached);
+        assert_eq!(
+            active(&db).overseer_id,
+            SHADOW,
+            "a refused batch ends nothing"
+        );
+        assert_eq!(audits(&db, "claim.completed"), 0);
+
+        let ok = claim(HUMAN, Some(SHADOW), 1);
+        let out = block_on(complete_claim(&db, &ok, &claimed(HUMAN), &stamp(), vec![]));
+        assert_eq!(out.unwrap(), ClaimOutcome::Claimed);
+        assert_eq!(
+            active(&db),
+            ActiveOversight {
+                overseer_id: HUMAN.into(),
+                kind: OverseerKind::Human
+            }
+        );
+        assert!(active(&db).is_human());
+
+        let late = claim(OTHER, None, -1);
+        let out = block_on(complete_claim(
+            &db,
+            &late,
+            &claimed(OTHER),
+            &stamp(),
+            vec![],
+        ));
+        assert_eq!(out.unwrap(), ClaimOutcome::AlreadyClaimed);
+        assert_eq!(audits(&db, "claim.completed"), 1);
+        assert_eq!(block_on(count_active(&db, HUMAN)).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_oversight_ends_once_with_one_audit_row() {
+        let db = world();
+        let ev = Event::by_agent("oversight.revoked_by_agent", AGENT).overseer(SHADOW);
+        let end = || {
+            block_on(deactivate(
+                &db,
+                SHADOW,
+                AGENT,
+                Deactivation::RevokedByAgent,
+                &ev,
+                &stamp(),
+                vec![],
+            ))
+            .unwrap()
+        };
+        assert!(end());
+        assert!(!end(), "the second request finds nothing to end");
+        assert_eq!(audits(&db, "oversight.revoked_by_agent"), 1);
+        assert_eq!(block_on(active(&db, AGENT)).unwrap(), None);
+    }
+
+    /// A mark racing the end of its oversight: the UPDATE matches nothing, and the audit row,
+    /// guarded on the same pre-state, is not written either.
+    #[test]
+    fn a_mark_on_an_ended_oversight_writes_nothing() {
+        let db = world();
+        let ev = Event::new("oversight.marked_for_cancellation", Actor::Overseer(SHADOW))
+            .subject(Subject::Agent(AGENT))
+            .details(json!({"marked": true}));
+        assert!(block_on(mark_agent(&db, SHADOW, AGENT, true, &ev, &stamp())).unwrap());
+        let seen = block_on(active_between(&db, SHADOW, AGENT)).unwrap();
+        assert_eq!(
+            seen,
+            Some(Overseen {
+                marked_for_cancellation: true
+            })
+        );
+        run(&db, stmt!("UPDATE oversights SET active = 0"));
+        assert!(!block_on(mark_agent(&db, SHADOW, AGENT, false, &ev, &stamp())).unwrap());
+        assert_eq!(audits(&db, "oversight.marked_for_cancellation"), 1);
+    }
+
+    #[test]
+    fn a_block_conflicts_once_and_an_unblock_without_one_writes_nothing() {
+        let db = world();
+        let b = Block {
+            overseer_id: SHADOW,
+            agent_id: AGENT,
+            client_id: CLIENT,
+        };
+        let ev = |kind| Event::new(kind, Actor::Overseer(SHADOW)).subject(Subject::Client(CLIENT));
+        let blocked = ev("client.blocked");
+        let unblocked = ev("client.unblocked");
+        let block_once = || block_on(block(&db, &b, &blocked, &stamp())).unwrap();
+        assert_eq!(block_once(), BlockOutcome::Blocked);
+        assert_eq!(block_once(), BlockOutcome::AlreadyBlocked);
+        assert_eq!(audits(&db, "client.blocked"), 1);
+        assert_eq!(block_on(blocks(&db, SHADOW, AGENT)).unwrap().len(), 1);
+        assert!(block_on(unblock(&db, &b, &unblocked, &stamp())).unwrap());
+        assert!(!block_on(unblock(&db, &b, &unblocked, &stamp())).unwrap());
+        assert_eq!(audits(&db, "client.unblocked"), 1);
+    }
+
+    #[test]
+    fn a_shadow_confirmation_is_recorded_once() {
+        let db = world();
+        let ev = Event::new("shadow_claim.confirmed", Actor::Agent(AGENT))
+            .subject(Subject::Agent(AGENT))
+            .details(json!({"challenge_id": "c1"}));
+        for at in [NOW, NOW + 5] {
+            let s = Stamp::system(at);
+            block_on(confirm_shadow_claim(&db, &ev, &s, NOW - 1, "c1")).unwrap();
+        }
+        assert_eq!(audits(&db, "shadow_claim.confirmed"), 1);
+        let facts = block_on(shadow_claim_facts(&db, AGENT, "c1", NOW - 1)).unwrap();
+        assert_eq!(
+            facts,
+            ShadowClaimFacts {
+                agent_name: Some("A".into()),
+                paid: false,
+                confirmed_at: Some(NOW)
+            }
+        );
+    }
+}

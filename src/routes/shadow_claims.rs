@@ -22,6 +22,7 @@ use crate::paddle::link;
 use crate::routes::challenges;
 use crate::routes::rate_limit;
 use crate::store::audit::{Actor, Event, Subject};
+use crate::store::oversights::ShadowClaimFacts;
 use crate::store::{agents, overseers, oversights};
 
 #[derive(Serialize)]
@@ -129,6 +130,51 @@ struct StatusView<'a> {
     paddle_client_token: &'a str,
 }
 
+/// Brings the KV record up to what D1 knows and answers its status. D1 is authoritative: a
+/// recorded confirmation moves an initiated claim on (the KV rewrite may be refused or stale),
+/// and a recorded payment completes it even before KV says so.
+fn reconcile(
+    claim: &mut ShadowClaim,
+    facts: &ShadowClaimFacts,
+    ttl_secs: i64,
+    now_ms: i64,
+) -> &'static str {
+    if let (ShadowStatus::Initiated, Some(at)) = (claim.status, facts.confirmed_at) {
+        claim.status = ShadowStatus::AwaitingPayment;
+        claim.confirmed_at = Some(at);
+        claim.expires_at = at + ttl_secs * 1000;
+    }
+    match claim.status {
+        ShadowStatus::Completed => "completed",
+        _ if facts.paid => "completed",
+        _ if claim.expires_at <= now_ms => "expired",
+        s => s.as_str(),
+    }
+}
+
+/// The signed checkout data. The same link on every poll: it is issued as of the
+/// confirmation, not of the request.
+fn checkout_link<'a>(claim: &'a ShadowClaim, link_key: &[u8]) -> CustomData<'a> {
+    let issued_at = claim
+        .confirmed_at
+        .unwrap_or(claim.created_at)
+        .div_euclid(1000);
+    CustomData {
+        is_shadow_claim: true,
+        challenge_id: &claim.challenge_id,
+        agent_id: &claim.agent_id,
+        shadow_overseer_id: &claim.shadow_overseer_id,
+        issued_at,
+        link_sig: link::shadow_sig(
+            link_key,
+            &claim.challenge_id,
+            &claim.agent_id,
+            &claim.shadow_overseer_id,
+            issued_at,
+        ),
+    }
+}
+
 /// `GET /v1/agents/malice/status/:challengeId` (anonymous, always 200). The signed checkout
 /// `custom_data` appears only once the agent confirmed.
 pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -160,40 +206,15 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         claim.created_at,
     )
     .await?;
-    // D1 is authoritative for the confirmation too: the KV rewrite may be refused or stale.
-    if let (ShadowStatus::Initiated, Some(at)) = (claim.status, facts.confirmed_at) {
-        claim.status = ShadowStatus::AwaitingPayment;
-        claim.confirmed_at = Some(at);
-        claim.expires_at = at + ctx.config.shadow_challenge_ttl_secs * 1000;
-    }
-    // D1 is authoritative: a recorded payment completes the claim even before KV says so.
-    let status = match claim.status {
-        ShadowStatus::Completed => "completed",
-        _ if facts.paid => "completed",
-        _ if claim.expires_at <= ctx.now_ms => "expired",
-        s => s.as_str(),
-    };
+    let status = reconcile(
+        &mut claim,
+        &facts,
+        ctx.config.shadow_challenge_ttl_secs,
+        ctx.now_ms,
+    );
     let tiers = Tiers::load(ctx.db()).await?;
     let shadow = tiers.get("SHADOW")?;
-    // The same link on every poll: it is issued as of the confirmation, not of the request.
-    let issued_at = claim
-        .confirmed_at
-        .unwrap_or(claim.created_at)
-        .div_euclid(1000);
-    let custom_data = (status == "awaiting-payment").then(|| CustomData {
-        is_shadow_claim: true,
-        challenge_id: &claim.challenge_id,
-        agent_id: &claim.agent_id,
-        shadow_overseer_id: &claim.shadow_overseer_id,
-        issued_at,
-        link_sig: link::shadow_sig(
-            link_key,
-            &claim.challenge_id,
-            &claim.agent_id,
-            &claim.shadow_overseer_id,
-            issued_at,
-        ),
-    });
+    let custom_data = (status == "awaiting-payment").then(|| checkout_link(&claim, link_key));
     Ok(Reply::ok(&StatusView {
         success: true,
         challenge_id: &claim.challenge_id,

@@ -17,10 +17,20 @@ pub enum ClaimError {
 /// it completed.
 pub const SHADOW_KV_GRACE_SECS: i64 = 86_400;
 
-/// Whether an overseer with `active` agents may take one more under `max_agents` (negative is
-/// unlimited).
-pub const fn has_room(active: i64, max_agents: i64) -> bool {
-    max_agents < 0 || active < max_agents
+/// A human overseer's room for agents under its tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Room {
+    /// Agents it actively oversees.
+    pub active: i64,
+    /// The tier's limit; negative is unlimited.
+    pub max_agents: i64,
+}
+
+impl Room {
+    /// Whether one more agent fits.
+    pub const fn has_room(self) -> bool {
+        self.max_agents < 0 || self.active < self.max_agents
+    }
 }
 
 #[cfg(test)]
@@ -29,9 +39,10 @@ mod tests {
 
     #[test]
     fn room_counts_up_to_the_limit_and_negative_is_unlimited() {
-        assert!(has_room(0, 1));
-        assert!(!has_room(1, 1));
-        assert!(!has_room(0, 0));
-        assert!(has_room(1_000, -1));
+        let room = |active, max_agents| Room { active, max_agents }.has_room();
+        assert!(room(0, 1));
+        assert!(!room(1, 1));
+        assert!(!room(0, 0));
+        assert!(room(1_000, -1));
     }
 }

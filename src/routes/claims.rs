@@ -10,7 +10,7 @@ use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::ctx::Ctx;
 use crate::domain::challenge::{Claim, ClaimStatus, Record, ShadowClaim, ShadowStatus};
-use crate::domain::claims::{has_room, ClaimError, SHADOW_KV_GRACE_SECS};
+use crate::domain::claims::{ClaimError, Room, SHADOW_KV_GRACE_SECS};
 use crate::domain::enforcement::{overseer_pool_statements, unclaimed_pool_statements, Cause};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::shadow;
@@ -55,15 +55,15 @@ fn tier_limit() -> ApiError {
     )
 }
 
-/// A human overseer's room for agents: `(active oversights, max_agents)`; `None` if the
-/// overseer no longer exists. `-1` means unlimited.
-async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<(i64, i64)>, ApiError> {
+/// A human overseer's room for agents; `None` if the overseer no longer exists.
+async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<Room>, ApiError> {
     let Some(tier) = overseer_tier(ctx.db(), overseer_id).await? else {
         return Ok(None);
     };
     let active = oversights::count_active(ctx.db(), overseer_id).await?;
     let tiers = Tiers::load(ctx.db()).await?;
-    Ok(Some((active, tiers.get(&tier)?.max_agents)))
+    let max_agents = tiers.get(&tier)?.max_agents;
+    Ok(Some(Room { active, max_agents }))
 }
 
 #[derive(Serialize)]
@@ -92,10 +92,10 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             return Err(ClaimError::AlreadyClaimed { by_caller }.into());
         }
     }
-    let (active, max) = capacity(ctx, &s.overseer.id)
+    let room = capacity(ctx, &s.overseer.id)
         .await?
         .ok_or_else(|| ApiError::internal("overseer vanished"))?;
-    if !has_room(active, max) {
+    if !room.has_room() {
         return Err(tier_limit());
     }
 
@@ -192,19 +192,17 @@ async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiErr
         Some(c) => Some(c.overseer_id.as_str()),
         None => None,
     };
-    let Some((active, max_agents)) = capacity(ctx, &claim.overseer_id).await? else {
+    let room = capacity(ctx, &claim.overseer_id).await?;
+    let Some(room) = room.filter(|r| r.has_room()) else {
         return Err(tier_limit());
     };
-    if !has_room(active, max_agents) {
-        return Err(tier_limit());
-    }
     let id = uuid_v4(ctx.rng())?;
     let claiming = Claiming {
         id: &id,
         overseer_id: &claim.overseer_id,
         agent_id: &claim.agent_id,
         replaces_shadow,
-        max_agents,
+        max_agents: room.max_agents,
     };
     let details =
         json!({ "challenge_id": claim.challenge_id, "replaced_shadow": replaces_shadow.is_some() });

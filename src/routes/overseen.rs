@@ -58,20 +58,24 @@ async fn overseen_agent(
     }
 }
 
-/// An overseer's event about one of its agents, or about a client of its pool (`agent_id`:
-/// the client's owning agent, if an agent owns it).
-fn event<'a>(
+/// The caller's event about one of its agents.
+fn agent_event<'a>(kind: &'static str, s: &'a OverseerSession, agent_id: &'a str) -> Event<'a> {
+    Event::new(kind, Actor::Overseer(&s.overseer.id))
+        .subject(Subject::Agent(agent_id))
+        .overseer(&s.overseer.id)
+        .agent(agent_id)
+}
+
+/// The caller's event about a client; `agent_id` is the agent it concerns (blocks) or owning
+/// it (marks), if any.
+fn client_event<'a>(
     kind: &'static str,
     s: &'a OverseerSession,
     agent_id: Option<&'a str>,
-    client_id: Option<&'a str>,
+    client_id: &'a str,
 ) -> Event<'a> {
-    let subject = match (client_id, agent_id) {
-        (Some(client), _) => Subject::Client(client),
-        (None, agent) => Subject::Agent(agent.unwrap_or_default()),
-    };
     let ev = Event::new(kind, Actor::Overseer(&s.overseer.id))
-        .subject(subject)
+        .subject(Subject::Client(client_id))
         .overseer(&s.overseer.id)
         .details(json!({ "agent_id": agent_id.unwrap_or_default(), "client_id": client_id }));
     match agent_id {
@@ -108,7 +112,7 @@ pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: &agent_id,
         client_id: &client_id,
     };
-    let ev = event("client.blocked", &s, Some(&agent_id), Some(&client_id));
+    let ev = client_event("client.blocked", &s, Some(&agent_id), &client_id);
     if oversights::block(ctx.db(), &block, &ev, &ctx.stamp()).await? == BlockOutcome::AlreadyBlocked
     {
         return Err(ApiError::new(
@@ -134,7 +138,7 @@ pub async fn unblock(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         agent_id: &agent_id,
         client_id: &client_id,
     };
-    let ev = event("client.unblocked", &s, Some(&agent_id), Some(&client_id));
+    let ev = client_event("client.unblocked", &s, Some(&agent_id), &client_id);
     if !oversights::unblock(ctx.db(), &block, &ev, &ctx.stamp()).await? {
         return Err(not_found());
     }
@@ -182,13 +186,8 @@ pub async fn mark_agent(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     own_id(ctx, &s)?;
     let (agent_id, current) = overseen_agent(ctx, &s).await?;
     let marked = wanted_mark(&body, current.marked_for_cancellation)?;
-    let ev = event(
-        "oversight.marked_for_cancellation",
-        &s,
-        Some(&agent_id),
-        None,
-    )
-    .details(json!({"marked": marked}));
+    let ev = agent_event("oversight.marked_for_cancellation", &s, &agent_id)
+        .details(json!({"marked": marked}));
     let stamp = ctx.stamp();
     if !oversights::mark_agent(ctx.db(), &s.overseer.id, &agent_id, marked, &ev, &stamp).await? {
         return Err(no_active_oversight());
@@ -224,13 +223,8 @@ pub async fn mark_client(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(client_not_found)?;
     let marked = wanted_mark(&body, client.marked_for_cancellation != 0)?;
     let agent_id = (client.owner_type == "agent").then_some(client.owner_id.as_str());
-    let ev = event(
-        "client.marked_for_cancellation",
-        &s,
-        agent_id,
-        Some(&client_id),
-    )
-    .details(json!({"marked": marked}));
+    let ev = client_event("client.marked_for_cancellation", &s, agent_id, &client_id)
+        .details(json!({"marked": marked}));
     oversights::mark_client(ctx.db(), &client_id, marked, &ev, &ctx.stamp()).await?;
     Ok(Reply::ok(
         &json!({"success": true, "client_id": client_id, "marked_for_cancellation": marked}),

@@ -116,7 +116,7 @@ pub async fn enforce_agent_pool(
     agent_id: &str,
     cause: Cause,
 ) -> Result<(), StoreError> {
-    let current = oversights::active_overseer(db, agent_id).await?;
+    let current = oversights::active(db, agent_id).await?;
     if let Some(o) = current.filter(|o| o.kind == OverseerKind::Human) {
         return enforce_overseer_pool(db, stamp, actor, &o.overseer_id, cause).await;
     }

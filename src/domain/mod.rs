@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod challenge;
+pub mod claims;
 pub mod client;
 pub mod enforcement;
 pub mod ids;

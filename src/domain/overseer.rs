@@ -1,28 +1,16 @@
-//! Human overseers: accounts, e-mail and password rules (api.md 2.6, security.md §11).
+//! Human overseers: accounts, e-mail and password rules (api.md 2.6, security.md §11), and what
+//! an overseer is shown of itself and of its agents. Free of HTTP: rules answer in
+//! [`AccountError`], which the routes map to their error codes.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::domain::time::rfc3339_ms;
-use crate::http::{ApiError, ErrorCode};
+use crate::store::oversights::OverseenAgentRow;
 
-/// Columns selected by [`OverseerRow::COLUMNS`].
-#[derive(Clone, Debug, Deserialize)]
-pub struct OverseerRow {
-    pub id: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub paddle_customer_id: Option<String>,
-    pub current_subscription_id: Option<String>,
-    pub session_epoch: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+/// The account row lives with its SQL; re-exported for the callers that knew it here.
+pub use crate::store::overseers::OverseerRow;
 
 impl OverseerRow {
-    pub const COLUMNS: &'static str =
-        "id, name, email, paddle_customer_id, current_subscription_id, \
-         session_epoch, created_at, updated_at";
-
     pub fn view(&self) -> OverseerView<'_> {
         OverseerView {
             id: &self.id,
@@ -44,10 +32,50 @@ pub struct OverseerView<'a> {
     pub updated_at: String,
 }
 
-/// Trims, lowercases and checks an e-mail address; `invalid_email` otherwise.
-pub fn email(raw: &str) -> Result<String, ApiError> {
+/// An actively overseen agent as its overseer sees it.
+#[derive(Debug, Serialize)]
+pub struct OverseenAgent {
+    id: String,
+    name: String,
+    description: Option<String>,
+    public_key: String,
+    created_at: String,
+    claimed_at: String,
+    marked_for_cancellation: bool,
+    oauth_count: i64,
+    clients_registered: i64,
+}
+
+impl From<OverseenAgentRow> for OverseenAgent {
+    fn from(r: OverseenAgentRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            public_key: r.public_key,
+            created_at: rfc3339_ms(r.created_at),
+            claimed_at: rfc3339_ms(r.claimed_at),
+            marked_for_cancellation: r.marked_for_cancellation,
+            oauth_count: r.oauth_count,
+            clients_registered: r.clients_registered,
+        }
+    }
+}
+
+/// Why an e-mail address or a password was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountError {
+    InvalidEmail,
+    PasswordTooShort,
+    /// bcrypt would silently ignore everything past 72 bytes.
+    PasswordTooLong,
+    PasswordHasNul,
+}
+
+/// Trims, lowercases and checks an e-mail address.
+pub fn email(raw: &str) -> Result<String, AccountError> {
     let v = raw.trim().to_lowercase();
-    let invalid = || ApiError::new(ErrorCode::InvalidEmail, "Invalid email address");
+    let invalid = || AccountError::InvalidEmail;
     if v.chars().count() > 254 {
         return Err(invalid());
     }
@@ -72,29 +100,16 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
 pub const PASSWORD_MIN_BYTES: usize = 8;
 pub const PASSWORD_MAX_BYTES: usize = 72;
 
-pub fn too_long() -> ApiError {
-    ApiError::new(
-        ErrorCode::PasswordTooLong,
-        "Password must be at most 72 bytes (UTF-8)",
-    )
-}
-
 /// A new password: 8..=72 UTF-8 bytes, no NUL.
-pub fn new_password(raw: &str) -> Result<&str, ApiError> {
+pub fn new_password(raw: &str) -> Result<&str, AccountError> {
     if raw.len() < PASSWORD_MIN_BYTES {
-        return Err(ApiError::new(
-            ErrorCode::PasswordTooShort,
-            "Password must be at least 8 bytes (UTF-8)",
-        ));
+        return Err(AccountError::PasswordTooShort);
     }
     if raw.len() > PASSWORD_MAX_BYTES {
-        return Err(too_long());
+        return Err(AccountError::PasswordTooLong);
     }
     if raw.contains('\0') {
-        return Err(ApiError::invalid_field(
-            "password",
-            "must not contain NUL characters",
-        ));
+        return Err(AccountError::PasswordHasNul);
     }
     Ok(raw)
 }
@@ -125,11 +140,7 @@ mod tests {
             "a@exa_mple.com",
             "a@bücher.example",
         ] {
-            assert_eq!(
-                email(bad).unwrap_err().code,
-                ErrorCode::InvalidEmail,
-                "{bad}"
-            );
+            assert_eq!(email(bad).unwrap_err(), AccountError::InvalidEmail, "{bad}");
         }
         let long = format!("{}@example.com", "a".repeat(243));
         assert!(email(&long).is_err());
@@ -138,18 +149,18 @@ mod tests {
     #[test]
     fn password_rules_count_bytes() {
         assert_eq!(
-            new_password("1234567").unwrap_err().code,
-            ErrorCode::PasswordTooShort
+            new_password("1234567").unwrap_err(),
+            AccountError::PasswordTooShort
         );
         assert!(new_password("12345678").is_ok());
         assert!(new_password(&"é".repeat(36)).is_ok()); // 72 bytes
         assert_eq!(
-            new_password(&"é".repeat(37)).unwrap_err().code,
-            ErrorCode::PasswordTooLong
+            new_password(&"é".repeat(37)).unwrap_err(),
+            AccountError::PasswordTooLong
         );
         assert_eq!(
-            new_password("abcdefgh\0").unwrap_err().code,
-            ErrorCode::InvalidField
+            new_password("abcdefgh\0").unwrap_err(),
+            AccountError::PasswordHasNul
         );
     }
 }

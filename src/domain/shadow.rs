@@ -19,6 +19,12 @@ pub fn derive_id(shadow_secret: &str, agent_id: &str) -> String {
     format_uuid(&u)
 }
 
+/// The shadow overseer id for `agent_id`: the one already stored for it (so rotating
+/// `SHADOW_SECRET` never orphans a sponsorship), else the derived one.
+pub fn overseer_id(shadow_secret: &str, agent_id: &str, existing: Option<String>) -> String {
+    existing.unwrap_or_else(|| derive_id(shadow_secret, agent_id))
+}
+
 /// Whether `presented` (any case) is the shadow overseer id of `agent_id`. Compared in constant
 /// time; human overseer ids (UUID v4) and anything that is not a UUID never verify.
 pub fn verify_id(shadow_secret: &str, agent_id: &str, presented: &str) -> bool {

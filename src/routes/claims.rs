@@ -3,16 +3,17 @@
 //! partial unique index and capacity guard decide races.
 
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::auth::session;
 use crate::ctx::Ctx;
-use crate::domain::challenge::{self, Claim, ClaimStatus, Record};
+use crate::domain::challenge::{Claim, ClaimStatus, Record, ShadowClaim, ShadowStatus};
+use crate::domain::claims::{ClaimError, Room, SHADOW_KV_GRACE_SECS};
 use crate::domain::enforcement::{overseer_pool_statements, unclaimed_pool_statements, Cause};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
+use crate::domain::shadow;
 use crate::domain::tier::{overseer_tier, Tiers};
 use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
@@ -20,25 +21,31 @@ use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::routes::challenges::{self, Update};
 use crate::routes::registration::challenge_not_found;
-use crate::routes::shadow;
-use crate::stmt;
-use crate::store::audit::Actor;
-use crate::store::{Constraint, Namespace, Statement, StoreError, Value};
+use crate::store::audit::{Actor, Event, Subject};
+use crate::store::oversights::{self, ClaimOutcome, Claiming, Deactivation};
+use crate::store::{agents, overseers};
 
 /// How long a claim's status stays reportable after it expired (api.md 2.4).
 const STATUS_GRACE_SECS: i64 = 3600;
 
-pub fn agent_not_found() -> ApiError {
-    ApiError::new(ErrorCode::AgentNotFound, "Agent not found")
-}
-
-pub fn already_claimed(by_caller: bool) -> ApiError {
-    let message = if by_caller {
-        "You already oversee this agent"
-    } else {
-        "Agent already claimed by another overseer"
-    };
-    ApiError::new(ErrorCode::AlreadyClaimed, message)
+/// The answers of api.md 2.4/2.5 to a refused claim; shadow claims answer the same way.
+impl From<ClaimError> for ApiError {
+    fn from(e: ClaimError) -> Self {
+        match e {
+            ClaimError::AgentNotFound => ApiError::new(ErrorCode::AgentNotFound, "Agent not found"),
+            ClaimError::AlreadyClaimed { by_caller: true } => {
+                ApiError::new(ErrorCode::AlreadyClaimed, "You already oversee this agent")
+            }
+            ClaimError::AlreadyClaimed { by_caller: false } => ApiError::new(
+                ErrorCode::AlreadyClaimed,
+                "Agent already claimed by another overseer",
+            ),
+            ClaimError::OverseerMismatch => ApiError::new(
+                ErrorCode::OverseerMismatch,
+                "overseer_id does not match the challenge",
+            ),
+        }
+    }
 }
 
 fn tier_limit() -> ApiError {
@@ -48,70 +55,15 @@ fn tier_limit() -> ApiError {
     )
 }
 
-/// The agent's active oversight, if any.
-#[derive(Debug, Deserialize)]
-pub struct ActiveOversight {
-    pub overseer_id: String,
-    pub kind: String,
-}
-
-impl ActiveOversight {
-    pub fn is_human(&self) -> bool {
-        self.kind == "human"
-    }
-}
-
-pub async fn active_oversight(
-    ctx: &Ctx<'_>,
-    agent_id: &str,
-) -> Result<Option<ActiveOversight>, ApiError> {
-    Ok(ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT o.overseer_id, ov.kind FROM oversights o JOIN overseers ov ON ov.id = o.overseer_id \
-             WHERE o.agent_id = ?1 AND o.active = 1",
-            agent_id
-        ))
-        .await?
-        .first()?)
-}
-
-pub async fn agent_exists(ctx: &Ctx<'_>, agent_id: &str) -> Result<bool, ApiError> {
-    Ok(!ctx
-        .services
-        .db
-        .run(stmt!("SELECT 1 AS one FROM agents WHERE id = ?1", agent_id))
-        .await?
-        .rows
-        .is_empty())
-}
-
-/// A human overseer's room for agents: `(active oversights, max_agents)`; `None` if the
-/// overseer no longer exists. `-1` means unlimited.
-async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<(i64, i64)>, ApiError> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: i64,
-    }
-    let db = ctx.services.db.as_ref();
-    let Some(tier) = overseer_tier(db, overseer_id).await? else {
+/// A human overseer's room for agents; `None` if the overseer no longer exists.
+async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<Room>, ApiError> {
+    let Some(tier) = overseer_tier(ctx.db(), overseer_id).await? else {
         return Ok(None);
     };
-    let active = db
-        .run(stmt!(
-            "SELECT COUNT(*) AS n FROM oversights WHERE overseer_id = ?1 AND active = 1",
-            overseer_id
-        ))
-        .await?
-        .first::<Count>()?
-        .map_or(0, |c| c.n);
-    let tiers = Tiers::load(db).await?;
-    Ok(Some((active, tiers.get(&tier)?.max_agents)))
-}
-
-fn has_room((active, max): (i64, i64)) -> bool {
-    max < 0 || active < max
+    let active = oversights::count_active(ctx.db(), overseer_id).await?;
+    let tiers = Tiers::load(ctx.db()).await?;
+    let max_agents = tiers.get(&tier)?.max_agents;
+    Ok(Some(Room { active, max_agents }))
 }
 
 #[derive(Serialize)]
@@ -131,18 +83,19 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
     let agent_id = body.req_uuid("agent_id")?;
-    if !agent_exists(ctx, &agent_id).await? {
-        return Err(agent_not_found());
+    if !agents::exists(ctx.db(), &agent_id).await? {
+        return Err(ClaimError::AgentNotFound.into());
     }
-    if let Some(current) = active_oversight(ctx, &agent_id).await? {
+    if let Some(current) = oversights::active(ctx.db(), &agent_id).await? {
         if current.is_human() {
-            return Err(already_claimed(current.overseer_id == s.overseer.id));
+            let by_caller = current.overseer_id == s.overseer.id;
+            return Err(ClaimError::AlreadyClaimed { by_caller }.into());
         }
     }
     let room = capacity(ctx, &s.overseer.id)
         .await?
         .ok_or_else(|| ApiError::internal("overseer vanished"))?;
-    if !has_room(room) {
+    if !room.has_room() {
         return Err(tier_limit());
     }
 
@@ -157,17 +110,12 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         completed_at: None,
     };
     store_claim(ctx, &claim).await?;
-    let event = Event {
-        kind: "claim.initiated",
-        actor_type: "overseer",
-        actor_id: Some(&s.overseer.id),
-        subject_type: Some("agent"),
-        subject_id: Some(&agent_id),
-        overseer_id: Some(&s.overseer.id),
-        agent_id: Some(&agent_id),
-        details: json!({ "challenge_id": claim.challenge_id }),
-    };
-    audit::record(ctx, &event).await?;
+    let event = Event::new("claim.initiated", Actor::Overseer(&s.overseer.id))
+        .subject(Subject::Agent(&agent_id))
+        .overseer(&s.overseer.id)
+        .agent(&agent_id)
+        .details(json!({ "challenge_id": claim.challenge_id }));
+    ctx.audit(&event).await?;
     Ok(Reply::ok(&Initiated {
         success: true,
         challenge_id: &claim.challenge_id,
@@ -188,24 +136,6 @@ async fn store_claim(ctx: &Ctx<'_>, claim: &Claim) -> Result<(), ApiError> {
     challenges::save(ctx, &Record::Claim(claim.clone()), STATUS_GRACE_SECS).await
 }
 
-/// Any claim record, expired or not (the status endpoint reports expiry itself).
-pub async fn load_claim(ctx: &Ctx<'_>, raw_id: &str) -> Result<Option<Record>, ApiError> {
-    let Some(id) = canonical_uuid(raw_id) else {
-        return Ok(None);
-    };
-    Ok(ctx
-        .services
-        .kv
-        .get(Namespace::Challenges, &challenge::claim_key(&id))
-        .await?
-        .and_then(|v| serde_json::from_str::<Record>(&v).ok())
-        .filter(|r| match r {
-            Record::Claim(c) => c.challenge_id == id,
-            Record::Shadow(c) => c.challenge_id == id,
-            _ => false,
-        }))
-}
-
 #[derive(Serialize)]
 struct Completed<'a> {
     success: bool,
@@ -221,13 +151,13 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let agent = agent_proof::session_or_proof(ctx).await?;
     let overseer_id = body.req_uuid("overseer_id")?;
-    let record = load_claim(ctx, ctx.param("challenge_id"))
+    let record = oversights::claim_record(ctx.kv(), ctx.param("challenge_id"))
         .await?
         .filter(|r| r.expires_at() > ctx.now_ms)
         .ok_or_else(challenge_not_found)?;
     let (challenge_agent, challenge_overseer) = match &record {
         Record::Claim(c) if c.status == ClaimStatus::Pending => (&c.agent_id, &c.overseer_id),
-        Record::Shadow(c) if c.status != crate::domain::challenge::ShadowStatus::Completed => {
+        Record::Shadow(c) if c.status != ShadowStatus::Completed => {
             (&c.agent_id, &c.shadow_overseer_id)
         }
         _ => return Err(challenge_not_found()),
@@ -239,103 +169,66 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ));
     }
     if *challenge_overseer != overseer_id {
-        return Err(overseer_mismatch());
+        return Err(ClaimError::OverseerMismatch.into());
     }
     match record {
         // The KV record is rewritten after the commit, so D1 says whether it was used already.
         Record::Claim(claim) if completed_in_d1(ctx, &claim).await? => Err(challenge_not_found()),
         Record::Claim(claim) => complete_human(ctx, claim).await,
-        Record::Shadow(claim) => shadow::confirm(ctx, claim).await,
+        Record::Shadow(claim) => confirm_shadow(ctx, claim).await,
         _ => Err(challenge_not_found()),
     }
 }
 
-pub fn overseer_mismatch() -> ApiError {
-    ApiError::new(
-        ErrorCode::OverseerMismatch,
-        "overseer_id does not match the challenge",
-    )
-}
-
 async fn complete_human(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
-    let current = active_oversight(ctx, &claim.agent_id).await?;
+    let current = oversights::active(ctx.db(), &claim.agent_id).await?;
     let replaces_shadow = match &current {
         Some(c) if c.overseer_id == claim.overseer_id => {
             return finish(ctx, claim).await; // idempotent: already this overseer's agent
         }
-        Some(c) if c.is_human() => return Err(already_claimed(false)),
-        Some(c) => Some(c.overseer_id.clone()),
+        Some(c) if c.is_human() => {
+            return Err(ClaimError::AlreadyClaimed { by_caller: false }.into())
+        }
+        Some(c) => Some(c.overseer_id.as_str()),
         None => None,
     };
-    let Some(room) = capacity(ctx, &claim.overseer_id).await? else {
+    let room = capacity(ctx, &claim.overseer_id).await?;
+    let Some(room) = room.filter(|r| r.has_room()) else {
         return Err(tier_limit());
     };
-    if !has_room(room) {
-        return Err(tier_limit());
-    }
-
-    let now = ctx.now_ms;
-    let mut batch = Vec::new();
-    if let Some(shadow_id) = &replaces_shadow {
-        batch.push(stmt!(
-            "UPDATE oversights SET active = 0, deactivated_reason = 'replaced_by_overseer', \
-             deactivated_at = ?3, updated_at = ?3 WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
-            shadow_id.as_str(),
-            claim.agent_id.as_str(),
-            now
-        ));
-    }
-    batch.push(stmt!(
-        "INSERT INTO oversights (id, overseer_id, agent_id, active, marked_for_cancellation, activated_at, \
-           created_at, updated_at) VALUES (?1, ?2, ?3, 1, 0, ?4, ?4, ?4) \
-         ON CONFLICT (overseer_id, agent_id) DO UPDATE SET active = 1, deactivated_reason = NULL, \
-           deactivated_at = NULL, marked_for_cancellation = 0, activated_at = ?4, updated_at = ?4",
-        uuid_v4(ctx.rng())?,
-        claim.overseer_id.as_str(),
-        claim.agent_id.as_str(),
-        now
-    ));
-    let (_, max_agents) = room;
-    if max_agents >= 0 {
-        // api.md 3.5: abort the whole batch if a concurrent claim filled the last slot.
-        batch.push(stmt!(
-            "INSERT INTO batch_guards (ok) SELECT CASE WHEN \
-               (SELECT COUNT(*) FROM oversights WHERE overseer_id = ?1 AND active = 1) <= ?2 THEN 1 ELSE 0 END",
-            claim.overseer_id.as_str(),
-            max_agents
-        ));
-        batch.push(stmt!("DELETE FROM batch_guards"));
-    }
-    let event = Event {
-        kind: "claim.completed",
-        actor_type: "agent",
-        actor_id: Some(&claim.agent_id),
-        subject_type: Some("agent"),
-        subject_id: Some(&claim.agent_id),
-        overseer_id: Some(&claim.overseer_id),
-        agent_id: Some(&claim.agent_id),
-        details: json!({ "challenge_id": claim.challenge_id, "replaced_shadow": replaces_shadow.is_some() }),
+    let id = uuid_v4(ctx.rng())?;
+    let claiming = Claiming {
+        id: &id,
+        overseer_id: &claim.overseer_id,
+        agent_id: &claim.agent_id,
+        replaces_shadow,
+        max_agents: room.max_agents,
     };
-    batch.push(audit::insert(ctx, &event)?);
+    let details =
+        json!({ "challenge_id": claim.challenge_id, "replaced_shadow": replaces_shadow.is_some() });
+    let event = Event::by_agent("claim.completed", &claim.agent_id)
+        .overseer(&claim.overseer_id)
+        .details(details);
     // The agent's clients join the overseer's pool (api.md 5.8), in the same batch: a claim is
     // never committed without its enforcement.
-    batch.extend(
-        overseer_pool_statements(
-            ctx.db(),
-            &ctx.stamp(),
-            Actor::System,
-            &claim.overseer_id,
-            Cause::Limits,
-        )
-        .await?,
-    );
-    match ctx.services.db.batch(batch).await {
-        Ok(_) => {}
-        Err(StoreError::Conflict(Constraint::Unique, _)) => return Err(already_claimed(false)),
-        Err(StoreError::Conflict(Constraint::Check, _)) => return Err(tier_limit()),
-        Err(e) => return Err(e.into()),
+    let enforce = overseer_pool_statements(
+        ctx.db(),
+        &ctx.stamp(),
+        Actor::System,
+        &claim.overseer_id,
+        Cause::Limits,
+    )
+    .await?;
+    let outcome =
+        oversights::complete_claim(ctx.db(), &claiming, &event, &ctx.stamp(), enforce).await?;
+    match outcome {
+        ClaimOutcome::Claimed => {}
+        ClaimOutcome::AlreadyClaimed => {
+            return Err(ClaimError::AlreadyClaimed { by_caller: false }.into())
+        }
+        ClaimOutcome::TierLimitReached => return Err(tier_limit()),
     }
-    claim.completed_at = Some(now);
+    claim.completed_at = Some(ctx.now_ms);
     finish(ctx, claim).await
 }
 
@@ -361,23 +254,71 @@ async fn finish(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
-/// Whether D1 recorded this claim's completion (its `claim.completed` audit row, written in
-/// the completing batch): true even if the KV record, rewritten after the commit, still says
-/// pending. Only the overseer's rows since the claim was created are scanned (indexed).
+/// Whether D1 recorded this claim's completion: true even if the KV record, rewritten after
+/// the commit, still says pending.
 async fn completed_in_d1(ctx: &Ctx<'_>, claim: &Claim) -> Result<bool, ApiError> {
-    Ok(!ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT 1 AS done FROM audit_events WHERE overseer_id = ?1 AND created_at >= ?2 \
-             AND type = 'claim.completed' AND json_extract(details, '$.challenge_id') = ?3 LIMIT 1",
-            claim.overseer_id.as_str(),
+    Ok(oversights::claim_completed(
+        ctx.db(),
+        &claim.overseer_id,
+        claim.created_at,
+        &claim.challenge_id,
+    )
+    .await?)
+}
+
+/// The agent's confirmation of a shadow claim, after the checks of [`complete`] matched the
+/// challenge's agent and shadow id.
+async fn confirm_shadow(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, ApiError> {
+    let existing = overseers::shadow_of(ctx.db(), &claim.agent_id).await?;
+    let secret = ctx
+        .config
+        .shadow_secret
+        .as_ref()
+        .map_err(ApiError::configuration)?;
+    let expected = shadow::overseer_id(secret, &claim.agent_id, existing);
+    let verifies = claim.shadow_overseer_id == expected
+        || shadow::verify_id(secret, &claim.agent_id, &claim.shadow_overseer_id);
+    if !verifies {
+        return Err(ClaimError::OverseerMismatch.into());
+    }
+    let active = oversights::active(ctx.db(), &claim.agent_id).await?;
+    if active.is_some_and(|o| o.is_human()) {
+        return Err(ClaimError::AlreadyClaimed { by_caller: false }.into());
+    }
+    if claim.status == ShadowStatus::Initiated {
+        claim.status = ShadowStatus::AwaitingPayment;
+        claim.confirmed_at = Some(ctx.now_ms);
+        claim.expires_at = ctx.now_ms + ctx.config.shadow_challenge_ttl_secs * 1000;
+        let event = Event::new("shadow_claim.confirmed", Actor::Agent(&claim.agent_id))
+            .subject(Subject::Agent(&claim.agent_id))
+            .details(json!({ "challenge_id": claim.challenge_id }));
+        // D1 holds the confirmation (once per challenge); the KV record follows after the
+        // response, since KV may refuse a rewrite of a key created less than a second ago.
+        oversights::confirm_shadow_claim(
+            ctx.db(),
+            &event,
+            &ctx.stamp(),
             claim.created_at,
-            claim.challenge_id.as_str()
-        ))
-        .await?
-        .rows
-        .is_empty())
+            &claim.challenge_id,
+        )
+        .await?;
+        challenges::defer_update(
+            ctx,
+            Update::Save {
+                record: Record::Shadow(claim.clone()),
+                grace_secs: SHADOW_KV_GRACE_SECS,
+            },
+        );
+    }
+    Ok(Reply::ok(&json!({
+        "success": true,
+        "message": "Shadow claim confirmed. Awaiting payment.",
+        "status": "awaiting-payment",
+        "challenge_id": claim.challenge_id,
+        "agent_id": claim.agent_id,
+        "overseer_id": claim.shadow_overseer_id,
+        "shadow_overseer_id": claim.shadow_overseer_id,
+    })))
 }
 
 #[derive(Serialize)]
@@ -392,7 +333,7 @@ struct Status<'a> {
 /// `GET /v1/agents/claim/status/:challengeId` — only for the overseer that created it.
 pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
-    let claim = match load_claim(ctx, ctx.param("challenge_id")).await? {
+    let claim = match oversights::claim_record(ctx.kv(), ctx.param("challenge_id")).await? {
         Some(Record::Claim(c)) if c.overseer_id == s.overseer.id => c,
         _ => return Err(challenge_not_found()),
     };
@@ -423,58 +364,17 @@ fn no_active_oversight() -> ApiError {
     ApiError::new(ErrorCode::NoActiveOversight, "No active oversight")
 }
 
-/// Deactivates one oversight with a reason and its audit row, in one batch that ends with
-/// `then` (enforcement that must commit together with the deactivation).
-async fn deactivate(
-    ctx: &Ctx<'_>,
-    overseer_id: &str,
-    agent_id: &str,
-    reason: &'static str,
-    event: Event<'_>,
-    then: Vec<Statement>,
-) -> Result<bool, ApiError> {
-    // The audit row goes first, guarded on the same pre-state the UPDATE needs (the oversight
-    // is active), so both take effect or neither does.
-    let mut batch = vec![
-        audit::insert_where(
-            ctx,
-            &event,
-            Some((
-                "EXISTS (SELECT 1 FROM oversights WHERE overseer_id = ?13 AND agent_id = ?14 AND active = 1)",
-                vec![Value::from(overseer_id), Value::from(agent_id)],
-            )),
-        )?,
-        stmt!(
-            "UPDATE oversights SET active = 0, deactivated_reason = ?3, deactivated_at = ?4, updated_at = ?4 \
-             WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
-            overseer_id,
-            agent_id,
-            reason,
-            ctx.now_ms
-        ),
-    ];
-    batch.extend(then);
-    let outcomes = ctx.services.db.batch(batch).await?;
-    Ok(outcomes.get(1).is_some_and(|o| o.changes == 1))
-}
-
 /// `POST /v1/agents/revoke-overseer`: the agent ends its own oversight (no parameters).
 pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let current = active_oversight(ctx, &s.agent.id)
+    let current = oversights::active(ctx.db(), &s.agent.id)
         .await?
         .ok_or_else(no_active_oversight)?;
-    let event = Event {
-        kind: "oversight.revoked_by_agent",
-        actor_type: "agent",
-        actor_id: Some(&s.agent.id),
-        subject_type: Some("agent"),
-        subject_id: Some(&s.agent.id),
-        overseer_id: Some(&current.overseer_id),
-        agent_id: Some(&s.agent.id),
-        details: json!({ "reason": "revoked_by_agent" }),
-    };
+    let reason = Deactivation::RevokedByAgent;
+    let event = Event::by_agent("oversight.revoked_by_agent", &s.agent.id)
+        .overseer(&current.overseer_id)
+        .details(json!({ "reason": reason.as_str() }));
     // The agent leaves its overseer's pool for its own, under the FREE limits (api.md 5.8): the
     // excess clients are disabled in the same batch, so paying once and revoking can never keep
     // more clients enabled than FREE allows. `Unclaimed` re-checks at commit time that no other
@@ -487,16 +387,9 @@ pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Cause::Limits,
     )
     .await?;
-    if !deactivate(
-        ctx,
-        &current.overseer_id,
-        &s.agent.id,
-        "revoked_by_agent",
-        event,
-        enforce,
-    )
-    .await?
-    {
+    let (db, stamp) = (ctx.db(), ctx.stamp());
+    let (overseer, agent) = (current.overseer_id.as_str(), s.agent.id.as_str());
+    if !oversights::deactivate(db, overseer, agent, reason, &event, &stamp, enforce).await? {
         return Err(no_active_oversight());
     }
     Ok(Reply::ok(
@@ -509,18 +402,14 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
     let agent_id = canonical_uuid(ctx.param("agent_id")).ok_or_else(no_active_oversight)?;
-    let event = Event {
-        kind: "oversight.declaimed",
-        actor_type: "overseer",
-        actor_id: Some(&s.overseer.id),
-        subject_type: Some("agent"),
-        subject_id: Some(&agent_id),
-        overseer_id: Some(&s.overseer.id),
-        agent_id: Some(&agent_id),
-        details: json!({ "reason": "declaimed" }),
-    };
+    let reason = Deactivation::Declaimed;
+    let event = Event::new("oversight.declaimed", Actor::Overseer(&s.overseer.id))
+        .subject(Subject::Agent(&agent_id))
+        .overseer(&s.overseer.id)
+        .agent(&agent_id)
+        .details(json!({ "reason": reason.as_str() }));
     // Checked first so that a refused declaim writes nothing; the batch re-checks it.
-    let current = active_oversight(ctx, &agent_id).await?;
+    let current = oversights::active(ctx.db(), &agent_id).await?;
     if current.is_none_or(|c| c.overseer_id != s.overseer.id) {
         return Err(no_active_oversight());
     }
@@ -533,7 +422,9 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Cause::Limits,
     )
     .await?;
-    if !deactivate(ctx, &s.overseer.id, &agent_id, "declaimed", event, pool).await? {
+    let (db, stamp) = (ctx.db(), ctx.stamp());
+    let overseer = s.overseer.id.as_str();
+    if !oversights::deactivate(db, overseer, &agent_id, reason, &event, &stamp, pool).await? {
         return Err(no_active_oversight());
     }
     Ok(Reply::json(

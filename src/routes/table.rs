@@ -15,8 +15,8 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    agents, claims, clients, oauth, openapi, overseers, oversight, registration, rotation, service,
-    shadow, subscriptions, webhooks,
+    agents, claims, clients, oauth, openapi, overseen, overseer_account, registration, rotation,
+    service, shadow_claims, subscriptions, webhooks,
 };
 
 /// A handler's answer, boxed so that every handler has one type.
@@ -152,52 +152,52 @@ pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         name: "shadow.initiate", at: &[(POST, "/v1/agents/malice/{agent_id}")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(shadow::initiate),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(shadow_claims::initiate),
     },
     Endpoint {
         name: "shadow.status", at: &[(GET, "/v1/agents/malice/status/{challenge_id}")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(shadow::status),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(shadow_claims::status),
     },
     // Oversight
     Endpoint {
         name: "oversight.block_client", at: &[(POST, "/v1/overseers/agents/{agent_id}/block-client")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::block),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::block),
     },
     Endpoint {
         name: "oversight.unblock_client",
         at: &[(DELETE, "/v1/overseers/agents/{agent_id}/block-client/{client_id}")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::unblock),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::unblock),
     },
     Endpoint {
         name: "oversight.blocked_clients",
         at: &[(GET, "/v1/overseers/agents/{agent_id}/blocked-clients")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::blocked),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::blocked),
     },
     Endpoint {
         name: "oversight.agents", at: &[(GET, "/v1/overseers/{id}/agents")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::agents),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::agents),
     },
     Endpoint {
         name: "oversight.mark_agent",
         at: &[(PUT, "/v1/overseers/{id}/agents/{agent_id}/cancellation")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::mark_agent),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::mark_agent),
     },
     Endpoint {
         name: "oversight.clients", at: &[(GET, "/v1/overseers/{id}/clients")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::clients),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::clients),
     },
     Endpoint {
         name: "oversight.mark_client",
         at: &[(PUT, "/v1/overseers/{id}/clients/{client_id}/cancellation")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(oversight::mark_client),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::mark_client),
     },
     // OAuth clients
     Endpoint {
@@ -279,32 +279,32 @@ pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         name: "overseers.register", at: &[(POST, "/v1/overseers/register")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseers::register),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::register),
     },
     Endpoint {
         name: "overseers.login", at: &[(POST, "/v1/overseers/login")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseers::login),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::login),
     },
     Endpoint {
         name: "overseers.logout", at: &[(POST, "/v1/overseers/logout")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseers::logout),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::logout),
     },
     Endpoint {
         name: "overseers.me", at: &[(GET, "/v1/overseers/me")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseers::me),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::me),
     },
     Endpoint {
         name: "overseers.agents", at: &[(GET, "/v1/overseers/me/agents")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseers::my_agents),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::my_agents),
     },
     Endpoint {
         name: "overseers.audit", at: &[(GET, "/v1/overseers/me/audit")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseers::my_audit),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::my_audit),
     },
     // Subscriptions and billing
     Endpoint {

@@ -201,3 +201,46 @@ fn insert_sql() -> String {
          ?7, ?8, ?9, ?10, ?11, ?12"
     )
 }
+
+// --- used by oversight ---
+
+/// An audit row as its overseer's activity trail lists it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct TrailRow {
+    pub id: String,
+    pub r#type: String,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    /// A JSON object, as written.
+    pub details: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+}
+
+/// A page of `overseer_id`'s trail, newest first: rows of type `kind` (any if `None`) strictly
+/// before `before` (`(created_at, id)`, from a cursor), at most `limit`.
+pub async fn trail(
+    db: &dyn super::Db,
+    overseer_id: &str,
+    kind: Option<&str>,
+    before: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<TrailRow>, super::StoreError> {
+    let (before_ms, before_id) = before.unwrap_or((0, ""));
+    db.run(crate::stmt!(
+        "SELECT id, type, actor_type, actor_id, subject_type, subject_id, details, ip, created_at \
+         FROM audit_events WHERE overseer_id = ?1 AND (?2 IS NULL OR type = ?2) \
+           AND (?3 = 0 OR created_at < ?4 OR (created_at = ?4 AND id < ?5)) \
+         ORDER BY created_at DESC, id DESC LIMIT ?6",
+        overseer_id,
+        kind,
+        before.is_some(),
+        before_ms,
+        before_id,
+        limit
+    ))
+    .await?
+    .decode()
+}

@@ -3,7 +3,107 @@
 //! Functions here take the database (or return statements for the caller's batch) and plain
 //! values, and answer in typed outcomes; they never see the HTTP request or build responses.
 
-// --- used by identity ---
+use serde::{Deserialize, Serialize};
+
+use crate::stmt;
+use crate::store::{Db, Statement, StoreError};
+
+/// `overseers.kind`: a person with an account, or the stand-in for an agent's anonymous
+/// sponsors (api.md 9.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverseerKind {
+    Human,
+    Shadow,
+}
+
+/// A human overseer's account, the columns of [`OverseerRow::COLUMNS`].
+#[derive(Clone, Debug, Deserialize)]
+pub struct OverseerRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub paddle_customer_id: Option<String>,
+    pub current_subscription_id: Option<String>,
+    pub session_epoch: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl OverseerRow {
+    pub const COLUMNS: &'static str =
+        "id, name, email, paddle_customer_id, current_subscription_id, \
+         session_epoch, created_at, updated_at";
+}
+
+/// An account and its password hash, for the log-in check only.
+#[derive(Deserialize)]
+pub struct Credentials {
+    #[serde(flatten)]
+    pub overseer: OverseerRow,
+    pub password_hash: String,
+}
+
+/// Whether an account already uses `email` (already normalised).
+pub async fn email_taken(db: &dyn Db, email: &str) -> Result<bool, StoreError> {
+    let found = db
+        .run(stmt!(
+            "SELECT 1 AS one FROM overseers WHERE email = ?1",
+            email
+        ))
+        .await?;
+    Ok(!found.rows.is_empty())
+}
+
+/// The INSERT of a new human account; a concurrent sign-up with the same e-mail makes it fail
+/// with a UNIQUE violation.
+pub fn insert_human(row: &OverseerRow, password_hash: &str) -> Statement {
+    stmt!(
+        "INSERT INTO overseers (id, kind, name, email, password_hash, session_epoch, created_at, updated_at) \
+         VALUES (?1, 'human', ?2, ?3, ?4, 0, ?5, ?5)",
+        row.id.as_str(),
+        row.name.as_deref(),
+        row.email.as_deref(),
+        password_hash,
+        row.created_at
+    )
+}
+
+/// The human account with this e-mail (already normalised) and its hash.
+pub async fn credentials(db: &dyn Db, email: &str) -> Result<Option<Credentials>, StoreError> {
+    let sql = format!(
+        "SELECT {}, password_hash FROM overseers WHERE email = ?1 AND kind = 'human'",
+        OverseerRow::COLUMNS
+    );
+    db.run(Statement::new(sql, vec![email.into()]))
+        .await?
+        .first()
+}
+
+/// Ends every session of the overseer at once: sessions carry the epoch they were made in.
+pub fn end_sessions(overseer_id: &str, now_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE overseers SET session_epoch = session_epoch + 1, updated_at = ?2 WHERE id = ?1",
+        overseer_id,
+        now_ms
+    )
+}
+
+/// The id of the shadow overseer created for `agent_id` by an earlier sponsorship, if any.
+pub async fn shadow_of(db: &dyn Db, agent_id: &str) -> Result<Option<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+    }
+    let row: Option<Row> = db
+        .run(stmt!(
+            "SELECT id FROM overseers WHERE kind = 'shadow' AND shadow_agent_id = ?1",
+            agent_id
+        ))
+        .await?
+        .first()?;
+    Ok(row.map(|r| r.id))
+}
 
 /// A human overseer with whether the session being checked was revoked.
 #[derive(serde::Deserialize)]
@@ -32,20 +132,6 @@ pub async fn for_session(
     ))
     .await?
     .first()
-}
-// --- used by billing ---
-
-use serde::Deserialize;
-
-use super::{Db, Statement, StoreError};
-use crate::stmt;
-
-/// `overseers.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OverseerKind {
-    Human,
-    Shadow,
 }
 
 /// Overseer `id`'s current subscription: `None` when the overseer does not exist, `Some(None)`

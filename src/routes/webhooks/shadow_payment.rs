@@ -77,7 +77,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, Ap
     if subscriptions::payment_recorded(db, &txn.id).await? {
         return Ok(Decision::ignore("transaction already applied"));
     }
-    let active = oversights::active_overseer(db, &link.agent_id).await?;
+    let active = oversights::active(db, &link.agent_id).await?;
     // The agent revoked this sponsorship after confirming the claim the link was issued for:
     // the payment is recorded but never re-activates the oversight (the upsert re-checks this
     // when it runs, against a concurrent revocation).

@@ -3,39 +3,54 @@
 
 use http::header::{HeaderValue, SET_COOKIE};
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Event};
 use crate::auth::password;
 use crate::auth::session::{self, AccountKind};
 use crate::ctx::Ctx;
 use crate::domain::ids::uuid_v4;
-use crate::domain::overseer::{self, OverseerRow, OverseerView};
+use crate::domain::overseer::{self, AccountError, OverseenAgent, OverseerRow, OverseerView};
 use crate::domain::rate_limit::Bucket;
-use crate::domain::subscription;
+use crate::domain::subscription::{self, SubscriptionView};
 use crate::domain::text;
-use crate::domain::time::rfc3339_ms;
+use crate::domain::time::{month_bounds_ms, rfc3339_ms};
 use crate::http::body::{self, JsonBody};
 use crate::http::pagination::{Cursor, Page};
 use crate::http::query;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::routes::rate_limit;
-use crate::stmt;
-use crate::store::Statement;
+use crate::store::audit::{self, Actor, Event, Subject};
+use crate::store::batch::Batch;
+use crate::store::subscriptions::SubscriptionRow;
+use crate::store::{overseers, oversights};
 
-/// An audit event by an overseer about itself.
-fn own_event<'a>(kind: &'static str, overseer_id: &'a str) -> Event<'a> {
-    Event {
-        kind,
-        actor_type: "overseer",
-        actor_id: Some(overseer_id),
-        subject_type: Some("overseer"),
-        subject_id: Some(overseer_id),
-        overseer_id: Some(overseer_id),
-        agent_id: None,
-        details: json!({}),
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::InvalidEmail => {
+                ApiError::new(ErrorCode::InvalidEmail, "Invalid email address")
+            }
+            AccountError::PasswordTooShort => ApiError::new(
+                ErrorCode::PasswordTooShort,
+                "Password must be at least 8 bytes (UTF-8)",
+            ),
+            AccountError::PasswordTooLong => ApiError::new(
+                ErrorCode::PasswordTooLong,
+                "Password must be at most 72 bytes (UTF-8)",
+            ),
+            AccountError::PasswordHasNul => {
+                ApiError::invalid_field("password", "must not contain NUL characters")
+            }
+        }
     }
+}
+
+/// An audit event by an overseer about its own account.
+fn own_event<'a>(kind: &'static str, overseer_id: &'a str) -> Event<'a> {
+    Event::new(kind, Actor::Overseer(overseer_id))
+        .subject(Subject::Overseer(overseer_id))
+        .overseer(overseer_id)
 }
 
 #[derive(Serialize)]
@@ -85,17 +100,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         body.opt_str("password")?
             .ok_or_else(|| ApiError::missing_field("password"))?,
     )?;
-    let taken = !ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT 1 AS one FROM overseers WHERE email = ?1",
-            email.as_str()
-        ))
-        .await?
-        .rows
-        .is_empty();
-    if taken {
+    if overseers::email_taken(ctx.db(), &email).await? {
         return Err(email_taken());
     }
     let row = OverseerRow {
@@ -109,18 +114,12 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         updated_at: ctx.now_ms,
     };
     let hash = password::hash(ctx.rng(), password, ctx.config.bcrypt_cost)?;
-    let insert = stmt!(
-        "INSERT INTO overseers (id, kind, name, email, password_hash, session_epoch, created_at, updated_at) \
-         VALUES (?1, 'human', ?2, ?3, ?4, 0, ?5, ?5)",
-        row.id.as_str(),
-        row.name.as_deref(),
-        row.email.as_deref(),
-        hash,
-        row.created_at
-    );
-    let registered = audit::insert(ctx, &own_event("overseer.registered", &row.id))?;
-    let login = audit::insert(ctx, &own_event("overseer.login", &row.id))?;
-    match ctx.services.db.batch(vec![insert, registered, login]).await {
+    let stamp = ctx.stamp();
+    let mut batch = Batch::new();
+    batch.push(overseers::insert_human(&row, &hash));
+    batch.push(own_event("overseer.registered", &row.id).insert(&stamp));
+    batch.push(own_event("overseer.login", &row.id).insert(&stamp));
+    match batch.run(ctx.db()).await {
         Ok(_) => {}
         Err(e) if e.is_unique_violation() => return Err(email_taken()),
         Err(e) => return Err(e.into()),
@@ -141,13 +140,6 @@ fn email_taken() -> ApiError {
     )
 }
 
-#[derive(Deserialize)]
-struct Credentials {
-    #[serde(flatten)]
-    overseer: OverseerRow,
-    password_hash: String,
-}
-
 /// `POST /v1/overseers/login`: one message for unknown e-mail and wrong password, and one
 /// bcrypt computation either way.
 pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -159,30 +151,20 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::missing_field("password"))?;
     if password.len() > overseer::PASSWORD_MAX_BYTES {
-        return Err(overseer::too_long());
+        return Err(AccountError::PasswordTooLong.into());
     }
     rate_limit(ctx, Bucket::OverseerLoginEmail, &email).await?;
-    let found: Option<Credentials> = ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {}, password_hash FROM overseers WHERE email = ?1 AND kind = 'human'",
-                OverseerRow::COLUMNS
-            ),
-            vec![email.as_str().into()],
-        ))
-        .await?
-        .first()?;
-    let Some(c) = found else {
+    let Some(c) = overseers::credentials(ctx.db(), &email).await? else {
         password::verify_nothing(password, ctx.config.bcrypt_cost);
         return Err(invalid_credentials());
     };
     if !password::verify(password, &c.password_hash) {
-        audit::record(ctx, &own_event("overseer.login_failed", &c.overseer.id)).await?;
+        ctx.audit(&own_event("overseer.login_failed", &c.overseer.id))
+            .await?;
         return Err(invalid_credentials());
     }
-    audit::record(ctx, &own_event("overseer.login", &c.overseer.id)).await?;
+    ctx.audit(&own_event("overseer.login", &c.overseer.id))
+        .await?;
     signed_in(ctx, &c.overseer, StatusCode::OK).await
 }
 
@@ -201,17 +183,10 @@ struct Message {
 pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
-    ctx.services
-        .db
-        .batch(vec![
-            stmt!(
-                "UPDATE overseers SET session_epoch = session_epoch + 1, updated_at = ?2 WHERE id = ?1",
-                s.overseer.id.as_str(),
-                ctx.now_ms
-            ),
-            audit::insert(ctx, &own_event("overseer.logout", &s.overseer.id))?,
-        ])
-        .await?;
+    let mut batch = Batch::new();
+    batch.push(overseers::end_sessions(&s.overseer.id, ctx.now_ms));
+    batch.push(own_event("overseer.logout", &s.overseer.id).insert(&ctx.stamp()));
+    batch.run(ctx.db()).await?;
     session::revoke(ctx, &s.token_hash, s.expires_at_ms).await?;
     let cookie = session::cookie(None, 0);
     Ok(Reply::ok(&Message {
@@ -230,7 +205,7 @@ struct MeOverseer<'a> {
     overseer: OverseerView<'a>,
     paddle_customer_id: Option<&'a str>,
     paddle_subscription_id: Option<&'a str>,
-    subscription: crate::domain::subscription::SubscriptionView,
+    subscription: SubscriptionView,
 }
 
 #[derive(Serialize)]
@@ -252,98 +227,19 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             paddle_subscription_id: current
                 .as_ref()
                 .filter(|c| c.status != "canceled")
-                .map(|c| c.id.as_str()),
+                .map(|c: &SubscriptionRow| c.id.as_str()),
             subscription,
         },
     }))
 }
 
-#[derive(Deserialize)]
-struct OverseenRow {
-    id: String,
-    name: String,
-    description: Option<String>,
-    public_key: String,
-    created_at: i64,
-    claimed_at: i64,
-    marked_for_cancellation: i64,
-    oauth_count: i64,
-    clients_registered: i64,
-}
-
-/// An actively overseen agent as its overseer sees it.
-#[derive(Serialize)]
-pub struct OverseenAgent {
-    id: String,
-    name: String,
-    description: Option<String>,
-    public_key: String,
-    created_at: String,
-    claimed_at: String,
-    marked_for_cancellation: bool,
-    oauth_count: i64,
-    clients_registered: i64,
-}
-
-/// The agents an overseer actively oversees, most recently claimed first; `oauth_count` is
-/// this calendar month's.
-pub async fn overseen_agents(
-    ctx: &Ctx<'_>,
-    overseer_id: &str,
-) -> Result<Vec<OverseenAgent>, ApiError> {
-    let (start, end) = crate::domain::time::month_bounds_ms(ctx.now_ms);
-    let rows: Vec<OverseenRow> = ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT a.id, a.name, a.description, a.public_key, a.created_at, \
-                    o.activated_at AS claimed_at, o.marked_for_cancellation, \
-                    (SELECT COUNT(*) FROM oauth_requests r WHERE r.agent_id = a.id AND r.status = 'approved' \
-                       AND r.created_at >= ?2 AND r.created_at < ?3) AS oauth_count, \
-                    (SELECT COUNT(*) FROM oauth_clients c WHERE c.owner_type = 'agent' AND c.owner_id = a.id \
-                       AND c.disabled = 0) AS clients_registered \
-             FROM oversights o JOIN agents a ON a.id = o.agent_id \
-             WHERE o.overseer_id = ?1 AND o.active = 1 ORDER BY o.activated_at DESC, a.id",
-            overseer_id,
-            start,
-            end
-        ))
-        .await?
-        .decode()?;
-    Ok(rows
-        .into_iter()
-        .map(|r| OverseenAgent {
-            id: r.id,
-            name: r.name,
-            description: r.description,
-            public_key: r.public_key,
-            created_at: rfc3339_ms(r.created_at),
-            claimed_at: rfc3339_ms(r.claimed_at),
-            marked_for_cancellation: r.marked_for_cancellation != 0,
-            oauth_count: r.oauth_count,
-            clients_registered: r.clients_registered,
-        })
-        .collect())
-}
-
 /// `GET /v1/overseers/me/agents`
 pub async fn my_agents(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
-    let agents = overseen_agents(ctx, &s.overseer.id).await?;
+    let rows =
+        oversights::overseen_agents(ctx.db(), &s.overseer.id, month_bounds_ms(ctx.now_ms)).await?;
+    let agents: Vec<OverseenAgent> = rows.into_iter().map(OverseenAgent::from).collect();
     Ok(Reply::ok(&json!({"success": true, "agents": agents})))
-}
-
-#[derive(Deserialize)]
-struct AuditRow {
-    id: String,
-    r#type: String,
-    actor_type: String,
-    actor_id: Option<String>,
-    subject_type: Option<String>,
-    subject_id: Option<String>,
-    details: String,
-    ip: Option<String>,
-    created_at: i64,
 }
 
 #[derive(Serialize)]
@@ -367,24 +263,16 @@ pub async fn my_audit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .find(|(k, _)| k == "type")
         .map(|(_, v)| v);
     let s = session::require_overseer(ctx).await?;
-    let (before_ms, before_id) = page.before();
-    let rows: Vec<AuditRow> = ctx
-        .services
-        .db
-        .run(stmt!(
-            "SELECT id, type, actor_type, actor_id, subject_type, subject_id, details, ip, created_at \
-             FROM audit_events WHERE overseer_id = ?1 AND (?2 IS NULL OR type = ?2) \
-               AND (?3 = 0 OR created_at < ?4 OR (created_at = ?4 AND id < ?5)) \
-             ORDER BY created_at DESC, id DESC LIMIT ?6",
-            s.overseer.id.as_str(),
-            kind,
-            i64::from(page.cursor.is_some()),
-            before_ms,
-            before_id.as_str(),
-            page.limit + 1
-        ))
-        .await?
-        .decode()?;
+    let before = page.cursor.is_some().then(|| page.before());
+    let before = before.as_ref().map(|(ms, id)| (*ms, id.as_str()));
+    let rows = audit::trail(
+        ctx.db(),
+        &s.overseer.id,
+        kind.as_deref(),
+        before,
+        page.limit + 1,
+    )
+    .await?;
     let (rows, next_cursor) = page.split(rows, |r| Cursor::new(r.created_at, &r.id));
     let me = s.overseer.id.as_str();
     let events: Vec<AuditEvent> = rows

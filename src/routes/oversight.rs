@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::audit::{self, Event};
 use crate::auth::session::{self, OverseerSession};
 use crate::ctx::Ctx;
-use crate::domain::client::{ClientRow, OVERSEER_POOL};
 use crate::domain::ids::canonical_uuid;
 use crate::domain::time::rfc3339_ms;
 use crate::http::body::JsonBody;
@@ -22,6 +21,7 @@ use crate::http::{ApiError, ErrorCode, Reply};
 use crate::routes::overseers::overseen_agents;
 use crate::routes::subscriptions::usage;
 use crate::stmt;
+use crate::store::clients::{ClientRow, OwnerType, OVERSEER_POOL};
 use crate::store::{Statement, Value};
 
 fn no_active_oversight() -> ApiError {
@@ -304,7 +304,7 @@ pub async fn clients(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     own_id(ctx, &s)?;
     let rows = pool(ctx, &s).await?;
     let limits = usage(ctx, &s).await?;
-    let enabled = rows.iter().filter(|c| c.disabled == 0).count();
+    let enabled = rows.iter().filter(|c| !c.disabled).count();
     let views: Vec<_> = rows.iter().map(ClientRow::view).collect();
     Ok(Reply::ok(
         &json!({"success": true, "clients": views, "count_enabled": enabled, "max_clients": limits.max_clients}),
@@ -322,8 +322,8 @@ pub async fn mark_client(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .into_iter()
         .find(|c| c.id == client_id)
         .ok_or_else(client_not_found)?;
-    let marked = wanted_mark(&body, client.marked_for_cancellation != 0)?;
-    let agent_id = if client.owner_type == "agent" {
+    let marked = wanted_mark(&body, client.marked_for_cancellation)?;
+    let agent_id = if client.owner_type == OwnerType::Agent {
         client.owner_id.as_str()
     } else {
         ""

@@ -15,18 +15,19 @@ pub mod agents;
 pub mod audit;
 pub mod batch;
 pub mod clients;
-pub mod grants;
-pub mod markers;
-pub mod overseers;
-pub mod oversights;
-pub mod subscriptions;
-pub mod webhooks;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+pub mod flag;
+pub mod grants;
+pub mod markers;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
+pub mod overseers;
+pub mod oversights;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;
+pub mod subscriptions;
+pub mod webhooks;
 #[cfg(target_arch = "wasm32")]
 pub mod workers_kv;
 

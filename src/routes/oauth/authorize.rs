@@ -11,7 +11,6 @@ use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
-use crate::domain::client::ClientRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::domain::tier::{agent_standing, Tiers};
@@ -23,6 +22,7 @@ use crate::oauth::access_token::is_valid_jkt;
 use crate::oauth::scope::{self, Scope};
 use crate::oauth::{pkce, redirect};
 use crate::routes::rate_limit;
+use crate::store::clients::{self, ClientRow};
 use crate::store::{Statement, Value};
 
 use super::tokens::blocked;
@@ -179,7 +179,7 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
     }
     let client = trusted_client(ctx, &params).await?;
-    if client.disabled != 0 {
+    if client.disabled {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -207,7 +207,7 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         uri: redirect_uri,
         state,
     };
-    if client.disabled != 0 {
+    if client.disabled {
         let e = oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -233,7 +233,7 @@ async fn trusted_client(ctx: &Ctx<'_>, params: &Params) -> Result<ClientRow, Api
         .as_deref()
         .and_then(canonical_uuid)
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
-    let client: ClientRow = crate::routes::clients::find(ctx, &id)
+    let client = clients::find(ctx.db(), &id)
         .await?
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
     let presented = params.redirect_uri.as_deref().unwrap_or_default();

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::audit::{self, Event};
 use crate::ctx::Ctx;
-use crate::domain::client::ClientRow;
 use crate::domain::ids::sha256_hex;
 use crate::domain::rate_limit::Bucket;
 use crate::http::form::Form;
@@ -17,6 +16,7 @@ use crate::oauth::discovery::{INTROSPECT_PATH, REVOKE_PATH};
 use crate::oauth::scope::ScopeToken;
 use crate::routes::rate_limit;
 use crate::stmt;
+use crate::store::clients::ClientRow;
 use crate::store::Statement;
 
 use super::tokens::{active_access, blocked, revoke_grant};

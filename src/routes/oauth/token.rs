@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::audit::{self, Event};
 use crate::ctx::Ctx;
-use crate::domain::client::ClientRow;
 use crate::domain::ids::{sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::http::form::Form;
@@ -19,6 +18,7 @@ use crate::oauth::pkce;
 use crate::oauth::scope::{self, Scope};
 use crate::routes::rate_limit;
 use crate::stmt;
+use crate::store::clients::ClientRow;
 use crate::store::{Statement, Value};
 
 use super::tokens::{self, blocked};
@@ -46,7 +46,7 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| invalid_request("grant_type is required"))?;
     let client = client_auth::authenticate(ctx, &form, TOKEN_PATH).await?;
     rate_limit(ctx, Bucket::Token, &client.id).await?;
-    if client.disabled != 0 {
+    if client.disabled {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -72,7 +72,7 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             return Err(e);
         }
     };
-    if proof.is_none() && client.dpop_bound_access_tokens != 0 {
+    if proof.is_none() && client.dpop_bound_access_tokens {
         return Err(dpop_error(
             "invalid_dpop_proof",
             "this client must send a DPoP proof",

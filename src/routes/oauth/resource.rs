@@ -4,6 +4,7 @@
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
+use crate::auth::dpop_request::HeaderProof;
 use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::tier::agent_summary;
@@ -14,7 +15,7 @@ use crate::store::Statement;
 
 use super::token::client_key;
 use super::tokens::active_access;
-use super::{client_proof, invalid_request, ProofFailure};
+use super::{client_proof, invalid_request};
 
 const ALGS: &str = "algs=\"EdDSA Ed25519 ES256\"";
 
@@ -98,18 +99,18 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     })?;
     let key = client_key(&access.client_key)?;
     let proof = match client_proof(ctx, Some(&key), Some(token)).await? {
-        Ok(Some(p)) => p,
-        Ok(None) => {
+        HeaderProof::Verified(p) => p,
+        HeaderProof::Absent => {
             return Err(unauthorized(
                 "invalid_dpop_proof",
                 "DPoP proof required",
                 true,
             ))
         }
-        Err(ProofFailure::Invalid(reason)) => {
+        HeaderProof::Invalid(reason) => {
             return Err(unauthorized("invalid_dpop_proof", reason, true))
         }
-        Err(ProofFailure::UseNonce(nonce)) => {
+        HeaderProof::UseNonce(nonce) => {
             let mut e = unauthorized(
                 "use_dpop_nonce",
                 "Resource server requires nonce in DPoP proof",

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{self, Event};
+use crate::auth::dpop_request::HeaderProof;
 use crate::ctx::Ctx;
 use crate::domain::ids::{sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
@@ -22,7 +23,7 @@ use crate::store::clients::ClientRow;
 use crate::store::{Statement, Value};
 
 use super::tokens::{self, blocked};
-use super::{client_auth, client_proof, invalid_grant, invalid_request, oauth_error, ProofFailure};
+use super::{client_auth, client_proof, invalid_grant, invalid_request, oauth_error};
 
 #[derive(Serialize)]
 struct Issued<'a> {
@@ -61,9 +62,16 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ));
     }
     let proof = match client_proof(ctx, None, None).await? {
-        Ok(p) => p,
-        Err(ProofFailure::Invalid(reason)) => return Err(dpop_error("invalid_dpop_proof", reason)),
-        Err(ProofFailure::UseNonce(nonce)) => {
+        HeaderProof::Verified(p) => Some(p),
+        HeaderProof::Absent if client.dpop_bound_access_tokens => {
+            return Err(dpop_error(
+                "invalid_dpop_proof",
+                "this client must send a DPoP proof",
+            ))
+        }
+        HeaderProof::Absent => None,
+        HeaderProof::Invalid(reason) => return Err(dpop_error("invalid_dpop_proof", reason)),
+        HeaderProof::UseNonce(nonce) => {
             let mut e = dpop_error(
                 "use_dpop_nonce",
                 "Authorization server requires nonce in DPoP proof",
@@ -72,12 +80,6 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             return Err(e);
         }
     };
-    if proof.is_none() && client.dpop_bound_access_tokens {
-        return Err(dpop_error(
-            "invalid_dpop_proof",
-            "this client must send a DPoP proof",
-        ));
-    }
     // Key binding: the proof's key, or (compatible mode) the client's registered key.
     let jkt = match &proof {
         Some(p) => p.thumbprint.clone(),

@@ -152,7 +152,7 @@ fn client_pool_view_for_a_paid_overseer() {
 fn enforced_block(h: &Harness, client_id: &str, agent_id: &str) -> bool {
     let sql = format!(
         "SELECT {} AS b",
-        agent_id::routes::oauth::tokens::blocked("?1", "?2")
+        agent_id::store::oversights::blocked("?1", "?2")
     );
     let out = futures::executor::block_on(agent_id::store::Db::run(
         h.db.as_ref(),

@@ -1,13 +1,13 @@
 //! The OAuth 2.0 endpoints (api.md 2.1, 2.11). Protocol checks live in `crate::oauth`; these
 //! handlers add storage, time and randomness.
 
+pub mod access;
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod resource;
 pub mod revocation;
 pub mod token;
-pub mod tokens;
 
 use http::StatusCode;
 

@@ -531,3 +531,204 @@ pub fn deny_access(jti: &str, expires_at_ms: i64, now_ms: i64) -> Statement {
         now_ms
     )
 }
+
+/// The single-use decisions on SQLite with the real migrations: the claim decides, and a
+/// request that lost it writes none of the statements it brought along.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::store::audit::{Actor, Event, Stamp};
+    use crate::store::clients::{self, ApplicationType, NewClient, Owner, OwnerType};
+    use crate::store::sqlite::SqliteDb;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn db() -> SqliteDb {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        block_on(db.run(stmt!(
+            "INSERT INTO agents (id, name, public_key, created_at, updated_at) \
+             VALUES ('a1', 'Agent', 'key-a1', 0, 0)"
+        )))
+        .unwrap();
+        let client = NewClient {
+            id: "c1",
+            owner: Owner {
+                kind: OwnerType::Agent,
+                id: "a1",
+            },
+            name: "Client",
+            redirect_uris: "[\"https://app.example/cb\"]",
+            scope: None,
+            public_key: "key-c1".into(),
+            key_thumbprint: "jkt-c1".into(),
+            application_type: ApplicationType::Web,
+            dpop_bound_access_tokens: false,
+            now_ms: 0,
+        };
+        block_on(db.run(clients::insert(&client))).unwrap();
+        db
+    }
+
+    fn count(db: &SqliteDb, sql: &'static str) -> i64 {
+        let out = block_on(db.run(stmt!(sql))).unwrap();
+        out.rows[0]["n"].as_i64().unwrap()
+    }
+
+    fn audit(kind: &'static str) -> Statement {
+        Event::new(kind, Actor::Client("c1")).insert(&Stamp::system(NOW))
+    }
+
+    fn approval<'a>(request_id: &'a str, code_id: &'a str, hash: &'a str) -> Approval<'a> {
+        Approval {
+            request_id,
+            agent_id: "a1",
+            client_id: "c1",
+            client_name: "Client",
+            scope: "id",
+            limit: 1,
+            period_ms: (NOW - 1000, NOW + 1000),
+            code: NewCode {
+                id: code_id,
+                hash,
+                redirect_uri: "https://app.example/cb",
+                code_challenge: "challenge",
+                dpop_jkt: None,
+                expires_at_ms: NOW + 60_000,
+            },
+            now_ms: NOW,
+        }
+    }
+
+    fn access(jti: &str, grant_id: &str) -> Statement {
+        insert_access(&AccessRow {
+            jti,
+            grant_id,
+            client_id: "c1",
+            agent_id: "a1",
+            jkt: "jkt-c1",
+            scope: "id",
+            issued_at_ms: NOW,
+            expires_at_ms: NOW + 60_000,
+        })
+    }
+
+    fn redemption<'a>(grant_id: &'a str, refresh_id: &'a str, hash: &'a str) -> Redemption<'a> {
+        Redemption {
+            code_id: "k1",
+            oauth_request_id: Some("r1"),
+            grant_id,
+            client_id: "c1",
+            agent_id: "a1",
+            scope: "id",
+            refresh: NewRefresh {
+                id: refresh_id,
+                hash,
+                expires_at_ms: NOW + 60_000,
+            },
+            now_ms: NOW,
+        }
+    }
+
+    /// Approves the code `k1` (hash `h1`, request `r1`) and redeems it as grant `g1`.
+    fn redeemed() -> SqliteDb {
+        let db = db();
+        let approved = block_on(approve(&db, &approval("r1", "k1", "h1"), audit("issued")));
+        assert_eq!(approved.unwrap(), ApproveOutcome::Approved);
+        let issued = [access("t1", "g1"), audit("token")];
+        let outcome = block_on(redeem_code(&db, &redemption("g1", "f1", "fh1"), issued));
+        assert_eq!(outcome.unwrap(), RedeemOutcome::Redeemed);
+        db
+    }
+
+    #[test]
+    fn an_approval_past_the_limit_writes_no_code_and_no_event() {
+        let db = db();
+        let first = block_on(approve(&db, &approval("r1", "k1", "h1"), audit("issued")));
+        assert_eq!(first.unwrap(), ApproveOutcome::Approved);
+        let second = block_on(approve(&db, &approval("r2", "k2", "h2"), audit("issued")));
+        assert_eq!(second.unwrap(), ApproveOutcome::LimitReached);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM oauth_requests"), 1);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) AS n FROM authorization_codes"),
+            1
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM audit_events"), 1);
+    }
+
+    #[test]
+    fn a_code_is_redeemed_once_and_the_loser_writes_nothing() {
+        let db = redeemed();
+        let issued = [access("t2", "g2"), audit("token")];
+        let again = block_on(redeem_code(&db, &redemption("g2", "f2", "fh2"), issued));
+        assert_eq!(again.unwrap(), RedeemOutcome::AlreadyUsed);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM oauth_grants"), 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM access_tokens"), 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'token'"
+            ),
+            1
+        );
+        let code = block_on(find_code(&db, "h1")).unwrap().unwrap();
+        assert_eq!(
+            (code.used_at, code.grant_id.as_deref()),
+            (Some(NOW), Some("g1"))
+        );
+        assert_eq!(
+            block_on(grant_of_code(&db, "k1")).unwrap().as_deref(),
+            Some("g1")
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) AS n FROM oauth_requests WHERE exchanged_at IS NOT NULL"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn a_refresh_token_rotates_once_and_the_loser_writes_nothing() {
+        let db = redeemed();
+        let rotation = |successor: &'static str| Rotation {
+            presented_id: "f1",
+            grant_id: "g1",
+            successor: NewRefresh {
+                id: successor,
+                hash: successor,
+                expires_at_ms: NOW + 60_000,
+            },
+            now_ms: NOW,
+        };
+        let first = block_on(rotate_refresh(&db, &rotation("f2"), [access("t2", "g1")]));
+        assert_eq!(first.unwrap(), RotateOutcome::Rotated);
+        let second = block_on(rotate_refresh(&db, &rotation("f3"), [access("t3", "g1")]));
+        assert_eq!(second.unwrap(), RotateOutcome::AlreadyRotated);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 2);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM access_tokens"), 2);
+        let old = block_on(find_refresh(&db, "fh1")).unwrap().unwrap();
+        assert_eq!(old.replaced_by.as_deref(), Some("f2"));
+    }
+
+    #[test]
+    fn revocation_ends_the_access_tokens_of_the_grant() {
+        let db = redeemed();
+        let state = || {
+            block_on(access_state(&db, "c1", "a1", "t1"))
+                .unwrap()
+                .unwrap()
+        };
+        assert!(state().is_active());
+        block_on(db.run(deny_access("t1", NOW + 60_000, NOW))).unwrap();
+        assert!(state().denied && !state().is_active());
+        block_on(db.run(revoke("g1", RevokedBecause::RefreshReuse, NOW))).unwrap();
+        assert!(state().grant_revoked);
+        let refresh = block_on(find_refresh(&db, "fh1")).unwrap().unwrap();
+        assert!(refresh.grant_revoked && !refresh.blocked && !refresh.client_disabled);
+    }
+}

@@ -300,6 +300,13 @@ fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiE
     })
 }
 
+/// The agent's tier's `max_oauth_per_period` (−1 unlimited).
+async fn monthly_limit(ctx: &Ctx<'_>, agent: &AgentRow) -> Result<i64, ApiError> {
+    let standing = agent_standing(ctx.db(), &agent.id, ctx.now_ms).await?;
+    let tiers = Tiers::load(ctx.db()).await?;
+    Ok(tiers.get(&standing.tier)?.max_oauth_per_period)
+}
+
 /// Checks the request, then refuses it (block, monthly limit; recorded in the history) or
 /// issues a code, with its history row and audit event in one batch.
 async fn approve(
@@ -317,11 +324,7 @@ async fn approve(
     };
     let scope_text = checked.scope.to_string();
     let db = ctx.db();
-    let standing = agent_standing(db, &agent.id, ctx.now_ms).await?;
-    let limit = Tiers::load(db)
-        .await?
-        .get(&standing.tier)?
-        .max_oauth_per_period;
+    let limit = monthly_limit(ctx, agent).await?;
     if oversights::is_blocked(db, &client.id, &agent.id).await? {
         deny(ctx, agent, client, &scope_text, "client_blocked").await?;
         return fail(oauth_error(

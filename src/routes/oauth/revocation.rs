@@ -50,7 +50,6 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 ctx.now_ms,
             ));
             batch.push(revoked_event(&client, &claims.sub, "access_token").insert(&ctx.stamp()));
-            batch.run(ctx.db()).await?;
         }
     } else if let Some(row) = grants::find_refresh(ctx.db(), &sha256_hex(token)).await? {
         if row.client_id == client.id && !row.grant_revoked {
@@ -60,8 +59,10 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 ctx.now_ms,
             ));
             batch.push(revoked_event(&client, &row.agent_id, "refresh_token").insert(&ctx.stamp()));
-            batch.run(ctx.db()).await?;
         }
+    }
+    if !batch.is_empty() {
+        batch.run(ctx.db()).await?;
     }
     Ok(Reply::ok(&json!({})))
 }

@@ -312,42 +312,59 @@ enum Replay<'a> {
     Refresh(&'a RefreshRow),
 }
 
-/// Revokes what the replayed credential's first use produced and returns the refusal to send
-/// (or the storage error that prevented the revocation).
-async fn refuse_replay(ctx: &Ctx<'_>, client: &ClientRow, replay: Replay<'_>) -> ApiError {
-    let (grant_id, agent_id, kind, because, refusal) = match replay {
-        Replay::Code(row) => {
-            let grant_id = match &row.grant_id {
-                Some(g) => Some(g.clone()),
-                None => match grants::grant_of_code(ctx.db(), &row.id).await {
-                    Ok(g) => g,
-                    Err(e) => return e.into(),
-                },
-            };
-            (
-                grant_id,
-                &row.agent_id,
+impl Replay<'_> {
+    /// The audit event, the revocation reason and the refusal's description.
+    const fn facts(&self) -> (&'static str, RevokedBecause, &'static str) {
+        match self {
+            Replay::Code(_) => (
                 "oauth.code_reuse_detected",
                 RevokedBecause::CodeReuse,
                 "authorization code has already been used",
-            )
-        }
-        Replay::Refresh(row) => (
-            Some(row.grant_id.clone()),
-            &row.agent_id,
-            "oauth.refresh_reuse_detected",
-            RevokedBecause::RefreshReuse,
-            "refresh token has already been used",
-        ),
-    };
-    if let Some(grant_id) = grant_id {
-        let event = client_event(kind, client, agent_id, json!({"grant_id": grant_id}));
-        let mut batch = Batch::new();
-        batch.push(grants::revoke(&grant_id, because, ctx.now_ms));
-        batch.push(event.insert(&ctx.stamp()));
-        if let Err(e) = batch.run(ctx.db()).await {
-            return e.into();
+            ),
+            Replay::Refresh(_) => (
+                "oauth.refresh_reuse_detected",
+                RevokedBecause::RefreshReuse,
+                "refresh token has already been used",
+            ),
         }
     }
-    invalid_grant(refusal)
+}
+
+/// Revokes what the replayed credential's first use produced and returns the refusal to send
+/// (or the storage error that prevented the revocation).
+async fn refuse_replay(ctx: &Ctx<'_>, client: &ClientRow, replay: Replay<'_>) -> ApiError {
+    let (kind, because, refusal) = replay.facts();
+    match revoke_first_use(ctx, client, &replay, kind, because).await {
+        Ok(()) => invalid_grant(refusal),
+        Err(e) => e,
+    }
+}
+
+async fn revoke_first_use(
+    ctx: &Ctx<'_>,
+    client: &ClientRow,
+    replay: &Replay<'_>,
+    kind: &'static str,
+    because: RevokedBecause,
+) -> Result<(), ApiError> {
+    let (grant_id, agent_id) = match replay {
+        Replay::Code(row) => match &row.grant_id {
+            Some(g) => (Some(g.clone()), &row.agent_id),
+            // Lost a race: the winner's grant was not yet written when the code was read.
+            None => (
+                grants::grant_of_code(ctx.db(), &row.id).await?,
+                &row.agent_id,
+            ),
+        },
+        Replay::Refresh(row) => (Some(row.grant_id.clone()), &row.agent_id),
+    };
+    let Some(grant_id) = grant_id else {
+        return Ok(());
+    };
+    let event = client_event(kind, client, agent_id, json!({"grant_id": grant_id}));
+    let mut batch = Batch::new();
+    batch.push(grants::revoke(&grant_id, because, ctx.now_ms));
+    batch.push(event.insert(&ctx.stamp()));
+    batch.run(ctx.db()).await?;
+    Ok(())
 }

@@ -98,3 +98,118 @@ pub async fn consume(ctx: &Ctx<'_>, proof: &VerifiedProof) -> Result<bool, ApiEr
 
 /// Reason sent when [`consume`] finds the proof used.
 pub const REPLAYED: &str = "DPoP proof has already been used";
+
+/// The shared path with the vector proof of vectors.md §5.3 (really signed, nothing mocked):
+/// what each caller receives for the header shapes and nonce configurations.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use http::{HeaderMap, HeaderValue, Method};
+
+    use super::*;
+    use crate::clock::{ManualClock, OsEntropy};
+    use crate::config::Config;
+    use crate::ctx::Services;
+    use crate::http::{Body, ErrorCode, Request};
+    use crate::store::memory::MemoryKv;
+    use crate::store::sqlite::SqliteDb;
+
+    const T0: i64 = 1_767_225_600;
+    const PROOF_5_3: &str = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVkRFNBIiwiandrIjp7Imt0eSI6Ik9LUCIsImNydiI6IkVkMjU1MTkiLCJ4IjoiMTFxWUFZS3hDcmZWU183VHlXUUhPZzdoY3ZQYXBpTWxyd0lhYVBjSFVSbyJ9fQ.eyJqdGkiOiI1ZTBhOGMxZC03YjdlLTRlNDMtOWYzYS0yYjZjOGQwZTFmNDIiLCJodG0iOiJQT1NUIiwiaHR1IjoiaHR0cHM6Ly9pZC5leGFtcGxlLmNvbS92MS9hZ2VudHMvbG9naW4iLCJpYXQiOjE3NjcyMjU2MDB9.QVBRJLXemGDn6YrzR32XayFHCy-46KDgYaXocZMs9MB0p664uAy5hnBNC1_h15U71ohvly0dx7STJwJZutacDQ";
+    const KA_THUMBPRINT: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+    /// The seed bytes 0..=31 (vectors.md §5.9), standard base64.
+    const SERVER_SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const EXPECT: Expect<'static> = Expect {
+        algs: &[Alg::EdDSA, Alg::Ed25519],
+        fallback_key: None,
+        access_token: None,
+    };
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load(&vars).unwrap()
+    }
+
+    /// `POST /v1/agents/login` at `T0` carrying `proofs` as its `DPoP` headers.
+    fn check_with(config: &Config, proofs: &[&[u8]]) -> Result<HeaderProof, ApiError> {
+        let clock = Rc::new(ManualClock::at_secs(T0));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let services = Services::new(
+            clock.clone(),
+            Rc::new(OsEntropy),
+            Rc::new(SqliteDb::in_memory(&dir).unwrap()),
+            Rc::new(MemoryKv::new(clock)),
+        );
+        let mut headers = HeaderMap::new();
+        for p in proofs {
+            headers.append("dpop", HeaderValue::from_bytes(p).unwrap());
+        }
+        let req = Request {
+            method: Method::POST,
+            path: "/v1/agents/login".into(),
+            query: None,
+            headers,
+            body: Body::Bytes(Vec::new()),
+            origin: "https://id.example.com".into(),
+        };
+        let ctx = Ctx {
+            services: &services,
+            config,
+            req: &req,
+            params: Default::default(),
+            request_id: "r",
+            issuer: "https://id.example.com".into(),
+            now_ms: T0 * 1000,
+        };
+        check(&ctx, EXPECT)
+    }
+
+    #[test]
+    fn header_shapes() {
+        let c = config(&[("OAUTH_SIGNING_KEY", SERVER_SEED_B64)]);
+        assert!(matches!(check_with(&c, &[]), Ok(HeaderProof::Absent)));
+        let proof = PROOF_5_3.as_bytes();
+        match check_with(&c, &[proof]) {
+            Ok(HeaderProof::Verified(p)) => assert_eq!(p.thumbprint, KA_THUMBPRINT),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            check_with(&c, &[proof, proof]),
+            Ok(HeaderProof::Invalid("more than one DPoP header"))
+        ));
+        assert!(matches!(
+            check_with(&c, &[b"\xff"]),
+            Ok(HeaderProof::Invalid("DPoP header is not a compact JWS"))
+        ));
+    }
+
+    #[test]
+    fn a_required_nonce_is_handed_out_or_fails_closed() {
+        let c = config(&[
+            ("OAUTH_SIGNING_KEY", SERVER_SEED_B64),
+            ("DPOP_REQUIRE_NONCE", "true"),
+        ]);
+        match check_with(&c, &[PROOF_5_3.as_bytes()]) {
+            Ok(HeaderProof::UseNonce(nonce)) => {
+                let key = c.dpop_nonce_key.as_ref().unwrap();
+                assert!(dpop::nonce::is_valid(key, &nonce, T0));
+            }
+            other => panic!("{other:?}"),
+        }
+        // No signing key, so no nonce key: a configuration error, never an unchecked proof.
+        let without_key = config(&[("DPOP_REQUIRE_NONCE", "true")]);
+        let e = check_with(&without_key, &[PROOF_5_3.as_bytes()]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ConfigurationError);
+        // Without a required nonce and without a key, a sound proof is still accepted.
+        let optional = config(&[]);
+        assert!(matches!(
+            check_with(&optional, &[PROOF_5_3.as_bytes()]),
+            Ok(HeaderProof::Verified(_))
+        ));
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod agent_proof;
 pub mod dpop;
+pub mod dpop_request;
 pub mod password;
 pub mod replay;
 pub mod session;

@@ -60,7 +60,7 @@ impl Pool {
     /// An SQL condition over `oauth_clients c` selecting the pool, with its one parameter `?1`.
     pub fn condition(&self) -> (&'static str, &str) {
         match self {
-            Pool::Overseer(id) => (crate::domain::client::OVERSEER_POOL, id),
+            Pool::Overseer(id) => (crate::store::clients::OVERSEER_POOL, id),
             Pool::Agent(id) => ("(c.owner_type = 'agent' AND c.owner_id = ?1)", id),
         }
     }

@@ -4,10 +4,8 @@
 use http::StatusCode;
 use serde_json::json;
 
-use crate::audit::{self, Event};
 use crate::auth::session::{self, Principal};
 use crate::ctx::Ctx;
-use crate::domain::client::ClientRow;
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::text;
 use crate::domain::tier::{agent_standing, overseer_tier, Pool, Tiers};
@@ -17,8 +15,9 @@ use crate::http::{ApiError, ErrorCode, Reply};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::redirect;
 use crate::oauth::scope::Scope;
-use crate::stmt;
-use crate::store::{Statement, Value};
+use crate::store::audit::{Actor, Event, Subject};
+use crate::store::batch::Batch;
+use crate::store::clients::{self, ApplicationType, ClientRow, NewClient, Owner, OwnerType};
 
 const MAX_REDIRECT_URIS: usize = 10;
 
@@ -55,26 +54,36 @@ async fn owner_from_path(ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
 }
 
 /// The pool a new or re-enabled client of `owner` counts in, and that pool's `max_clients`.
-async fn pool_of(ctx: &Ctx<'_>, owner_type: &str, owner_id: &str) -> Result<(Pool, i64), ApiError> {
-    let db = ctx.services.db.as_ref();
-    let (pool, tier) = if owner_type == "overseer" {
-        let tier = overseer_tier(db, owner_id)
-            .await?
-            .unwrap_or_else(|| "FREE".into());
-        (Pool::Overseer(owner_id.to_owned()), tier)
-    } else {
-        let standing = agent_standing(db, owner_id, ctx.now_ms).await?;
-        (standing.pool, standing.tier)
+async fn pool_of(ctx: &Ctx<'_>, owner: Owner<'_>) -> Result<(Pool, i64), ApiError> {
+    let db = ctx.db();
+    let (pool, tier) = match owner.kind {
+        OwnerType::Overseer => {
+            let tier = overseer_tier(db, owner.id)
+                .await?
+                .unwrap_or_else(|| "FREE".into());
+            (Pool::Overseer(owner.id.to_owned()), tier)
+        }
+        OwnerType::Agent => {
+            let standing = agent_standing(db, owner.id, ctx.now_ms).await?;
+            (standing.pool, standing.tier)
+        }
     };
     let max = Tiers::load(db).await?.get(&tier)?.max_clients;
     Ok((pool, max))
 }
 
-/// `SELECT … WHERE` room in `pool` for one more enabled client: `?1` is the pool's id,
-/// `?2` its `max_clients` (−1 unlimited).
-fn room_condition(pool: &Pool) -> String {
-    let (condition, _) = pool.condition();
-    format!("(?2 < 0 OR (SELECT COUNT(*) FROM oauth_clients c WHERE c.disabled = 0 AND {condition}) < ?2)")
+/// The owner an authenticated account registers and manages clients as.
+fn owner_of(principal: &Principal) -> Owner<'_> {
+    match principal {
+        Principal::Agent(s) => Owner {
+            kind: OwnerType::Agent,
+            id: &s.agent.id,
+        },
+        Principal::Overseer(s) => Owner {
+            kind: OwnerType::Overseer,
+            id: &s.overseer.id,
+        },
+    }
 }
 
 fn redirect_uris(body: &JsonBody) -> Result<Vec<String>, ApiError> {
@@ -95,14 +104,14 @@ fn redirect_uris(body: &JsonBody) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
-/// `POST /v1/clients/register/:owner_type`: the room check and the insert are one statement,
-/// so concurrent registrations cannot exceed the pool's limit.
-pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let body = JsonBody::parse(ctx.req)?;
-    let owner = owner_from_path(ctx).await?;
-    let name = text::name("name", body.req_str("name")?)?;
-    let redirect_uris = redirect_uris(&body)?;
-    let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
+/// The registration metadata besides name, redirect URIs and key.
+struct Metadata {
+    scope: Option<Scope>,
+    application_type: ApplicationType,
+    dpop_bound: bool,
+}
+
+fn metadata(body: &JsonBody) -> Result<Metadata, ApiError> {
     let scope = Scope::parse_registration(body.opt_str("scope")?)
         .map_err(|e| ApiError::new(ErrorCode::InvalidScope, e.to_string()))?;
     match body.opt_str("token_endpoint_auth_method")? {
@@ -115,8 +124,8 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
     }
     let application_type = match body.opt_str("application_type")? {
-        None | Some("web") => "web",
-        Some("native") => "native",
+        None | Some("web") => ApplicationType::Web,
+        Some("native") => ApplicationType::Native,
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "application_type",
@@ -125,50 +134,52 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
     };
     let dpop_bound = body.opt_bool("dpop_bound_access_tokens")?.unwrap_or(false);
+    Ok(Metadata {
+        scope,
+        application_type,
+        dpop_bound,
+    })
+}
 
-    let (owner_type, owner_id) = owner.owner();
-    let (pool, max_clients) = pool_of(ctx, owner_type, owner_id).await?;
-    let (_, pool_id) = pool.condition();
+/// `POST /v1/clients/register/:owner_type`: the room check and the insert are one statement,
+/// so concurrent registrations cannot exceed the pool's limit.
+pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let body = JsonBody::parse(ctx.req)?;
+    let principal = owner_from_path(ctx).await?;
+    let name = text::name("name", body.req_str("name")?)?;
+    let redirect_uris = redirect_uris(&body)?;
+    let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
+    let meta = metadata(&body)?;
+
+    let owner = owner_of(&principal);
+    let (pool, max_clients) = pool_of(ctx, owner).await?;
     let id = uuid_v4(ctx.rng())?;
     let uris_json = serde_json::to_string(&redirect_uris).map_err(ApiError::internal)?;
-    let insert = Statement::new(
-        format!(
-            "INSERT INTO oauth_clients (id, owner_type, owner_id, name, redirect_uris, scope, public_key, \
-               key_thumbprint, token_endpoint_auth_method, application_type, dpop_bound_access_tokens, \
-               created_at, updated_at) \
-             SELECT ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'private_key_jwt', ?11, ?12, ?13, ?13 WHERE {}",
-            room_condition(&pool)
-        ),
-        vec![
-            Value::from(pool_id),
-            Value::from(max_clients),
-            Value::from(id.as_str()),
-            Value::from(owner_type),
-            Value::from(owner_id),
-            Value::from(name.as_str()),
-            Value::from(uris_json),
-            Value::from(scope.map(|s| s.to_string())),
-            Value::from(key.canonical()),
-            Value::from(key.thumbprint()),
-            Value::from(application_type),
-            Value::from(dpop_bound),
-            Value::from(ctx.now_ms),
-        ],
+    let client = NewClient {
+        id: &id,
+        owner,
+        name: &name,
+        redirect_uris: &uris_json,
+        scope: meta.scope.map(|s| s.to_string()),
+        public_key: key.canonical(),
+        key_thumbprint: key.thumbprint(),
+        application_type: meta.application_type,
+        dpop_bound_access_tokens: meta.dpop_bound,
+        now_ms: ctx.now_ms,
+    };
+    let mut batch = Batch::new();
+    let inserted = batch.push_if(
+        clients::insert(&client),
+        clients::has_room(&pool, max_clients),
     );
-    let event = client_event("client.registered", &owner, &id);
-    let audit_row = audit::insert_where(
-        ctx,
-        &event,
-        Some((
-            "EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?13)",
-            vec![Value::from(id.as_str())],
-        )),
-    )?;
-    let outcomes = ctx.services.db.batch(vec![insert, audit_row]).await?;
-    if outcomes.first().map_or(0, |o| o.changes) != 1 {
+    batch.push_if(
+        client_event("client.registered", owner, &id).insert(&ctx.stamp()),
+        clients::exists(&id),
+    );
+    if !batch.run(ctx.db()).await?.changed(inserted) {
         return Err(tier_limit());
     }
-    let client = load_owned(ctx, &owner, &id).await?;
+    let client = load_owned(ctx, owner, &id).await?;
     Ok(Reply::json(
         StatusCode::CREATED,
         &json!({"success": true, "client": client.view(), "message": "Client registered successfully"}),
@@ -176,81 +187,39 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 /// An audit event about a client, by its owner (tagged with the pool's overseer).
-fn client_event<'a>(kind: &'static str, owner: &'a Principal, client_id: &'a str) -> Event<'a> {
-    let (owner_type, owner_id) = owner.owner();
-    Event {
-        kind,
-        actor_type: owner_type,
-        actor_id: Some(owner_id),
-        subject_type: Some("client"),
-        subject_id: Some(client_id),
-        overseer_id: (owner_type == "overseer").then_some(owner_id),
-        agent_id: (owner_type == "agent").then_some(owner_id),
-        details: json!({ "client_id": client_id }),
-    }
-}
-
-/// Any client by id (`None` when unknown).
-pub async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Option<ClientRow>, ApiError> {
-    Ok(ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {} FROM oauth_clients WHERE id = ?1",
-                ClientRow::COLUMNS
-            ),
-            vec![client_id.into()],
-        ))
-        .await?
-        .first()?)
+fn client_event<'a>(kind: &'static str, owner: Owner<'a>, client_id: &'a str) -> Event<'a> {
+    let event = match owner.kind {
+        OwnerType::Overseer => Event::new(kind, Actor::Overseer(owner.id)).overseer(owner.id),
+        OwnerType::Agent => Event::new(kind, Actor::Agent(owner.id)).agent(owner.id),
+    };
+    event
+        .subject(Subject::Client(client_id))
+        .details(json!({ "client_id": client_id }))
 }
 
 /// A client owned by the caller; anything else (unknown, another owner's) is 404.
 async fn load_owned(
     ctx: &Ctx<'_>,
-    owner: &Principal,
+    owner: Owner<'_>,
     client_id: &str,
 ) -> Result<ClientRow, ApiError> {
-    let (owner_type, owner_id) = owner.owner();
-    ctx.services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {} FROM oauth_clients WHERE id = ?1 AND owner_type = ?2 AND owner_id = ?3",
-                ClientRow::COLUMNS
-            ),
-            vec![client_id.into(), owner_type.into(), owner_id.into()],
-        ))
+    clients::find_owned(ctx.db(), owner, client_id)
         .await?
-        .first()?
         .ok_or_else(client_not_found)
 }
 
 /// The path's `:client_id` with the caller as its owner.
 async fn path_client(ctx: &Ctx<'_>) -> Result<(Principal, ClientRow), ApiError> {
-    let owner = session::require_account(ctx).await?;
+    let principal = session::require_account(ctx).await?;
     let id = canonical_uuid(ctx.param("client_id")).ok_or_else(client_not_found)?;
-    let client = load_owned(ctx, &owner, &id).await?;
-    Ok((owner, client))
+    let client = load_owned(ctx, owner_of(&principal), &id).await?;
+    Ok((principal, client))
 }
 
 /// `GET /v1/clients/list/:owner_type`: the caller's own clients, disabled ones included.
 pub async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let owner = owner_from_path(ctx).await?;
-    let (owner_type, owner_id) = owner.owner();
-    let rows: Vec<ClientRow> = ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT {} FROM oauth_clients WHERE owner_type = ?1 AND owner_id = ?2 ORDER BY created_at DESC, id",
-                ClientRow::COLUMNS
-            ),
-            vec![owner_type.into(), owner_id.into()],
-        ))
-        .await?
-        .decode()?;
+    let principal = owner_from_path(ctx).await?;
+    let rows = clients::list_owned(ctx.db(), owner_of(&principal)).await?;
     let views: Vec<_> = rows.iter().map(ClientRow::view).collect();
     Ok(Reply::ok(&json!({"success": true, "clients": views})))
 }
@@ -259,29 +228,19 @@ pub async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// grant and every unused code of the client is revoked with the change.
 pub async fn rekey(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
-    let (owner, client) = path_client(ctx).await?;
+    let (principal, client) = path_client(ctx).await?;
     let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
     let now = ctx.now_ms;
-    ctx.services
-        .db
-        .batch(vec![
-            stmt!(
-                "UPDATE oauth_clients SET public_key = ?2, key_thumbprint = ?3, updated_at = ?4 WHERE id = ?1",
-                client.id.as_str(),
-                key.canonical(),
-                key.thumbprint(),
-                now
-            ),
-            stmt!(
-                "UPDATE oauth_grants SET revoked_at = ?2, revoked_reason = 'client_key_replaced' \
-                 WHERE client_id = ?1 AND revoked_at IS NULL",
-                client.id.as_str(),
-                now
-            ),
-            stmt!("DELETE FROM authorization_codes WHERE client_id = ?1 AND used_at IS NULL", client.id.as_str()),
-            audit::insert(ctx, &client_event("client.key_replaced", &owner, &client.id))?,
-        ])
-        .await?;
+    let owner = owner_of(&principal);
+    let mut batch = Batch::new();
+    batch.extend(clients::replace_key(
+        &client.id,
+        &key.canonical(),
+        &key.thumbprint(),
+        now,
+    ));
+    batch.push(client_event("client.key_replaced", owner, &client.id).insert(&ctx.stamp()));
+    batch.run(ctx.db()).await?;
     Ok(Reply::ok(&json!({
         "success": true,
         "message": "Client key updated",
@@ -292,17 +251,13 @@ pub async fn rekey(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// `DELETE /v1/clients/:client_id`: codes, grants, tokens and blocks go with it (foreign keys);
 /// the history keeps the client id and name.
 pub async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let (owner, client) = path_client(ctx).await?;
-    ctx.services
-        .db
-        .batch(vec![
-            audit::insert(ctx, &client_event("client.deleted", &owner, &client.id))?,
-            stmt!(
-                "DELETE FROM oauth_clients WHERE id = ?1",
-                client.id.as_str()
-            ),
-        ])
-        .await?;
+    let (principal, client) = path_client(ctx).await?;
+    let mut batch = Batch::new();
+    batch.push(
+        client_event("client.deleted", owner_of(&principal), &client.id).insert(&ctx.stamp()),
+    );
+    batch.push(clients::delete(&client.id));
+    batch.run(ctx.db()).await?;
     Ok(Reply::ok(
         &json!({"success": true, "message": "Client deleted"}),
     ))
@@ -312,35 +267,26 @@ pub async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// pool has room (one conditional statement).
 pub async fn enable(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
-    let (owner, client) = path_client(ctx).await?;
-    if client.disabled == 0 {
+    let (principal, client) = path_client(ctx).await?;
+    if !client.disabled {
         return Ok(Reply::ok(
             &json!({"success": true, "client": client.view()}),
         ));
     }
-    let (pool, max_clients) = pool_of(ctx, &client.owner_type, &client.owner_id).await?;
-    let (_, pool_id) = pool.condition();
-    let update = Statement::new(
-        format!(
-            "UPDATE oauth_clients SET disabled = 0, disabled_at = NULL, disabled_reason = NULL, updated_at = ?4 \
-             WHERE id = ?3 AND disabled = 1 AND {}",
-            room_condition(&pool)
-        ),
-        vec![Value::from(pool_id), Value::from(max_clients), Value::from(client.id.as_str()), Value::from(ctx.now_ms)],
+    let owner = owner_of(&principal);
+    let (pool, max_clients) = pool_of(ctx, client.owner()).await?;
+    let mut batch = Batch::new();
+    let enabled = batch.push(
+        clients::enable(&client.id, ctx.now_ms).and_if(clients::has_room(&pool, max_clients)),
     );
-    let audit_row = audit::insert_where(
-        ctx,
-        &client_event("client.enabled", &owner, &client.id),
-        Some((
-            "EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?13 AND disabled = 0)",
-            vec![Value::from(client.id.as_str())],
-        )),
-    )?;
-    let outcomes = ctx.services.db.batch(vec![update, audit_row]).await?;
-    if outcomes.first().map_or(0, |o| o.changes) != 1 {
+    batch.push_if(
+        client_event("client.enabled", owner, &client.id).insert(&ctx.stamp()),
+        clients::is_enabled(&client.id),
+    );
+    if !batch.run(ctx.db()).await?.changed(enabled) {
         return Err(tier_limit());
     }
-    let client = load_owned(ctx, &owner, &client.id).await?;
+    let client = load_owned(ctx, owner, &client.id).await?;
     Ok(Reply::ok(
         &json!({"success": true, "client": client.view()}),
     ))

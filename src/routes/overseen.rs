@@ -12,7 +12,6 @@ use serde_json::json;
 
 use crate::auth::session::{self, OverseerSession};
 use crate::ctx::Ctx;
-use crate::domain::client::ClientRow;
 use crate::domain::ids::canonical_uuid;
 use crate::domain::overseer::OverseenAgent;
 use crate::domain::subscription;
@@ -22,6 +21,7 @@ use crate::http::body::JsonBody;
 use crate::http::{ApiError, ErrorCode, Reply};
 use crate::store::audit::{Actor, Event, Subject};
 use crate::store::clients;
+use crate::store::clients::{ClientRow, OwnerType};
 use crate::store::oversights::{self, Block, BlockOutcome, Overseen};
 use crate::store::subscriptions::SubscriptionRow;
 
@@ -203,7 +203,7 @@ pub async fn clients(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     own_id(ctx, &s)?;
     let rows = oversights::pool_clients(ctx.db(), &s.overseer.id).await?;
     let limits = limits(ctx, &s).await?;
-    let enabled = rows.iter().filter(|c| c.disabled == 0).count();
+    let enabled = rows.iter().filter(|c| !c.disabled).count();
     let views: Vec<_> = rows.iter().map(ClientRow::view).collect();
     Ok(Reply::ok(
         &json!({"success": true, "clients": views, "count_enabled": enabled, "max_clients": limits.max_clients}),
@@ -221,8 +221,8 @@ pub async fn mark_client(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .into_iter()
         .find(|c| c.id == client_id)
         .ok_or_else(client_not_found)?;
-    let marked = wanted_mark(&body, client.marked_for_cancellation != 0)?;
-    let agent_id = (client.owner_type == "agent").then_some(client.owner_id.as_str());
+    let marked = wanted_mark(&body, client.marked_for_cancellation)?;
+    let agent_id = (client.owner_type == OwnerType::Agent).then_some(client.owner_id.as_str());
     let ev = client_event("client.marked_for_cancellation", &s, agent_id, &client_id)
         .details(json!({"marked": marked}));
     oversights::mark_client(ctx.db(), &client_id, marked, &ev, &ctx.stamp()).await?;

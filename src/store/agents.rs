@@ -25,6 +25,32 @@ pub async fn find(db: &dyn Db, id: &str) -> Result<Option<AgentRow>, StoreError>
     .first()
 }
 
+/// The agent whose current key is `public_key` (canonical base64url), if any.
+pub async fn find_by_public_key(
+    db: &dyn Db,
+    public_key: &str,
+) -> Result<Option<AgentRow>, StoreError> {
+    db.run(stmt!(
+        format!("SELECT {COLUMNS} FROM agents WHERE public_key = ?1"),
+        public_key
+    ))
+    .await?
+    .first()
+}
+
+/// The agent's name, if it exists (introspection with the `name` scope).
+pub async fn name_of(db: &dyn Db, agent_id: &str) -> Result<Option<String>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Name {
+        name: String,
+    }
+    Ok(db
+        .run(stmt!("SELECT name FROM agents WHERE id = ?1", agent_id))
+        .await?
+        .first::<Name>()?
+        .map(|n| n.name))
+}
+
 /// Whether the agent `id` exists.
 pub async fn exists(db: &dyn Db, id: &str) -> Result<bool, StoreError> {
     Ok(!db

@@ -202,7 +202,7 @@ fn insert_sql() -> String {
     )
 }
 
-// --- used by oversight ---
+// --- an overseer's activity trail ---
 
 /// An audit row as its overseer's activity trail lists it.
 #[derive(Clone, Debug, serde::Deserialize)]

@@ -3,7 +3,272 @@
 //! Functions here take the database (or return statements for the caller's batch) and plain
 //! values, and answer in typed outcomes; they never see the HTTP request or build responses.
 
-// --- used by oversight ---
+use serde::Deserialize;
+
+use super::batch::Guard;
+use super::{flag, Db, Statement, StoreError, Value};
+use crate::domain::tier::Pool;
+use crate::{guard, stmt};
+
+/// Who owns a client (`oauth_clients.owner_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerType {
+    Agent,
+    Overseer,
+}
+
+impl OwnerType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OwnerType::Agent => "agent",
+            OwnerType::Overseer => "overseer",
+        }
+    }
+}
+
+/// A client's owner: the account that registered it and alone may change it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub kind: OwnerType,
+    pub id: &'a str,
+}
+
+/// `oauth_clients.application_type` (OpenID Connect Dynamic Client Registration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    Web,
+    Native,
+}
+
+impl ApplicationType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Web => "web",
+            ApplicationType::Native => "native",
+        }
+    }
+}
+
+/// A client as stored. Columns selected by [`ClientRow::COLUMNS`].
+#[derive(Clone, Debug, Deserialize)]
+pub struct ClientRow {
+    pub id: String,
+    pub owner_type: OwnerType,
+    pub owner_id: String,
+    pub name: String,
+    /// JSON array of strings.
+    pub redirect_uris: String,
+    pub scope: Option<String>,
+    pub public_key: String,
+    pub key_thumbprint: String,
+    pub token_endpoint_auth_method: String,
+    pub application_type: ApplicationType,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub dpop_bound_access_tokens: bool,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub marked_for_cancellation: bool,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub disabled: bool,
+    pub disabled_at: Option<i64>,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ClientRow {
+    pub const COLUMNS: &'static str =
+        "id, owner_type, owner_id, name, redirect_uris, scope, public_key, \
+         key_thumbprint, token_endpoint_auth_method, application_type, dpop_bound_access_tokens, \
+         marked_for_cancellation, disabled, disabled_at, disabled_reason, created_at, updated_at";
+
+    /// The same columns qualified with a table alias `c.`.
+    pub const C_COLUMNS: &'static str =
+        "c.id, c.owner_type, c.owner_id, c.name, c.redirect_uris, c.scope, \
+         c.public_key, c.key_thumbprint, c.token_endpoint_auth_method, c.application_type, \
+         c.dpop_bound_access_tokens, c.marked_for_cancellation, c.disabled, c.disabled_at, \
+         c.disabled_reason, c.created_at, c.updated_at";
+
+    pub fn redirect_uris(&self) -> Vec<String> {
+        serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    }
+
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            kind: self.owner_type,
+            id: &self.owner_id,
+        }
+    }
+}
+
+/// SQL condition selecting the clients of a human overseer's pool (api.md 5.8): its own plus
+/// those of the agents it actively oversees. `?1` is the overseer id; the table alias is `c`.
+pub const OVERSEER_POOL: &str = "((c.owner_type = 'overseer' AND c.owner_id = ?1) OR \
+     (c.owner_type = 'agent' AND c.owner_id IN (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)))";
+
+/// Any client by id (`None` when unknown).
+pub async fn find(db: &dyn Db, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
+    db.run(stmt!(
+        format!(
+            "SELECT {} FROM oauth_clients WHERE id = ?1",
+            ClientRow::COLUMNS
+        ),
+        client_id
+    ))
+    .await?
+    .first()
+}
+
+/// A client of `owner` (`None` when unknown or another owner's).
+pub async fn find_owned(
+    db: &dyn Db,
+    owner: Owner<'_>,
+    client_id: &str,
+) -> Result<Option<ClientRow>, StoreError> {
+    db.run(stmt!(
+        format!(
+            "SELECT {} FROM oauth_clients WHERE id = ?1 AND owner_type = ?2 AND owner_id = ?3",
+            ClientRow::COLUMNS
+        ),
+        client_id,
+        owner.kind.as_str(),
+        owner.id
+    ))
+    .await?
+    .first()
+}
+
+/// Every client of `owner`, newest first, disabled ones included.
+pub async fn list_owned(db: &dyn Db, owner: Owner<'_>) -> Result<Vec<ClientRow>, StoreError> {
+    db.run(stmt!(
+        format!(
+            "SELECT {} FROM oauth_clients WHERE owner_type = ?1 AND owner_id = ?2 \
+             ORDER BY created_at DESC, id",
+            ClientRow::COLUMNS
+        ),
+        owner.kind.as_str(),
+        owner.id
+    ))
+    .await?
+    .decode()
+}
+
+/// "`pool` has room for one more enabled client" (`max_clients` −1: unlimited). Guards the
+/// registration and the re-enabling of a client, so concurrent requests cannot pass the limit.
+pub fn has_room(pool: &Pool, max_clients: i64) -> Guard {
+    let (condition, pool_id) = pool.condition();
+    // The pool's condition numbers its id `?1`, as a guard's own first parameter.
+    guard!(
+        format!(
+            "?2 < 0 OR (SELECT COUNT(*) FROM oauth_clients c WHERE c.disabled = 0 AND {condition}) < ?2"
+        ),
+        pool_id,
+        max_clients
+    )
+}
+
+/// "The client exists" (the registration took effect).
+pub fn exists(client_id: &str) -> Guard {
+    guard!(
+        "EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?1)",
+        client_id
+    )
+}
+
+/// "The client exists and is enabled" (the re-enabling took effect).
+pub fn is_enabled(client_id: &str) -> Guard {
+    guard!(
+        "EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?1 AND disabled = 0)",
+        client_id
+    )
+}
+
+/// A client to register.
+pub struct NewClient<'a> {
+    pub id: &'a str,
+    pub owner: Owner<'a>,
+    pub name: &'a str,
+    /// JSON array of strings.
+    pub redirect_uris: &'a str,
+    pub scope: Option<String>,
+    pub public_key: String,
+    pub key_thumbprint: String,
+    pub application_type: ApplicationType,
+    pub dpop_bound_access_tokens: bool,
+    pub now_ms: i64,
+}
+
+/// The INSERT of a new client (`private_key_jwt`), an `INSERT … SELECT` to be guarded by
+/// [`has_room`].
+pub fn insert(c: &NewClient<'_>) -> Statement {
+    Statement::new(
+        "INSERT INTO oauth_clients (id, owner_type, owner_id, name, redirect_uris, scope, public_key, \
+           key_thumbprint, token_endpoint_auth_method, application_type, dpop_bound_access_tokens, \
+           created_at, updated_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'private_key_jwt', ?9, ?10, ?11, ?11",
+        vec![
+            Value::from(c.id),
+            Value::from(c.owner.kind.as_str()),
+            Value::from(c.owner.id),
+            Value::from(c.name),
+            Value::from(c.redirect_uris),
+            Value::from(c.scope.as_deref()),
+            Value::from(c.public_key.as_str()),
+            Value::from(c.key_thumbprint.as_str()),
+            Value::from(c.application_type.as_str()),
+            Value::from(c.dpop_bound_access_tokens),
+            Value::from(c.now_ms),
+        ],
+    )
+}
+
+/// Re-enables a disabled client; ends in a `WHERE`, to be guarded ([`Statement::and_if`]) by
+/// [`has_room`].
+pub fn enable(client_id: &str, now_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE oauth_clients SET disabled = 0, disabled_at = NULL, disabled_reason = NULL, \
+         updated_at = ?2 WHERE id = ?1 AND disabled = 1",
+        client_id,
+        now_ms
+    )
+}
+
+/// Replaces the client's key. Tokens and codes were bound to the old key, so every grant of
+/// the client is revoked and every unused code deleted with it.
+pub fn replace_key(
+    client_id: &str,
+    public_key: &str,
+    thumbprint: &str,
+    now_ms: i64,
+) -> [Statement; 3] {
+    [
+        stmt!(
+            "UPDATE oauth_clients SET public_key = ?2, key_thumbprint = ?3, updated_at = ?4 WHERE id = ?1",
+            client_id,
+            public_key,
+            thumbprint,
+            now_ms
+        ),
+        stmt!(
+            "UPDATE oauth_grants SET revoked_at = ?2, revoked_reason = 'client_key_replaced' \
+             WHERE client_id = ?1 AND revoked_at IS NULL",
+            client_id,
+            now_ms
+        ),
+        stmt!(
+            "DELETE FROM authorization_codes WHERE client_id = ?1 AND used_at IS NULL",
+            client_id
+        ),
+    ]
+}
+
+/// Deletes the client; codes, grants, tokens and blocks go with it (foreign keys), the
+/// history keeps the client id and name.
+pub fn delete(client_id: &str) -> Statement {
+    stmt!("DELETE FROM oauth_clients WHERE id = ?1", client_id)
+}
+// --- names for the overseer's views ---
 
 /// The client's name, if the client exists.
 pub async fn name(

@@ -1,9 +1,538 @@
-//! OAuth grants and what hangs off them: authorization requests (history), codes, refresh-token families, issued access tokens, revocation.
+//! OAuth grants and what hangs off them: authorization requests (history), codes,
+//! refresh-token families, issued access tokens, revocation.
 //!
 //! Functions here take the database (or return statements for the caller's batch) and plain
 //! values, and answer in typed outcomes; they never see the HTTP request or build responses.
+//! Single use is decided inside one batch: the first statement claims (a code, a refresh
+//! token, a slot under the monthly limit) and every later one is guarded by that claim, so a
+//! request that lost the race writes nothing.
 
-// --- used by identity ---
+use serde::Deserialize;
+
+use super::batch::{Batch, Guard};
+use super::oversights::blocked;
+use super::{flag, Db, Statement, StoreError, Value};
+use crate::{guard, stmt};
+
+// --- authorization requests and codes ---
+
+/// A code to issue with an approved request.
+pub struct NewCode<'a> {
+    pub id: &'a str,
+    pub hash: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_challenge: &'a str,
+    pub dpop_jkt: Option<&'a str>,
+    pub expires_at_ms: i64,
+}
+
+/// An approved authorization request: a history row counted against the agent's monthly
+/// limit, and its code.
+pub struct Approval<'a> {
+    pub request_id: &'a str,
+    pub agent_id: &'a str,
+    pub client_id: &'a str,
+    pub client_name: &'a str,
+    pub scope: &'a str,
+    /// The tier's `max_oauth_per_period` (−1 unlimited).
+    pub limit: i64,
+    /// The current period, `[start, end)` in Unix milliseconds.
+    pub period_ms: (i64, i64),
+    pub code: NewCode<'a>,
+    pub now_ms: i64,
+}
+
+/// Whether an approval fitted under the monthly limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApproveOutcome {
+    Approved,
+    LimitReached,
+}
+
+/// Records the approval and its code if the agent's approvals this period are under the
+/// limit; `audit` is written only then. One batch, so concurrent requests cannot pass it.
+pub async fn approve(
+    db: &dyn Db,
+    a: &Approval<'_>,
+    audit: Statement,
+) -> Result<ApproveOutcome, StoreError> {
+    let history = Statement::new(
+        "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, \
+           exchanged_at, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, 'approved', NULL, NULL, ?6",
+        vec![
+            Value::from(a.request_id),
+            Value::from(a.agent_id),
+            Value::from(a.client_id),
+            Value::from(a.client_name),
+            Value::from(a.scope),
+            Value::from(a.now_ms),
+        ],
+    );
+    let under_limit = guard!(
+        "?1 < 0 OR (SELECT COUNT(*) FROM oauth_requests WHERE agent_id = ?2 AND status = 'approved' \
+           AND created_at >= ?3 AND created_at < ?4) < ?1",
+        a.limit,
+        a.agent_id,
+        a.period_ms.0,
+        a.period_ms.1
+    );
+    let code = Statement::new(
+        "INSERT INTO authorization_codes (id, code_hash, client_id, agent_id, redirect_uri, \
+           code_challenge, scope, dpop_jkt, oauth_request_id, expires_at, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11",
+        vec![
+            Value::from(a.code.id),
+            Value::from(a.code.hash),
+            Value::from(a.client_id),
+            Value::from(a.agent_id),
+            Value::from(a.code.redirect_uri),
+            Value::from(a.code.code_challenge),
+            Value::from(a.scope),
+            Value::from(a.code.dpop_jkt),
+            Value::from(a.request_id),
+            Value::from(a.code.expires_at_ms),
+            Value::from(a.now_ms),
+        ],
+    );
+    let mut batch = Batch::new();
+    let recorded = batch.push_if(history, under_limit);
+    batch.push_if(code, request_recorded(a.request_id));
+    batch.push_if(audit, request_recorded(a.request_id));
+    Ok(if batch.run(db).await?.changed(recorded) {
+        ApproveOutcome::Approved
+    } else {
+        ApproveOutcome::LimitReached
+    })
+}
+
+/// A refused authorization request, for the agent's history.
+pub struct Refusal<'a> {
+    pub request_id: &'a str,
+    pub agent_id: &'a str,
+    pub client_id: &'a str,
+    pub client_name: &'a str,
+    pub scope: &'a str,
+    pub reason: &'static str,
+    pub now_ms: i64,
+    /// A refusal repeating the agent's latest request to this client (refused for the same
+    /// reason) created after this instant adds nothing.
+    pub collapse_after_ms: i64,
+}
+
+/// Records a refusal and `audit` (both or neither), unless it repeats the latest one.
+pub async fn record_refusal(
+    db: &dyn Db,
+    r: &Refusal<'_>,
+    audit: Statement,
+) -> Result<(), StoreError> {
+    let history = Statement::new(
+        "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, 'denied', ?6, ?7",
+        vec![
+            Value::from(r.request_id),
+            Value::from(r.agent_id),
+            Value::from(r.client_id),
+            Value::from(r.client_name),
+            Value::from(r.scope),
+            Value::from(r.reason),
+            Value::from(r.now_ms),
+        ],
+    );
+    let not_a_repeat = guard!(
+        "NOT EXISTS (SELECT 1 FROM (SELECT status, reason FROM oauth_requests \
+           WHERE agent_id = ?1 AND created_at > ?2 AND client_id = ?3 \
+           ORDER BY created_at DESC, id DESC LIMIT 1) AS latest \
+         WHERE latest.status = 'denied' AND latest.reason = ?4)",
+        r.agent_id,
+        r.collapse_after_ms,
+        r.client_id,
+        r.reason
+    );
+    let mut batch = Batch::new();
+    batch.push_if(history, not_a_repeat);
+    batch.push_if(audit, request_recorded(r.request_id));
+    batch.run(db).await.map(drop)
+}
+
+/// "This request's history row was written".
+fn request_recorded(request_id: &str) -> Guard {
+    guard!(
+        "EXISTS (SELECT 1 FROM oauth_requests WHERE id = ?1)",
+        request_id
+    )
+}
+
+/// A code as stored, with whether its client is blocked for its agent now.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CodeRow {
+    pub id: String,
+    pub client_id: String,
+    pub agent_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub dpop_jkt: Option<String>,
+    pub oauth_request_id: Option<String>,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// The grant its redemption created.
+    pub grant_id: Option<String>,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub blocked: bool,
+}
+
+/// The code with this hash.
+pub async fn find_code(db: &dyn Db, code_hash: &str) -> Result<Option<CodeRow>, StoreError> {
+    db.run(stmt!(
+        format!(
+            "SELECT k.id, k.client_id, k.agent_id, k.redirect_uri, k.code_challenge, k.scope, \
+               k.dpop_jkt, k.oauth_request_id, k.expires_at, k.used_at, k.grant_id, \
+               {} AS blocked FROM authorization_codes k WHERE k.code_hash = ?1",
+            blocked("k.client_id", "k.agent_id")
+        ),
+        code_hash
+    ))
+    .await?
+    .first()
+}
+
+/// The grant created by redeeming the code, if it was redeemed.
+pub async fn grant_of_code(db: &dyn Db, code_id: &str) -> Result<Option<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct G {
+        grant_id: Option<String>,
+    }
+    Ok(db
+        .run(stmt!(
+            "SELECT grant_id FROM authorization_codes WHERE id = ?1",
+            code_id
+        ))
+        .await?
+        .first::<G>()?
+        .and_then(|g| g.grant_id))
+}
+
+// --- grants and refresh tokens ---
+
+/// A refresh token to store.
+pub struct NewRefresh<'a> {
+    pub id: &'a str,
+    pub hash: &'a str,
+    pub expires_at_ms: i64,
+}
+
+/// A code redemption: the code becomes a grant with its first refresh token.
+pub struct Redemption<'a> {
+    pub code_id: &'a str,
+    pub oauth_request_id: Option<&'a str>,
+    pub grant_id: &'a str,
+    pub client_id: &'a str,
+    pub agent_id: &'a str,
+    pub scope: &'a str,
+    pub refresh: NewRefresh<'a>,
+    pub now_ms: i64,
+}
+
+/// Whether this request redeemed the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    Redeemed,
+    /// Already redeemed (or it expired meanwhile): a concurrent request won.
+    AlreadyUsed,
+}
+
+/// Claims the code for a new grant and writes the grant, its refresh token, the request's
+/// exchange time and `issued` (the access-token row, the audit event) — all only if this
+/// request's claim took effect.
+pub async fn redeem_code(
+    db: &dyn Db,
+    r: &Redemption<'_>,
+    issued: impl IntoIterator<Item = Statement>,
+) -> Result<RedeemOutcome, StoreError> {
+    let now = r.now_ms;
+    let mut batch = Batch::new();
+    let claimed = batch.push(stmt!(
+        "UPDATE authorization_codes SET used_at = ?2, grant_id = ?3 \
+         WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
+        r.code_id,
+        now,
+        r.grant_id
+    ));
+    batch.push_if(
+        stmt!(
+            "INSERT INTO oauth_grants (id, client_id, agent_id, scope, code_id, created_at, last_used_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6",
+            r.grant_id,
+            r.client_id,
+            r.agent_id,
+            r.scope,
+            r.code_id,
+            now
+        ),
+        guard!(
+            "EXISTS (SELECT 1 FROM authorization_codes WHERE id = ?1 AND grant_id = ?2)",
+            r.code_id,
+            r.grant_id
+        ),
+    );
+    let granted = || {
+        guard!(
+            "EXISTS (SELECT 1 FROM oauth_grants WHERE id = ?1)",
+            r.grant_id
+        )
+    };
+    batch.push_if(insert_refresh(r.grant_id, &r.refresh, now), granted());
+    batch.push(
+        stmt!(
+            "UPDATE oauth_requests SET exchanged_at = ?2 WHERE id = ?1",
+            r.oauth_request_id,
+            now
+        )
+        .and_if(granted()),
+    );
+    for stmt in issued {
+        batch.push_if(stmt, granted());
+    }
+    Ok(if batch.run(db).await?.changed(claimed) {
+        RedeemOutcome::Redeemed
+    } else {
+        RedeemOutcome::AlreadyUsed
+    })
+}
+
+fn insert_refresh(grant_id: &str, refresh: &NewRefresh<'_>, now_ms: i64) -> Statement {
+    stmt!(
+        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5",
+        refresh.id,
+        grant_id,
+        refresh.hash,
+        now_ms,
+        refresh.expires_at_ms
+    )
+}
+
+/// A refresh token as stored, with its grant, its client's state and whether the client is
+/// blocked for the agent now.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RefreshRow {
+    pub id: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub agent_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// Its successor, once rotated.
+    pub replaced_by: Option<String>,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub grant_revoked: bool,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub client_disabled: bool,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub blocked: bool,
+}
+
+/// The refresh token with this hash.
+pub async fn find_refresh(db: &dyn Db, token_hash: &str) -> Result<Option<RefreshRow>, StoreError> {
+    db.run(stmt!(
+        format!(
+            "SELECT r.id, r.grant_id, g.client_id, g.agent_id, g.scope, r.issued_at, r.expires_at, \
+               r.replaced_by, (g.revoked_at IS NOT NULL) AS grant_revoked, \
+               c.disabled AS client_disabled, {} AS blocked \
+             FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id \
+               JOIN oauth_clients c ON c.id = g.client_id WHERE r.token_hash = ?1",
+            blocked("g.client_id", "g.agent_id")
+        ),
+        token_hash
+    ))
+    .await?
+    .first()
+}
+
+/// A refresh-token rotation: the presented token is replaced by a successor.
+pub struct Rotation<'a> {
+    pub presented_id: &'a str,
+    pub grant_id: &'a str,
+    pub successor: NewRefresh<'a>,
+    pub now_ms: i64,
+}
+
+/// Whether this request rotated the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotateOutcome {
+    Rotated,
+    /// A concurrent request rotated it first: a reuse.
+    AlreadyRotated,
+}
+
+/// Replaces the presented token by its successor and writes `issued` (the access-token row,
+/// the audit event) only if this request's successor was inserted.
+pub async fn rotate_refresh(
+    db: &dyn Db,
+    r: &Rotation<'_>,
+    issued: impl IntoIterator<Item = Statement>,
+) -> Result<RotateOutcome, StoreError> {
+    let now = r.now_ms;
+    let mut batch = Batch::new();
+    batch.push(stmt!(
+        "UPDATE refresh_tokens SET rotated_at = ?2, replaced_by = ?3 WHERE id = ?1 AND replaced_by IS NULL",
+        r.presented_id,
+        now,
+        r.successor.id
+    ));
+    let inserted = batch.push_if(
+        insert_refresh(r.grant_id, &r.successor, now),
+        guard!(
+            "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?1 AND replaced_by = ?2)",
+            r.presented_id,
+            r.successor.id
+        ),
+    );
+    batch.push(stmt!(
+        "UPDATE oauth_grants SET last_used_at = ?2 WHERE id = ?1",
+        r.grant_id,
+        now
+    ));
+    for stmt in issued {
+        batch.push_if(
+            stmt,
+            guard!(
+                "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?1)",
+                r.successor.id
+            ),
+        );
+    }
+    Ok(if batch.run(db).await?.changed(inserted) {
+        RotateOutcome::Rotated
+    } else {
+        RotateOutcome::AlreadyRotated
+    })
+}
+
+/// Why a grant was revoked (`oauth_grants.revoked_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevokedBecause {
+    /// Its code was presented again (security.md A5).
+    CodeReuse,
+    /// A rotated refresh token was presented again (F3, F4).
+    RefreshReuse,
+    /// Its client revoked a refresh token (RFC 7009).
+    Revoked,
+}
+
+impl RevokedBecause {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RevokedBecause::CodeReuse => "code_reuse",
+            RevokedBecause::RefreshReuse => "refresh_reuse",
+            RevokedBecause::Revoked => "revoked",
+        }
+    }
+}
+
+/// Revokes a whole grant: every refresh and access token of the family stops working.
+pub fn revoke(grant_id: &str, because: RevokedBecause, now_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE oauth_grants SET revoked_at = ?2, revoked_reason = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+        grant_id,
+        now_ms,
+        because.as_str()
+    )
+}
+
+// --- access tokens ---
+
+/// An issued access token's row (the token itself is a signed JWT).
+pub struct AccessRow<'a> {
+    pub jti: &'a str,
+    pub grant_id: &'a str,
+    pub client_id: &'a str,
+    pub agent_id: &'a str,
+    pub jkt: &'a str,
+    pub scope: &'a str,
+    pub issued_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// The INSERT of an access token's row: an `INSERT … SELECT`, so the caller can guard it.
+pub fn insert_access(a: &AccessRow<'_>) -> Statement {
+    stmt!(
+        "INSERT INTO access_tokens (jti, grant_id, client_id, agent_id, jkt, scope, issued_at, expires_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8",
+        a.jti,
+        a.grant_id,
+        a.client_id,
+        a.agent_id,
+        a.jkt,
+        a.scope,
+        a.issued_at_ms,
+        a.expires_at_ms
+    )
+}
+
+/// What decides whether a validly signed access token is still active (security.md §4).
+#[derive(Clone, Debug, Deserialize)]
+pub struct AccessState {
+    pub grant_id: String,
+    /// The client's registered key (for the compatible userinfo mode).
+    pub client_key: String,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub grant_revoked: bool,
+    /// Its `jti` was revoked on its own.
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub denied: bool,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub client_disabled: bool,
+    #[serde(deserialize_with = "flag::deserialize")]
+    pub blocked: bool,
+}
+
+impl AccessState {
+    pub const fn is_active(&self) -> bool {
+        !(self.grant_revoked || self.denied || self.client_disabled || self.blocked)
+    }
+}
+
+/// The state of the access token `jti` issued to `client_id` for `agent_id` (`None` when no
+/// such token was issued, or its agent is gone).
+pub async fn access_state(
+    db: &dyn Db,
+    client_id: &str,
+    agent_id: &str,
+    jti: &str,
+) -> Result<Option<AccessState>, StoreError> {
+    db.run(stmt!(
+        format!(
+            "SELECT t.grant_id, (g.revoked_at IS NOT NULL) AS grant_revoked, \
+               EXISTS (SELECT 1 FROM revoked_jtis r WHERE r.jti = t.jti) AS denied, \
+               c.disabled AS client_disabled, c.public_key AS client_key, {} AS blocked \
+             FROM access_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+               JOIN oauth_clients c ON c.id = t.client_id JOIN agents a ON a.id = t.agent_id \
+             WHERE t.client_id = ?1 AND t.agent_id = ?2 AND t.jti = ?3",
+            blocked("?1", "?2")
+        ),
+        client_id,
+        agent_id,
+        jti
+    ))
+    .await?
+    .first()
+}
+
+/// Denylists one access token until it would have expired (RFC 7009 for an access token).
+pub fn deny_access(jti: &str, expires_at_ms: i64, now_ms: i64) -> Statement {
+    stmt!(
+        "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (jti) DO NOTHING",
+        jti,
+        expires_at_ms,
+        now_ms
+    )
+}
+
+// --- an agent's OAuth history ---
 
 /// How an authorization request ended (`oauth_requests.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -55,7 +584,7 @@ pub async fn history(
     .await?
     .decode()
 }
-// --- used by oversight ---
+// --- client blocks ---
 
 /// Revokes the client's live grants for the agent, in the batch that blocks the client.
 pub fn revoke_for_block(client_id: &str, agent_id: &str, now_ms: i64) -> crate::store::Statement {
@@ -66,4 +595,205 @@ pub fn revoke_for_block(client_id: &str, agent_id: &str, now_ms: i64) -> crate::
         agent_id,
         now_ms
     )
+}
+
+/// The single-use decisions on SQLite with the real migrations: the claim decides, and a
+/// request that lost it writes none of the statements it brought along.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::store::audit::{Actor, Event, Stamp};
+    use crate::store::clients::{self, ApplicationType, NewClient, Owner, OwnerType};
+    use crate::store::sqlite::SqliteDb;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn db() -> SqliteDb {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        block_on(db.run(stmt!(
+            "INSERT INTO agents (id, name, public_key, created_at, updated_at) \
+             VALUES ('a1', 'Agent', 'key-a1', 0, 0)"
+        )))
+        .unwrap();
+        let client = NewClient {
+            id: "c1",
+            owner: Owner {
+                kind: OwnerType::Agent,
+                id: "a1",
+            },
+            name: "Client",
+            redirect_uris: "[\"https://app.example/cb\"]",
+            scope: None,
+            public_key: "key-c1".into(),
+            key_thumbprint: "jkt-c1".into(),
+            application_type: ApplicationType::Web,
+            dpop_bound_access_tokens: false,
+            now_ms: 0,
+        };
+        block_on(db.run(clients::insert(&client))).unwrap();
+        db
+    }
+
+    fn count(db: &SqliteDb, sql: &'static str) -> i64 {
+        let out = block_on(db.run(stmt!(sql))).unwrap();
+        out.rows[0]["n"].as_i64().unwrap()
+    }
+
+    fn audit(kind: &'static str) -> Statement {
+        Event::new(kind, Actor::Client("c1")).insert(&Stamp::system(NOW))
+    }
+
+    fn approval<'a>(request_id: &'a str, code_id: &'a str, hash: &'a str) -> Approval<'a> {
+        Approval {
+            request_id,
+            agent_id: "a1",
+            client_id: "c1",
+            client_name: "Client",
+            scope: "id",
+            limit: 1,
+            period_ms: (NOW - 1000, NOW + 1000),
+            code: NewCode {
+                id: code_id,
+                hash,
+                redirect_uri: "https://app.example/cb",
+                code_challenge: "challenge",
+                dpop_jkt: None,
+                expires_at_ms: NOW + 60_000,
+            },
+            now_ms: NOW,
+        }
+    }
+
+    fn access(jti: &str, grant_id: &str) -> Statement {
+        insert_access(&AccessRow {
+            jti,
+            grant_id,
+            client_id: "c1",
+            agent_id: "a1",
+            jkt: "jkt-c1",
+            scope: "id",
+            issued_at_ms: NOW,
+            expires_at_ms: NOW + 60_000,
+        })
+    }
+
+    fn redemption<'a>(grant_id: &'a str, refresh_id: &'a str, hash: &'a str) -> Redemption<'a> {
+        Redemption {
+            code_id: "k1",
+            oauth_request_id: Some("r1"),
+            grant_id,
+            client_id: "c1",
+            agent_id: "a1",
+            scope: "id",
+            refresh: NewRefresh {
+                id: refresh_id,
+                hash,
+                expires_at_ms: NOW + 60_000,
+            },
+            now_ms: NOW,
+        }
+    }
+
+    /// Approves the code `k1` (hash `h1`, request `r1`) and redeems it as grant `g1`.
+    fn redeemed() -> SqliteDb {
+        let db = db();
+        let approved = block_on(approve(&db, &approval("r1", "k1", "h1"), audit("issued")));
+        assert_eq!(approved.unwrap(), ApproveOutcome::Approved);
+        let issued = [access("t1", "g1"), audit("token")];
+        let outcome = block_on(redeem_code(&db, &redemption("g1", "f1", "fh1"), issued));
+        assert_eq!(outcome.unwrap(), RedeemOutcome::Redeemed);
+        db
+    }
+
+    #[test]
+    fn an_approval_past_the_limit_writes_no_code_and_no_event() {
+        let db = db();
+        let first = block_on(approve(&db, &approval("r1", "k1", "h1"), audit("issued")));
+        assert_eq!(first.unwrap(), ApproveOutcome::Approved);
+        let second = block_on(approve(&db, &approval("r2", "k2", "h2"), audit("issued")));
+        assert_eq!(second.unwrap(), ApproveOutcome::LimitReached);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM oauth_requests"), 1);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) AS n FROM authorization_codes"),
+            1
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM audit_events"), 1);
+    }
+
+    #[test]
+    fn a_code_is_redeemed_once_and_the_loser_writes_nothing() {
+        let db = redeemed();
+        let issued = [access("t2", "g2"), audit("token")];
+        let again = block_on(redeem_code(&db, &redemption("g2", "f2", "fh2"), issued));
+        assert_eq!(again.unwrap(), RedeemOutcome::AlreadyUsed);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM oauth_grants"), 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM access_tokens"), 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'token'"
+            ),
+            1
+        );
+        let code = block_on(find_code(&db, "h1")).unwrap().unwrap();
+        assert_eq!(
+            (code.used_at, code.grant_id.as_deref()),
+            (Some(NOW), Some("g1"))
+        );
+        assert_eq!(
+            block_on(grant_of_code(&db, "k1")).unwrap().as_deref(),
+            Some("g1")
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) AS n FROM oauth_requests WHERE exchanged_at IS NOT NULL"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn a_refresh_token_rotates_once_and_the_loser_writes_nothing() {
+        let db = redeemed();
+        let rotation = |successor: &'static str| Rotation {
+            presented_id: "f1",
+            grant_id: "g1",
+            successor: NewRefresh {
+                id: successor,
+                hash: successor,
+                expires_at_ms: NOW + 60_000,
+            },
+            now_ms: NOW,
+        };
+        let first = block_on(rotate_refresh(&db, &rotation("f2"), [access("t2", "g1")]));
+        assert_eq!(first.unwrap(), RotateOutcome::Rotated);
+        let second = block_on(rotate_refresh(&db, &rotation("f3"), [access("t3", "g1")]));
+        assert_eq!(second.unwrap(), RotateOutcome::AlreadyRotated);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 2);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM access_tokens"), 2);
+        let old = block_on(find_refresh(&db, "fh1")).unwrap().unwrap();
+        assert_eq!(old.replaced_by.as_deref(), Some("f2"));
+    }
+
+    #[test]
+    fn revocation_ends_the_access_tokens_of_the_grant() {
+        let db = redeemed();
+        let state = || {
+            block_on(access_state(&db, "c1", "a1", "t1"))
+                .unwrap()
+                .unwrap()
+        };
+        assert!(state().is_active());
+        block_on(db.run(deny_access("t1", NOW + 60_000, NOW))).unwrap();
+        assert!(state().denied && !state().is_active());
+        block_on(db.run(revoke("g1", RevokedBecause::RefreshReuse, NOW))).unwrap();
+        assert!(state().grant_revoked);
+        let refresh = block_on(find_refresh(&db, "fh1")).unwrap().unwrap();
+        assert!(refresh.grant_revoked && !refresh.blocked && !refresh.client_disabled);
+    }
 }

@@ -10,12 +10,12 @@
 use serde::Deserialize;
 
 use crate::domain::challenge::{self, Record};
-use crate::domain::client::{ClientRow, OVERSEER_POOL};
 use crate::domain::ids::canonical_uuid;
 use crate::guard;
 use crate::stmt;
 use crate::store::audit::{Event, Stamp};
 use crate::store::batch::{Batch, Guard};
+use crate::store::clients::{ClientRow, OVERSEER_POOL};
 use crate::store::flag;
 use crate::store::overseers::OverseerKind;
 use crate::store::{Constraint, Db, Namespace, Statement, StoreError};
@@ -813,4 +813,31 @@ pub fn activate_shadow(
         now_ms,
         issued_at_ms
     )
+}
+// --- blocks as the OAuth endpoints check them ---
+
+/// The SQL condition "the client is blocked for the agent by its active overseer", over the
+/// given column names or placeholders (authorize, token, introspection, userinfo).
+pub fn blocked(client: &str, agent: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM client_blocks b JOIN oversights o \
+         ON o.overseer_id = b.overseer_id AND o.agent_id = b.agent_id AND o.active = 1 \
+         WHERE b.agent_id = {agent} AND b.client_id = {client})"
+    )
+}
+
+/// Whether the agent's active overseer has blocked the client.
+pub async fn is_blocked(
+    db: &dyn super::Db,
+    client_id: &str,
+    agent_id: &str,
+) -> Result<bool, super::StoreError> {
+    let found = db
+        .run(crate::stmt!(
+            format!("SELECT 1 AS one WHERE {}", blocked("?1", "?2")),
+            client_id,
+            agent_id
+        ))
+        .await?;
+    Ok(!found.rows.is_empty())
 }

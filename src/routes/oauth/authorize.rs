@@ -7,11 +7,9 @@ use http::header::{HeaderValue, LOCATION};
 use http::StatusCode;
 use serde_json::{json, Value as Json};
 
-use crate::audit::{self, Event};
 use crate::auth::agent_proof;
 use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
-use crate::domain::client::ClientRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::domain::tier::{agent_standing, Tiers};
@@ -23,9 +21,11 @@ use crate::oauth::access_token::is_valid_jkt;
 use crate::oauth::scope::{self, Scope};
 use crate::oauth::{pkce, redirect};
 use crate::routes::rate_limit;
-use crate::store::{Statement, Value};
+use crate::store::audit::{Actor, Event, Subject};
+use crate::store::clients::{self, ClientRow};
+use crate::store::grants::{self, Approval, ApproveOutcome, NewCode, Refusal};
+use crate::store::oversights;
 
-use super::tokens::blocked;
 use super::{invalid_request, oauth_error};
 
 /// The request parameters, from the JSON body (POST) or the query (GET).
@@ -179,7 +179,7 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
     }
     let client = trusted_client(ctx, &params).await?;
-    if client.disabled != 0 {
+    if client.disabled {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -207,7 +207,7 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         uri: redirect_uri,
         state,
     };
-    if client.disabled != 0 {
+    if client.disabled {
         let e = oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -233,7 +233,7 @@ async fn trusted_client(ctx: &Ctx<'_>, params: &Params) -> Result<ClientRow, Api
         .as_deref()
         .and_then(canonical_uuid)
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
-    let client: ClientRow = crate::routes::clients::find(ctx, &id)
+    let client = clients::find(ctx.db(), &id)
         .await?
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
     let presented = params.redirect_uri.as_deref().unwrap_or_default();
@@ -245,30 +245,29 @@ async fn trusted_client(ctx: &Ctx<'_>, params: &Params) -> Result<ClientRow, Api
     Ok(client)
 }
 
-async fn approve(
-    ctx: &Ctx<'_>,
-    agent: &AgentRow,
-    client: &ClientRow,
-    params: &Params,
-    redirect_uri: &str,
-    respond: &Respond<'_>,
-) -> Result<Reply, ApiError> {
-    let fail = |e: ApiError| error_at(respond, &ctx.issuer, e);
+/// A request that passed the protocol checks (#9–#13).
+struct Checked<'p> {
+    code_challenge: &'p str,
+    scope: Scope,
+}
+
+/// The protocol checks of a request by a trusted client: response type, PKCE S256, scope,
+/// `state` and `dpop_jkt` syntax.
+fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiError> {
     if params.response_type.as_deref().is_some_and(|t| t != "code") {
-        let e = oauth_error(
+        return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_response_type",
             "only response_type=code is supported",
-        );
-        return fail(e);
+        ));
     }
     let challenge = params
         .code_challenge
         .as_deref()
         .filter(|c| pkce::is_valid_challenge(c));
-    let (Some(challenge), Some("S256")) = (challenge, params.code_challenge_method.as_deref())
+    let (Some(code_challenge), Some("S256")) = (challenge, params.code_challenge_method.as_deref())
     else {
-        return fail(invalid_request(
+        return Err(invalid_request(
             "PKCE with code_challenge_method=S256 is required",
         ));
     };
@@ -279,50 +278,54 @@ async fn approve(
         .transpose()
         .ok()
         .flatten();
-    let scope = match scope::granted(params.scope.as_deref(), client_scope.as_ref()) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                e.to_string(),
-            ))
-        }
-    };
+    let scope = scope::granted(params.scope.as_deref(), client_scope.as_ref())
+        .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()))?;
     if params
         .state
         .as_deref()
         .is_some_and(|s| !redirect::is_valid_state(s))
     {
-        return fail(invalid_request(
+        return Err(invalid_request(
             "state must be at most 1024 printable ASCII characters",
         ));
     }
     if params.dpop_jkt.as_deref().is_some_and(|j| !is_valid_jkt(j)) {
-        return fail(invalid_request(
+        return Err(invalid_request(
             "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
         ));
     }
+    Ok(Checked {
+        code_challenge,
+        scope,
+    })
+}
 
-    let db = ctx.services.db.as_ref();
-    let standing = agent_standing(db, &agent.id, ctx.now_ms).await?;
-    let limit = Tiers::load(db)
-        .await?
-        .get(&standing.tier)?
-        .max_oauth_per_period;
-    let (period_start, period_end) = month_bounds_ms(ctx.now_ms);
-    let scope_text = scope.to_string();
-    let history_id = uuid_v4(ctx.rng())?;
+/// The agent's tier's `max_oauth_per_period` (−1 unlimited).
+async fn monthly_limit(ctx: &Ctx<'_>, agent: &AgentRow) -> Result<i64, ApiError> {
+    let standing = agent_standing(ctx.db(), &agent.id, ctx.now_ms).await?;
+    let tiers = Tiers::load(ctx.db()).await?;
+    Ok(tiers.get(&standing.tier)?.max_oauth_per_period)
+}
 
-    let blocked = !db
-        .run(Statement::new(
-            format!("SELECT 1 AS one WHERE {}", blocked("?1", "?2")),
-            vec![client.id.as_str().into(), agent.id.as_str().into()],
-        ))
-        .await?
-        .rows
-        .is_empty();
-    if blocked {
+/// Checks the request, then refuses it (block, monthly limit; recorded in the history) or
+/// issues a code, with its history row and audit event in one batch.
+async fn approve(
+    ctx: &Ctx<'_>,
+    agent: &AgentRow,
+    client: &ClientRow,
+    params: &Params,
+    redirect_uri: &str,
+    respond: &Respond<'_>,
+) -> Result<Reply, ApiError> {
+    let fail = |e: ApiError| error_at(respond, &ctx.issuer, e);
+    let checked = match check(params, client) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let scope_text = checked.scope.to_string();
+    let db = ctx.db();
+    let limit = monthly_limit(ctx, agent).await?;
+    if oversights::is_blocked(db, &client.id, &agent.id).await? {
         deny(ctx, agent, client, &scope_text, "client_blocked").await?;
         return fail(oauth_error(
             StatusCode::FORBIDDEN,
@@ -332,62 +335,50 @@ async fn approve(
     }
 
     let code = opaque_token(ctx.rng())?;
-    let history = Statement::new(
-        "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, exchanged_at, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, 'approved', NULL, NULL, ?6 WHERE ?7 < 0 OR \
-           (SELECT COUNT(*) FROM oauth_requests WHERE agent_id = ?2 AND status = 'approved' \
-              AND created_at >= ?8 AND created_at < ?9) < ?7",
-        vec![
-            Value::from(history_id.as_str()),
-            Value::from(agent.id.as_str()),
-            Value::from(client.id.as_str()),
-            Value::from(client.name.as_str()),
-            Value::from(scope_text.as_str()),
-            Value::from(ctx.now_ms),
-            Value::from(limit),
-            Value::from(period_start),
-            Value::from(period_end),
-        ],
-    );
-    let code_row = Statement::new(
-        "INSERT INTO authorization_codes (id, code_hash, client_id, agent_id, redirect_uri, code_challenge, scope, \
-           dpop_jkt, oauth_request_id, expires_at, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE EXISTS (SELECT 1 FROM oauth_requests WHERE id = ?9)",
-        vec![
-            Value::from(uuid_v4(ctx.rng())?),
-            Value::from(sha256_hex(&code)),
-            Value::from(client.id.as_str()),
-            Value::from(agent.id.as_str()),
-            Value::from(redirect_uri),
-            Value::from(challenge),
-            Value::from(scope_text.as_str()),
-            Value::from(params.dpop_jkt.as_deref()),
-            Value::from(history_id.as_str()),
-            Value::from(ctx.now_ms + ctx.config.auth_code_ttl_secs * 1000),
-            Value::from(ctx.now_ms),
-        ],
-    );
+    let (request_id, code_id, code_hash) =
+        (uuid_v4(ctx.rng())?, uuid_v4(ctx.rng())?, sha256_hex(&code));
+    let approval = Approval {
+        request_id: &request_id,
+        agent_id: &agent.id,
+        client_id: &client.id,
+        client_name: &client.name,
+        scope: &scope_text,
+        limit,
+        period_ms: month_bounds_ms(ctx.now_ms),
+        code: NewCode {
+            id: &code_id,
+            hash: &code_hash,
+            redirect_uri,
+            code_challenge: checked.code_challenge,
+            dpop_jkt: params.dpop_jkt.as_deref(),
+            expires_at_ms: ctx.now_ms + ctx.config.auth_code_ttl_secs * 1000,
+        },
+        now_ms: ctx.now_ms,
+    };
     let event = oauth_event("oauth.code_issued", agent, client, &scope_text);
-    let audit_row = audit::insert_where(
-        ctx,
-        &event,
-        Some((
-            "EXISTS (SELECT 1 FROM oauth_requests WHERE id = ?13)",
-            vec![Value::from(history_id.as_str())],
-        )),
-    )?;
-    let outcomes = db.batch(vec![history, code_row, audit_row]).await?;
-    if outcomes.first().map_or(0, |o| o.changes) != 1 {
+    if grants::approve(db, &approval, event.insert(&ctx.stamp())).await?
+        == ApproveOutcome::LimitReached
+    {
         deny(ctx, agent, client, &scope_text, "oauth_limit_reached").await?;
-        let e = oauth_error(
+        return fail(oauth_error(
             StatusCode::FORBIDDEN,
             "access_denied",
             format!("OAuth limit reached ({limit}/{limit} for this period)"),
-        );
-        return fail(e);
+        ));
     }
+    issued(ctx, params, redirect_uri, respond, &code, &scope_text)
+}
 
-    let mut params_out = vec![("code", code.as_str())];
+/// The answer carrying a new code: a redirect (GET) or the JSON of api.md 2.11 (POST).
+fn issued(
+    ctx: &Ctx<'_>,
+    params: &Params,
+    redirect_uri: &str,
+    respond: &Respond<'_>,
+    code: &str,
+    scope: &str,
+) -> Result<Reply, ApiError> {
+    let mut params_out = vec![("code", code)];
     if let Some(s) = &params.state {
         params_out.push(("state", s));
     }
@@ -404,7 +395,7 @@ async fn approve(
             "code": code,
             "redirect_uri": redirect_uri,
             "state": params.state,
-            "scope": scope_text,
+            "scope": scope,
             "expires_in": ctx.config.auth_code_ttl_secs,
             "iss": ctx.issuer,
             "redirect_to": redirect_to,
@@ -418,16 +409,10 @@ fn oauth_event<'a>(
     client: &'a ClientRow,
     scope: &str,
 ) -> Event<'a> {
-    Event {
-        kind,
-        actor_type: "agent",
-        actor_id: Some(&agent.id),
-        subject_type: Some("client"),
-        subject_id: Some(&client.id),
-        overseer_id: None,
-        agent_id: Some(&agent.id),
-        details: json!({ "client_id": client.id, "scope": scope }),
-    }
+    Event::new(kind, Actor::Agent(&agent.id))
+        .subject(Subject::Client(&client.id))
+        .agent(&agent.id)
+        .details(json!({ "client_id": client.id, "scope": scope }))
 }
 
 /// A refusal repeating the latest history row of the same agent and client (same reason)
@@ -444,39 +429,18 @@ async fn deny(
     scope: &str,
     reason: &'static str,
 ) -> Result<(), ApiError> {
-    let mut event = oauth_event("oauth.authorization_denied", agent, client, scope);
-    event.details = json!({ "client_id": client.id, "reason": reason });
-    let history_id = uuid_v4(ctx.rng())?;
-    ctx.services
-        .db
-        .batch(vec![
-            Statement::new(
-                "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, created_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, 'denied', ?6, ?7 WHERE NOT EXISTS ( \
-                   SELECT 1 FROM (SELECT status, reason FROM oauth_requests \
-                     WHERE agent_id = ?2 AND created_at > ?8 AND client_id = ?3 \
-                     ORDER BY created_at DESC, id DESC LIMIT 1) AS latest \
-                   WHERE latest.status = 'denied' AND latest.reason = ?6)",
-                vec![
-                    Value::from(history_id.as_str()),
-                    Value::from(agent.id.as_str()),
-                    Value::from(client.id.as_str()),
-                    Value::from(client.name.as_str()),
-                    Value::from(scope),
-                    Value::from(reason),
-                    Value::from(ctx.now_ms),
-                    Value::from(ctx.now_ms - REFUSAL_COLLAPSE_MS),
-                ],
-            ),
-            audit::insert_where(
-                ctx,
-                &event,
-                Some((
-                    "EXISTS (SELECT 1 FROM oauth_requests WHERE id = ?13)",
-                    vec![Value::from(history_id.as_str())],
-                )),
-            )?,
-        ])
-        .await?;
-    Ok(())
+    let event = oauth_event("oauth.authorization_denied", agent, client, scope)
+        .details(json!({ "client_id": client.id, "reason": reason }));
+    let request_id = uuid_v4(ctx.rng())?;
+    let refusal = Refusal {
+        request_id: &request_id,
+        agent_id: &agent.id,
+        client_id: &client.id,
+        client_name: &client.name,
+        scope,
+        reason,
+        now_ms: ctx.now_ms,
+        collapse_after_ms: ctx.now_ms - REFUSAL_COLLAPSE_MS,
+    };
+    Ok(grants::record_refusal(ctx.db(), &refusal, event.insert(&ctx.stamp())).await?)
 }

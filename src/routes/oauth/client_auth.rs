@@ -6,11 +6,11 @@ use http::StatusCode;
 
 use crate::auth::replay::{self, MarkerKind};
 use crate::ctx::Ctx;
-use crate::domain::client::ClientRow;
 use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::assertion::{self, AssertionContext, ASSERTION_TYPE};
+use crate::store::clients::{self, ClientRow};
 
 use super::{invalid_request, oauth_error};
 
@@ -85,7 +85,7 @@ async fn authenticate_private_key_jwt(
             "client_id does not match the assertion issuer",
         ));
     }
-    let client: ClientRow = crate::routes::clients::find(ctx, &client_id)
+    let client = clients::find(ctx.db(), &client_id)
         .await?
         .ok_or_else(|| invalid_client("unknown client"))?;
     let key = Ed25519PublicKey::parse(&client.public_key)

@@ -1,21 +1,20 @@
 //! The OAuth 2.0 endpoints (api.md 2.1, 2.11). Protocol checks live in `crate::oauth`; these
 //! handlers add storage, time and randomness.
 
+pub mod access;
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod resource;
 pub mod revocation;
 pub mod token;
-pub mod tokens;
 
 use http::StatusCode;
 
-use crate::auth::dpop::{self, ProofContext, ProofError, VerifiedProof};
-use crate::auth::replay::{self, MarkerKind};
+use crate::auth::dpop_request::{self, Expect, HeaderProof};
 use crate::config::SigningKeys;
 use crate::ctx::Ctx;
-use crate::http::{ApiError, Credential, Sent};
+use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jws::Alg;
 
@@ -45,78 +44,23 @@ pub fn signing_keys<'c>(ctx: &'c Ctx<'_>) -> Result<&'c SigningKeys, ApiError> {
         .map_err(ApiError::configuration)
 }
 
-/// Why a client's DPoP proof failed, for the endpoint to phrase in its own format.
-pub enum ProofFailure {
-    Invalid(&'static str),
-    /// A fresh nonce to send with `use_dpop_nonce`.
-    UseNonce(String),
-}
-
-/// Checks the single `DPoP` header of a client request (token endpoint, userinfo) and consumes
-/// its `jti`. `Ok(None)` when no header was sent.
+/// Checks the `DPoP` header of a client request (token endpoint, userinfo) and consumes its
+/// `jti`: a replayed proof is [`HeaderProof::Invalid`].
 pub async fn client_proof(
     ctx: &Ctx<'_>,
     fallback_key: Option<&Ed25519PublicKey>,
     access_token: Option<&str>,
-) -> Result<Result<Option<VerifiedProof>, ProofFailure>, ApiError> {
-    let value = match ctx.req.credential(Credential::Dpop) {
-        Sent::Absent => return Ok(Ok(None)),
-        Sent::Repeated => return Ok(Err(ProofFailure::Invalid("more than one DPoP header"))),
-        Sent::Once(v) => match v.to_str() {
-            Ok(v) => v,
-            Err(_) => {
-                return Ok(Err(ProofFailure::Invalid(
-                    "DPoP header is not a compact JWS",
-                )))
-            }
-        },
-    };
-    let nonce_key = ctx
-        .config
-        .dpop_nonce_key
-        .as_ref()
-        .map_err(ApiError::configuration);
-    let expected_url = format!("{}{}", ctx.issuer, ctx.req.path);
-    let key_bytes: &[u8] = match (&nonce_key, ctx.config.dpop_require_nonce) {
-        (Ok(k), _) => k,
-        (Err(e), true) => return Err(e.clone()),
-        (Err(_), false) => &[],
-    };
-    let pctx = ProofContext {
-        method: ctx.req.method.as_str(),
-        expected_url: &expected_url,
-        allowed_algs: CLIENT_DPOP_ALGS,
-        jwk_required: fallback_key.is_none(),
+) -> Result<HeaderProof, ApiError> {
+    let expect = Expect {
+        algs: CLIENT_DPOP_ALGS,
         fallback_key,
-        now_s: ctx.now_s(),
-        iat_past_secs: ctx.config.dpop_iat_past_secs,
-        iat_future_secs: ctx.config.dpop_iat_future_secs,
-        nonce_key: key_bytes,
-        require_nonce: ctx.config.dpop_require_nonce,
         access_token,
     };
-    match dpop::verify_proof(value, &pctx) {
-        Ok(proof) => {
-            let fresh = replay::first_use(
-                ctx,
-                MarkerKind::Dpop,
-                &proof.replay_hash,
-                proof.accepted_through,
-            )
-            .await?;
-            Ok(if fresh {
-                Ok(Some(proof))
-            } else {
-                Err(ProofFailure::Invalid("DPoP proof has already been used"))
-            })
+    let proof = dpop_request::check(ctx, expect)?;
+    if let HeaderProof::Verified(p) = &proof {
+        if !dpop_request::consume(ctx, p).await? {
+            return Ok(HeaderProof::Invalid(dpop_request::REPLAYED));
         }
-        Err(ProofError::Invalid(reason)) => Ok(Err(ProofFailure::Invalid(reason))),
-        Err(ProofError::UseNonce) => match nonce_key {
-            Ok(k) => Ok(Err(ProofFailure::UseNonce(dpop::nonce::issue(
-                k,
-                ctx.now_s(),
-            )))),
-            Err(e) => Err(e),
-        },
     }
+    Ok(proof)
 }

@@ -4,17 +4,18 @@
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
+use crate::auth::dpop::VerifiedProof;
+use crate::auth::dpop_request::HeaderProof;
 use crate::ctx::Ctx;
-use crate::domain::agent::AgentRow;
 use crate::domain::tier::agent_summary;
 use crate::http::form::Form;
 use crate::http::{query, ApiError, Body, Credential, Reply, Sent, MAX_CREDENTIAL_HEADER_BYTES};
+use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::scope::ScopeToken;
-use crate::store::Statement;
+use crate::store::agents;
 
-use super::token::client_key;
-use super::tokens::active_access;
-use super::{client_proof, invalid_request, ProofFailure};
+use super::access::{active_access, ActiveAccess};
+use super::{client_proof, invalid_request};
 
 const ALGS: &str = "algs=\"EdDSA Ed25519 ES256\"";
 
@@ -96,29 +97,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             true,
         )
     })?;
-    let key = client_key(&access.client_key)?;
-    let proof = match client_proof(ctx, Some(&key), Some(token)).await? {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Err(unauthorized(
-                "invalid_dpop_proof",
-                "DPoP proof required",
-                true,
-            ))
-        }
-        Err(ProofFailure::Invalid(reason)) => {
-            return Err(unauthorized("invalid_dpop_proof", reason, true))
-        }
-        Err(ProofFailure::UseNonce(nonce)) => {
-            let mut e = unauthorized(
-                "use_dpop_nonce",
-                "Resource server requires nonce in DPoP proof",
-                true,
-            );
-            e.extra_mut().dpop_nonce = Some(nonce);
-            return Err(e);
-        }
-    };
+    let proof = resource_proof(ctx, &access, token).await?;
     if proof.thumbprint != access.claims.jkt {
         return Err(unauthorized(
             "invalid_token",
@@ -126,16 +105,8 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             true,
         ));
     }
-
-    let agent: AgentRow = ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!("SELECT {} FROM agents WHERE id = ?1", AgentRow::COLUMNS),
-            vec![access.claims.sub.as_str().into()],
-        ))
+    let agent = agents::find(ctx.db(), &access.claims.sub)
         .await?
-        .first()?
         .ok_or_else(|| {
             unauthorized(
                 "invalid_token",
@@ -159,7 +130,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         claims.insert("public_key".into(), json!(agent.public_key));
     }
     if scope.contains(ScopeToken::Subscription) {
-        let summary = agent_summary(ctx.services.db.as_ref(), &agent.id, ctx.now_ms).await?;
+        let summary = agent_summary(ctx.db(), &agent.id, ctx.now_ms).await?;
         claims.insert("tier".into(), json!(summary.tier));
         claims.insert("oauth_count".into(), json!(summary.oauth_count));
         claims.insert("oauth_limit".into(), json!(summary.max_oauth_per_period));
@@ -169,4 +140,33 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         );
     }
     Ok(Reply::ok(&Value::Object(claims)))
+}
+
+/// The DPoP proof sent with the access token, consumed; without `jwk` it is verified with the
+/// client's registered key (compatible mode).
+async fn resource_proof(
+    ctx: &Ctx<'_>,
+    access: &ActiveAccess,
+    token: &str,
+) -> Result<VerifiedProof, ApiError> {
+    let key = Ed25519PublicKey::parse(&access.client_key)
+        .map_err(|_| ApiError::internal("stored client key invalid"))?;
+    match client_proof(ctx, Some(&key), Some(token)).await? {
+        HeaderProof::Verified(p) => Ok(p),
+        HeaderProof::Absent => Err(unauthorized(
+            "invalid_dpop_proof",
+            "DPoP proof required",
+            true,
+        )),
+        HeaderProof::Invalid(reason) => Err(unauthorized("invalid_dpop_proof", reason, true)),
+        HeaderProof::UseNonce(nonce) => {
+            let mut e = unauthorized(
+                "use_dpop_nonce",
+                "Resource server requires nonce in DPoP proof",
+                true,
+            );
+            e.extra_mut().dpop_nonce = Some(nonce);
+            Err(e)
+        }
+    }
 }

@@ -3,26 +3,30 @@
 //! batch that lost the race writes nothing and is answered as a reuse.
 
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Event};
+use crate::auth::dpop::VerifiedProof;
+use crate::auth::dpop_request::HeaderProof;
 use crate::ctx::Ctx;
-use crate::domain::client::ClientRow;
-use crate::domain::ids::{sha256_hex, uuid_v4};
+use crate::domain::ids::{opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::http::form::Form;
 use crate::http::{ApiError, Reply};
-use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::discovery::TOKEN_PATH;
 use crate::oauth::pkce;
 use crate::oauth::scope::{self, Scope};
 use crate::routes::rate_limit;
-use crate::stmt;
-use crate::store::{Statement, Value};
+use crate::store::audit::{Actor, Event, Subject};
+use crate::store::batch::Batch;
+use crate::store::clients::ClientRow;
+use crate::store::grants::{
+    self, CodeRow, NewRefresh, RedeemOutcome, Redemption, RefreshRow, RevokedBecause,
+    RotateOutcome, Rotation,
+};
 
-use super::tokens::{self, blocked};
-use super::{client_auth, client_proof, invalid_grant, invalid_request, oauth_error, ProofFailure};
+use super::access;
+use super::{client_auth, client_proof, invalid_grant, invalid_request, oauth_error};
 
 #[derive(Serialize)]
 struct Issued<'a> {
@@ -31,6 +35,13 @@ struct Issued<'a> {
     expires_in: i64,
     refresh_token: &'a str,
     scope: String,
+}
+
+/// What a successful grant request hands out.
+struct Tokens {
+    access: String,
+    refresh: String,
+    scope: Scope,
 }
 
 fn dpop_error(error: &'static str, description: &'static str) -> ApiError {
@@ -46,7 +57,7 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| invalid_request("grant_type is required"))?;
     let client = client_auth::authenticate(ctx, &form, TOKEN_PATH).await?;
     rate_limit(ctx, Bucket::Token, &client.id).await?;
-    if client.disabled != 0 {
+    if client.disabled {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -60,81 +71,88 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             "grant_type is not supported",
         ));
     }
-    let proof = match client_proof(ctx, None, None).await? {
-        Ok(p) => p,
-        Err(ProofFailure::Invalid(reason)) => return Err(dpop_error("invalid_dpop_proof", reason)),
-        Err(ProofFailure::UseNonce(nonce)) => {
+    let proof = token_proof(ctx, &client).await?;
+    // Key binding: the proof's key, or (compatible mode) the client's registered key.
+    let proof_jkt = proof.as_ref().map(|p| p.thumbprint.as_str());
+    let jkt = proof_jkt.unwrap_or(&client.key_thumbprint);
+    let tokens = if grant_type == "authorization_code" {
+        redeem_code(ctx, &form, &client, proof_jkt, jkt).await?
+    } else {
+        rotate_refresh(ctx, &form, &client, jkt).await?
+    };
+    Ok(Reply::ok(&Issued {
+        access_token: &tokens.access,
+        token_type: "DPoP",
+        expires_in: ctx.config.access_token_ttl_secs,
+        refresh_token: &tokens.refresh,
+        scope: tokens.scope.to_string(),
+    }))
+}
+
+/// The client's DPoP proof, consumed; required for clients registered with
+/// `dpop_bound_access_tokens`.
+async fn token_proof(ctx: &Ctx<'_>, client: &ClientRow) -> Result<Option<VerifiedProof>, ApiError> {
+    match client_proof(ctx, None, None).await? {
+        HeaderProof::Verified(p) => Ok(Some(p)),
+        HeaderProof::Absent if client.dpop_bound_access_tokens => Err(dpop_error(
+            "invalid_dpop_proof",
+            "this client must send a DPoP proof",
+        )),
+        HeaderProof::Absent => Ok(None),
+        HeaderProof::Invalid(reason) => Err(dpop_error("invalid_dpop_proof", reason)),
+        HeaderProof::UseNonce(nonce) => {
             let mut e = dpop_error(
                 "use_dpop_nonce",
                 "Authorization server requires nonce in DPoP proof",
             );
             e.extra_mut().dpop_nonce = Some(nonce);
-            return Err(e);
+            Err(e)
         }
-    };
-    if proof.is_none() && client.dpop_bound_access_tokens != 0 {
-        return Err(dpop_error(
-            "invalid_dpop_proof",
-            "this client must send a DPoP proof",
-        ));
     }
-    // Key binding: the proof's key, or (compatible mode) the client's registered key.
-    let jkt = match &proof {
-        Some(p) => p.thumbprint.clone(),
-        None => client.key_thumbprint.clone(),
-    };
-    let (access, refresh, scope) = if grant_type == "authorization_code" {
-        redeem_code(
-            ctx,
-            &form,
-            &client,
-            proof.as_ref().map(|p| p.thumbprint.as_str()),
-            &jkt,
-        )
-        .await?
-    } else {
-        rotate_refresh(ctx, &form, &client, &jkt).await?
-    };
-    Ok(Reply::ok(&Issued {
-        access_token: &access,
-        token_type: "DPoP",
-        expires_in: ctx.config.access_token_ttl_secs,
-        refresh_token: &refresh,
-        scope: scope.to_string(),
-    }))
 }
 
-#[derive(Deserialize)]
-struct CodeRow {
-    id: String,
-    client_id: String,
-    agent_id: String,
-    redirect_uri: String,
-    code_challenge: String,
-    scope: String,
-    dpop_jkt: Option<String>,
-    oauth_request_id: Option<String>,
-    expires_at: i64,
-    used_at: Option<i64>,
-    grant_id: Option<String>,
-    blocked: i64,
-}
-
+/// An event by the client about the agent whose grant it uses.
 fn client_event<'a>(
     kind: &'static str,
     client: &'a ClientRow,
     agent_id: &'a str,
     details: serde_json::Value,
 ) -> Event<'a> {
-    Event {
-        kind,
-        actor_type: "client",
-        actor_id: Some(&client.id),
-        subject_type: Some("agent"),
-        subject_id: Some(agent_id),
-        overseer_id: None,
-        agent_id: Some(agent_id),
-        details,
+    Event::new(kind, Actor::Client(&client.id))
+        .subject(Subject::Agent(agent_id))
+        .agent(agent_id)
+        .details(details)
+}
+
+fn stored_scope(scope: &str) -> Result<Scope, ApiError> {
+    Scope::parse(scope).map_err(|_| ApiError::internal("stored scope invalid"))
+}
+
+/// A new refresh token: its value (sent once) and its row (id, hash, expiry).
+struct FreshRefresh {
+    token: String,
+    id: String,
+    hash: String,
+    expires_at_ms: i64,
+}
+
+impl FreshRefresh {
+    fn new(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let token = opaque_token(ctx.rng())?;
+        Ok(Self {
+            hash: sha256_hex(&token),
+            id: uuid_v4(ctx.rng())?,
+            expires_at_ms: ctx.now_ms + ctx.config.refresh_token_ttl_secs * 1000,
+            token,
+        })
+    }
+
+    fn row(&self) -> NewRefresh<'_> {
+        NewRefresh {
+            id: &self.id,
+            hash: &self.hash,
+            expires_at_ms: self.expires_at_ms,
+        }
     }
 }
 
@@ -146,7 +164,7 @@ async fn redeem_code(
     client: &ClientRow,
     proof_jkt: Option<&str>,
     jkt: &str,
-) -> Result<(String, String, Scope), ApiError> {
+) -> Result<Tokens, ApiError> {
     let (Some(code), Some(redirect_uri)) = (form.get("code"), form.get("redirect_uri")) else {
         return Err(invalid_request("code and redirect_uri are required"));
     };
@@ -154,28 +172,54 @@ async fn redeem_code(
         .get("code_verifier")
         .filter(|v| pkce::is_valid_verifier(v))
         .ok_or_else(|| invalid_grant("code_verifier is missing or malformed"))?;
-    let code_hash = sha256_hex(code);
-    let row: CodeRow = ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT k.id, k.client_id, k.agent_id, k.redirect_uri, k.code_challenge, k.scope, k.dpop_jkt, \
-                   k.oauth_request_id, k.expires_at, k.used_at, k.grant_id, \
-                   {} AS blocked FROM authorization_codes k WHERE k.code_hash = ?1",
-                blocked("k.client_id", "k.agent_id")
-            ),
-            vec![code_hash.as_str().into()],
-        ))
+    let invalid = || invalid_grant("authorization code is invalid or expired");
+    let row = grants::find_code(ctx.db(), &sha256_hex(code))
         .await?
-        .first()?
-        .ok_or_else(|| invalid_grant("authorization code is invalid or expired"))?;
+        .ok_or_else(invalid)?;
     if row.client_id != client.id || row.expires_at <= ctx.now_ms {
-        return Err(invalid_grant("authorization code is invalid or expired"));
+        return Err(invalid());
     }
     if row.used_at.is_some() {
-        return Err(code_reuse(ctx, client, &row).await?);
+        return Err(refuse_replay(ctx, client, Replay::Code(&row)).await);
     }
+    check_code(&row, verifier, redirect_uri, proof_jkt)?;
+    let scope = stored_scope(&row.scope)?;
+
+    let grant_id = uuid_v4(ctx.rng())?;
+    let refresh = FreshRefresh::new(ctx)?;
+    let minted = access::mint(ctx, &grant_id, &client.id, &row.agent_id, scope, jkt)?;
+    let details = json!({"grant_id": grant_id, "grant_type": "authorization_code"});
+    let event = client_event("oauth.token_issued", client, &row.agent_id, details);
+    let redemption = Redemption {
+        code_id: &row.id,
+        oauth_request_id: row.oauth_request_id.as_deref(),
+        grant_id: &grant_id,
+        client_id: &client.id,
+        agent_id: &row.agent_id,
+        scope: &row.scope,
+        refresh: refresh.row(),
+        now_ms: ctx.now_ms,
+    };
+    let issued = [minted.row, event.insert(&ctx.stamp())];
+    match grants::redeem_code(ctx.db(), &redemption, issued).await? {
+        RedeemOutcome::Redeemed => Ok(Tokens {
+            access: minted.token,
+            refresh: refresh.token,
+            scope,
+        }),
+        // A concurrent redemption won: this is a reuse.
+        RedeemOutcome::AlreadyUsed => Err(refuse_replay(ctx, client, Replay::Code(&row)).await),
+    }
+}
+
+/// The stateless checks of a code presented by its own client: PKCE, the exact redirect URI,
+/// the DPoP key it is bound to, and no block by the agent's overseer.
+fn check_code(
+    row: &CodeRow,
+    verifier: &str,
+    redirect_uri: &str,
+    proof_jkt: Option<&str>,
+) -> Result<(), ApiError> {
     if !pkce::verify(verifier, &row.code_challenge) {
         return Err(invalid_grant(
             "code_verifier does not match the code challenge",
@@ -186,154 +230,17 @@ async fn redeem_code(
             "redirect_uri does not match the authorization request",
         ));
     }
-    if let Some(bound) = &row.dpop_jkt {
-        if proof_jkt != Some(bound.as_str()) {
-            return Err(invalid_grant("the code is bound to another DPoP key"));
-        }
+    if row
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| proof_jkt != Some(bound))
+    {
+        return Err(invalid_grant("the code is bound to another DPoP key"));
     }
-    if row.blocked != 0 {
+    if row.blocked {
         return Err(invalid_grant("the client is blocked for this agent"));
     }
-    let scope = Scope::parse(&row.scope).map_err(|_| ApiError::internal("stored scope invalid"))?;
-
-    let now = ctx.now_ms;
-    let grant_id = uuid_v4(ctx.rng())?;
-    let (refresh, refresh_hash) = tokens::new_refresh(ctx)?;
-    // Every later statement runs only if the first one claimed the code for this grant.
-    const GRANTED: &str = "EXISTS (SELECT 1 FROM oauth_grants WHERE id = ?9)";
-    let minted = tokens::mint(
-        ctx,
-        &grant_id,
-        &client.id,
-        &row.agent_id,
-        scope,
-        jkt,
-        GRANTED,
-        &grant_id,
-    )?;
-    let claim = stmt!(
-        "UPDATE authorization_codes SET used_at = ?2, grant_id = ?3 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
-        row.id.as_str(),
-        now,
-        grant_id.as_str()
-    );
-    let grant = stmt!(
-        "INSERT INTO oauth_grants (id, client_id, agent_id, scope, code_id, created_at, last_used_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6 WHERE EXISTS (SELECT 1 FROM authorization_codes WHERE id = ?5 AND grant_id = ?1)",
-        grant_id.as_str(),
-        client.id.as_str(),
-        row.agent_id.as_str(),
-        row.scope.as_str(),
-        row.id.as_str(),
-        now
-    );
-    let refresh_row = stmt!(
-        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM oauth_grants WHERE id = ?2)",
-        uuid_v4(ctx.rng())?,
-        grant_id.as_str(),
-        refresh_hash.as_str(),
-        now,
-        now + ctx.config.refresh_token_ttl_secs * 1000
-    );
-    let exchanged = stmt!(
-        "UPDATE oauth_requests SET exchanged_at = ?2 WHERE id = ?1 AND EXISTS (SELECT 1 FROM oauth_grants WHERE id = ?3)",
-        row.oauth_request_id.as_deref(),
-        now,
-        grant_id.as_str()
-    );
-    let audit_row = audit::insert_where(
-        ctx,
-        &client_event(
-            "oauth.token_issued",
-            client,
-            &row.agent_id,
-            json!({"grant_id": grant_id, "grant_type": "authorization_code"}),
-        ),
-        Some((
-            "EXISTS (SELECT 1 FROM oauth_grants WHERE id = ?13)",
-            vec![Value::from(grant_id.as_str())],
-        )),
-    )?;
-    let outcomes = ctx
-        .services
-        .db
-        .batch(vec![
-            claim,
-            grant,
-            refresh_row,
-            minted.row,
-            exchanged,
-            audit_row,
-        ])
-        .await?;
-    if outcomes.first().map_or(0, |o| o.changes) != 1 {
-        // A concurrent redemption won: this is a reuse.
-        let now_row = CodeRow {
-            used_at: Some(now),
-            grant_id: None,
-            ..row
-        };
-        return Err(code_reuse(ctx, client, &now_row).await?);
-    }
-    Ok((minted.token, refresh, scope))
-}
-
-/// A code presented again: revoke what its first redemption produced, then refuse.
-async fn code_reuse(
-    ctx: &Ctx<'_>,
-    client: &ClientRow,
-    row: &CodeRow,
-) -> Result<ApiError, ApiError> {
-    let grant_id = match &row.grant_id {
-        Some(g) => Some(g.clone()),
-        None => {
-            #[derive(Deserialize)]
-            struct G {
-                grant_id: Option<String>,
-            }
-            ctx.services
-                .db
-                .run(stmt!(
-                    "SELECT grant_id FROM authorization_codes WHERE id = ?1",
-                    row.id.as_str()
-                ))
-                .await?
-                .first::<G>()?
-                .and_then(|g| g.grant_id)
-        }
-    };
-    if let Some(grant_id) = grant_id {
-        ctx.services
-            .db
-            .batch(vec![
-                tokens::revoke_grant(&grant_id, "code_reuse", ctx.now_ms),
-                audit::insert(
-                    ctx,
-                    &client_event(
-                        "oauth.code_reuse_detected",
-                        client,
-                        &row.agent_id,
-                        json!({"grant_id": grant_id}),
-                    ),
-                )?,
-            ])
-            .await?;
-    }
-    Ok(invalid_grant("authorization code has already been used"))
-}
-
-#[derive(Deserialize)]
-struct RefreshRow {
-    id: String,
-    grant_id: String,
-    expires_at: i64,
-    replaced_by: Option<String>,
-    client_id: String,
-    agent_id: String,
-    scope: String,
-    grant_revoked: i64,
-    blocked: i64,
+    Ok(())
 }
 
 /// `grant_type=refresh_token`: rotation with reuse detection (security.md §8).
@@ -342,134 +249,122 @@ async fn rotate_refresh(
     form: &Form,
     client: &ClientRow,
     jkt: &str,
-) -> Result<(String, String, Scope), ApiError> {
+) -> Result<Tokens, ApiError> {
     let presented = form
         .get("refresh_token")
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
-    let row: RefreshRow = ctx
-        .services
-        .db
-        .run(Statement::new(
-            format!(
-                "SELECT r.id, r.grant_id, r.expires_at, r.replaced_by, g.client_id, g.agent_id, g.scope, \
-                   (g.revoked_at IS NOT NULL) AS grant_revoked, {} AS blocked \
-                 FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.token_hash = ?1",
-                blocked("g.client_id", "g.agent_id")
-            ),
-            vec![sha256_hex(presented).into()],
-        ))
+    let row = grants::find_refresh(ctx.db(), &sha256_hex(presented))
         .await?
-        .first()?
+        // Another client's token: refused with no side effects (F5).
+        .filter(|r| r.client_id == client.id)
         .ok_or_else(|| invalid_grant("refresh token is invalid"))?;
-    // Another client's token: refused with no side effects (F5).
-    if row.client_id != client.id {
-        return Err(invalid_grant("refresh token is invalid"));
-    }
-    if row.grant_revoked != 0 {
+    if row.grant_revoked {
         return Err(invalid_grant("the grant has been revoked"));
     }
     if row.replaced_by.is_some() {
-        return Err(refresh_reuse(ctx, client, &row).await?);
+        return Err(refuse_replay(ctx, client, Replay::Refresh(&row)).await);
     }
     if row.expires_at <= ctx.now_ms {
         return Err(invalid_grant("refresh token has expired"));
     }
-    if row.blocked != 0 {
+    if row.blocked {
         return Err(invalid_grant("the client is blocked for this agent"));
     }
-    let grant_scope =
-        Scope::parse(&row.scope).map_err(|_| ApiError::internal("stored scope invalid"))?;
-    let scope = match form.get("scope") {
-        None => grant_scope,
-        Some(requested) => scope::granted(Some(requested), Some(&grant_scope))
-            .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()))?,
-    };
+    let scope = narrowed_scope(form, stored_scope(&row.scope)?)?;
 
-    let now = ctx.now_ms;
-    let new_id = uuid_v4(ctx.rng())?;
-    let (refresh, refresh_hash) = tokens::new_refresh(ctx)?;
-    let rotate = stmt!(
-        "UPDATE refresh_tokens SET rotated_at = ?2, replaced_by = ?3 WHERE id = ?1 AND replaced_by IS NULL",
-        row.id.as_str(),
-        now,
-        new_id.as_str()
-    );
-    let successor = stmt!(
-        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?6 AND replaced_by = ?1)",
-        new_id.as_str(),
-        row.grant_id.as_str(),
-        refresh_hash.as_str(),
-        now,
-        now + ctx.config.refresh_token_ttl_secs * 1000,
-        row.id.as_str()
-    );
-    // The access token row follows only if this request's successor was inserted.
-    const SUCCEEDED: &str = "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?9)";
-    let minted = tokens::mint(
-        ctx,
-        &row.grant_id,
-        &client.id,
-        &row.agent_id,
-        scope,
-        jkt,
-        SUCCEEDED,
-        &new_id,
-    )?;
-    let touch = stmt!(
-        "UPDATE oauth_grants SET last_used_at = ?2 WHERE id = ?1",
-        row.grant_id.as_str(),
-        now
-    );
-    let audit_row = audit::insert_where(
-        ctx,
-        &client_event(
-            "oauth.token_refreshed",
-            client,
-            &row.agent_id,
-            json!({"grant_id": row.grant_id}),
-        ),
-        Some((
-            "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?13)",
-            vec![Value::from(new_id.as_str())],
-        )),
-    )?;
-    let outcomes = ctx
-        .services
-        .db
-        .batch(vec![rotate, successor, minted.row, touch, audit_row])
-        .await?;
-    if outcomes.get(1).map_or(0, |o| o.changes) != 1 {
-        return Err(refresh_reuse(ctx, client, &row).await?);
+    let successor = FreshRefresh::new(ctx)?;
+    let minted = access::mint(ctx, &row.grant_id, &client.id, &row.agent_id, scope, jkt)?;
+    let details = json!({"grant_id": row.grant_id});
+    let event = client_event("oauth.token_refreshed", client, &row.agent_id, details);
+    let rotation = Rotation {
+        presented_id: &row.id,
+        grant_id: &row.grant_id,
+        successor: successor.row(),
+        now_ms: ctx.now_ms,
+    };
+    let issued = [minted.row, event.insert(&ctx.stamp())];
+    match grants::rotate_refresh(ctx.db(), &rotation, issued).await? {
+        RotateOutcome::Rotated => Ok(Tokens {
+            access: minted.token,
+            refresh: successor.token,
+            scope,
+        }),
+        RotateOutcome::AlreadyRotated => {
+            Err(refuse_replay(ctx, client, Replay::Refresh(&row)).await)
+        }
     }
-    Ok((minted.token, refresh, scope))
 }
 
-/// A rotated refresh token presented again: the whole grant is revoked (F3, F4).
-async fn refresh_reuse(
+/// The grant's scope, or the narrower one the client asked for.
+fn narrowed_scope(form: &Form, grant_scope: Scope) -> Result<Scope, ApiError> {
+    match form.get("scope") {
+        None => Ok(grant_scope),
+        Some(requested) => scope::granted(Some(requested), Some(&grant_scope))
+            .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string())),
+    }
+}
+
+/// A single-use credential presented again.
+enum Replay<'a> {
+    /// A redeemed code: the grant its first redemption created is revoked.
+    Code(&'a CodeRow),
+    /// A rotated refresh token: its whole grant is revoked (F3, F4).
+    Refresh(&'a RefreshRow),
+}
+
+impl Replay<'_> {
+    /// The audit event, the revocation reason and the refusal's description.
+    const fn facts(&self) -> (&'static str, RevokedBecause, &'static str) {
+        match self {
+            Replay::Code(_) => (
+                "oauth.code_reuse_detected",
+                RevokedBecause::CodeReuse,
+                "authorization code has already been used",
+            ),
+            Replay::Refresh(_) => (
+                "oauth.refresh_reuse_detected",
+                RevokedBecause::RefreshReuse,
+                "refresh token has already been used",
+            ),
+        }
+    }
+}
+
+/// Revokes what the replayed credential's first use produced and returns the refusal to send
+/// (or the storage error that prevented the revocation).
+async fn refuse_replay(ctx: &Ctx<'_>, client: &ClientRow, replay: Replay<'_>) -> ApiError {
+    let (kind, because, refusal) = replay.facts();
+    match revoke_first_use(ctx, client, &replay, kind, because).await {
+        Ok(()) => invalid_grant(refusal),
+        Err(e) => e,
+    }
+}
+
+async fn revoke_first_use(
     ctx: &Ctx<'_>,
     client: &ClientRow,
-    row: &RefreshRow,
-) -> Result<ApiError, ApiError> {
-    ctx.services
-        .db
-        .batch(vec![
-            tokens::revoke_grant(&row.grant_id, "refresh_reuse", ctx.now_ms),
-            audit::insert(
-                ctx,
-                &client_event(
-                    "oauth.refresh_reuse_detected",
-                    client,
-                    &row.agent_id,
-                    json!({"grant_id": row.grant_id}),
-                ),
-            )?,
-        ])
-        .await?;
-    Ok(invalid_grant("refresh token has already been used"))
-}
-
-/// The client's registered key, for the compatible userinfo mode.
-pub fn client_key(client_key: &str) -> Result<Ed25519PublicKey, ApiError> {
-    Ed25519PublicKey::parse(client_key).map_err(|_| ApiError::internal("stored client key invalid"))
+    replay: &Replay<'_>,
+    kind: &'static str,
+    because: RevokedBecause,
+) -> Result<(), ApiError> {
+    let (grant_id, agent_id) = match replay {
+        Replay::Code(row) => match &row.grant_id {
+            Some(g) => (Some(g.clone()), &row.agent_id),
+            // Lost a race: the winner's grant was not yet written when the code was read.
+            None => (
+                grants::grant_of_code(ctx.db(), &row.id).await?,
+                &row.agent_id,
+            ),
+        },
+        Replay::Refresh(row) => (Some(row.grant_id.clone()), &row.agent_id),
+    };
+    let Some(grant_id) = grant_id else {
+        return Ok(());
+    };
+    let event = client_event(kind, client, agent_id, json!({"grant_id": grant_id}));
+    let mut batch = Batch::new();
+    batch.push(grants::revoke(&grant_id, because, ctx.now_ms));
+    batch.push(event.insert(&ctx.stamp()));
+    batch.run(ctx.db()).await?;
+    Ok(())
 }

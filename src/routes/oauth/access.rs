@@ -1,0 +1,88 @@
+//! Access tokens as issued and checked (api.md 3.3): an access token is valid only while its
+//! signature, its issuance row, its grant, its client and the agent's blocks all agree.
+
+use crate::ctx::Ctx;
+use crate::http::ApiError;
+use crate::oauth::access_token::{self, AccessClaims};
+use crate::oauth::scope::Scope;
+use crate::store::grants::{self, AccessRow};
+use crate::store::Statement;
+
+/// An access token that passed every check of security.md §4 (T1–T6).
+pub struct ActiveAccess {
+    pub claims: AccessClaims,
+    pub grant_id: String,
+    /// The client's registered key (for the compatible userinfo mode).
+    pub client_key: String,
+}
+
+/// The claims of `token` if it is a validly signed, unexpired access token of this issuer.
+pub fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims>, ApiError> {
+    let keys = super::signing_keys(ctx)?;
+    let current = keys.current.verifying_key();
+    let previous = keys.previous.as_ref().map(|k| k.verifying_key());
+    let mut list = vec![&current];
+    list.extend(previous.as_ref());
+    Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s()).ok())
+}
+
+/// Checks T1–T6; `None` for anything that is not an active access token of this issuer.
+pub async fn active_access(ctx: &Ctx<'_>, token: &str) -> Result<Option<ActiveAccess>, ApiError> {
+    let Some(claims) = verified_claims(ctx, token)? else {
+        return Ok(None);
+    };
+    let state = grants::access_state(ctx.db(), &claims.client_id, &claims.sub, &claims.jti).await?;
+    Ok(state
+        .filter(grants::AccessState::is_active)
+        .map(|s| ActiveAccess {
+            claims,
+            grant_id: s.grant_id,
+            client_key: s.client_key,
+        }))
+}
+
+/// A freshly minted access token with its issuance row, for the batch that decides whether
+/// the token is issued at all (the caller guards the row).
+pub struct Minted {
+    pub token: String,
+    pub claims: AccessClaims,
+    pub row: Statement,
+}
+
+/// Mints an access token of the grant for `agent_id`, bound to the key thumbprint `jkt`.
+pub fn mint(
+    ctx: &Ctx<'_>,
+    grant_id: &str,
+    client_id: &str,
+    agent_id: &str,
+    scope: Scope,
+    jkt: &str,
+) -> Result<Minted, ApiError> {
+    let keys = super::signing_keys(ctx)?;
+    let mut random = [0u8; 16];
+    ctx.rng().fill(&mut random)?;
+    let iat = ctx.now_s();
+    let claims = AccessClaims {
+        iss: ctx.issuer.clone(),
+        sub: agent_id.to_owned(),
+        aud: client_id.to_owned(),
+        client_id: client_id.to_owned(),
+        scope,
+        iat,
+        exp: iat + ctx.config.access_token_ttl_secs,
+        jti: access_token::new_jti(&random),
+        jkt: jkt.to_owned(),
+    };
+    let token = access_token::mint(&claims, &keys.current);
+    let row = grants::insert_access(&AccessRow {
+        jti: &claims.jti,
+        grant_id,
+        client_id,
+        agent_id,
+        jkt,
+        scope: &scope.to_string(),
+        issued_at_ms: iat * 1000,
+        expires_at_ms: claims.exp * 1000,
+    });
+    Ok(Minted { token, claims, row })
+}

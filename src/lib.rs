@@ -5,7 +5,6 @@
 //! [`worker_entry`] (wasm) touches workers-rs types.
 
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -340,3 +340,18 @@ impl ApiError {
         Self::new(ErrorCode::InvalidPublicKey, message)
     }
 }
+
+impl From<crate::domain::text::TextError> for ApiError {
+    fn from(e: crate::domain::text::TextError) -> Self {
+        use crate::domain::text::TextError;
+        match e {
+            TextError::Missing(field) => ApiError::missing_field(field),
+            TextError::TooLong(field, max) => {
+                ApiError::invalid_field(field, &format!("must be at most {max} characters"))
+            }
+            TextError::ControlCharacters(field) => {
+                ApiError::invalid_field(field, "must not contain control characters")
+            }
+        }
+    }
+}

@@ -19,9 +19,8 @@ use crate::domain::time::rfc3339_ms;
 use crate::http::body::{self, JsonBody};
 use crate::http::error::Challenge;
 use crate::http::{ApiError, ErrorCode, Reply};
-use crate::routes::challenges::{self, Update};
-use crate::routes::registration::challenge_not_found;
 use crate::store::audit::{Actor, Event, Subject};
+use crate::store::challenges::{self as kv_challenges, Update};
 use crate::store::oversights::{self, ClaimOutcome, Claiming, Deactivation};
 use crate::store::{agents, overseers};
 
@@ -133,7 +132,8 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// Writes a human claim; it stays readable for an hour after expiry for the status endpoint.
 async fn store_claim(ctx: &Ctx<'_>, claim: &Claim) -> Result<(), ApiError> {
-    challenges::save(ctx, &Record::Claim(claim.clone()), STATUS_GRACE_SECS).await
+    let record = Record::Claim(claim.clone());
+    Ok(kv_challenges::save(ctx.kv(), &record, ctx.now_ms, STATUS_GRACE_SECS).await?)
 }
 
 #[derive(Serialize)]
@@ -154,13 +154,13 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let record = oversights::claim_record(ctx.kv(), ctx.param("challenge_id"))
         .await?
         .filter(|r| r.expires_at() > ctx.now_ms)
-        .ok_or_else(challenge_not_found)?;
+        .ok_or_else(ApiError::challenge_not_found)?;
     let (challenge_agent, challenge_overseer) = match &record {
         Record::Claim(c) if c.status == ClaimStatus::Pending => (&c.agent_id, &c.overseer_id),
         Record::Shadow(c) if c.status != ShadowStatus::Completed => {
             (&c.agent_id, &c.shadow_overseer_id)
         }
-        _ => return Err(challenge_not_found()),
+        _ => return Err(ApiError::challenge_not_found()),
     };
     if *challenge_agent != agent.id {
         return Err(ApiError::new(
@@ -173,10 +173,12 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     match record {
         // The KV record is rewritten after the commit, so D1 says whether it was used already.
-        Record::Claim(claim) if completed_in_d1(ctx, &claim).await? => Err(challenge_not_found()),
+        Record::Claim(claim) if completed_in_d1(ctx, &claim).await? => {
+            Err(ApiError::challenge_not_found())
+        }
         Record::Claim(claim) => complete_human(ctx, claim).await,
         Record::Shadow(claim) => confirm_shadow(ctx, claim).await,
-        _ => Err(challenge_not_found()),
+        _ => Err(ApiError::challenge_not_found()),
     }
 }
 
@@ -244,7 +246,7 @@ async fn finish(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
         overseer_id: &claim.overseer_id,
         agent_id: &claim.agent_id,
     });
-    challenges::defer_update(
+    defer_update(
         ctx,
         Update::Save {
             record: Record::Claim(claim),
@@ -302,7 +304,7 @@ async fn confirm_shadow(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, 
             &claim.challenge_id,
         )
         .await?;
-        challenges::defer_update(
+        defer_update(
             ctx,
             Update::Save {
                 record: Record::Shadow(claim.clone()),
@@ -335,7 +337,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let claim = match oversights::claim_record(ctx.kv(), ctx.param("challenge_id")).await? {
         Some(Record::Claim(c)) if c.overseer_id == s.overseer.id => c,
-        _ => return Err(challenge_not_found()),
+        _ => return Err(ApiError::challenge_not_found()),
     };
     // A pending record may just not show the completion yet: D1 decides.
     let completed = match claim.status {
@@ -349,7 +351,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     } else if claim.expires_at + STATUS_GRACE_SECS * 1000 > ctx.now_ms {
         "expired"
     } else {
-        return Err(challenge_not_found());
+        return Err(ApiError::challenge_not_found());
     };
     Ok(Reply::ok(&Status {
         success: true,
@@ -431,4 +433,14 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         StatusCode::OK,
         &json!({"success": true, "message": "Agent declaimed", "agent_id": agent_id}),
     ))
+}
+
+/// Writes `update` to KV after the response; the decision is already in D1.
+fn defer_update(ctx: &Ctx<'_>, update: Update) {
+    ctx.defer(kv_challenges::settle(
+        ctx.services.kv.clone(),
+        update,
+        ctx.now_ms,
+        ctx.request_id.to_owned(),
+    ));
 }

@@ -2,7 +2,6 @@
 //! handler, which the App routes by.
 
 pub mod agents;
-pub mod challenges;
 pub mod claims;
 pub mod clients;
 pub mod oauth;

@@ -20,12 +20,6 @@ use crate::store::agents::{self, KeyOutcome};
 use crate::store::audit::Event;
 use crate::store::challenges::{self as kv_challenges, Update};
 
-/// Transitional: `routes/claims.rs` imports this name; it moves to
-/// [`ApiError::challenge_not_found`] at the merge, and this re-export goes.
-pub fn challenge_not_found() -> ApiError {
-    ApiError::challenge_not_found()
-}
-
 /// `POST /v1/agents/register/initiate`
 pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::AgentRegister, ctx.ip().unwrap_or("unknown")).await?;

@@ -19,9 +19,9 @@ use crate::domain::time::rfc3339_ms;
 use crate::http::body;
 use crate::http::{ApiError, Reply};
 use crate::paddle::link;
-use crate::routes::challenges;
 use crate::routes::rate_limit;
 use crate::store::audit::{Actor, Event, Subject};
+use crate::store::challenges as kv_challenges;
 use crate::store::oversights::ShadowClaimFacts;
 use crate::store::{agents, overseers, oversights};
 
@@ -71,7 +71,7 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         transaction_id: None,
     };
     let record = Record::Shadow(claim.clone());
-    challenges::save(ctx, &record, SHADOW_KV_GRACE_SECS).await?;
+    kv_challenges::save(ctx.kv(), &record, ctx.now_ms, SHADOW_KV_GRACE_SECS).await?;
     let event = Event::new("shadow_claim.initiated", Actor::Anonymous)
         .subject(Subject::Agent(&agent_id))
         .details(json!({ "challenge_id": claim.challenge_id }));

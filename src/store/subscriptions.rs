@@ -23,7 +23,8 @@ pub struct TierRow {
     pub price_cents: i64,
     pub currency: String,
     pub billing: String,
-    pub is_hidden: i64,
+    #[serde(deserialize_with = "super::flag::deserialize")]
+    pub is_hidden: bool,
 }
 
 const TIER_COLUMNS: &str = "tier, public_name, max_agents, max_clients, max_oauth_per_period, \
@@ -47,7 +48,7 @@ impl Tiers {
 
     /// The tiers anyone may see (SHADOW is hidden).
     pub fn public(&self) -> impl Iterator<Item = &TierRow> {
-        self.0.iter().filter(|t| t.is_hidden == 0)
+        self.0.iter().filter(|t| !t.is_hidden)
     }
 }
 

@@ -43,7 +43,6 @@ impl Window {
     /// What the agent is shown: the challenge to sign and how long it stays open.
     pub fn offer<'a>(&'a self, challenge_data: &'a str) -> Offer<'a> {
         Offer {
-            success: true,
             challenge_id: &self.id,
             challenge_data,
             expires_at: &self.expires_at_text,
@@ -55,7 +54,6 @@ impl Window {
 /// The body answering a registration or rotation initiation (api.md 2.2, 2.3).
 #[derive(Debug, Serialize)]
 pub struct Offer<'a> {
-    success: bool,
     challenge_id: &'a str,
     challenge_data: &'a str,
     expires_at: &'a str,

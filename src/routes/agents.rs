@@ -25,7 +25,6 @@ use crate::store::oversights::{self, AgentsOverseer};
 
 #[derive(Serialize)]
 struct LoggedIn<'a> {
-    success: bool,
     session_id: &'a str,
     expires_in: i64,
     agent_id: &'a str,
@@ -55,7 +54,6 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.audit(&Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })))
         .await?;
     Ok(Reply::ok(&LoggedIn {
-        success: true,
         session_id: &session.session_id,
         expires_in: session.expires_in,
         agent_id: &agent.id,
@@ -81,7 +79,6 @@ async fn key_mismatch(ctx: &Ctx<'_>, agent_id: &str) -> Result<Infallible, ApiEr
 
 #[derive(Serialize)]
 struct Message {
-    success: bool,
     message: &'static str,
 }
 
@@ -93,14 +90,12 @@ pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.audit(&Event::by_agent("agent.logout", &s.agent.id))
         .await?;
     Ok(Reply::ok(&Message {
-        success: true,
         message: "Logged out",
     }))
 }
 
 #[derive(Serialize)]
 struct Me<'a> {
-    success: bool,
     agent: AgentView<'a>,
     subscription: AgentSummary,
 }
@@ -110,7 +105,6 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_agent(ctx, Challenge::Bearer).await?;
     let subscription = agent_summary(ctx.db(), &s.agent.id, ctx.now_ms).await?;
     Ok(Reply::ok(&Me {
-        success: true,
         agent: s.agent.view(),
         subscription,
     }))
@@ -118,7 +112,6 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 #[derive(Serialize)]
 struct Profile<'a> {
-    success: bool,
     agent: PublicAgentView<'a>,
 }
 
@@ -129,7 +122,6 @@ pub async fn profile(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .await?
         .ok_or_else(agent_not_found)?;
     Ok(Reply::ok(&Profile {
-        success: true,
         agent: agent.public_view(),
     }))
 }
@@ -146,7 +138,6 @@ struct OverseerView {
 
 #[derive(Serialize)]
 struct MyOverseer {
-    success: bool,
     overseer: Option<OverseerView>,
 }
 
@@ -185,10 +176,7 @@ pub async fn overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let overseer = oversights::overseer_of(ctx.db(), &s.agent.id)
         .await?
         .and_then(|r| overseer_view(r, ctx.now_ms));
-    Ok(Reply::ok(&MyOverseer {
-        success: true,
-        overseer,
-    }))
+    Ok(Reply::ok(&MyOverseer { overseer }))
 }
 
 #[derive(Serialize)]
@@ -205,7 +193,6 @@ struct HistoryEntry {
 
 #[derive(Serialize)]
 struct History {
-    success: bool,
     history: Vec<HistoryEntry>,
     next_cursor: Option<String>,
 }
@@ -222,7 +209,6 @@ pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let rows = grants::history(ctx.db(), &s.agent.id, before, page.limit + 1).await?;
     let (rows, next_cursor) = page.split(rows, |r| Cursor::new(r.created_at, &r.id));
     Ok(Reply::ok(&History {
-        success: true,
         history: rows
             .into_iter()
             .map(|r| HistoryEntry {

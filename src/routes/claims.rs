@@ -2,7 +2,6 @@
 //! Initiation never touches an oversight; only the agent's completion does, in one batch whose
 //! partial unique index and capacity guard decide races.
 
-use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
 
@@ -67,7 +66,6 @@ async fn capacity(ctx: &Ctx<'_>, overseer_id: &str) -> Result<Option<Room>, ApiE
 
 #[derive(Serialize)]
 struct Initiated<'a> {
-    success: bool,
     challenge_id: &'a str,
     complete_url: String,
     overseer_id: &'a str,
@@ -116,7 +114,6 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .details(json!({ "challenge_id": claim.challenge_id }));
     ctx.audit(&event).await?;
     Ok(Reply::ok(&Initiated {
-        success: true,
         challenge_id: &claim.challenge_id,
         complete_url: format!(
             "{}/v1/agents/claim/complete/{}",
@@ -138,7 +135,6 @@ async fn store_claim(ctx: &Ctx<'_>, claim: &Claim) -> Result<(), ApiError> {
 
 #[derive(Serialize)]
 struct Completed<'a> {
-    success: bool,
     message: &'static str,
     status: &'static str,
     overseer_id: &'a str,
@@ -240,7 +236,6 @@ async fn finish(ctx: &Ctx<'_>, mut claim: Claim) -> Result<Reply, ApiError> {
     claim.status = ClaimStatus::Completed;
     claim.completed_at.get_or_insert(ctx.now_ms);
     let reply = Reply::ok(&Completed {
-        success: true,
         message: "Claim accepted",
         status: "completed",
         overseer_id: &claim.overseer_id,
@@ -313,7 +308,6 @@ async fn confirm_shadow(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, 
         );
     }
     Ok(Reply::ok(&json!({
-        "success": true,
         "message": "Shadow claim confirmed. Awaiting payment.",
         "status": "awaiting-payment",
         "challenge_id": claim.challenge_id,
@@ -325,7 +319,6 @@ async fn confirm_shadow(ctx: &Ctx<'_>, mut claim: ShadowClaim) -> Result<Reply, 
 
 #[derive(Serialize)]
 struct Status<'a> {
-    success: bool,
     challenge_id: &'a str,
     agent_id: &'a str,
     status: &'static str,
@@ -354,7 +347,6 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(ApiError::challenge_not_found());
     };
     Ok(Reply::ok(&Status {
-        success: true,
         challenge_id: &claim.challenge_id,
         agent_id: &claim.agent_id,
         status,
@@ -395,7 +387,7 @@ pub async fn revoke_overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(no_active_oversight());
     }
     Ok(Reply::ok(
-        &json!({"success": true, "message": "Overseer revoked", "overseer_id": current.overseer_id}),
+        &json!({"message": "Overseer revoked", "overseer_id": current.overseer_id}),
     ))
 }
 
@@ -429,9 +421,8 @@ pub async fn declaim(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !oversights::deactivate(db, overseer, &agent_id, reason, &event, &stamp, pool).await? {
         return Err(no_active_oversight());
     }
-    Ok(Reply::json(
-        StatusCode::OK,
-        &json!({"success": true, "message": "Agent declaimed", "agent_id": agent_id}),
+    Ok(Reply::ok(
+        &json!({"message": "Agent declaimed", "agent_id": agent_id}),
     ))
 }
 

@@ -180,9 +180,9 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(tier_limit());
     }
     let client = load_owned(ctx, owner, &id).await?;
-    Ok(Reply::json(
+    Ok(Reply::success(
         StatusCode::CREATED,
-        &json!({"success": true, "client": client.view(), "message": "Client registered successfully"}),
+        &json!({"client": client.view(), "message": "Client registered successfully"}),
     ))
 }
 
@@ -221,7 +221,7 @@ pub async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let principal = owner_from_path(ctx).await?;
     let rows = clients::list_owned(ctx.db(), owner_of(&principal)).await?;
     let views: Vec<_> = rows.iter().map(ClientRow::view).collect();
-    Ok(Reply::ok(&json!({"success": true, "clients": views})))
+    Ok(Reply::ok(&json!({"clients": views})))
 }
 
 /// `PUT /v1/clients/:client_id/key`: tokens and codes were bound to the old key, so every
@@ -242,7 +242,6 @@ pub async fn rekey(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     batch.push(client_event("client.key_replaced", owner, &client.id).insert(&ctx.stamp()));
     batch.run(ctx.db()).await?;
     Ok(Reply::ok(&json!({
-        "success": true,
         "message": "Client key updated",
         "client": {"id": client.id, "name": client.name, "updated_at": crate::domain::time::rfc3339_ms(now)},
     })))
@@ -258,9 +257,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     );
     batch.push(clients::delete(&client.id));
     batch.run(ctx.db()).await?;
-    Ok(Reply::ok(
-        &json!({"success": true, "message": "Client deleted"}),
-    ))
+    Ok(Reply::ok(&json!({"message": "Client deleted"})))
 }
 
 /// `PUT /v1/clients/:client_id/enable`: re-enables a client disabled by enforcement when its
@@ -269,9 +266,7 @@ pub async fn enable(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     body::ignore(ctx.req)?;
     let (principal, client) = path_client(ctx).await?;
     if !client.disabled {
-        return Ok(Reply::ok(
-            &json!({"success": true, "client": client.view()}),
-        ));
+        return Ok(Reply::ok(&json!({"client": client.view()})));
     }
     let owner = owner_of(&principal);
     let (pool, max_clients) = pool_of(ctx, client.owner()).await?;
@@ -287,7 +282,5 @@ pub async fn enable(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(tier_limit());
     }
     let client = load_owned(ctx, owner, &client.id).await?;
-    Ok(Reply::ok(
-        &json!({"success": true, "client": client.view()}),
-    ))
+    Ok(Reply::ok(&json!({"client": client.view()})))
 }

@@ -120,9 +120,9 @@ pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             "Client is already blocked for this agent",
         ));
     }
-    Ok(Reply::json(
+    Ok(Reply::success(
         StatusCode::CREATED,
-        &json!({"success": true, "block": {"agent_id": agent_id, "client_id": client_id,
+        &json!({"block": {"agent_id": agent_id, "client_id": client_id,
                  "client_name": client_name, "created_at": rfc3339_ms(now)}}),
     ))
 }
@@ -142,9 +142,7 @@ pub async fn unblock(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !oversights::unblock(ctx.db(), &block, &ev, &ctx.stamp()).await? {
         return Err(not_found());
     }
-    Ok(Reply::ok(
-        &json!({"success": true, "message": "Client unblocked"}),
-    ))
+    Ok(Reply::ok(&json!({"message": "Client unblocked"})))
 }
 
 /// `GET /v1/overseers/agents/:agentId/blocked-clients`: the caller's own blocks of the agent.
@@ -156,9 +154,7 @@ pub async fn blocked(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .into_iter()
         .map(|r| json!({"client_id": r.client_id, "client_name": r.client_name, "created_at": rfc3339_ms(r.created_at)}))
         .collect();
-    Ok(Reply::ok(
-        &json!({"success": true, "blocked_clients": list}),
-    ))
+    Ok(Reply::ok(&json!({"blocked_clients": list})))
 }
 
 /// `GET /v1/overseers/:id/agents`
@@ -170,7 +166,7 @@ pub async fn agents(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let agents: Vec<OverseenAgent> = rows.into_iter().map(OverseenAgent::from).collect();
     let limits = limits(ctx, &s).await?;
     Ok(Reply::ok(
-        &json!({"success": true, "count": agents.len(), "max_agents": limits.max_agents, "agents": agents}),
+        &json!({"count": agents.len(), "max_agents": limits.max_agents, "agents": agents}),
     ))
 }
 
@@ -193,7 +189,7 @@ pub async fn mark_agent(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(no_active_oversight());
     }
     Ok(Reply::ok(
-        &json!({"success": true, "agent_id": agent_id, "marked_for_cancellation": marked}),
+        &json!({"agent_id": agent_id, "marked_for_cancellation": marked}),
     ))
 }
 
@@ -206,7 +202,7 @@ pub async fn clients(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let enabled = rows.iter().filter(|c| !c.disabled).count();
     let views: Vec<_> = rows.iter().map(ClientRow::view).collect();
     Ok(Reply::ok(
-        &json!({"success": true, "clients": views, "count_enabled": enabled, "max_clients": limits.max_clients}),
+        &json!({"clients": views, "count_enabled": enabled, "max_clients": limits.max_clients}),
     ))
 }
 
@@ -227,6 +223,6 @@ pub async fn mark_client(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .details(json!({"marked": marked}));
     oversights::mark_client(ctx.db(), &client_id, marked, &ev, &ctx.stamp()).await?;
     Ok(Reply::ok(
-        &json!({"success": true, "client_id": client_id, "marked_for_cancellation": marked}),
+        &json!({"client_id": client_id, "marked_for_cancellation": marked}),
     ))
 }

@@ -55,7 +55,6 @@ fn own_event<'a>(kind: &'static str, overseer_id: &'a str) -> Event<'a> {
 
 #[derive(Serialize)]
 struct Authenticated<'a> {
-    success: bool,
     overseer: OverseerView<'a>,
     session_id: &'a str,
     expires_in: i64,
@@ -75,10 +74,9 @@ async fn signed_in(
     )
     .await?;
     let cookie = session::cookie(Some(&session.session_id), session.expires_in);
-    let reply = Reply::json(
+    let reply = Reply::success(
         status,
         &Authenticated {
-            success: true,
             overseer: overseer.view(),
             session_id: &session.session_id,
             expires_in: session.expires_in,
@@ -174,7 +172,6 @@ fn invalid_credentials() -> ApiError {
 
 #[derive(Serialize)]
 struct Message {
-    success: bool,
     message: &'static str,
 }
 
@@ -190,7 +187,6 @@ pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     session::revoke(ctx, &s.token_hash, s.expires_at_ms).await?;
     let cookie = session::cookie(None, 0);
     Ok(Reply::ok(&Message {
-        success: true,
         message: "Logged out",
     })
     .header(
@@ -210,7 +206,6 @@ struct MeOverseer<'a> {
 
 #[derive(Serialize)]
 struct Me<'a> {
-    success: bool,
     overseer: MeOverseer<'a>,
 }
 
@@ -220,7 +215,6 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let current = subscription::current(ctx.db(), &s.overseer).await?;
     let subscription = subscription::view(ctx.db(), current.as_ref()).await?;
     Ok(Reply::ok(&Me {
-        success: true,
         overseer: MeOverseer {
             overseer: s.overseer.view(),
             paddle_customer_id: s.overseer.paddle_customer_id.as_deref(),
@@ -239,7 +233,7 @@ pub async fn my_agents(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let rows =
         oversights::overseen_agents(ctx.db(), &s.overseer.id, month_bounds_ms(ctx.now_ms)).await?;
     let agents: Vec<OverseenAgent> = rows.into_iter().map(OverseenAgent::from).collect();
-    Ok(Reply::ok(&json!({"success": true, "agents": agents})))
+    Ok(Reply::ok(&json!({"agents": agents})))
 }
 
 #[derive(Serialize)]
@@ -293,6 +287,6 @@ pub async fn my_audit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         })
         .collect();
     Ok(Reply::ok(
-        &json!({"success": true, "events": events, "next_cursor": next_cursor}),
+        &json!({"events": events, "next_cursor": next_cursor}),
     ))
 }

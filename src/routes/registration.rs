@@ -54,7 +54,7 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         expires_at: window.expires_at,
     });
     kv_challenges::put(ctx.kv(), &record, window.ttl_secs).await?;
-    Ok(Reply::json(
+    Ok(Reply::success(
         StatusCode::ACCEPTED,
         &window.offer(&challenge_data),
     ))
@@ -62,7 +62,6 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 #[derive(Serialize)]
 struct Registered<'a> {
-    success: bool,
     agent: AgentView<'a>,
     session_id: &'a str,
     expires_in: i64,
@@ -123,10 +122,9 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(ApiError::duplicate_public_key());
     }
     let session = session::create(ctx, AccountKind::Agent, &agent.id, 0).await?;
-    Ok(Reply::json(
+    Ok(Reply::success(
         StatusCode::CREATED,
         &Registered {
-            success: true,
             agent: agent.view(),
             session_id: &session.session_id,
             expires_in: session.expires_in,

@@ -59,7 +59,6 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 #[derive(Serialize)]
 struct Rotated<'a> {
-    success: bool,
     session_id: &'a str,
     expires_in: i64,
     agent: AgentView<'a>,
@@ -137,7 +136,6 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let session =
         session::create(ctx, AccountKind::Agent, &rotated.id, rotated.session_epoch).await?;
     Ok(Reply::ok(&Rotated {
-        success: true,
         session_id: &session.session_id,
         expires_in: session.expires_in,
         agent: rotated.view(),

@@ -20,7 +20,6 @@ struct Endpoints {
 
 #[derive(Serialize)]
 struct Info<'a> {
-    success: bool,
     name: &'static str,
     version: &'a str,
     issuer: &'a str,
@@ -29,7 +28,6 @@ struct Info<'a> {
 
 pub fn info(ctx: &Ctx<'_>) -> Reply {
     Reply::ok(&Info {
-        success: true,
         name: "agent-id",
         version: &ctx.config.build_version,
         issuer: &ctx.issuer,
@@ -47,7 +45,6 @@ pub fn info(ctx: &Ctx<'_>) -> Reply {
 
 #[derive(Serialize)]
 struct Healthy<'a> {
-    success: bool,
     status: &'static str,
     version: &'a str,
     environment: &'static str,
@@ -66,7 +63,6 @@ struct Misconfigured {
 pub fn health(config: Result<&Config, &ConfigError>) -> Reply {
     match config {
         Ok(c) => Reply::ok(&Healthy {
-            success: true,
             status: "ok",
             version: &c.build_version,
             environment: c.environment.as_str(),

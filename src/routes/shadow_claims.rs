@@ -27,7 +27,6 @@ use crate::store::{agents, overseers, oversights};
 
 #[derive(Serialize)]
 struct Started<'a> {
-    success: bool,
     challenge_id: &'a str,
     shadow_overseer_id: &'a str,
     agent_id: &'a str,
@@ -77,7 +76,6 @@ pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .details(json!({ "challenge_id": claim.challenge_id }));
     ctx.audit(&event).await?;
     Ok(Reply::ok(&Started {
-        success: true,
         challenge_id: &claim.challenge_id,
         shadow_overseer_id: &claim.shadow_overseer_id,
         agent_id: &agent_id,
@@ -113,7 +111,6 @@ struct CustomData<'a> {
 
 #[derive(Serialize)]
 struct StatusView<'a> {
-    success: bool,
     challenge_id: &'a str,
     status: &'static str,
     agent_id: &'a str,
@@ -181,7 +178,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let raw_id = ctx.param("challenge_id");
     let Some(Record::Shadow(mut claim)) = oversights::claim_record(ctx.kv(), raw_id).await? else {
         return Ok(Reply::ok(
-            &json!({"success": true, "challenge_id": raw_id, "status": "expired"}),
+            &json!({"challenge_id": raw_id, "status": "expired"}),
         ));
     };
     let paddle = &ctx.config.paddle;
@@ -216,7 +213,6 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let shadow = tiers.get("SHADOW")?;
     let custom_data = (status == "awaiting-payment").then(|| checkout_link(&claim, link_key));
     Ok(Reply::ok(&StatusView {
-        success: true,
         challenge_id: &claim.challenge_id,
         status,
         agent_id: &claim.agent_id,

@@ -59,7 +59,7 @@ pub async fn tiers(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         "paddle_client_token": token,
     });
     Ok(
-        Reply::ok(&json!({"success": true, "tiers": list, "billing": billing})).header(
+        Reply::ok(&json!({"tiers": list, "billing": billing})).header(
             CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=60"),
         ),
@@ -71,14 +71,14 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let current = subscription::current(ctx.db(), &s.overseer).await?;
     let view = subscription::view(ctx.db(), current.as_ref()).await?;
-    Ok(Reply::ok(&json!({"success": true, "subscription": view})))
+    Ok(Reply::ok(&json!({"subscription": view})))
 }
 
 /// `GET /v1/subscriptions/usage`
 pub async fn usage_route(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let usage = subscription::usage(ctx.db(), &s.overseer, ctx.now_ms).await?;
-    Ok(Reply::ok(&json!({"success": true, "usage": usage})))
+    Ok(Reply::ok(&json!({"usage": usage})))
 }
 
 /// The purchasable tier named by `target_tier` (case-insensitive), else `400 invalid_tier`.
@@ -110,7 +110,6 @@ struct CheckoutLink {
 
 #[derive(Serialize)]
 struct Checkout {
-    success: bool,
     tier: &'static str,
     price: serde_json::Value,
     currency: String,
@@ -164,7 +163,6 @@ pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         nonce,
     };
     Ok(Reply::ok(&Checkout {
-        success: true,
         tier,
         price: price(row.price_cents),
         currency: row.currency.clone(),
@@ -202,7 +200,6 @@ pub async fn cancel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let end = current.current_period_end;
     let scheduled = current.scheduled_cancel_at().or(end);
     Ok(Reply::ok(&json!({
-        "success": true,
         "message": "Subscription will be canceled at the end of the billing period",
         "billing_period_end": end.map(rfc3339_ms),
         "scheduled_cancel_at": scheduled.map(rfc3339_ms),

@@ -572,6 +572,16 @@ impl From<agent_id::http::Response> for Resp {
         let headers = r.headers().clone();
         let raw = r.into_body();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        // Every JSON object the App sends is checked for repeated members (a struct and an
+        // envelope both writing `success`, say), which a lenient parse would silently merge.
+        if let Err(agent_id::jose::json::JsonError::DuplicateKey(key)) =
+            agent_id::jose::json::parse_object(&raw)
+        {
+            panic!(
+                "response repeats the member `{key}`: {}",
+                String::from_utf8_lossy(&raw)
+            );
+        }
         Self {
             status,
             headers,

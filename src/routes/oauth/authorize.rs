@@ -390,7 +390,6 @@ fn issued(
             &redirect_to,
         ),
         Respond::Json => Ok(Reply::ok(&json!({
-            "success": true,
             "authorization_code": code,
             "code": code,
             "redirect_uri": redirect_uri,

@@ -15,7 +15,7 @@ fn cacheable(reply: Reply) -> Reply {
 
 /// `GET /.well-known/oauth-authorization-server` (and the two OpenID paths).
 pub fn metadata(ctx: &Ctx<'_>) -> Reply {
-    cacheable(Reply::ok(&discovery::document(&ctx.issuer)))
+    cacheable(Reply::document(&discovery::document(&ctx.issuer)))
 }
 
 /// `GET /.well-known/jwks.json`: the current key, and the previous one during rotation.
@@ -25,5 +25,7 @@ pub fn jwks(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let previous = keys.previous.as_ref().map(|k| k.verifying_key());
     let mut list = vec![&current];
     list.extend(previous.as_ref());
-    Ok(cacheable(Reply::ok(&access_token::jwks_document(&list))))
+    Ok(cacheable(Reply::document(&access_token::jwks_document(
+        &list,
+    ))))
 }

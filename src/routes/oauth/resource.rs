@@ -139,7 +139,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             json!(summary.billing_period_end),
         );
     }
-    Ok(Reply::ok(&Value::Object(claims)))
+    Ok(Reply::document(&Value::Object(claims)))
 }
 
 /// The DPoP proof sent with the access token, consumed; without `jwk` it is verified with the

@@ -64,7 +64,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !batch.is_empty() {
         batch.run(ctx.db()).await?;
     }
-    Ok(Reply::ok(&json!({})))
+    Ok(Reply::document(&json!({})))
 }
 
 /// Whether a refresh token of `client` is active now (RFC 7662 for a refresh token).
@@ -84,7 +84,7 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let client = client_auth::authenticate(ctx, &form, INTROSPECT_PATH).await?;
     rate_limit(ctx, Bucket::Introspect, &client.id).await?;
     let token = token_param(&form)?;
-    let inactive = || Ok(Reply::ok(&json!({"active": false})));
+    let inactive = || Ok(Reply::document(&json!({"active": false})));
     if let Some(access) = active_access(ctx, token).await? {
         let c = access.claims;
         if c.client_id != client.id {
@@ -101,10 +101,10 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 obj.insert("username".into(), json!(name));
             }
         }
-        return Ok(Reply::ok(&body));
+        return Ok(Reply::document(&body));
     }
     match grants::find_refresh(ctx.db(), &sha256_hex(token)).await? {
-        Some(r) if refresh_active(&r, &client, ctx.now_ms) => Ok(Reply::ok(&json!({
+        Some(r) if refresh_active(&r, &client, ctx.now_ms) => Ok(Reply::document(&json!({
             "active": true, "token_type": "refresh_token", "client_id": r.client_id, "sub": r.agent_id,
             "scope": r.scope, "exp": r.expires_at / 1000, "iat": r.issued_at / 1000,
         }))),

@@ -80,7 +80,7 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     } else {
         rotate_refresh(ctx, &form, &client, jkt).await?
     };
-    Ok(Reply::ok(&Issued {
+    Ok(Reply::document(&Issued {
         access_token: &tokens.access,
         token_type: "DPoP",
         expires_in: ctx.config.access_token_ttl_secs,

@@ -94,22 +94,18 @@ pub async fn paddle(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     match deliver(ctx, &envelope).await? {
         Delivered::Duplicate => {
             log_outcome(ctx, &envelope, "duplicate", None);
-            Ok(Reply::ok(
-                &json!({"success": true, "received": true, "duplicate": true}),
-            ))
+            Ok(Reply::ok(&json!({"received": true, "duplicate": true})))
         }
         Delivered::Ignored(why) => {
             log_outcome(ctx, &envelope, "ignored", Some(why));
-            Ok(Reply::ok(
-                &json!({"success": true, "received": true, "ignored": true}),
-            ))
+            Ok(Reply::ok(&json!({"received": true, "ignored": true})))
         }
         Delivered::Processed(after) => {
             log_outcome(ctx, &envelope, "processed", None);
             for task in after {
                 schedule(ctx, task);
             }
-            Ok(Reply::ok(&json!({"success": true, "received": true})))
+            Ok(Reply::ok(&json!({"received": true})))
         }
     }
 }

@@ -1,4 +1,7 @@
-//! Rules of the service that do not depend on HTTP: ids, text, time, challenges, tiers.
+//! Rules of the service, free of HTTP and of the request context: ids, text and time rules,
+//! challenge windows, claims, tiers and subscriptions, shadow sponsorship, rate limits and pool
+//! enforcement. They take plain values (and a `Db` or an audit `Stamp` where they must) and
+//! return domain errors, which the routes map to API errors.
 
 pub mod agent;
 pub mod challenge;

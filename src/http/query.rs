@@ -1,4 +1,4 @@
-//! `application/x-www-form-urlencoded` decoding for query strings (and later form bodies).
+//! `application/x-www-form-urlencoded` decoding, shared by query strings and form bodies ([`super::form`]).
 
 use crate::crypto::hex;
 

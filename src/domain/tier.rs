@@ -56,16 +56,6 @@ pub enum Pool {
     Agent(String),
 }
 
-impl Pool {
-    /// An SQL condition over `oauth_clients c` selecting the pool, with its one parameter `?1`.
-    pub fn condition(&self) -> (&'static str, &str) {
-        match self {
-            Pool::Overseer(id) => (crate::store::clients::OVERSEER_POOL, id),
-            Pool::Agent(id) => ("(c.owner_type = 'agent' AND c.owner_id = ?1)", id),
-        }
-    }
-}
-
 /// Whose limits an agent is under, and which pool its clients count in.
 #[derive(Clone, Debug)]
 pub struct AgentStanding {
@@ -147,7 +137,7 @@ pub async fn agent_summary(
         db,
         agent_id,
         &tier,
-        pool.condition(),
+        crate::store::clients::pool_condition(&pool),
         period_start,
         period_end,
     )

@@ -155,9 +155,17 @@ pub async fn list_owned(db: &dyn Db, owner: Owner<'_>) -> Result<Vec<ClientRow>,
 }
 
 /// "`pool` has room for one more enabled client" (`max_clients` −1: unlimited). Guards the
+/// An SQL condition over `oauth_clients c` selecting `pool`, with its one parameter `?1`.
+pub fn pool_condition(pool: &Pool) -> (&'static str, &str) {
+    match pool {
+        Pool::Overseer(id) => (OVERSEER_POOL, id),
+        Pool::Agent(id) => ("(c.owner_type = 'agent' AND c.owner_id = ?1)", id),
+    }
+}
+
 /// registration and the re-enabling of a client, so concurrent requests cannot pass the limit.
 pub fn has_room(pool: &Pool, max_clients: i64) -> Guard {
-    let (condition, pool_id) = pool.condition();
+    let (condition, pool_id) = pool_condition(pool);
     // The pool's condition numbers its id `?1`, as a guard's own first parameter.
     guard!(
         format!(

@@ -3,7 +3,8 @@
 //! Handlers speak only these two small traits, so the same code runs in workerd and in
 //! `cargo test`. SQL is written once, valid on both SQLite and D1, and lives in this module:
 //! one submodule per aggregate (agents, overseers, oversights, clients, grants,
-//! subscriptions, markers, webhooks, audit) with a small typed API each.
+//! subscriptions, pools, markers, webhooks, retention, audit, and the KV challenge records)
+//! with a small typed API each. [`batch`] builds guarded batches; [`flag`] decodes 0/1 columns.
 
 use std::borrow::Cow;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use agent_id::http::router::Auth;
+use agent_id::http::router::{Auth, Dpop};
 use agent_id::routes::table::{operations, ENDPOINTS};
 use common::{Harness, Req};
 
@@ -117,6 +117,26 @@ fn every_operation_documents_the_security_and_401_of_its_entry() {
                 .and_then(|h| h["$ref"].as_str())
                 .map(|r| r.trim_start_matches("#/components/headers/"));
             assert_eq!(header, challenge, "{at}: WWW-Authenticate of the 401");
+        }
+    }
+}
+
+/// An endpoint that accepts DPoP proofs sends a fresh `DPoP-Nonce` on its answers when nonces
+/// are required, and the document says so on its success responses; no other endpoint does.
+#[test]
+fn the_success_responses_of_dpop_endpoints_document_the_nonce() {
+    let doc = document();
+    for e in ENDPOINTS {
+        for (method, path) in e.at {
+            let at = format!("{method} {path} ({})", e.name);
+            let op = &doc["paths"][*path][method.as_str().to_lowercase()];
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses.iter().filter(|(s, _)| !s.starts_with(['4', '5'])) {
+                let nonce = resolve(&doc, response)["headers"]
+                    .get("DPoP-Nonce")
+                    .is_some();
+                assert_eq!(nonce, e.dpop == Dpop::Accepted, "{at} {status}: DPoP-Nonce");
+            }
         }
     }
 }

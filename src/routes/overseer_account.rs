@@ -273,9 +273,9 @@ pub async fn my_audit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .into_iter()
         .map(|r| AuditEvent {
             // The IP is shown only for the overseer's own actions.
-            ip: r
-                .ip
-                .filter(|_| r.actor_type == "overseer" && r.actor_id.as_deref() == Some(me)),
+            ip: r.ip.filter(|_| {
+                r.actor_type == Actor::Overseer(me).kind() && r.actor_id.as_deref() == Some(me)
+            }),
             details: serde_json::from_str(&r.details).unwrap_or_else(|_| json!({})),
             id: r.id,
             r#type: r.r#type,

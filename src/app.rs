@@ -15,6 +15,7 @@ use crate::http::headers::{self, Finish};
 use crate::http::router::{Routed, Table};
 use crate::http::{ApiError, ErrorCode, Request, Response};
 use crate::log;
+use crate::metrics::{Metrics, RequestRecord};
 use crate::paddle::api::PaddleApi;
 use crate::routes::table::{Endpoint, Handler, ENDPOINTS};
 use crate::store::{Db, Kv};
@@ -83,10 +84,47 @@ impl App {
         self.services.run_deferred().await;
     }
 
-    /// Answers one request. Never panics on request data; every failure is a response.
+    /// Uses `metrics` for the per-request records.
+    pub fn with_metrics(mut self, metrics: Rc<dyn Metrics>) -> Self {
+        self.services.metrics = metrics;
+        self
+    }
+
+    /// Answers one request, keeping its deferred work for [`App::take_deferred`] /
+    /// [`App::run_deferred`] (tests; the edge uses [`App::serve`]).
     pub async fn handle(&self, req: Request) -> Handled {
-        let started = self.services.clock.now_ms();
-        let request_id = uuid_v4(self.services.rng.as_ref())
+        let (handled, tasks) = self.serve(req).await;
+        self.services.defer_all(tasks);
+        handled
+    }
+
+    /// Answers one request and hands back the work to run after the response. Never panics
+    /// on request data; every failure is a response. Records the request's metrics.
+    pub async fn serve(&self, req: Request) -> (Handled, Vec<Task>) {
+        let services = self.services.for_request();
+        let started = services.clock.now_ms();
+        let (handled, route) = self.answer(&services, &req, started).await;
+        let status = match &handled {
+            Handled::Response(r) => r.status().as_u16(),
+            Handled::Asset(_) => 200,
+        };
+        services.metrics.record(&RequestRecord {
+            route,
+            method: req.method.as_str().to_owned(),
+            status,
+            usage: services.meter.usage(),
+            wall_ms: services.clock.now_ms() - started,
+        });
+        (handled, services.take_deferred())
+    }
+
+    async fn answer(
+        &self,
+        services: &Services,
+        req: &Request,
+        started: i64,
+    ) -> (Handled, &'static str) {
+        let request_id = uuid_v4(services.rng.as_ref())
             .unwrap_or_else(|_| "00000000-0000-4000-8000-000000000000".to_owned());
         let production = self
             .config
@@ -97,14 +135,14 @@ impl App {
             log::error(&request_id, &e.to_string());
         }
         let routed = self.table.route(&req.method, &req.path);
-        if let Some(headers) = self.app_file(&req, &routed, &request_id, production) {
-            return Handled::Asset(headers);
+        if let Some(headers) = self.app_file(req, &routed, &request_id, production) {
+            return (Handled::Asset(headers), "app");
         }
         let endpoint: Option<&Endpoint> = match &routed {
             Routed::Found(e, _) | Routed::Preflight(e) => Some(*e),
             _ => None,
         };
-        let allowed_origin = self.allowed_origin(&req);
+        let allowed_origin = self.allowed_origin(req);
         let finish = Finish {
             request_id: &request_id,
             production,
@@ -119,15 +157,17 @@ impl App {
                 e.extra_mut().allow = Some(allow);
                 Err(e)
             }
-            Routed::Preflight(_) => return Handled::Response(headers::preflight(&finish)),
+            Routed::Preflight(e) => {
+                return (Handled::Response(headers::preflight(&finish)), e.name);
+            }
             Routed::Found(endpoint, params) => match (endpoint.handler, &self.config) {
                 (Handler::Unconfigured(answer), config) => Ok(answer(config.as_ref())),
                 (Handler::Configured(_), Err(e)) => Err(ApiError::configuration(e)),
                 (Handler::Configured(handle), Ok(config)) => {
                     let ctx = Ctx {
-                        services: &self.services,
+                        services,
                         config,
-                        req: &req,
+                        req,
                         params,
                         request_id: &request_id,
                         issuer: config.issuer_for(&req.origin),
@@ -153,17 +193,18 @@ impl App {
                 headers::render_error(&e, &finish)
             }
         };
+        let route = endpoint.map_or("unmatched", |e| e.name);
         log::request(&log::RequestLine {
             request_id: &request_id,
             method: req.method.as_str(),
-            route: endpoint.map_or("unmatched", |e| e.name),
+            route,
             status: response.status().as_u16(),
-            duration_ms: self.services.clock.now_ms() - started,
+            duration_ms: services.clock.now_ms() - started,
             client_request_id: req
                 .header("x-request-id")
                 .filter(|v| is_loggable_request_id(v)),
         });
-        Handled::Response(response)
+        (Handled::Response(response), route)
     }
 
     /// `GET`/`HEAD` outside the API is the web app's (api.md 1.1). An endpoint on such a path

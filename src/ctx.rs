@@ -12,15 +12,19 @@ use crate::config::Config;
 use crate::domain::rate_limit::Tally;
 use crate::http::router::Params;
 use crate::http::Request;
+use crate::metrics::{self, Metrics};
 use crate::paddle::api::{PaddleApi, Unavailable};
 use crate::store::audit::{Event, Stamp};
+use crate::store::markers::{D1Markers, ReplayStore};
+use crate::store::meter::{Meter, MeteredDb, MeteredKv};
 use crate::store::{Db, Kv, StoreError};
 
 /// A unit of deferred work. Workers is single-threaded, so it need not be `Send`.
 pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// Clock, randomness, storage, the Paddle client and work queued for after the response.
-/// Built per request in workerd (bindings are per request), once per test natively.
+/// Clock, randomness, storage, the Paddle client, metrics and work queued for after the
+/// response. The App holds one set; each request gets its own copy ([`Services::for_request`])
+/// whose storage is counted and whose deferred work is its own.
 pub struct Services {
     pub clock: Rc<dyn Clock>,
     pub rng: Rc<dyn Entropy>,
@@ -31,6 +35,12 @@ pub struct Services {
     /// Rate-limit attempts counted but not yet written to KV: one per isolate at the edge, one
     /// per `Services` natively.
     pub rate_tally: Rc<Tally>,
+    /// Where per-request records go (Analytics Engine at the edge).
+    pub metrics: Rc<dyn Metrics>,
+    /// Where DPoP and client-assertion `jti` markers live (D1 unless configured).
+    pub replays: Rc<dyn ReplayStore>,
+    /// This request's storage calls (in the App's own set: nothing counted).
+    pub meter: Meter,
     /// Work to do after the response is sent (`waitUntil` at the edge).
     deferred: RefCell<Vec<Task>>,
 }
@@ -44,6 +54,34 @@ impl Services {
             kv,
             paddle: Rc::new(Unavailable),
             rate_tally: Rc::new(Tally::default()),
+            metrics: Rc::new(metrics::Off),
+            replays: Rc::new(D1Markers),
+            meter: Meter::default(),
+            deferred: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The services of one request: the same clock, randomness and clients, storage counted
+    /// into a fresh [`Meter`], and a deferred queue of its own, so concurrent requests in one
+    /// isolate never take each other's work.
+    pub fn for_request(&self) -> Services {
+        let meter = Meter::default();
+        Services {
+            clock: self.clock.clone(),
+            rng: self.rng.clone(),
+            db: Rc::new(MeteredDb {
+                inner: self.db.clone(),
+                meter: meter.clone(),
+            }),
+            kv: Rc::new(MeteredKv {
+                inner: self.kv.clone(),
+                meter: meter.clone(),
+            }),
+            paddle: self.paddle.clone(),
+            rate_tally: self.rate_tally.clone(),
+            metrics: self.metrics.clone(),
+            replays: self.replays.clone(),
+            meter,
             deferred: RefCell::new(Vec::new()),
         }
     }
@@ -51,6 +89,11 @@ impl Services {
     /// Queues work for after the response.
     pub fn defer(&self, task: impl Future<Output = ()> + 'static) {
         self.deferred.borrow_mut().push(Box::pin(task));
+    }
+
+    /// Queues already-built tasks (a request's work, kept by the App for tests).
+    pub fn defer_all(&self, tasks: Vec<Task>) {
+        self.deferred.borrow_mut().extend(tasks);
     }
 
     /// Takes the queued work (the edge hands it to `waitUntil`).

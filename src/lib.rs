@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod jose;
 pub mod log;
+pub mod metrics;
 pub mod oauth;
 pub mod paddle;
 pub mod routes;

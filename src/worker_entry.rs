@@ -194,9 +194,8 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         Ok(req) => req,
         Err(e) => return respond(refuse(&app, &e)),
     };
-    let handled = app.handle(req).await;
+    let (handled, tasks) = app.serve(req).await;
     // Deferred work (Paddle calls, KV updates after a commit) runs after the response.
-    let tasks = app.take_deferred();
     if !tasks.is_empty() {
         ctx.wait_until(async move {
             for task in tasks {

@@ -187,3 +187,21 @@ fn every_endpoint_renders_errors_and_pragma_as_declared() {
         }
     }
 }
+
+/// Every answered request leaves one metrics record with its route, status and storage calls.
+#[test]
+fn every_request_is_recorded_with_its_storage_calls() {
+    let h = Harness::new();
+    h.metrics.take();
+    let r = h.send(Req::get("/health"));
+    assert_eq!(r.status, 200);
+    let recs = h.metrics.take();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].route, "health");
+    assert_eq!(recs[0].status_class(), "2xx");
+    let r = h.send(Req::get("/v1/agents/me"));
+    assert_eq!(r.status, 401);
+    let rec = h.metrics.last().unwrap();
+    assert_eq!((rec.route, rec.status), ("agents.me", 401));
+    assert_eq!(rec.usage.d1_round_trips, 0, "no credential, no lookup");
+}

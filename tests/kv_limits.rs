@@ -77,6 +77,7 @@ fn harness_with(
     let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
     let kv = Rc::new(memory(clock.clone() as Rc<dyn Clock>));
     let paddle = Rc::new(FakePaddle::default());
+    let metrics = Rc::new(agent_id::metrics::Recording::default());
     let app = App::new(
         Config::load(&vars(extra)),
         clock.clone(),
@@ -84,13 +85,15 @@ fn harness_with(
         db.clone(),
         app_kv(kv.clone()),
     )
-    .with_paddle(paddle.clone());
+    .with_paddle(paddle.clone())
+    .with_metrics(metrics.clone());
     Harness {
         app,
         clock,
         db,
         kv,
         paddle,
+        metrics,
     }
 }
 

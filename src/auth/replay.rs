@@ -7,7 +7,7 @@
 
 use crate::ctx::Ctx;
 use crate::http::ApiError;
-use crate::store::markers::{self, Use};
+use crate::store::markers::{Mark, Use};
 
 pub use crate::store::markers::MarkerKind;
 
@@ -49,14 +49,17 @@ pub async fn first_use(
     hash: &str,
     window: AcceptedThrough,
 ) -> Result<bool, ApiError> {
-    let used = markers::mark_used(
-        ctx.db(),
+    let mark = Mark {
         kind,
         hash,
-        window.marker_expires_at_ms(),
-        ctx.now_ms,
-    )
-    .await?;
+        expires_at_ms: window.marker_expires_at_ms(),
+        now_ms: ctx.now_ms,
+    };
+    let used = ctx
+        .services
+        .replays
+        .first_use(ctx.db(), &ctx.services.meter, &mark)
+        .await?;
     Ok(used == Use::First)
 }
 

@@ -3,7 +3,10 @@
 //! Functions here take the database (or return statements for the caller's batch) and plain
 //! values, and answer in typed outcomes; they never see the HTTP request or build responses.
 
-use super::{Db, StoreError};
+use async_trait::async_trait;
+
+use super::meter::Meter;
+use super::{Db, Statement, StoreError};
 use crate::stmt;
 
 /// What a replay marker protects (`jti_markers.kind`).
@@ -31,8 +34,83 @@ pub enum Use {
     Replay,
 }
 
-/// Marks `hash` as used until `expires_at_ms`. A live marker (expiring after `now_ms`) means a
-/// replay; an expired marker not yet purged is taken over. The primary key decides races.
+/// One use of a `jti` hash to record: used until `expires_at_ms`, observed at `now_ms`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark<'a> {
+    pub kind: MarkerKind,
+    pub hash: &'a str,
+    pub expires_at_ms: i64,
+    pub now_ms: i64,
+}
+
+impl Mark<'_> {
+    /// The D1 statement recording this use: it changes one row on first use (or when it takes
+    /// over an expired marker not yet purged) and none on a replay. The primary key decides
+    /// races.
+    pub fn statement(&self) -> Statement {
+        stmt!(
+            "INSERT INTO jti_markers (hash, kind, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, expires_at = excluded.expires_at \
+             WHERE jti_markers.expires_at <= ?4",
+            self.hash,
+            self.kind.as_str(),
+            self.expires_at_ms,
+            self.now_ms
+        )
+    }
+}
+
+/// Where replay markers live. D1 ([`D1Markers`]) is the default; a store elsewhere (Durable
+/// Objects) keeps the same single-use guarantee.
+#[async_trait(?Send)]
+pub trait ReplayStore {
+    /// The statement that records `mark` inside the caller's own D1 batch (its `changes` is 1
+    /// on first use), when D1 holds the markers. `None`: call [`ReplayStore::first_use`]
+    /// before the batch instead.
+    fn in_batch(&self, mark: &Mark<'_>) -> Option<Statement>;
+
+    /// Records `mark` on its own. `db` and `meter` are the request's.
+    async fn first_use(
+        &self,
+        db: &dyn Db,
+        meter: &Meter,
+        mark: &Mark<'_>,
+    ) -> Result<Use, StoreError>;
+}
+
+/// Replay markers in D1's `jti_markers` table.
+pub struct D1Markers;
+
+#[async_trait(?Send)]
+impl ReplayStore for D1Markers {
+    fn in_batch(&self, mark: &Mark<'_>) -> Option<Statement> {
+        Some(mark.statement())
+    }
+
+    async fn first_use(
+        &self,
+        db: &dyn Db,
+        _meter: &Meter,
+        mark: &Mark<'_>,
+    ) -> Result<Use, StoreError> {
+        let outcome = db.run(mark.statement()).await?;
+        Ok(Use::from_changes(outcome.changes))
+    }
+}
+
+impl Use {
+    /// The use a marker statement's row count means.
+    pub const fn from_changes(changes: u64) -> Use {
+        if changes == 1 {
+            Use::First
+        } else {
+            Use::Replay
+        }
+    }
+}
+
+/// Marks `hash` as used until `expires_at_ms` in D1. A live marker (expiring after `now_ms`)
+/// means a replay; an expired marker not yet purged is taken over.
 pub async fn mark_used(
     db: &dyn Db,
     kind: MarkerKind,
@@ -40,22 +118,13 @@ pub async fn mark_used(
     expires_at_ms: i64,
     now_ms: i64,
 ) -> Result<Use, StoreError> {
-    let outcome = db
-        .run(stmt!(
-            "INSERT INTO jti_markers (hash, kind, expires_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, expires_at = excluded.expires_at \
-             WHERE jti_markers.expires_at <= ?4",
-            hash,
-            kind.as_str(),
-            expires_at_ms,
-            now_ms
-        ))
-        .await?;
-    Ok(if outcome.changes == 1 {
-        Use::First
-    } else {
-        Use::Replay
-    })
+    let mark = Mark {
+        kind,
+        hash,
+        expires_at_ms,
+        now_ms,
+    };
+    D1Markers.first_use(db, &Meter::default(), &mark).await
 }
 
 /// Ends the session whose token hashes to `token_hash`, everywhere at once. Idempotent: a

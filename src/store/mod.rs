@@ -4,7 +4,8 @@
 //! `cargo test`. SQL is written once, valid on both SQLite and D1, and lives in this module:
 //! one submodule per aggregate (agents, overseers, oversights, clients, grants,
 //! subscriptions, pools, markers, webhooks, retention, audit, and the KV challenge records)
-//! with a small typed API each. [`batch`] builds guarded batches; [`flag`] decodes 0/1 columns.
+//! with a small typed API each. [`batch`] builds guarded batches; [`flag`] decodes 0/1 columns;
+//! [`meter`] counts each request's round trips.
 
 use std::borrow::Cow;
 
@@ -24,6 +25,7 @@ pub mod grants;
 pub mod markers;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
+pub mod meter;
 pub mod overseers;
 pub mod oversights;
 pub mod pools;

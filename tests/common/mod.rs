@@ -22,6 +22,7 @@ use agent_id::config::Config;
 use agent_id::http::{Body, Request};
 use agent_id::jose::b64;
 use agent_id::jose::jws::sign_ed25519;
+use agent_id::metrics::Recording;
 use agent_id::paddle::api::{PaddleApi, PaddleApiError, ScheduledChange};
 use agent_id::store::memory::MemoryKv;
 use agent_id::store::sqlite::SqliteDb;
@@ -48,6 +49,8 @@ pub struct Harness {
     pub db: Rc<SqliteDb>,
     pub kv: Rc<MemoryKv>,
     pub paddle: Rc<FakePaddle>,
+    /// One record per answered request: route, status, storage round trips.
+    pub metrics: Rc<Recording>,
 }
 
 /// One request the service made to the (fake) Paddle API.
@@ -166,6 +169,7 @@ impl Harness {
         let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
         let kv = Rc::new(MemoryKv::new(clock.clone()));
         let paddle = Rc::new(FakePaddle::default());
+        let metrics = Rc::new(Recording::default());
         let app = App::new(
             config,
             clock.clone(),
@@ -173,13 +177,15 @@ impl Harness {
             layer(db.clone()),
             kv.clone(),
         )
-        .with_paddle(paddle.clone());
+        .with_paddle(paddle.clone())
+        .with_metrics(metrics.clone());
         Self {
             app,
             clock,
             db,
             kv,
             paddle,
+            metrics,
         }
     }
 

@@ -90,6 +90,7 @@ pub async fn consume(ctx: &Ctx<'_>, proof: &VerifiedProof) -> Result<bool, ApiEr
     replay::first_use(
         ctx,
         MarkerKind::Dpop,
+        &proof.thumbprint,
         &proof.replay_hash,
         proof.accepted_through,
     )

@@ -41,16 +41,19 @@ impl AcceptedThrough {
     }
 }
 
-/// Records `hash` as used while `window` accepts it. Returns `false` when it was already used
-/// (a live marker exists). An expired marker not yet purged is taken over.
+/// Records `hash` (signed by `shard`: a DPoP key thumbprint or a client id) as used while
+/// `window` accepts it. Returns `false` when it was already used (a live marker exists). An
+/// expired marker not yet purged is taken over.
 pub async fn first_use(
     ctx: &Ctx<'_>,
     kind: MarkerKind,
+    shard: &str,
     hash: &str,
     window: AcceptedThrough,
 ) -> Result<bool, ApiError> {
     let mark = Mark {
         kind,
+        shard,
         hash,
         expires_at_ms: window.marker_expires_at_ms(),
         now_ms: ctx.now_ms,

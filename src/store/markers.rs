@@ -38,6 +38,9 @@ pub enum Use {
 #[derive(Clone, Copy, Debug)]
 pub struct Mark<'a> {
     pub kind: MarkerKind,
+    /// Which signer's markers these are: the DPoP key's RFC 7638 thumbprint, or the client id
+    /// of a client assertion. D1 ignores it; a sharded store routes by it.
+    pub shard: &'a str,
     pub hash: &'a str,
     pub expires_at_ms: i64,
     pub now_ms: i64,
@@ -120,6 +123,7 @@ pub async fn mark_used(
 ) -> Result<Use, StoreError> {
     let mark = Mark {
         kind,
+        shard: "",
         hash,
         expires_at_ms,
         now_ms,

@@ -103,6 +103,7 @@ async fn authenticate_private_key_jwt(
     let fresh = replay::first_use(
         ctx,
         MarkerKind::ClientAssertion,
+        &client.id,
         &verified.replay_hash,
         verified.accepted_through,
     )

@@ -72,8 +72,32 @@ fn write(text: &str) {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    /// The lines [`capture`] is keeping on this thread, if it is.
+    static CAPTURED: std::cell::RefCell<Option<Vec<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns the log lines written on this thread meanwhile, kept instead of written
+/// (tests: what the logs would carry).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    let outer = CAPTURED.with(|c| c.replace(Some(Vec::new())));
+    let out = f();
+    let lines = CAPTURED.with(|c| c.replace(outer)).unwrap_or_default();
+    (out, lines)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn write(text: &str) {
-    if std::env::var_os("AGENT_ID_LOG").is_some() {
+    let kept = CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(lines) => {
+            lines.push(text.to_owned());
+            true
+        }
+        None => false,
+    });
+    if !kept && std::env::var_os("AGENT_ID_LOG").is_some() {
         eprintln!("{text}");
     }
 }

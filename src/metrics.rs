@@ -1,10 +1,15 @@
 //! Per-request metrics: one record per answered request (endpoint, status, storage calls, wall
-//! time). Workers Analytics Engine receives them in production; [`Recording`] keeps them for
-//! tests, which also read the storage round-trip budgets from it.
+//! time). Workers Analytics Engine receives them in production (`analytics_engine`, laid out by
+//! [`data_point`]); [`Recording`] keeps them for tests, which also read the storage round-trip
+//! budgets from it.
 
 use std::cell::RefCell;
 
 use crate::store::meter::Usage;
+
+#[cfg(target_arch = "wasm32")]
+pub mod analytics_engine;
+pub mod data_point;
 
 /// What one request cost.
 #[derive(Clone, Debug, PartialEq, Eq)]

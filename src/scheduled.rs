@@ -90,7 +90,7 @@ async fn retry_cancellations(services: &Services, now_ms: i64) -> Result<(u64, u
             failed += 1;
             continue;
         }
-        send_cancel(db, services.paddle.as_ref(), &p.id, now_ms).await?;
+        send_cancel(db, services.paddle.as_ref(), &p.id, now_ms, None).await?;
         retried += 1;
     }
     Ok((retried, failed))

@@ -56,7 +56,8 @@ fn app(env: &Env) -> worker::Result<App> {
         Rc::new(WorkersKv::new(env.clone())),
     )
     .with_paddle(Rc::new(paddle))
-    .with_rate_tally(RATE_TALLY.with(Rc::clone)))
+    .with_rate_tally(RATE_TALLY.with(Rc::clone))
+    .with_metrics(crate::metrics::analytics_engine::sink(env)))
 }
 
 /// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.

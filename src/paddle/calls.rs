@@ -18,7 +18,14 @@ pub fn defer_cancel(ctx: &Ctx<'_>, subscription_id: String) {
     let request_id = ctx.request_id.to_owned();
     let now_ms = ctx.now_ms;
     ctx.defer(async move {
-        if let Err(e) = send_cancel(db.as_ref(), paddle.as_ref(), &subscription_id, now_ms).await {
+        let sent = send_cancel(
+            db.as_ref(),
+            paddle.as_ref(),
+            &subscription_id,
+            now_ms,
+            Some(&request_id),
+        );
+        if let Err(e) = sent.await {
             log::warn(&json!({"request_id": request_id, "task": "paddle_cancel",
                 "subscription_id": subscription_id, "detail": e.to_string()}));
         }
@@ -26,13 +33,21 @@ pub fn defer_cancel(ctx: &Ctx<'_>, subscription_id: String) {
 }
 
 /// Asks Paddle once. Success stores the scheduled change Paddle reports; failure counts an
-/// attempt (the cron job retries). Returns whether Paddle accepted.
+/// attempt (the cron job retries). Returns whether Paddle accepted. `request_id` names the
+/// request whose deferred work this is (the cron job has none), so its log line keeps it.
 pub async fn send_cancel(
     db: &dyn Db,
     paddle: &dyn PaddleApi,
     subscription_id: &str,
     now_ms: i64,
+    request_id: Option<&str>,
 ) -> Result<bool, StoreError> {
+    let line = |mut fields: serde_json::Value| {
+        if let Some(id) = request_id {
+            fields["request_id"] = id.into();
+        }
+        fields
+    };
     match paddle.cancel_at_period_end(subscription_id).await {
         Ok(change) => {
             let (action, at) = match &change {
@@ -40,17 +55,17 @@ pub async fn send_cancel(
                 None => (None, None),
             };
             subscriptions::store_scheduled_change(db, subscription_id, action, at, now_ms).await?;
-            log::info(
-                &json!({"task": "paddle_cancel", "subscription_id": subscription_id, "outcome": "accepted"}),
-            );
+            log::info(&line(
+                json!({"task": "paddle_cancel", "subscription_id": subscription_id, "outcome": "accepted"}),
+            ));
             Ok(true)
         }
         Err(e) => {
             subscriptions::count_cancel_attempt(db, subscription_id).await?;
-            log::warn(
-                &json!({"task": "paddle_cancel", "subscription_id": subscription_id,
+            log::warn(&line(
+                json!({"task": "paddle_cancel", "subscription_id": subscription_id,
                 "outcome": "failed", "detail": e.to_string()}),
-            );
+            ));
             Ok(false)
         }
     }

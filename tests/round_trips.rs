@@ -74,10 +74,10 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("oauth.jwks",                  at_most(0, 0)),
     ("oauth.authorize_get",         at_most(7, 1)), // hot: rate-limit writes move after the answer
     ("oauth.authorize_post",        at_most(6, 1)), // hot: rate-limit writes move after the answer
-    ("oauth.token",                 at_most(5, 2)), // hot: rate-limit writes move after the answer
-    ("oauth.userinfo",              at_most(5, 0)),
-    ("oauth.revoke",                at_most(4, 2)), // hot: rate-limit writes move after the answer
-    ("oauth.introspect",            at_most(4, 2)), // hot: rate-limit writes move after the answer
+    ("oauth.token",                 at_most(2, 2)), // hot: rate-limit writes move after the answer
+    ("oauth.userinfo",              at_most(3, 0)), // hot: 1 + the subscription summary (2) until it is one batch
+    ("oauth.revoke",                at_most(2, 2)), // hot: rate-limit writes move after the answer
+    ("oauth.introspect",            at_most(2, 2)), // hot: rate-limit writes move after the answer
     // Overseers
     ("overseers.register",          at_most(2, 2)), // hot: rate-limit writes move after the answer
     ("overseers.login",             at_most(2, 3)), // hot: lowered by the hot-path work

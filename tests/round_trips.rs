@@ -107,7 +107,10 @@ fn run(h: &Harness, name: &str, case: &'static str, status: u16, req: Req) -> Ru
     let r = h.send(req);
     assert_eq!(r.status, status, "{name} ({case}): {}", r.body);
     let record = h.metrics.last().expect("a request record");
-    assert_eq!(record.route, name, "{case} was answered by another endpoint");
+    assert_eq!(
+        record.route, name,
+        "{case} was answered by another endpoint"
+    );
     // Work left for after the answer is not part of the budget; run it so later requests see
     // the state it leaves.
     h.drain();
@@ -124,7 +127,11 @@ fn delete(path: &str) -> Req {
 
 /// A proof by `key` for `method` on `path` now.
 fn proof(h: &Harness, key: &TestKey, method: &str, path: &str) -> String {
-    key.proof(&ProofSpec::new(method, &format!("{ISSUER}{path}"), h.now_s()))
+    key.proof(&ProofSpec::new(
+        method,
+        &format!("{ISSUER}{path}"),
+        h.now_s(),
+    ))
 }
 
 /// Drives endpoint `name` on its success path (and, where cheap, its most common refusal)
@@ -140,7 +147,11 @@ fn drive(name: &str) -> Vec<Run> {
         "agents.register_initiate" => {
             let key = TestKey::random();
             let body = json!({"name": "A", "public_key": key.x()});
-            vec![r("ok", 202, Req::post("/v1/agents/register/initiate").json(body))]
+            vec![r(
+                "ok",
+                202,
+                Req::post("/v1/agents/register/initiate").json(body),
+            )]
         }
         "agents.register_complete" => {
             let key = TestKey::random();
@@ -175,13 +186,21 @@ fn drive(name: &str) -> Vec<Run> {
         }
         "agents.logout" => {
             let a = h.register(&TestKey::random(), "A");
-            vec![r("ok", 200, Req::post("/v1/agents/logout").bearer(&a.session))]
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/agents/logout").bearer(&a.session),
+            )]
         }
         "agents.me" => {
             let (_, a) = h.overseer_with_agent("BASIC");
             vec![
                 r("ok", 200, Req::get("/v1/agents/me").bearer(&a.session)),
-                r("unknown session", 401, Req::get("/v1/agents/me").bearer("nope")),
+                r(
+                    "unknown session",
+                    401,
+                    Req::get("/v1/agents/me").bearer("nope"),
+                ),
             ]
         }
         "agents.oauth_history" => {
@@ -197,7 +216,11 @@ fn drive(name: &str) -> Vec<Run> {
         }
         "agents.overseer" => {
             let (_, a) = h.overseer_with_agent("BASIC");
-            vec![r("ok", 200, Req::get("/v1/agents/me/overseer").bearer(&a.session))]
+            vec![r(
+                "ok",
+                200,
+                Req::get("/v1/agents/me/overseer").bearer(&a.session),
+            )]
         }
         "agents.profile" => {
             let a = h.register(&TestKey::random(), "A");
@@ -261,13 +284,19 @@ fn drive(name: &str) -> Vec<Run> {
             }
             let path = format!("/v1/agents/claim/complete/{id}");
             let body = json!({"overseer_id": o.id});
-            vec![
-                r("by session", 200, Req::post(&path).bearer(&a.session).json(body)),
-            ]
+            vec![r(
+                "by session",
+                200,
+                Req::post(&path).bearer(&a.session).json(body),
+            )]
         }
         "claims.revoke_overseer" => {
             let (_, a) = h.overseer_with_agent("BASIC");
-            vec![r("ok", 200, Req::post("/v1/agents/revoke-overseer").bearer(&a.session))]
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/agents/revoke-overseer").bearer(&a.session),
+            )]
         }
         "claims.declaim" => {
             let (o, a) = h.overseer_with_agent("BASIC");
@@ -282,7 +311,11 @@ fn drive(name: &str) -> Vec<Run> {
             }
             let started = h.send(start);
             let id = started.body["challenge_id"].as_str().unwrap();
-            vec![r("ok", 200, Req::get(&format!("/v1/agents/malice/status/{id}")))]
+            vec![r(
+                "ok",
+                200,
+                Req::get(&format!("/v1/agents/malice/status/{id}")),
+            )]
         }
         "oversight.block_client"
         | "oversight.unblock_client"
@@ -301,7 +334,11 @@ fn drive(name: &str) -> Vec<Run> {
                 "oversight.unblock_client" => {
                     w.h.send(block);
                     w.h.clock.advance_secs(1);
-                    vec![r("ok", 200, delete(&format!("{blocks}/{c}")).bearer(&o.session))]
+                    vec![r(
+                        "ok",
+                        200,
+                        delete(&format!("{blocks}/{c}")).bearer(&o.session),
+                    )]
                 }
                 "oversight.blocked_clients" => {
                     w.h.send(block);
@@ -351,7 +388,11 @@ fn drive(name: &str) -> Vec<Run> {
             let c = Client::register(&h, "overseer", &o.session, "C").id;
             match name {
                 "clients.list" => {
-                    vec![r("ok", 200, Req::get("/v1/clients/list/overseer").bearer(&o.session))]
+                    vec![r(
+                        "ok",
+                        200,
+                        Req::get("/v1/clients/list/overseer").bearer(&o.session),
+                    )]
                 }
                 "clients.key" => {
                     let body = json!({"public_key": TestKey::random().x()});
@@ -359,7 +400,11 @@ fn drive(name: &str) -> Vec<Run> {
                     vec![r("ok", 200, put(&path).bearer(&o.session).json(body))]
                 }
                 "clients.delete" => {
-                    vec![r("ok", 200, delete(&format!("/v1/clients/{c}")).bearer(&o.session))]
+                    vec![r(
+                        "ok",
+                        200,
+                        delete(&format!("/v1/clients/{c}")).bearer(&o.session),
+                    )]
                 }
                 _ => {
                     let path = format!("/v1/clients/{c}/enable");
@@ -368,7 +413,11 @@ fn drive(name: &str) -> Vec<Run> {
             }
         }
         "oauth.discovery" => {
-            vec![r("ok", 200, Req::get("/.well-known/oauth-authorization-server"))]
+            vec![r(
+                "ok",
+                200,
+                Req::get("/.well-known/oauth-authorization-server"),
+            )]
         }
         "oauth.jwks" => vec![r("ok", 200, Req::get("/.well-known/jwks.json"))],
         "oauth.authorize_get" => {
@@ -406,14 +455,25 @@ fn drive(name: &str) -> Vec<Run> {
             let wrong = json!({"email": "o@example.test", "password": "wrong horse"});
             vec![
                 r("ok", 200, Req::post("/v1/overseers/login").json(body)),
-                r("wrong password", 401, Req::post("/v1/overseers/login").json(wrong)),
+                r(
+                    "wrong password",
+                    401,
+                    Req::post("/v1/overseers/login").json(wrong),
+                ),
             ]
         }
         "overseers.logout" => {
             let o = h.overseer("o@example.test");
-            vec![r("ok", 200, Req::post("/v1/overseers/logout").bearer(&o.session))]
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/overseers/logout").bearer(&o.session),
+            )]
         }
-        "overseers.me" | "overseers.agents" | "overseers.audit" | "subscriptions.me"
+        "overseers.me"
+        | "overseers.agents"
+        | "overseers.audit"
+        | "subscriptions.me"
         | "subscriptions.usage" => {
             let (o, _) = h.overseer_with_agent("BASIC");
             let path = match name {
@@ -440,7 +500,11 @@ fn drive(name: &str) -> Vec<Run> {
         "subscriptions.cancel" => {
             let o = h.overseer("o@example.test");
             h.subscribe(&o.id, "BASIC");
-            vec![r("ok", 200, Req::post("/v1/subscriptions/cancel").bearer(&o.session))]
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/subscriptions/cancel").bearer(&o.session),
+            )]
         }
         "webhooks.paddle" => {
             let o = h.overseer("o@example.test");
@@ -448,7 +512,12 @@ fn drive(name: &str) -> Vec<Run> {
                 "evt_budget",
                 "subscription.activated",
                 0,
-                sub("sub_budget", "active", PRICE_BASIC, Some(sub_link(&o.id, "BASIC", PRICE_BASIC))),
+                sub(
+                    "sub_budget",
+                    "active",
+                    PRICE_BASIC,
+                    Some(sub_link(&o.id, "BASIC", PRICE_BASIC)),
+                ),
             );
             let sig = agent_id::paddle::signature::sign(WEBHOOK_SECRET, h.now_s(), body.as_bytes());
             let req = Req::post("/v1/webhooks/paddle")
@@ -546,9 +615,8 @@ fn oauth_userinfo(w: World) -> Vec<Run> {
     let code = w.code();
     let tokens = fixture::Tokens::issued(&w.exchange(&code, Some(&dpop)));
     let request = |access: &str| {
-        let ath = agent_id::jose::b64::encode(&<sha2::Sha256 as sha2::Digest>::digest(
-            access.as_bytes(),
-        ));
+        let ath =
+            agent_id::jose::b64::encode(&<sha2::Sha256 as sha2::Digest>::digest(access.as_bytes()));
         let proof = dpop.proof(
             &ProofSpec::new("GET", &format!("{ISSUER}/v1/oauth/userinfo"), w.h.now_s())
                 .claim("ath", json!(ath)),
@@ -558,7 +626,13 @@ fn oauth_userinfo(w: World) -> Vec<Run> {
             .header("dpop", &proof)
     };
     vec![
-        run(&w.h, name, "id name subscription", 200, request(&tokens.access)),
+        run(
+            &w.h,
+            name,
+            "id name subscription",
+            200,
+            request(&tokens.access),
+        ),
         run(&w.h, name, "not a token", 401, request("not-a-token")),
     ]
 }
@@ -580,8 +654,199 @@ fn oauth_introspect(w: World) -> Vec<Run> {
     let tokens = w.client.grant(&w.h, &w.agent);
     let introspect = |token: &str| w.client_form("/v1/oauth/introspect", &[("token", token)]);
     vec![
-        run(&w.h, name, "active access token", 200, introspect(&tokens.access)),
-        run(&w.h, name, "refresh token", 200, introspect(&tokens.refresh)),
+        run(
+            &w.h,
+            name,
+            "active access token",
+            200,
+            introspect(&tokens.access),
+        ),
+        run(
+            &w.h,
+            name,
+            "refresh token",
+            200,
+            introspect(&tokens.refresh),
+        ),
         run(&w.h, name, "not a token", 200, introspect("not-a-token")),
     ]
+}
+
+/// The token request redeeming `code` with the given assertion (and DPoP proof).
+fn exchange_with(w: &World, assertion: &str, code: &str, proof: Option<&str>) -> Resp {
+    let req = fixture::with_assertion(
+        "/v1/oauth/token",
+        assertion,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", fixture::VERIFIER),
+        ],
+    );
+    w.h.send(match proof {
+        Some(p) => req.header("dpop", p),
+        None => req,
+    })
+}
+
+#[track_caller]
+fn assert_oauth_error(r: &Resp, status: u16, error: &str, description: &str) {
+    assert_eq!(
+        (
+            r.status,
+            r.body["error"].as_str(),
+            r.body["error_description"].as_str()
+        ),
+        (status, Some(error), Some(description)),
+        "{}",
+        r.body
+    );
+}
+
+// The assertion's and the proof's markers share the batch of the grant's writes: a replay
+// must still write nothing, and the refusal must still name the replay.
+
+#[test]
+fn a_replayed_assertion_redeems_no_code() {
+    let w = fixture::world();
+    let assertion = w.assertion(&format!("{ISSUER}/v1/oauth/token"));
+    let (first, second) = (w.code(), w.code());
+    fixture::Tokens::issued(&exchange_with(&w, &assertion, &first, None));
+    let replayed = exchange_with(&w, &assertion, &second, None);
+    assert_oauth_error(
+        &replayed,
+        401,
+        "invalid_client",
+        "client assertion has already been used",
+    );
+    assert_eq!(w.h.count("SELECT COUNT(*) AS n FROM oauth_grants"), 1);
+    // The second code was not consumed: a fresh assertion redeems it.
+    fixture::Tokens::issued(&w.exchange(&second, None));
+}
+
+#[test]
+fn a_replayed_proof_redeems_no_code() {
+    let w = fixture::world();
+    let key = TestKey::random();
+    let proof = w.h.post_proof(&key, "/v1/oauth/token");
+    let (first, second) = (w.code(), w.code());
+    let aud = format!("{ISSUER}/v1/oauth/token");
+    fixture::Tokens::issued(&exchange_with(&w, &w.assertion(&aud), &first, Some(&proof)));
+    let replayed = exchange_with(&w, &w.assertion(&aud), &second, Some(&proof));
+    assert_oauth_error(
+        &replayed,
+        400,
+        "invalid_dpop_proof",
+        "DPoP proof has already been used",
+    );
+    assert_eq!(w.h.count("SELECT COUNT(*) AS n FROM oauth_grants"), 1);
+    fixture::Tokens::issued(&w.exchange(&second, Some(&key)));
+}
+
+#[test]
+fn a_replayed_assertion_rotates_no_refresh_token() {
+    let w = fixture::world();
+    let (mine, other) = (
+        w.client.grant(&w.h, &w.agent),
+        w.client.grant(&w.h, &w.agent),
+    );
+    let assertion = w.assertion(&format!("{ISSUER}/v1/oauth/token"));
+    let refresh = |token: &str| {
+        w.h.send(fixture::with_assertion(
+            "/v1/oauth/token",
+            &assertion,
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        ))
+    };
+    fixture::Tokens::issued(&refresh(&mine.refresh));
+    assert_oauth_error(
+        &refresh(&other.refresh),
+        401,
+        "invalid_client",
+        "client assertion has already been used",
+    );
+    // Not rotated, so not a reuse: it still rotates once.
+    fixture::Tokens::issued(&w.refresh(&other.refresh));
+}
+
+#[test]
+fn a_replayed_assertion_revokes_nothing() {
+    let w = fixture::world();
+    let (mine, other) = (
+        w.client.grant(&w.h, &w.agent),
+        w.client.grant(&w.h, &w.agent),
+    );
+    let assertion = w.assertion(&format!("{ISSUER}/v1/oauth/revoke"));
+    let revoke = |token: &str| {
+        w.h.send(fixture::with_assertion(
+            "/v1/oauth/revoke",
+            &assertion,
+            &[("token", token)],
+        ))
+    };
+    assert_eq!(revoke(&mine.access).status, 200);
+    assert_oauth_error(
+        &revoke(&other.refresh),
+        401,
+        "invalid_client",
+        "client assertion has already been used",
+    );
+    assert_eq!(w.introspect(&mine.access), json!({"active": false}));
+    assert_eq!(w.introspect(&other.access)["active"], true);
+    assert_eq!(w.introspect(&other.refresh)["active"], true);
+}
+
+#[test]
+fn a_refused_request_still_spends_its_assertion() {
+    let w = fixture::world();
+    let assertion = w.assertion(&format!("{ISSUER}/v1/oauth/token"));
+    assert_oauth_error(
+        &exchange_with(&w, &assertion, "not-a-code", None),
+        400,
+        "invalid_grant",
+        "authorization code is invalid or expired",
+    );
+    assert_oauth_error(
+        &exchange_with(&w, &assertion, &w.code(), None),
+        401,
+        "invalid_client",
+        "client assertion has already been used",
+    );
+}
+
+#[test]
+fn userinfo_without_the_subscription_scope_is_one_round_trip() {
+    let w = fixture::world();
+    let key = TestKey::random();
+    let r = w.authorize(json!({"scope": "id name description"}));
+    let code = r.body["code"].as_str().unwrap().to_owned();
+    let tokens = fixture::Tokens::issued(&w.exchange(&code, Some(&key)));
+    let ath = agent_id::jose::b64::encode(&<sha2::Sha256 as sha2::Digest>::digest(
+        tokens.access.as_bytes(),
+    ));
+    let proof = key.proof(
+        &ProofSpec::new("GET", &format!("{ISSUER}/v1/oauth/userinfo"), w.h.now_s())
+            .claim("ath", json!(ath)),
+    );
+    let userinfo = || {
+        w.h.send(
+            Req::get("/v1/oauth/userinfo")
+                .header("authorization", &format!("DPoP {}", tokens.access))
+                .header("dpop", &proof),
+        )
+    };
+    let r = userinfo();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "Agent A");
+    let usage = w.h.metrics.last().unwrap().usage;
+    assert_eq!((usage.d1_round_trips, usage.kv_writes), (1, 0));
+    // The proof was spent in that batch.
+    let again = userinfo();
+    assert_oauth_error(
+        &again,
+        401,
+        "invalid_dpop_proof",
+        "DPoP proof has already been used",
+    );
 }

@@ -10,10 +10,10 @@ use crate::domain::ids::sha256_hex;
 use crate::domain::rate_limit::Bucket;
 use crate::http::form::Form;
 use crate::http::{ApiError, Reply};
+use crate::oauth::access_token::AccessClaims;
 use crate::oauth::discovery::{INTROSPECT_PATH, REVOKE_PATH};
 use crate::oauth::scope::ScopeToken;
 use crate::routes::rate_limit;
-use crate::oauth::access_token::AccessClaims;
 use crate::store::audit::{Actor, Event, Subject};
 use crate::store::batch::{Batch, Guard, Outcomes, Step};
 use crate::store::clients::{self, ClientRow};
@@ -58,7 +58,9 @@ impl Presented {
                 Presented::Access(claims.clone(), Some(AccessLookup::push(reads, claims)))
             }
             Some(claims) => Presented::Access(claims, None),
-            None => Presented::Other(reads.push(grants::find_refresh_statement(&sha256_hex(token)))),
+            None => {
+                Presented::Other(reads.push(grants::find_refresh_statement(&sha256_hex(token))))
+            }
         })
     }
 }
@@ -70,7 +72,14 @@ async fn authenticate(
     form: &Form,
     path: &str,
     with_state: bool,
-) -> Result<(client_auth::Authenticated, Result<Presented, ApiError>, Outcomes), ApiError> {
+) -> Result<
+    (
+        client_auth::Authenticated,
+        Result<Presented, ApiError>,
+        Outcomes,
+    ),
+    ApiError,
+> {
     let presented = client_auth::Presented::from_form(ctx, form)?;
     let mut reads = Batch::new();
     let client_step = reads.push(clients::find_statement(presented.client_id()));

@@ -177,7 +177,11 @@ mod tests {
         assert_eq!(spend(&db, "h", 2_000, 1_000), (true, 1), "first use");
         assert_eq!(spend(&db, "h", 2_000, 1_500), (false, 0), "replay");
         assert_eq!(spend(&db, "h", 2_000, 1_999), (false, 0), "replay, last ms");
-        assert_eq!(spend(&db, "h", 3_000, 2_000), (true, 1), "expired: taken over");
+        assert_eq!(
+            spend(&db, "h", 3_000, 2_000),
+            (true, 1),
+            "expired: taken over"
+        );
         assert_eq!(spend(&db, "other", 3_000, 2_000), (true, 1), "another hash");
     }
 }

@@ -28,7 +28,9 @@ use crate::store::grants::{
 
 use super::access;
 use super::single_use::{Marked, Spend, Spent};
-use super::{check_client_proof, client_auth, invalid_grant, invalid_request, oauth_error, proof_mark};
+use super::{
+    check_client_proof, client_auth, invalid_grant, invalid_request, oauth_error, proof_mark,
+};
 
 #[derive(Serialize)]
 struct Issued<'a> {
@@ -75,7 +77,9 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Ok(proof) => proof,
         Err(e) => return Err(refuse(ctx, spend, assertion, None, e).await),
     };
-    let dpop = proof.as_ref().map(|p| spend.mark(proof_mark(p, ctx.now_ms)));
+    let dpop = proof
+        .as_ref()
+        .map(|p| spend.mark(proof_mark(p, ctx.now_ms)));
     // Key binding: the proof's key, or (compatible mode) the client's registered key.
     let proof_jkt = proof.as_ref().map(|p| p.thumbprint.as_str());
     let jkt = proof_jkt.unwrap_or(&client.key_thumbprint);
@@ -172,7 +176,9 @@ async fn refuse(
     refusal: ApiError,
 ) -> ApiError {
     match spend.alone(ctx).await {
-        Ok(spent) => precedence(ctx, &spent, assertion, dpop).err().unwrap_or(refusal),
+        Ok(spent) => precedence(ctx, &spent, assertion, dpop)
+            .err()
+            .unwrap_or(refusal),
         Err(e) => e,
     }
 }
@@ -291,7 +297,12 @@ impl Plan {
                     now_ms: ctx.now_ms,
                 };
                 let issued = [r.minted.row.clone(), event.insert(&ctx.stamp())];
-                Some(grants::push_redemption(batch, &redemption, issued, Some(gate)))
+                Some(grants::push_redemption(
+                    batch,
+                    &redemption,
+                    issued,
+                    Some(gate),
+                ))
             }
             Plan::Rotate(r) => {
                 let details = json!({"grant_id": r.row.grant_id});

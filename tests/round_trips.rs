@@ -206,13 +206,13 @@ fn drive(name: &str) -> Vec<Run> {
         "agents.oauth_history" => {
             let w = World::on(h);
             w.code();
-            return vec![run(
+            vec![run(
                 &w.h,
                 name,
                 "ok",
                 200,
                 Req::get("/v1/agents/me/oauth-history").bearer(&w.agent.session),
-            )];
+            )]
         }
         "agents.overseer" => {
             let (_, a) = h.overseer_with_agent("BASIC");
@@ -329,7 +329,7 @@ fn drive(name: &str) -> Vec<Run> {
                 .bearer(&o.session)
                 .json(json!({"client_id": c}));
             let r = |case, status, req| run(&w.h, name, case, status, req);
-            return match name {
+            match name {
                 "oversight.block_client" => vec![r("ok", 201, block)],
                 "oversight.unblock_client" => {
                     w.h.send(block);
@@ -349,7 +349,7 @@ fn drive(name: &str) -> Vec<Run> {
                     let path = format!("/v1/overseers/{}/clients/{c}/cancellation", o.id);
                     vec![r("ok", 200, put(&path).bearer(&o.session))]
                 }
-            };
+            }
         }
         "oversight.agents" | "oversight.mark_agent" | "oversight.clients" => {
             let (o, a) = h.overseer_with_agent("BASIC");
@@ -429,7 +429,7 @@ fn drive(name: &str) -> Vec<Run> {
                 w.client.id, "https%3A%2F%2Fapp.example.com%2Fcb"
             );
             let req = Req::get(&q).header("dpop", &proof(&w.h, &w.agent_key, "GET", path));
-            return vec![run(&w.h, name, "by DPoP proof", 303, req)];
+            vec![run(&w.h, name, "by DPoP proof", 303, req)]
         }
         "oauth.authorize_post" => {
             let w = World::on(h);
@@ -439,7 +439,7 @@ fn drive(name: &str) -> Vec<Run> {
             let req = Req::post("/v1/oauth/authorize")
                 .bearer(&w.agent.session)
                 .json(body);
-            return vec![run(&w.h, name, "by session", 200, req)];
+            vec![run(&w.h, name, "by session", 200, req)]
         }
         "oauth.token" => oauth_token(World::on(h)),
         "oauth.userinfo" => oauth_userinfo(World::on(h)),

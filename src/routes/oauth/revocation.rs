@@ -34,8 +34,10 @@ fn revoked_event<'a>(client: &'a ClientRow, agent_id: &'a str, kind: &'static st
 enum Presented {
     /// No `token` parameter.
     Missing,
-    /// A validly signed access token of this issuer (its state read when introspecting).
-    Access(AccessClaims, Option<AccessLookup>),
+    /// A validly signed access token of this issuer (revocation needs no more).
+    Access(Box<AccessClaims>),
+    /// The same, with its state queued for reading (introspection).
+    Checked(Box<AccessLookup>),
     /// Anything else: perhaps a refresh token.
     Other(Step),
 }
@@ -55,9 +57,9 @@ impl Presented {
         };
         Ok(match verified_claims(ctx, token)? {
             Some(claims) if with_state => {
-                Presented::Access(claims.clone(), Some(AccessLookup::push(reads, claims)))
+                Presented::Checked(Box::new(AccessLookup::push(reads, claims)))
             }
-            Some(claims) => Presented::Access(claims, None),
+            Some(claims) => Presented::Access(Box::new(claims)),
             None => {
                 Presented::Other(reads.push(grants::find_refresh_statement(&sha256_hex(token))))
             }
@@ -104,7 +106,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     };
     // What this client may revoke: its own access token, or its own live refresh family.
     let target = match token {
-        Presented::Access(claims, _) => {
+        Presented::Access(claims) => {
             (claims.client_id == client.id).then_some(Revocation::Access(claims))
         }
         Presented::Other(step) => found
@@ -112,7 +114,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .first::<RefreshRow>()?
             .filter(|row| row.client_id == client.id && !row.grant_revoked)
             .map(Revocation::Refresh),
-        Presented::Missing => None,
+        Presented::Checked(_) | Presented::Missing => None,
     };
     let spent = spend
         .with(ctx, |batch, gate| {
@@ -130,7 +132,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// A revocation this client may make.
 enum Revocation {
     /// Only this access token: its jti is denylisted until it would have expired.
-    Access(AccessClaims),
+    Access(Box<AccessClaims>),
     /// The whole grant of a refresh token.
     Refresh(RefreshRow),
 }
@@ -204,7 +206,7 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let inactive = || Ok(Reply::document(&json!({"active": false})));
     match token {
-        Presented::Access(_, Some(lookup)) => {
+        Presented::Checked(lookup) => {
             let Some(access) = lookup.active(&mut found)? else {
                 return inactive();
             };
@@ -229,6 +231,6 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             }))),
             _ => inactive(),
         },
-        Presented::Access(_, None) | Presented::Missing => inactive(),
+        Presented::Access(_) | Presented::Missing => inactive(),
     }
 }

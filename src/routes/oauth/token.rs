@@ -324,7 +324,7 @@ impl Plan {
                 ..
             } => {
                 let details = json!({"grant_id": grant_id});
-                let event = client_event(*kind, client, agent_id, details).insert(&ctx.stamp());
+                let event = client_event(kind, client, agent_id, details).insert(&ctx.stamp());
                 let revoke = grants::revoke(grant_id, *because, ctx.now_ms);
                 let step = batch.push(revoke.and_if(gate.clone()));
                 batch.push_if(event, gate);

@@ -143,10 +143,20 @@ impl<W> Spent<W> {
 mod tests {
     use futures::executor::block_on;
 
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
     use super::*;
+    use crate::clock::{ManualClock, OsEntropy};
+    use crate::config::Config;
+    use crate::ctx::Services;
+    use crate::http::{Body, Request};
     use crate::stmt;
+    use crate::store::markers::{D1Markers, ReplayStore};
+    use crate::store::memory::MemoryKv;
+    use crate::store::meter::Meter;
     use crate::store::sqlite::SqliteDb;
-    use crate::store::Db;
+    use crate::store::{Db, Statement, StoreError};
 
     fn db() -> SqliteDb {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
@@ -169,6 +179,81 @@ mod tests {
         let marker = batch.push(m.statement());
         let out = block_on(batch.run(db)).unwrap();
         (out.changed(write), out.changes(marker))
+    }
+
+    /// Markers kept outside the batch (as in Durable Objects): D1's table, one call each.
+    struct OutOfBatch;
+
+    #[async_trait::async_trait(?Send)]
+    impl ReplayStore for OutOfBatch {
+        fn in_batch(&self, _: &Mark<'_>) -> Option<Statement> {
+            None
+        }
+
+        async fn first_use(
+            &self,
+            db: &dyn Db,
+            meter: &Meter,
+            mark: &Mark<'_>,
+        ) -> Result<Use, StoreError> {
+            D1Markers.first_use(db, meter, mark).await
+        }
+    }
+
+    /// Spends one mark with a write of `n`, through `replays`; returns (replayed, rows of w).
+    fn spend_through(services: &Services, n: i64) -> (bool, i64) {
+        let config = Config::load(&HashMap::new()).unwrap();
+        let req = Request {
+            method: http::Method::POST,
+            path: "/v1/oauth/token".into(),
+            query: None,
+            headers: http::HeaderMap::new(),
+            body: Body::Bytes(Vec::new()),
+            origin: "https://id.example.com".into(),
+        };
+        let ctx = Ctx {
+            services,
+            config: &config,
+            req: &req,
+            params: Default::default(),
+            request_id: "r",
+            issuer: "https://id.example.com".into(),
+            now_ms: 1_000,
+        };
+        let mut spend = Spend::new();
+        let marked = spend.mark(Mark {
+            kind: MarkerKind::ClientAssertion,
+            shard: "c",
+            hash: "h",
+            expires_at_ms: 2_000,
+            now_ms: 1_000,
+        });
+        let spent = block_on(spend.with(&ctx, |batch, gate| {
+            batch.push_if(stmt!("INSERT INTO w (n) SELECT ?1", n), gate)
+        }))
+        .unwrap();
+        let replayed = spent.replayed(marked);
+        let rows = block_on(services.db.run(stmt!("SELECT COUNT(*) AS n FROM w"))).unwrap();
+        (replayed, rows.rows[0]["n"].as_i64().unwrap())
+    }
+
+    #[test]
+    fn markers_outside_the_batch_are_spent_first_and_a_replay_writes_nothing() {
+        for replays in [
+            Rc::new(D1Markers) as Rc<dyn ReplayStore>,
+            Rc::new(OutOfBatch),
+        ] {
+            let clock = Rc::new(ManualClock::at_secs(1));
+            let mut services = Services::new(
+                clock.clone(),
+                Rc::new(OsEntropy),
+                Rc::new(db()),
+                Rc::new(MemoryKv::new(clock)),
+            );
+            services.replays = replays;
+            assert_eq!(spend_through(&services, 1), (false, 1));
+            assert_eq!(spend_through(&services, 2), (true, 1), "the replay wrote");
+        }
     }
 
     #[test]

@@ -72,8 +72,8 @@ const BUDGETS: &[(&str, Budget)] = &[
     // OAuth 2.1 / OpenID Connect
     ("oauth.discovery",             at_most(0, 0)),
     ("oauth.jwks",                  at_most(0, 0)),
-    ("oauth.authorize_get",         at_most(7, 1)), // hot: rate-limit writes move after the answer
-    ("oauth.authorize_post",        at_most(6, 1)), // hot: rate-limit writes move after the answer
+    ("oauth.authorize_get",         at_most(6, 1)), // hot: rate-limit writes move after the answer
+    ("oauth.authorize_post",        at_most(5, 1)), // hot: rate-limit writes move after the answer
     ("oauth.token",                 at_most(2, 2)), // hot: rate-limit writes move after the answer
     ("oauth.userinfo",              at_most(3, 0)), // hot: 1 + the subscription summary (2) until it is one batch
     ("oauth.revoke",                at_most(2, 2)), // hot: rate-limit writes move after the answer

@@ -123,6 +123,19 @@ pub fn find_statement(client_id: &str) -> Statement {
     )
 }
 
+/// Whether the active overseer of `agent_id` has blocked `client_id`: a row when blocked, for
+/// the batch that also reads the client ([`find_statement`]).
+pub fn blocked_statement(client_id: &str, agent_id: &str) -> Statement {
+    stmt!(
+        format!(
+            "SELECT 1 AS one WHERE {}",
+            super::oversights::blocked("?1", "?2")
+        ),
+        client_id,
+        agent_id
+    )
+}
+
 /// A client of `owner` (`None` when unknown or another owner's).
 pub async fn find_owned(
     db: &dyn Db,

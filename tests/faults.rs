@@ -356,3 +356,46 @@ fn a_batch_with_a_matching_statement_fails_as_a_whole() {
     assert_internal_error(&r, Format::Api, &db.log().join("\n"));
     assert_eq!(h.dump(), before);
 }
+
+// --- used by oauth ---
+
+fn code_redemption_with_dpop(h: &Harness) -> Request {
+    let w = oauth_world(h);
+    let code = w.client.code(h, &w.agent);
+    let key = TestKey::random();
+    w.client
+        .exchange_request(h, &code, Some(&key))
+        .into_request()
+}
+
+fn refresh_revocation(h: &Harness) -> Request {
+    let w = oauth_world(h);
+    let tokens = w.client.grant(h, &w.agent);
+    w.client
+        .form(h, "/v1/oauth/revoke", &[("token", &tokens.refresh)])
+        .into_request()
+}
+
+fn access_revocation(h: &Harness) -> Request {
+    let w = oauth_world(h);
+    let tokens = w.client.grant(h, &w.agent);
+    w.client
+        .form(h, "/v1/oauth/revoke", &[("token", &tokens.access)])
+        .into_request()
+}
+
+/// Both replay markers share the grant's batch.
+#[test]
+fn dpop_bound_code_redemption_is_all_or_nothing() {
+    fail_every_call(
+        "token (authorization_code, DPoP)",
+        Format::OAuth,
+        code_redemption_with_dpop,
+    );
+}
+
+#[test]
+fn revocations_are_all_or_nothing() {
+    fail_every_call("revoke (refresh token)", Format::OAuth, refresh_revocation);
+    fail_every_call("revoke (access token)", Format::OAuth, access_revocation);
+}

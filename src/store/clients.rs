@@ -109,15 +109,31 @@ pub const OVERSEER_POOL: &str = "((c.owner_type = 'overseer' AND c.owner_id = ?1
 
 /// Any client by id (`None` when unknown).
 pub async fn find(db: &dyn Db, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
-    db.run(stmt!(
+    db.run(find_statement(client_id)).await?.first()
+}
+
+/// The SELECT of [`find`], for a batch of reads (decode its outcome with `first`).
+pub fn find_statement(client_id: &str) -> Statement {
+    stmt!(
         format!(
             "SELECT {} FROM oauth_clients WHERE id = ?1",
             ClientRow::COLUMNS
         ),
         client_id
-    ))
-    .await?
-    .first()
+    )
+}
+
+/// Whether the active overseer of `agent_id` has blocked `client_id`: a row when blocked, for
+/// the batch that also reads the client ([`find_statement`]).
+pub fn blocked_statement(client_id: &str, agent_id: &str) -> Statement {
+    stmt!(
+        format!(
+            "SELECT 1 AS one WHERE {}",
+            super::oversights::blocked("?1", "?2")
+        ),
+        client_id,
+        agent_id
+    )
 }
 
 /// A client of `owner` (`None` when unknown or another owner's).

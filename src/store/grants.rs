@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use super::batch::{Batch, Guard};
+use super::batch::{Batch, Guard, Step};
 use super::oversights::blocked;
 use super::{flag, Db, Statement, StoreError, Value};
 use crate::{guard, stmt};
@@ -184,7 +184,12 @@ pub struct CodeRow {
 
 /// The code with this hash.
 pub async fn find_code(db: &dyn Db, code_hash: &str) -> Result<Option<CodeRow>, StoreError> {
-    db.run(stmt!(
+    db.run(find_code_statement(code_hash)).await?.first()
+}
+
+/// The SELECT of [`find_code`], for a batch of reads.
+pub fn find_code_statement(code_hash: &str) -> Statement {
+    stmt!(
         format!(
             "SELECT k.id, k.client_id, k.agent_id, k.redirect_uri, k.code_challenge, k.scope, \
                k.dpop_jkt, k.oauth_request_id, k.expires_at, k.used_at, k.grant_id, \
@@ -192,9 +197,7 @@ pub async fn find_code(db: &dyn Db, code_hash: &str) -> Result<Option<CodeRow>, 
             blocked("k.client_id", "k.agent_id")
         ),
         code_hash
-    ))
-    .await?
-    .first()
+    )
 }
 
 /// The grant created by redeeming the code, if it was redeemed.
@@ -250,15 +253,42 @@ pub async fn redeem_code(
     r: &Redemption<'_>,
     issued: impl IntoIterator<Item = Statement>,
 ) -> Result<RedeemOutcome, StoreError> {
-    let now = r.now_ms;
     let mut batch = Batch::new();
-    let claimed = batch.push(stmt!(
+    let claimed = push_redemption(&mut batch, r, issued, None);
+    Ok(RedeemOutcome::of(batch.run(db).await?.changed(claimed)))
+}
+
+impl RedeemOutcome {
+    /// The outcome of a redemption whose claim step did (or did not) change its code.
+    pub const fn of(claimed: bool) -> Self {
+        if claimed {
+            RedeemOutcome::Redeemed
+        } else {
+            RedeemOutcome::AlreadyUsed
+        }
+    }
+}
+
+/// Pushes the statements of [`redeem_code`] onto the caller's batch, the claim also gated by
+/// `gate` (the request's replay markers still unused), and returns the claim's step.
+pub fn push_redemption(
+    batch: &mut Batch,
+    r: &Redemption<'_>,
+    issued: impl IntoIterator<Item = Statement>,
+    gate: Option<Guard>,
+) -> Step {
+    let now = r.now_ms;
+    let claim = stmt!(
         "UPDATE authorization_codes SET used_at = ?2, grant_id = ?3 \
          WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
         r.code_id,
         now,
         r.grant_id
-    ));
+    );
+    let claimed = batch.push(match gate {
+        Some(g) => claim.and_if(g),
+        None => claim,
+    });
     batch.push_if(
         stmt!(
             "INSERT INTO oauth_grants (id, client_id, agent_id, scope, code_id, created_at, last_used_at) \
@@ -294,11 +324,7 @@ pub async fn redeem_code(
     for stmt in issued {
         batch.push_if(stmt, granted());
     }
-    Ok(if batch.run(db).await?.changed(claimed) {
-        RedeemOutcome::Redeemed
-    } else {
-        RedeemOutcome::AlreadyUsed
-    })
+    claimed
 }
 
 fn insert_refresh(grant_id: &str, refresh: &NewRefresh<'_>, now_ms: i64) -> Statement {
@@ -336,7 +362,12 @@ pub struct RefreshRow {
 
 /// The refresh token with this hash.
 pub async fn find_refresh(db: &dyn Db, token_hash: &str) -> Result<Option<RefreshRow>, StoreError> {
-    db.run(stmt!(
+    db.run(find_refresh_statement(token_hash)).await?.first()
+}
+
+/// The SELECT of [`find_refresh`], for a batch of reads.
+pub fn find_refresh_statement(token_hash: &str) -> Statement {
+    stmt!(
         format!(
             "SELECT r.id, r.grant_id, g.client_id, g.agent_id, g.scope, r.issued_at, r.expires_at, \
                r.replaced_by, (g.revoked_at IS NOT NULL) AS grant_revoked, \
@@ -346,9 +377,7 @@ pub async fn find_refresh(db: &dyn Db, token_hash: &str) -> Result<Option<Refres
             blocked("g.client_id", "g.agent_id")
         ),
         token_hash
-    ))
-    .await?
-    .first()
+    )
 }
 
 /// A refresh-token rotation: the presented token is replaced by a successor.
@@ -374,14 +403,42 @@ pub async fn rotate_refresh(
     r: &Rotation<'_>,
     issued: impl IntoIterator<Item = Statement>,
 ) -> Result<RotateOutcome, StoreError> {
-    let now = r.now_ms;
     let mut batch = Batch::new();
-    batch.push(stmt!(
+    let inserted = push_rotation(&mut batch, r, issued, None);
+    Ok(RotateOutcome::of(batch.run(db).await?.changed(inserted)))
+}
+
+impl RotateOutcome {
+    /// The outcome of a rotation whose successor step did (or did not) insert a row.
+    pub const fn of(inserted: bool) -> Self {
+        if inserted {
+            RotateOutcome::Rotated
+        } else {
+            RotateOutcome::AlreadyRotated
+        }
+    }
+}
+
+/// Pushes the statements of [`rotate_refresh`] onto the caller's batch, the rotation also
+/// gated by `gate` (the request's replay markers still unused), and returns the step that
+/// inserts the successor.
+pub fn push_rotation(
+    batch: &mut Batch,
+    r: &Rotation<'_>,
+    issued: impl IntoIterator<Item = Statement>,
+    gate: Option<Guard>,
+) -> Step {
+    let now = r.now_ms;
+    let rotate = stmt!(
         "UPDATE refresh_tokens SET rotated_at = ?2, replaced_by = ?3 WHERE id = ?1 AND replaced_by IS NULL",
         r.presented_id,
         now,
         r.successor.id
-    ));
+    );
+    batch.push(match gate {
+        Some(g) => rotate.and_if(g),
+        None => rotate,
+    });
     let inserted = batch.push_if(
         insert_refresh(r.grant_id, &r.successor, now),
         guard!(
@@ -390,25 +447,24 @@ pub async fn rotate_refresh(
             r.successor.id
         ),
     );
-    batch.push(stmt!(
-        "UPDATE oauth_grants SET last_used_at = ?2 WHERE id = ?1",
-        r.grant_id,
-        now
-    ));
+    let rotated = || {
+        guard!(
+            "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?1)",
+            r.successor.id
+        )
+    };
+    batch.push(
+        stmt!(
+            "UPDATE oauth_grants SET last_used_at = ?2 WHERE id = ?1",
+            r.grant_id,
+            now
+        )
+        .and_if(rotated()),
+    );
     for stmt in issued {
-        batch.push_if(
-            stmt,
-            guard!(
-                "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?1)",
-                r.successor.id
-            ),
-        );
+        batch.push_if(stmt, rotated());
     }
-    Ok(if batch.run(db).await?.changed(inserted) {
-        RotateOutcome::Rotated
-    } else {
-        RotateOutcome::AlreadyRotated
-    })
+    inserted
 }
 
 /// Why a grant was revoked (`oauth_grants.revoked_reason`).
@@ -487,6 +543,10 @@ pub struct AccessState {
     pub client_disabled: bool,
     #[serde(deserialize_with = "flag::deserialize")]
     pub blocked: bool,
+    /// The agent the token speaks for, as userinfo and introspection show it.
+    pub agent_name: String,
+    pub agent_description: Option<String>,
+    pub agent_public_key: String,
 }
 
 impl AccessState {
@@ -503,11 +563,20 @@ pub async fn access_state(
     agent_id: &str,
     jti: &str,
 ) -> Result<Option<AccessState>, StoreError> {
-    db.run(stmt!(
+    db.run(access_state_statement(client_id, agent_id, jti))
+        .await?
+        .first()
+}
+
+/// The SELECT of [`access_state`], for a batch of reads.
+pub fn access_state_statement(client_id: &str, agent_id: &str, jti: &str) -> Statement {
+    stmt!(
         format!(
             "SELECT t.grant_id, (g.revoked_at IS NOT NULL) AS grant_revoked, \
                EXISTS (SELECT 1 FROM revoked_jtis r WHERE r.jti = t.jti) AS denied, \
-               c.disabled AS client_disabled, c.public_key AS client_key, {} AS blocked \
+               c.disabled AS client_disabled, c.public_key AS client_key, {} AS blocked, \
+               a.name AS agent_name, a.description AS agent_description, \
+               a.public_key AS agent_public_key \
              FROM access_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
                JOIN oauth_clients c ON c.id = t.client_id JOIN agents a ON a.id = t.agent_id \
              WHERE t.client_id = ?1 AND t.agent_id = ?2 AND t.jti = ?3",
@@ -516,20 +585,27 @@ pub async fn access_state(
         client_id,
         agent_id,
         jti
-    ))
-    .await?
-    .first()
+    )
 }
 
 /// Denylists one access token until it would have expired (RFC 7009 for an access token).
 pub fn deny_access(jti: &str, expires_at_ms: i64, now_ms: i64) -> Statement {
-    stmt!(
-        "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (jti) DO NOTHING",
+    deny_access_if(jti, expires_at_ms, now_ms, guard!("1"))
+}
+
+/// [`deny_access`] where `guard` holds (the request's replay markers still unused).
+pub fn deny_access_if(jti: &str, expires_at_ms: i64, now_ms: i64, guard: Guard) -> Statement {
+    let mut s = stmt!(
+        "INSERT INTO revoked_jtis (jti, expires_at, revoked_at) SELECT ?1, ?2, ?3",
         jti,
         expires_at_ms,
         now_ms
     )
+    .only_if(guard);
+    // The upsert clause follows the SELECT's WHERE, which also keeps SQLite's parser from
+    // reading `ON` as a join constraint.
+    s.sql = format!("{} ON CONFLICT (jti) DO NOTHING", s.sql).into();
+    s
 }
 
 // --- an agent's OAuth history ---

@@ -183,3 +183,19 @@ mod tests {
         assert_eq!(kind, Use::First);
     }
 }
+
+// --- used by oauth ---
+
+impl Mark<'_> {
+    /// "No live marker holds this hash": exactly when [`Mark::statement`] would change a row.
+    /// Writes that a D1 batch places *before* the marker statement, guarded by this, take
+    /// effect only when the marker then records a first use (one transaction: both see the
+    /// same table), so a replay writes nothing.
+    pub fn unused(&self) -> super::batch::Guard {
+        crate::guard!(
+            "NOT EXISTS (SELECT 1 FROM jti_markers WHERE hash = ?1 AND expires_at > ?2)",
+            self.hash,
+            self.now_ms
+        )
+    }
+}

@@ -5,15 +5,15 @@ use crate::ctx::Ctx;
 use crate::http::ApiError;
 use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::scope::Scope;
-use crate::store::grants::{self, AccessRow};
+use crate::store::batch::{Batch, Outcomes, Step};
+use crate::store::grants::{self, AccessRow, AccessState};
 use crate::store::Statement;
 
-/// An access token that passed every check of security.md §4 (T1–T6).
+/// An access token that passed every check of security.md §4 (T1–T6), with the agent it
+/// speaks for.
 pub struct ActiveAccess {
     pub claims: AccessClaims,
-    pub grant_id: String,
-    /// The client's registered key (for the compatible userinfo mode).
-    pub client_key: String,
+    pub state: AccessState,
 }
 
 /// The claims of `token` if it is a validly signed, unexpired access token of this issuer.
@@ -26,19 +26,33 @@ pub fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims
     Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s()).ok())
 }
 
-/// Checks T1–T6; `None` for anything that is not an active access token of this issuer.
-pub async fn active_access(ctx: &Ctx<'_>, token: &str) -> Result<Option<ActiveAccess>, ApiError> {
-    let Some(claims) = verified_claims(ctx, token)? else {
-        return Ok(None);
-    };
-    let state = grants::access_state(ctx.db(), &claims.client_id, &claims.sub, &claims.jti).await?;
-    Ok(state
-        .filter(grants::AccessState::is_active)
-        .map(|s| ActiveAccess {
-            claims,
-            grant_id: s.grant_id,
-            client_key: s.client_key,
-        }))
+/// The state of a verified access token, read in the caller's batch of reads.
+pub struct AccessLookup {
+    claims: AccessClaims,
+    step: Step,
+}
+
+impl AccessLookup {
+    /// Queues the lookup of the token with `claims` on `reads`.
+    pub fn push(reads: &mut Batch, claims: AccessClaims) -> Self {
+        let step = reads.push(grants::access_state_statement(
+            &claims.client_id,
+            &claims.sub,
+            &claims.jti,
+        ));
+        Self { claims, step }
+    }
+
+    /// T1–T6 on what the batch read; `None` for anything that is not an active access token.
+    pub fn active(self, found: &mut Outcomes) -> Result<Option<ActiveAccess>, ApiError> {
+        let state: Option<AccessState> = found.take(self.step).first()?;
+        Ok(state
+            .filter(AccessState::is_active)
+            .map(|state| ActiveAccess {
+                claims: self.claims,
+                state,
+            }))
+    }
 }
 
 /// A freshly minted access token with its issuance row, for the batch that decides whether

@@ -22,9 +22,9 @@ use crate::oauth::scope::{self, Scope};
 use crate::oauth::{pkce, redirect};
 use crate::routes::rate_limit;
 use crate::store::audit::{Actor, Event, Subject};
+use crate::store::batch::Batch;
 use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{self, Approval, ApproveOutcome, NewCode, Refusal};
-use crate::store::oversights;
 
 use super::{invalid_request, oauth_error};
 
@@ -178,7 +178,7 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             ));
         }
     }
-    let client = trusted_client(ctx, &params).await?;
+    let Requested { client, blocked } = trusted_client(ctx, &params, &agent.id).await?;
     if client.disabled {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
@@ -187,7 +187,16 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ));
     }
     let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
-    approve(ctx, &agent, &client, &params, redirect_uri, &Respond::Json).await
+    approve(
+        ctx,
+        &agent,
+        &client,
+        blocked,
+        &params,
+        redirect_uri,
+        &Respond::Json,
+    )
+    .await
 }
 
 /// `GET /v1/oauth/authorize`
@@ -197,7 +206,7 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .await
         .map_err(auth_error)?;
     rate_limit(ctx, Bucket::AuthorizeAgent, &agent.id).await?;
-    let client = trusted_client(ctx, &params).await?;
+    let Requested { client, blocked } = trusted_client(ctx, &params, &agent.id).await?;
     let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
     let state = params
         .state
@@ -222,19 +231,45 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             invalid_request("response_type is required"),
         );
     }
-    approve(ctx, &agent, &client, &params, redirect_uri, &respond).await
+    approve(
+        ctx,
+        &agent,
+        &client,
+        blocked,
+        &params,
+        redirect_uri,
+        &respond,
+    )
+    .await
+}
+
+/// The client an authorization request names, and whether the agent's overseer blocked it.
+struct Requested {
+    client: ClientRow,
+    blocked: bool,
 }
 
 /// #6 and #8: the client exists and the redirect URI is one of its own — otherwise JSON 400,
-/// never a redirect to an unverified URI.
-async fn trusted_client(ctx: &Ctx<'_>, params: &Params) -> Result<ClientRow, ApiError> {
+/// never a redirect to an unverified URI. The block of the client for `agent_id` is read in the
+/// same round trip (and decided later, in [`approve`]).
+async fn trusted_client(
+    ctx: &Ctx<'_>,
+    params: &Params,
+    agent_id: &str,
+) -> Result<Requested, ApiError> {
     let id = params
         .client_id
         .as_deref()
         .and_then(canonical_uuid)
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
-    let client = clients::find(ctx.db(), &id)
-        .await?
+    let mut reads = Batch::new();
+    let found = reads.push(clients::find_statement(&id));
+    let block = reads.push(clients::blocked_statement(&id, agent_id));
+    let mut out = reads.run(ctx.db()).await?;
+    let blocked = !out.rows(block).is_empty();
+    let client = out
+        .take(found)
+        .first::<ClientRow>()?
         .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
     let presented = params.redirect_uri.as_deref().unwrap_or_default();
     if !redirect::matches(&client.redirect_uris(), presented) {
@@ -242,7 +277,7 @@ async fn trusted_client(ctx: &Ctx<'_>, params: &Params) -> Result<ClientRow, Api
             "redirect_uri is missing or not registered for this client",
         ));
     }
-    Ok(client)
+    Ok(Requested { client, blocked })
 }
 
 /// A request that passed the protocol checks (#9–#13).
@@ -313,6 +348,7 @@ async fn approve(
     ctx: &Ctx<'_>,
     agent: &AgentRow,
     client: &ClientRow,
+    blocked: bool,
     params: &Params,
     redirect_uri: &str,
     respond: &Respond<'_>,
@@ -325,7 +361,7 @@ async fn approve(
     let scope_text = checked.scope.to_string();
     let db = ctx.db();
     let limit = monthly_limit(ctx, agent).await?;
-    if oversights::is_blocked(db, &client.id, &agent.id).await? {
+    if blocked {
         deny(ctx, agent, client, &scope_text, "client_blocked").await?;
         return fail(oauth_error(
             StatusCode::FORBIDDEN,

@@ -1,33 +1,87 @@
 //! `private_key_jwt` client authentication at the token, revocation and introspection
 //! endpoints (security.md §3): the assertion names the client, the client's registered key
-//! verifies it, and its `jti` is used once.
+//! verifies it, and its `jti` is used once. The steps are separate so that the endpoint reads
+//! the client together with what it needs ([`Presented::client_id`]) and spends the `jti` in the
+//! batch of its writes (`super::single_use`).
 
 use http::StatusCode;
 
-use crate::auth::replay::{self, MarkerKind};
+use crate::auth::replay::AcceptedThrough;
 use crate::ctx::Ctx;
 use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::assertion::{self, AssertionContext, ASSERTION_TYPE};
-use crate::store::clients::{self, ClientRow};
+use crate::store::clients::ClientRow;
+use crate::store::markers::{Mark, MarkerKind};
 
+use super::single_use;
 use super::{invalid_request, oauth_error};
 
 fn invalid_client(description: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
     oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
 }
 
-/// Authenticates the calling client; `endpoint_path` is the path of the endpoint receiving the
-/// request (an accepted assertion `aud` besides the issuer). Disabled clients authenticate.
-pub async fn authenticate(
-    ctx: &Ctx<'_>,
-    form: &Form,
-    endpoint_path: &str,
-) -> Result<ClientRow, ApiError> {
-    authenticate_private_key_jwt(ctx, form, endpoint_path)
-        .await
-        .map_err(|e| challenge_header_scheme(ctx, e))
+/// A `private_key_jwt` assertion read from the form, with the client it names; nothing about
+/// it is trusted before [`Presented::verify`].
+pub struct Presented<'f> {
+    assertion: &'f str,
+    client_id: String,
+}
+
+impl<'f> Presented<'f> {
+    /// The checks that need no storage: one authentication method, the assertion type, and a
+    /// form `client_id` naming the assertion's issuer.
+    pub fn from_form(ctx: &Ctx<'_>, form: &'f Form) -> Result<Self, ApiError> {
+        presented(ctx, form).map_err(|e| challenge_header_scheme(ctx, e))
+    }
+
+    /// The client the assertion names (to look up with `store::clients::find_statement`).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Verifies the assertion with the registered key of `client` (the row found for
+    /// [`Presented::client_id`]); `endpoint_path` is the path of the endpoint receiving the
+    /// request (an accepted `aud` besides the issuer). Disabled clients authenticate. The
+    /// assertion's `jti` is still to be spent ([`Authenticated::mark`]).
+    pub fn verify(
+        self,
+        ctx: &Ctx<'_>,
+        client: Option<ClientRow>,
+        endpoint_path: &str,
+    ) -> Result<Authenticated, ApiError> {
+        verify(ctx, self.assertion, client, endpoint_path)
+            .map_err(|e| challenge_header_scheme(ctx, e))
+    }
+}
+
+/// A client whose assertion verified, with the assertion's single-use marker to spend.
+pub struct Authenticated {
+    pub client: ClientRow,
+    replay_hash: String,
+    accepted_through: AcceptedThrough,
+}
+
+impl Authenticated {
+    /// The assertion's replay marker, observed at `now_ms`.
+    pub fn mark(&self, now_ms: i64) -> Mark<'_> {
+        single_use::mark(
+            MarkerKind::ClientAssertion,
+            &self.client.id,
+            &self.replay_hash,
+            self.accepted_through,
+            now_ms,
+        )
+    }
+}
+
+/// The refusal of an assertion whose marker shows an earlier use.
+pub fn replayed(ctx: &Ctx<'_>) -> ApiError {
+    challenge_header_scheme(
+        ctx,
+        invalid_client("client assertion has already been used"),
+    )
 }
 
 /// RFC 6749 §5.2: a client that tried to authenticate with the `Authorization` header gets its
@@ -57,11 +111,7 @@ fn is_auth_scheme(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-async fn authenticate_private_key_jwt(
-    ctx: &Ctx<'_>,
-    form: &Form,
-    endpoint_path: &str,
-) -> Result<ClientRow, ApiError> {
+fn presented<'f>(ctx: &Ctx<'_>, form: &'f Form) -> Result<Presented<'f>, ApiError> {
     let assertion = form.get("client_assertion");
     if assertion.is_some()
         && (form.get("client_secret").is_some() || ctx.req.headers.contains_key("authorization"))
@@ -85,9 +135,19 @@ async fn authenticate_private_key_jwt(
             "client_id does not match the assertion issuer",
         ));
     }
-    let client = clients::find(ctx.db(), &client_id)
-        .await?
-        .ok_or_else(|| invalid_client("unknown client"))?;
+    Ok(Presented {
+        assertion,
+        client_id,
+    })
+}
+
+fn verify(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client: Option<ClientRow>,
+    endpoint_path: &str,
+) -> Result<Authenticated, ApiError> {
+    let client = client.ok_or_else(|| invalid_client("unknown client"))?;
     let key = Ed25519PublicKey::parse(&client.public_key)
         .map_err(|_| ApiError::internal("stored client key invalid"))?;
     let endpoint_url = format!("{}{endpoint_path}", ctx.issuer);
@@ -100,16 +160,9 @@ async fn authenticate_private_key_jwt(
     };
     let verified = assertion::verify(assertion, &client.id, &key, &actx)
         .map_err(|e| invalid_client(e.to_string()))?;
-    let fresh = replay::first_use(
-        ctx,
-        MarkerKind::ClientAssertion,
-        &client.id,
-        &verified.replay_hash,
-        verified.accepted_through,
-    )
-    .await?;
-    if !fresh {
-        return Err(invalid_client("client assertion has already been used"));
-    }
-    Ok(client)
+    Ok(Authenticated {
+        client,
+        replay_hash: verified.replay_hash,
+        accepted_through: verified.accepted_through,
+    })
 }

@@ -7,16 +7,19 @@ pub mod client_auth;
 pub mod discovery;
 pub mod resource;
 pub mod revocation;
+pub mod single_use;
 pub mod token;
 
 use http::StatusCode;
 
+use crate::auth::dpop::VerifiedProof;
 use crate::auth::dpop_request::{self, Expect, HeaderProof};
 use crate::config::SigningKeys;
 use crate::ctx::Ctx;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jws::Alg;
+use crate::store::markers::{Mark, MarkerKind};
 
 /// Clients may prove possession with Ed25519 or P-256 keys.
 pub const CLIENT_DPOP_ALGS: &[Alg] = &[Alg::EdDSA, Alg::Ed25519, Alg::ES256];
@@ -44,9 +47,9 @@ pub fn signing_keys<'c>(ctx: &'c Ctx<'_>) -> Result<&'c SigningKeys, ApiError> {
         .map_err(ApiError::configuration)
 }
 
-/// Checks the `DPoP` header of a client request (token endpoint, userinfo) and consumes its
-/// `jti`: a replayed proof is [`HeaderProof::Invalid`].
-pub async fn client_proof(
+/// Checks the `DPoP` header of a client request (token endpoint, userinfo) without spending
+/// its `jti` (the caller spends [`proof_mark`] with its writes).
+pub fn check_client_proof(
     ctx: &Ctx<'_>,
     fallback_key: Option<&Ed25519PublicKey>,
     access_token: Option<&str>,
@@ -56,7 +59,28 @@ pub async fn client_proof(
         fallback_key,
         access_token,
     };
-    let proof = dpop_request::check(ctx, expect)?;
+    dpop_request::check(ctx, expect)
+}
+
+/// The replay marker of a verified proof, observed at `now_ms`.
+pub fn proof_mark(proof: &VerifiedProof, now_ms: i64) -> Mark<'_> {
+    single_use::mark(
+        MarkerKind::Dpop,
+        &proof.thumbprint,
+        &proof.replay_hash,
+        proof.accepted_through,
+        now_ms,
+    )
+}
+
+/// Checks the `DPoP` header of a client request and consumes its `jti` on its own: a replayed
+/// proof is [`HeaderProof::Invalid`].
+pub async fn client_proof(
+    ctx: &Ctx<'_>,
+    fallback_key: Option<&Ed25519PublicKey>,
+    access_token: Option<&str>,
+) -> Result<HeaderProof, ApiError> {
+    let proof = check_client_proof(ctx, fallback_key, access_token)?;
     if let HeaderProof::Verified(p) = &proof {
         if !dpop_request::consume(ctx, p).await? {
             return Ok(HeaderProof::Invalid(dpop_request::REPLAYED));

@@ -5,17 +5,18 @@ use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::auth::dpop::VerifiedProof;
-use crate::auth::dpop_request::HeaderProof;
+use crate::auth::dpop_request::{self, HeaderProof};
 use crate::ctx::Ctx;
 use crate::domain::tier::agent_summary;
 use crate::http::form::Form;
 use crate::http::{query, ApiError, Body, Credential, Reply, Sent, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::scope::ScopeToken;
-use crate::store::agents;
+use crate::store::batch::Batch;
 
-use super::access::{active_access, ActiveAccess};
-use super::{client_proof, invalid_request};
+use super::access::{verified_claims, AccessLookup, ActiveAccess};
+use super::single_use::Spend;
+use super::{check_client_proof, client_proof, invalid_request, proof_mark};
 
 const ALGS: &str = "algs=\"EdDSA Ed25519 ES256\"";
 
@@ -87,17 +88,51 @@ fn presented_token<'r>(ctx: &'r Ctx<'_>) -> Result<&'r str, ApiError> {
     }
 }
 
-/// `GET|POST /v1/oauth/userinfo`
+/// `GET|POST /v1/oauth/userinfo`: a proof carrying its own key is verified first, so one D1
+/// batch reads the token's state (with the agent) and spends the proof's `jti`. A proof
+/// without `jwk` (compatible mode) is verified with the client's key, read first.
 pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let token = presented_token(ctx)?;
-    let access = active_access(ctx, token).await?.ok_or_else(|| {
+    let invalid = || {
         unauthorized(
             "invalid_token",
             "access token is invalid, expired or revoked",
             true,
         )
-    })?;
-    let proof = resource_proof(ctx, &access, token).await?;
+    };
+    let claims = verified_claims(ctx, token)?.ok_or_else(invalid)?;
+    let (access, proof) = match check_client_proof(ctx, None, Some(token))? {
+        HeaderProof::Verified(proof) => {
+            let mut spend = Spend::new();
+            let dpop = spend.mark(proof_mark(&proof, ctx.now_ms));
+            let spent = spend
+                .with(ctx, |reads, _| AccessLookup::push(reads, claims))
+                .await?;
+            let replayed = spent.replayed(dpop);
+            let access = match spent.written() {
+                (lookup, Some(mut found)) => lookup.active(&mut found)?,
+                (_, None) => None,
+            }
+            .ok_or_else(invalid)?;
+            if replayed {
+                return Err(unauthorized(
+                    "invalid_dpop_proof",
+                    dpop_request::REPLAYED,
+                    true,
+                ));
+            }
+            (access, proof)
+        }
+        _ => {
+            let mut reads = Batch::new();
+            let lookup = AccessLookup::push(&mut reads, claims);
+            let access = lookup
+                .active(&mut reads.run(ctx.db()).await?)?
+                .ok_or_else(invalid)?;
+            let proof = resource_proof(ctx, &access, token).await?;
+            (access, proof)
+        }
+    };
     if proof.thumbprint != access.claims.jkt {
         return Err(unauthorized(
             "invalid_token",
@@ -105,32 +140,25 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             true,
         ));
     }
-    let agent = agents::find(ctx.db(), &access.claims.sub)
-        .await?
-        .ok_or_else(|| {
-            unauthorized(
-                "invalid_token",
-                "access token is invalid, expired or revoked",
-                true,
-            )
-        })?;
+    let agent = &access.state;
     let scope = access.claims.scope;
+    let agent_id = &access.claims.sub;
     let mut claims = Map::new();
-    claims.insert("sub".into(), json!(agent.id));
+    claims.insert("sub".into(), json!(agent_id));
     if scope.contains(ScopeToken::Id) {
-        claims.insert("id".into(), json!(agent.id));
+        claims.insert("id".into(), json!(agent_id));
     }
     if scope.contains(ScopeToken::Name) {
-        claims.insert("name".into(), json!(agent.name));
+        claims.insert("name".into(), json!(agent.agent_name));
     }
     if scope.contains(ScopeToken::Description) {
-        claims.insert("description".into(), json!(agent.description));
+        claims.insert("description".into(), json!(agent.agent_description));
     }
     if scope.contains(ScopeToken::PubKey) {
-        claims.insert("public_key".into(), json!(agent.public_key));
+        claims.insert("public_key".into(), json!(agent.agent_public_key));
     }
     if scope.contains(ScopeToken::Subscription) {
-        let summary = agent_summary(ctx.db(), &agent.id, ctx.now_ms).await?;
+        let summary = agent_summary(ctx.db(), agent_id, ctx.now_ms).await?;
         claims.insert("tier".into(), json!(summary.tier));
         claims.insert("oauth_count".into(), json!(summary.oauth_count));
         claims.insert("oauth_limit".into(), json!(summary.max_oauth_per_period));
@@ -149,7 +177,7 @@ async fn resource_proof(
     access: &ActiveAccess,
     token: &str,
 ) -> Result<VerifiedProof, ApiError> {
-    let key = Ed25519PublicKey::parse(&access.client_key)
+    let key = Ed25519PublicKey::parse(&access.state.client_key)
         .map_err(|_| ApiError::internal("stored client key invalid"))?;
     match client_proof(ctx, Some(&key), Some(token)).await? {
         HeaderProof::Verified(p) => Ok(p),

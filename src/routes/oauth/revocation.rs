@@ -1,6 +1,7 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662), for the owning client only.
 //! Revocation always answers `{}`; introspection answers exactly `{"active": false}` for
-//! anything that is not an active token of the caller.
+//! anything that is not an active token of the caller. Each reads the client with the token's
+//! state in one D1 round trip and spends the assertion's `jti` (with the revocation) in a second.
 
 use serde_json::json;
 
@@ -9,22 +10,18 @@ use crate::domain::ids::sha256_hex;
 use crate::domain::rate_limit::Bucket;
 use crate::http::form::Form;
 use crate::http::{ApiError, Reply};
+use crate::oauth::access_token::AccessClaims;
 use crate::oauth::discovery::{INTROSPECT_PATH, REVOKE_PATH};
 use crate::oauth::scope::ScopeToken;
 use crate::routes::rate_limit;
-use crate::store::agents;
 use crate::store::audit::{Actor, Event, Subject};
-use crate::store::batch::Batch;
-use crate::store::clients::ClientRow;
+use crate::store::batch::{Batch, Guard, Outcomes, Step};
+use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{self, RefreshRow, RevokedBecause};
 
-use super::access::{active_access, verified_claims};
+use super::access::{verified_claims, AccessLookup};
+use super::single_use::{Marked, Spend};
 use super::{client_auth, invalid_request};
-
-fn token_param(form: &Form) -> Result<&str, ApiError> {
-    form.get("token")
-        .ok_or_else(|| invalid_request("token is required"))
-}
 
 fn revoked_event<'a>(client: &'a ClientRow, agent_id: &'a str, kind: &'static str) -> Event<'a> {
     Event::new("oauth.token_revoked", Actor::Client(&client.id))
@@ -33,38 +30,152 @@ fn revoked_event<'a>(client: &'a ClientRow, agent_id: &'a str, kind: &'static st
         .details(json!({ "token_type": kind }))
 }
 
-/// `POST /v1/oauth/revoke`
+/// What a token parameter turned out to be, read in the client's round trip.
+enum Presented {
+    /// No `token` parameter.
+    Missing,
+    /// A validly signed access token of this issuer (revocation needs no more).
+    Access(Box<AccessClaims>),
+    /// The same, with its state queued for reading (introspection).
+    Checked(Box<AccessLookup>),
+    /// Anything else: perhaps a refresh token.
+    Other(Step),
+}
+
+impl Presented {
+    /// Reads the `token` parameter and queues its lookup on `reads`. `with_state`: also the
+    /// access token's state. A configuration error (no signing key) is held until the client
+    /// has authenticated, where it was always raised.
+    fn push(
+        ctx: &Ctx<'_>,
+        form: &Form,
+        reads: &mut Batch,
+        with_state: bool,
+    ) -> Result<Self, ApiError> {
+        let Some(token) = form.get("token") else {
+            return Ok(Presented::Missing);
+        };
+        Ok(match verified_claims(ctx, token)? {
+            Some(claims) if with_state => {
+                Presented::Checked(Box::new(AccessLookup::push(reads, claims)))
+            }
+            Some(claims) => Presented::Access(Box::new(claims)),
+            None => {
+                Presented::Other(reads.push(grants::find_refresh_statement(&sha256_hex(token))))
+            }
+        })
+    }
+}
+
+/// Reads the client and what its `token` names in one round trip, then verifies the client's
+/// assertion. The assertion's `jti` is still to be spent.
+async fn authenticate(
+    ctx: &Ctx<'_>,
+    form: &Form,
+    path: &str,
+    with_state: bool,
+) -> Result<
+    (
+        client_auth::Authenticated,
+        Result<Presented, ApiError>,
+        Outcomes,
+    ),
+    ApiError,
+> {
+    let presented = client_auth::Presented::from_form(ctx, form)?;
+    let mut reads = Batch::new();
+    let client_step = reads.push(clients::find_statement(presented.client_id()));
+    let token = Presented::push(ctx, form, &mut reads, with_state);
+    let mut found = reads.run(ctx.db()).await?;
+    let auth = presented.verify(ctx, found.take(client_step).first()?, path)?;
+    Ok((auth, token, found))
+}
+
+/// `POST /v1/oauth/revoke`: one round trip reads the client (and a refresh token); a second
+/// spends the assertion's `jti` and, gated by it, revokes.
 pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::RevokeIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
-    let client = client_auth::authenticate(ctx, &form, REVOKE_PATH).await?;
-    rate_limit(ctx, Bucket::Revoke, &client.id).await?;
-    let token = token_param(&form)?;
-    let mut batch = Batch::new();
-    if let Some(claims) = verified_claims(ctx, token)? {
-        if claims.client_id == client.id {
-            // Only this access token: its jti is denylisted until it would have expired.
-            batch.push(grants::deny_access(
-                &claims.jti,
-                claims.exp * 1000,
-                ctx.now_ms,
-            ));
-            batch.push(revoked_event(&client, &claims.sub, "access_token").insert(&ctx.stamp()));
+    let (auth, token, mut found) = authenticate(ctx, &form, REVOKE_PATH, false).await?;
+    let client = &auth.client;
+    let mut spend = Spend::new();
+    let assertion = spend.mark(auth.mark(ctx.now_ms));
+    let token = match admit(ctx, Bucket::Revoke, client, token).await {
+        Ok(token) => token,
+        Err(e) => return Err(refuse(ctx, spend, assertion, e).await),
+    };
+    // What this client may revoke: its own access token, or its own live refresh family.
+    let target = match token {
+        Presented::Access(claims) => {
+            (claims.client_id == client.id).then_some(Revocation::Access(claims))
         }
-    } else if let Some(row) = grants::find_refresh(ctx.db(), &sha256_hex(token)).await? {
-        if row.client_id == client.id && !row.grant_revoked {
-            batch.push(grants::revoke(
-                &row.grant_id,
-                RevokedBecause::Revoked,
-                ctx.now_ms,
-            ));
-            batch.push(revoked_event(&client, &row.agent_id, "refresh_token").insert(&ctx.stamp()));
-        }
-    }
-    if !batch.is_empty() {
-        batch.run(ctx.db()).await?;
+        Presented::Other(step) => found
+            .take(step)
+            .first::<RefreshRow>()?
+            .filter(|row| row.client_id == client.id && !row.grant_revoked)
+            .map(Revocation::Refresh),
+        Presented::Checked(_) | Presented::Missing => None,
+    };
+    let spent = spend
+        .with(ctx, |batch, gate| {
+            if let Some(target) = &target {
+                target.push(ctx, client, batch, gate);
+            }
+        })
+        .await?;
+    if spent.replayed(assertion) {
+        return Err(client_auth::replayed(ctx));
     }
     Ok(Reply::document(&json!({})))
+}
+
+/// A revocation this client may make.
+enum Revocation {
+    /// Only this access token: its jti is denylisted until it would have expired.
+    Access(Box<AccessClaims>),
+    /// The whole grant of a refresh token.
+    Refresh(RefreshRow),
+}
+
+impl Revocation {
+    fn push(&self, ctx: &Ctx<'_>, client: &ClientRow, batch: &mut Batch, gate: Guard) {
+        let (revoke, event) = match self {
+            Revocation::Access(c) => (
+                grants::deny_access_if(&c.jti, c.exp * 1000, ctx.now_ms, gate.clone()),
+                revoked_event(client, &c.sub, "access_token"),
+            ),
+            Revocation::Refresh(row) => (
+                grants::revoke(&row.grant_id, RevokedBecause::Revoked, ctx.now_ms)
+                    .and_if(gate.clone()),
+                revoked_event(client, &row.agent_id, "refresh_token"),
+            ),
+        };
+        batch.push(revoke);
+        batch.push_if(event.insert(&ctx.stamp()), gate);
+    }
+}
+
+/// The checks after client authentication: the client's rate limit and the `token` parameter.
+async fn admit(
+    ctx: &Ctx<'_>,
+    bucket: Bucket,
+    client: &ClientRow,
+    token: Result<Presented, ApiError>,
+) -> Result<Presented, ApiError> {
+    rate_limit(ctx, bucket, &client.id).await?;
+    match token? {
+        Presented::Missing => Err(invalid_request("token is required")),
+        token => Ok(token),
+    }
+}
+
+/// Spends the assertion's marker on its own and answers `refusal`, unless it was replayed.
+async fn refuse(ctx: &Ctx<'_>, spend: Spend<'_>, assertion: Marked, refusal: ApiError) -> ApiError {
+    match spend.alone(ctx).await {
+        Ok(spent) if spent.replayed(assertion) => client_auth::replayed(ctx),
+        Ok(_) => refusal,
+        Err(e) => e,
+    }
 }
 
 /// Whether a refresh token of `client` is active now (RFC 7662 for a refresh token).
@@ -77,37 +188,49 @@ fn refresh_active(row: &RefreshRow, client: &ClientRow, now_ms: i64) -> bool {
         && !row.blocked
 }
 
-/// `POST /v1/oauth/introspect`
+/// `POST /v1/oauth/introspect`: one round trip reads the client and the token's state; a
+/// second spends the assertion's `jti`.
 pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::IntrospectIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
-    let client = client_auth::authenticate(ctx, &form, INTROSPECT_PATH).await?;
-    rate_limit(ctx, Bucket::Introspect, &client.id).await?;
-    let token = token_param(&form)?;
-    let inactive = || Ok(Reply::document(&json!({"active": false})));
-    if let Some(access) = active_access(ctx, token).await? {
-        let c = access.claims;
-        if c.client_id != client.id {
-            return inactive();
-        }
-        let mut body = json!({
-            "active": true, "token_type": "DPoP", "client_id": c.client_id, "sub": c.sub, "aud": c.aud,
-            "iss": c.iss, "scope": c.scope.to_string(), "exp": c.exp, "iat": c.iat, "jti": c.jti,
-            "cnf": {"jkt": c.jkt},
-        });
-        if c.scope.contains(ScopeToken::Name) {
-            let name = agents::name_of(ctx.db(), &c.sub).await?;
-            if let (Some(name), Some(obj)) = (name, body.as_object_mut()) {
-                obj.insert("username".into(), json!(name));
-            }
-        }
-        return Ok(Reply::document(&body));
+    let (auth, token, mut found) = authenticate(ctx, &form, INTROSPECT_PATH, true).await?;
+    let client = &auth.client;
+    let mut spend = Spend::new();
+    let assertion = spend.mark(auth.mark(ctx.now_ms));
+    let token = match admit(ctx, Bucket::Introspect, client, token).await {
+        Ok(token) => token,
+        Err(e) => return Err(refuse(ctx, spend, assertion, e).await),
+    };
+    if spend.alone(ctx).await?.replayed(assertion) {
+        return Err(client_auth::replayed(ctx));
     }
-    match grants::find_refresh(ctx.db(), &sha256_hex(token)).await? {
-        Some(r) if refresh_active(&r, &client, ctx.now_ms) => Ok(Reply::document(&json!({
-            "active": true, "token_type": "refresh_token", "client_id": r.client_id, "sub": r.agent_id,
-            "scope": r.scope, "exp": r.expires_at / 1000, "iat": r.issued_at / 1000,
-        }))),
-        _ => inactive(),
+    let inactive = || Ok(Reply::document(&json!({"active": false})));
+    match token {
+        Presented::Checked(lookup) => {
+            let Some(access) = lookup.active(&mut found)? else {
+                return inactive();
+            };
+            let c = access.claims;
+            if c.client_id != client.id {
+                return inactive();
+            }
+            let mut body = json!({
+                "active": true, "token_type": "DPoP", "client_id": c.client_id, "sub": c.sub, "aud": c.aud,
+                "iss": c.iss, "scope": c.scope.to_string(), "exp": c.exp, "iat": c.iat, "jti": c.jti,
+                "cnf": {"jkt": c.jkt},
+            });
+            if let (true, Some(obj)) = (c.scope.contains(ScopeToken::Name), body.as_object_mut()) {
+                obj.insert("username".into(), json!(access.state.agent_name));
+            }
+            Ok(Reply::document(&body))
+        }
+        Presented::Other(step) => match found.take(step).first::<RefreshRow>()? {
+            Some(r) if refresh_active(&r, client, ctx.now_ms) => Ok(Reply::document(&json!({
+                "active": true, "token_type": "refresh_token", "client_id": r.client_id, "sub": r.agent_id,
+                "scope": r.scope, "exp": r.expires_at / 1000, "iat": r.issued_at / 1000,
+            }))),
+            _ => inactive(),
+        },
+        Presented::Access(_) | Presented::Missing => inactive(),
     }
 }

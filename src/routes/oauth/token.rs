@@ -1,13 +1,14 @@
 //! The token endpoint (api.md 2.11, security.md §5, §7, §8): code redemption and refresh
 //! rotation, each one D1 batch whose first conditional statement decides single use — a
-//! batch that lost the race writes nothing and is answered as a reuse.
+//! batch that lost the race (or whose assertion or proof was replayed) writes nothing and is
+//! answered as a reuse (or a replay).
 
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::dpop::VerifiedProof;
-use crate::auth::dpop_request::HeaderProof;
+use crate::auth::dpop_request::{self, HeaderProof};
 use crate::ctx::Ctx;
 use crate::domain::ids::{opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
@@ -18,15 +19,18 @@ use crate::oauth::pkce;
 use crate::oauth::scope::{self, Scope};
 use crate::routes::rate_limit;
 use crate::store::audit::{Actor, Event, Subject};
-use crate::store::batch::Batch;
-use crate::store::clients::ClientRow;
+use crate::store::batch::{Batch, Guard, Outcomes, Step};
+use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{
     self, CodeRow, NewRefresh, RedeemOutcome, Redemption, RefreshRow, RevokedBecause,
     RotateOutcome, Rotation,
 };
 
 use super::access;
-use super::{client_auth, client_proof, invalid_grant, invalid_request, oauth_error};
+use super::single_use::{Marked, Spend, Spent};
+use super::{
+    check_client_proof, client_auth, invalid_grant, invalid_request, oauth_error, proof_mark,
+};
 
 #[derive(Serialize)]
 struct Issued<'a> {
@@ -48,14 +52,71 @@ fn dpop_error(error: &'static str, description: &'static str) -> ApiError {
     oauth_error(StatusCode::BAD_REQUEST, error, description)
 }
 
-/// `POST /v1/oauth/token`
+/// `POST /v1/oauth/token`: one D1 round trip reads the client with the code or refresh token
+/// it presents; a second spends the assertion's and the proof's `jti`s and, gated by both, writes
+/// the grant (`single_use`). Refusals keep their order: a replayed assertion, then the checks
+/// that follow client authentication, then a replayed proof, then the grant's own checks.
 pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::TokenIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
     let grant_type = form
         .get("grant_type")
         .ok_or_else(|| invalid_request("grant_type is required"))?;
-    let client = client_auth::authenticate(ctx, &form, TOKEN_PATH).await?;
+    let presented = client_auth::Presented::from_form(ctx, &form)?;
+    let mut reads = Batch::new();
+    let client_step = reads.push(clients::find_statement(presented.client_id()));
+    let lookup = Lookup::push(&mut reads, grant_type, &form);
+    let mut found = reads.run(ctx.db()).await?;
+    let auth = presented.verify(ctx, found.take(client_step).first()?, TOKEN_PATH)?;
+    let held = lookup.decode(&mut found)?;
+    let client = &auth.client;
+
+    let mut spend = Spend::new();
+    let assertion = spend.mark(auth.mark(ctx.now_ms));
+    let proof = match admit(ctx, grant_type, client).await {
+        Ok(proof) => proof,
+        Err(e) => return Err(refuse(ctx, spend, assertion, None, e).await),
+    };
+    let dpop = proof
+        .as_ref()
+        .map(|p| spend.mark(proof_mark(p, ctx.now_ms)));
+    // Key binding: the proof's key, or (compatible mode) the client's registered key.
+    let proof_jkt = proof.as_ref().map(|p| p.thumbprint.as_str());
+    let jkt = proof_jkt.unwrap_or(&client.key_thumbprint);
+    let plan = match held {
+        Held::Code(row) => plan_redemption(ctx, &form, client, row, proof_jkt, jkt).await,
+        Held::Refresh(row) => plan_rotation(ctx, &form, client, row, jkt),
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => return Err(refuse(ctx, spend, assertion, dpop, e).await),
+    };
+    let spent = spend
+        .with(ctx, |batch, gate| plan.push(ctx, client, batch, gate))
+        .await?;
+    precedence(ctx, &spent, assertion, dpop)?;
+    let decided = match spent.written() {
+        (Some(step), Some(outcomes)) => outcomes.changed(step),
+        _ => false,
+    };
+    let tokens = plan.finish(ctx, client, decided).await?;
+    Ok(Reply::document(&Issued {
+        access_token: &tokens.access,
+        token_type: "DPoP",
+        expires_in: ctx.config.access_token_ttl_secs,
+        refresh_token: &tokens.refresh,
+        scope: tokens.scope.to_string(),
+    }))
+}
+
+/// The checks between client authentication and the grant: the client's rate limit, a
+/// disabled client, the grant type, and the client's DPoP proof (verified, not yet spent;
+/// required for clients registered with `dpop_bound_access_tokens`).
+async fn admit(
+    ctx: &Ctx<'_>,
+    grant_type: &str,
+    client: &ClientRow,
+) -> Result<Option<VerifiedProof>, ApiError> {
     rate_limit(ctx, Bucket::Token, &client.id).await?;
     if client.disabled {
         return Err(oauth_error(
@@ -71,28 +132,7 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             "grant_type is not supported",
         ));
     }
-    let proof = token_proof(ctx, &client).await?;
-    // Key binding: the proof's key, or (compatible mode) the client's registered key.
-    let proof_jkt = proof.as_ref().map(|p| p.thumbprint.as_str());
-    let jkt = proof_jkt.unwrap_or(&client.key_thumbprint);
-    let tokens = if grant_type == "authorization_code" {
-        redeem_code(ctx, &form, &client, proof_jkt, jkt).await?
-    } else {
-        rotate_refresh(ctx, &form, &client, jkt).await?
-    };
-    Ok(Reply::document(&Issued {
-        access_token: &tokens.access,
-        token_type: "DPoP",
-        expires_in: ctx.config.access_token_ttl_secs,
-        refresh_token: &tokens.refresh,
-        scope: tokens.scope.to_string(),
-    }))
-}
-
-/// The client's DPoP proof, consumed; required for clients registered with
-/// `dpop_bound_access_tokens`.
-async fn token_proof(ctx: &Ctx<'_>, client: &ClientRow) -> Result<Option<VerifiedProof>, ApiError> {
-    match client_proof(ctx, None, None).await? {
+    match check_client_proof(ctx, None, None)? {
         HeaderProof::Verified(p) => Ok(Some(p)),
         HeaderProof::Absent if client.dpop_bound_access_tokens => Err(dpop_error(
             "invalid_dpop_proof",
@@ -107,6 +147,224 @@ async fn token_proof(ctx: &Ctx<'_>, client: &ClientRow) -> Result<Option<Verifie
             );
             e.extra_mut().dpop_nonce = Some(nonce);
             Err(e)
+        }
+    }
+}
+
+/// A replayed assertion, then a replayed proof: the refusals that outrank every other.
+fn precedence<W>(
+    ctx: &Ctx<'_>,
+    spent: &Spent<W>,
+    assertion: Marked,
+    dpop: Option<Marked>,
+) -> Result<(), ApiError> {
+    if spent.replayed(assertion) {
+        return Err(client_auth::replayed(ctx));
+    }
+    if dpop.is_some_and(|d| spent.replayed(d)) {
+        return Err(dpop_error("invalid_dpop_proof", dpop_request::REPLAYED));
+    }
+    Ok(())
+}
+
+/// Spends the markers on their own and answers `refusal`, unless a replay outranks it.
+async fn refuse(
+    ctx: &Ctx<'_>,
+    spend: Spend<'_>,
+    assertion: Marked,
+    dpop: Option<Marked>,
+    refusal: ApiError,
+) -> ApiError {
+    match spend.alone(ctx).await {
+        Ok(spent) => precedence(ctx, &spent, assertion, dpop)
+            .err()
+            .unwrap_or(refusal),
+        Err(e) => e,
+    }
+}
+
+/// Where the grant's credential is read in the client's round trip.
+enum Lookup {
+    Code(Option<Step>),
+    Refresh(Option<Step>),
+}
+
+/// The code or refresh token as stored (`None`: not sent, or unknown).
+enum Held {
+    Code(Option<CodeRow>),
+    Refresh(Option<RefreshRow>),
+}
+
+impl Lookup {
+    /// Queues the lookup of the credential the form presents for `grant_type` (an unsupported
+    /// grant type is refused later and reads as a code that was not sent).
+    fn push(reads: &mut Batch, grant_type: &str, form: &Form) -> Self {
+        if grant_type == "refresh_token" {
+            let step = form
+                .get("refresh_token")
+                .map(|t| reads.push(grants::find_refresh_statement(&sha256_hex(t))));
+            Lookup::Refresh(step)
+        } else {
+            let step = form
+                .get("code")
+                .map(|c| reads.push(grants::find_code_statement(&sha256_hex(c))));
+            Lookup::Code(step)
+        }
+    }
+
+    fn decode(self, found: &mut Outcomes) -> Result<Held, ApiError> {
+        Ok(match self {
+            Lookup::Code(step) => Held::Code(match step {
+                Some(s) => found.take(s).first()?,
+                None => None,
+            }),
+            Lookup::Refresh(step) => Held::Refresh(match step {
+                Some(s) => found.take(s).first()?,
+                None => None,
+            }),
+        })
+    }
+}
+
+/// What a grant request writes once its markers are spent.
+enum Plan {
+    Redeem(Box<Redeem>),
+    Rotate(Box<Rotate>),
+    /// A single-use credential presented again: revoke what its first use created, then refuse.
+    Reuse {
+        kind: &'static str,
+        because: RevokedBecause,
+        refusal: &'static str,
+        grant_id: Option<String>,
+        agent_id: String,
+    },
+}
+
+/// A code redemption, ready to write.
+struct Redeem {
+    row: CodeRow,
+    grant_id: String,
+    refresh: FreshRefresh,
+    minted: access::Minted,
+    scope: Scope,
+}
+
+/// A refresh rotation, ready to write.
+struct Rotate {
+    row: RefreshRow,
+    successor: FreshRefresh,
+    minted: access::Minted,
+    scope: Scope,
+}
+
+impl Plan {
+    fn reuse(replay: Replay<'_>, grant_id: Option<String>) -> Self {
+        let (kind, because, refusal) = replay.facts();
+        let agent_id = match replay {
+            Replay::Code(row) => row.agent_id.clone(),
+            Replay::Refresh(row) => row.agent_id.clone(),
+        };
+        Plan::Reuse {
+            kind,
+            because,
+            refusal,
+            grant_id,
+            agent_id,
+        }
+    }
+
+    /// Pushes the writes, their deciding statement gated by `gate`; returns that statement's
+    /// step.
+    fn push(
+        &self,
+        ctx: &Ctx<'_>,
+        client: &ClientRow,
+        batch: &mut Batch,
+        gate: Guard,
+    ) -> Option<Step> {
+        match self {
+            Plan::Redeem(r) => {
+                let details = json!({"grant_id": r.grant_id, "grant_type": "authorization_code"});
+                let event = client_event("oauth.token_issued", client, &r.row.agent_id, details);
+                let redemption = Redemption {
+                    code_id: &r.row.id,
+                    oauth_request_id: r.row.oauth_request_id.as_deref(),
+                    grant_id: &r.grant_id,
+                    client_id: &client.id,
+                    agent_id: &r.row.agent_id,
+                    scope: &r.row.scope,
+                    refresh: r.refresh.row(),
+                    now_ms: ctx.now_ms,
+                };
+                let issued = [r.minted.row.clone(), event.insert(&ctx.stamp())];
+                Some(grants::push_redemption(
+                    batch,
+                    &redemption,
+                    issued,
+                    Some(gate),
+                ))
+            }
+            Plan::Rotate(r) => {
+                let details = json!({"grant_id": r.row.grant_id});
+                let event = client_event("oauth.token_refreshed", client, &r.row.agent_id, details);
+                let rotation = Rotation {
+                    presented_id: &r.row.id,
+                    grant_id: &r.row.grant_id,
+                    successor: r.successor.row(),
+                    now_ms: ctx.now_ms,
+                };
+                let issued = [r.minted.row.clone(), event.insert(&ctx.stamp())];
+                Some(grants::push_rotation(batch, &rotation, issued, Some(gate)))
+            }
+            Plan::Reuse {
+                kind,
+                because,
+                grant_id: Some(grant_id),
+                agent_id,
+                ..
+            } => {
+                let details = json!({"grant_id": grant_id});
+                let event = client_event(kind, client, agent_id, details).insert(&ctx.stamp());
+                let revoke = grants::revoke(grant_id, *because, ctx.now_ms);
+                let step = batch.push(revoke.and_if(gate.clone()));
+                batch.push_if(event, gate);
+                Some(step)
+            }
+            // Nothing of the first use to revoke.
+            Plan::Reuse { grant_id: None, .. } => None,
+        }
+    }
+
+    /// The answer once the batch ran: `decided` is whether the deciding statement took effect.
+    async fn finish(
+        self,
+        ctx: &Ctx<'_>,
+        client: &ClientRow,
+        decided: bool,
+    ) -> Result<Tokens, ApiError> {
+        match self {
+            Plan::Redeem(r) => match RedeemOutcome::of(decided) {
+                RedeemOutcome::Redeemed => Ok(Tokens {
+                    access: r.minted.token,
+                    refresh: r.refresh.token,
+                    scope: r.scope,
+                }),
+                // A concurrent redemption won: this is a reuse.
+                RedeemOutcome::AlreadyUsed => {
+                    Err(refuse_replay(ctx, client, Replay::Code(&r.row)).await)
+                }
+            },
+            Plan::Rotate(r) => match RotateOutcome::of(decided) {
+                RotateOutcome::Rotated => Ok(Tokens {
+                    access: r.minted.token,
+                    refresh: r.successor.token,
+                    scope: r.scope,
+                }),
+                RotateOutcome::AlreadyRotated => {
+                    Err(refuse_replay(ctx, client, Replay::Refresh(&r.row)).await)
+                }
+            },
+            Plan::Reuse { refusal, .. } => Err(invalid_grant(refusal)),
         }
     }
 }
@@ -158,14 +416,15 @@ impl FreshRefresh {
 
 /// `grant_type=authorization_code`: PKCE, exact redirect URI, `dpop_jkt`, single use; a
 /// second redemption revokes the grant the first one created (security.md A5).
-async fn redeem_code(
+async fn plan_redemption(
     ctx: &Ctx<'_>,
     form: &Form,
     client: &ClientRow,
+    row: Option<CodeRow>,
     proof_jkt: Option<&str>,
     jkt: &str,
-) -> Result<Tokens, ApiError> {
-    let (Some(code), Some(redirect_uri)) = (form.get("code"), form.get("redirect_uri")) else {
+) -> Result<Plan, ApiError> {
+    let (Some(_), Some(redirect_uri)) = (form.get("code"), form.get("redirect_uri")) else {
         return Err(invalid_request("code and redirect_uri are required"));
     };
     let verifier = form
@@ -173,43 +432,30 @@ async fn redeem_code(
         .filter(|v| pkce::is_valid_verifier(v))
         .ok_or_else(|| invalid_grant("code_verifier is missing or malformed"))?;
     let invalid = || invalid_grant("authorization code is invalid or expired");
-    let row = grants::find_code(ctx.db(), &sha256_hex(code))
-        .await?
-        .ok_or_else(invalid)?;
+    let row = row.ok_or_else(invalid)?;
     if row.client_id != client.id || row.expires_at <= ctx.now_ms {
         return Err(invalid());
     }
     if row.used_at.is_some() {
-        return Err(refuse_replay(ctx, client, Replay::Code(&row)).await);
+        let grant_id = match &row.grant_id {
+            Some(g) => Some(g.clone()),
+            // Lost a race: the winner's grant was not yet written when the code was read.
+            None => grants::grant_of_code(ctx.db(), &row.id).await?,
+        };
+        return Ok(Plan::reuse(Replay::Code(&row), grant_id));
     }
     check_code(&row, verifier, redirect_uri, proof_jkt)?;
     let scope = stored_scope(&row.scope)?;
-
     let grant_id = uuid_v4(ctx.rng())?;
     let refresh = FreshRefresh::new(ctx)?;
     let minted = access::mint(ctx, &grant_id, &client.id, &row.agent_id, scope, jkt)?;
-    let details = json!({"grant_id": grant_id, "grant_type": "authorization_code"});
-    let event = client_event("oauth.token_issued", client, &row.agent_id, details);
-    let redemption = Redemption {
-        code_id: &row.id,
-        oauth_request_id: row.oauth_request_id.as_deref(),
-        grant_id: &grant_id,
-        client_id: &client.id,
-        agent_id: &row.agent_id,
-        scope: &row.scope,
-        refresh: refresh.row(),
-        now_ms: ctx.now_ms,
-    };
-    let issued = [minted.row, event.insert(&ctx.stamp())];
-    match grants::redeem_code(ctx.db(), &redemption, issued).await? {
-        RedeemOutcome::Redeemed => Ok(Tokens {
-            access: minted.token,
-            refresh: refresh.token,
-            scope,
-        }),
-        // A concurrent redemption won: this is a reuse.
-        RedeemOutcome::AlreadyUsed => Err(refuse_replay(ctx, client, Replay::Code(&row)).await),
-    }
+    Ok(Plan::Redeem(Box::new(Redeem {
+        row,
+        grant_id,
+        refresh,
+        minted,
+        scope,
+    })))
 }
 
 /// The stateless checks of a code presented by its own client: PKCE, the exact redirect URI,
@@ -244,17 +490,17 @@ fn check_code(
 }
 
 /// `grant_type=refresh_token`: rotation with reuse detection (security.md §8).
-async fn rotate_refresh(
+fn plan_rotation(
     ctx: &Ctx<'_>,
     form: &Form,
     client: &ClientRow,
+    row: Option<RefreshRow>,
     jkt: &str,
-) -> Result<Tokens, ApiError> {
-    let presented = form
-        .get("refresh_token")
-        .ok_or_else(|| invalid_request("refresh_token is required"))?;
-    let row = grants::find_refresh(ctx.db(), &sha256_hex(presented))
-        .await?
+) -> Result<Plan, ApiError> {
+    if form.get("refresh_token").is_none() {
+        return Err(invalid_request("refresh_token is required"));
+    }
+    let row = row
         // Another client's token: refused with no side effects (F5).
         .filter(|r| r.client_id == client.id)
         .ok_or_else(|| invalid_grant("refresh token is invalid"))?;
@@ -262,7 +508,8 @@ async fn rotate_refresh(
         return Err(invalid_grant("the grant has been revoked"));
     }
     if row.replaced_by.is_some() {
-        return Err(refuse_replay(ctx, client, Replay::Refresh(&row)).await);
+        let grant_id = Some(row.grant_id.clone());
+        return Ok(Plan::reuse(Replay::Refresh(&row), grant_id));
     }
     if row.expires_at <= ctx.now_ms {
         return Err(invalid_grant("refresh token has expired"));
@@ -271,28 +518,14 @@ async fn rotate_refresh(
         return Err(invalid_grant("the client is blocked for this agent"));
     }
     let scope = narrowed_scope(form, stored_scope(&row.scope)?)?;
-
     let successor = FreshRefresh::new(ctx)?;
     let minted = access::mint(ctx, &row.grant_id, &client.id, &row.agent_id, scope, jkt)?;
-    let details = json!({"grant_id": row.grant_id});
-    let event = client_event("oauth.token_refreshed", client, &row.agent_id, details);
-    let rotation = Rotation {
-        presented_id: &row.id,
-        grant_id: &row.grant_id,
-        successor: successor.row(),
-        now_ms: ctx.now_ms,
-    };
-    let issued = [minted.row, event.insert(&ctx.stamp())];
-    match grants::rotate_refresh(ctx.db(), &rotation, issued).await? {
-        RotateOutcome::Rotated => Ok(Tokens {
-            access: minted.token,
-            refresh: successor.token,
-            scope,
-        }),
-        RotateOutcome::AlreadyRotated => {
-            Err(refuse_replay(ctx, client, Replay::Refresh(&row)).await)
-        }
-    }
+    Ok(Plan::Rotate(Box::new(Rotate {
+        row,
+        successor,
+        minted,
+        scope,
+    })))
 }
 
 /// The grant's scope, or the narrower one the client asked for.

@@ -5,9 +5,18 @@
 
 mod common;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use agent_id::app::Handled;
+use agent_id::http::Request;
 use agent_id::jose::b64;
+use agent_id::store::{Db, Outcome, Statement, StoreError};
 use common::*;
 use ed25519_dalek::SigningKey;
+use serde_json::json;
 
 /// (signing key derived, DPoP nonce key derived) in the App's configuration.
 fn derived(h: &Harness) -> (bool, bool) {
@@ -96,5 +105,103 @@ fn a_bad_signing_seed_still_fails_exactly_the_requests_that_need_it() {
         (503, Some("configuration_error")),
         "{}",
         login.body
+    );
+}
+
+/// Yields once, so that futures joined together take turns.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A database that yields before every call, as D1 does: requests served together by one App
+/// interleave at each storage call, as in one workerd isolate.
+struct Yielding(Rc<dyn Db>);
+
+#[async_trait::async_trait(?Send)]
+impl Db for Yielding {
+    async fn run(&self, stmt: Statement) -> Result<Outcome, StoreError> {
+        YieldOnce(false).await;
+        self.0.run(stmt).await
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<Outcome>, StoreError> {
+        YieldOnce(false).await;
+        self.0.batch(stmts).await
+    }
+}
+
+/// A registration's completion request, its challenge already initiated.
+fn completion(h: &Harness, name: &str) -> Request {
+    let key = TestKey::random();
+    let r = h.send(
+        Req::post("/v1/agents/register/initiate")
+            .json(json!({"name": name, "public_key": key.x()})),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let data = r.body["challenge_data"].as_str().unwrap();
+    let path = format!(
+        "/v1/agents/register/complete/{}",
+        r.body["challenge_id"].as_str().unwrap()
+    );
+    Req::post(&path)
+        .json(json!({"signature": key.sign_b64(data.as_bytes())}))
+        .into_request()
+}
+
+fn status(handled: &Handled) -> u16 {
+    match handled {
+        Handled::Response(r) => r.status().as_u16(),
+        Handled::Asset(_) => 0,
+    }
+}
+
+#[test]
+fn requests_served_together_by_one_app_keep_their_own_meters_and_deferred_work() {
+    let h = Harness::with_db_layer(agent_id::config::Config::load(&vars(&[])), |db| {
+        Rc::new(Yielding(db))
+    });
+    let alone = completion(&h, "Alone");
+    let (handled, alone_tasks) = futures::executor::block_on(h.app.serve(alone));
+    assert_eq!(status(&handled), 201);
+    let alone_usage = h.metrics.last().unwrap().usage;
+    assert!(alone_usage.d1_round_trips > 0 && !alone_tasks.is_empty());
+
+    let (a, b) = (completion(&h, "First"), completion(&h, "Second"));
+    h.metrics.take();
+    let ((a, a_tasks), (b, b_tasks), (health, health_tasks)) =
+        futures::executor::block_on(futures::future::join3(
+            h.app.serve(a),
+            h.app.serve(b),
+            h.app.serve(Req::get("/health").into_request()),
+        ));
+    assert_eq!((status(&a), status(&b), status(&health)), (201, 201, 200));
+    let records = h.metrics.take();
+    let usage_of = |route: &str| -> Vec<_> {
+        records
+            .iter()
+            .filter(|r| r.route == route)
+            .map(|r| r.usage)
+            .collect()
+    };
+    assert_eq!(
+        usage_of("agents.register_complete"),
+        [alone_usage, alone_usage],
+        "each request counts only its own storage calls"
+    );
+    assert_eq!(usage_of("health"), [Default::default()]);
+    assert_eq!(
+        (a_tasks.len(), b_tasks.len(), health_tasks.len()),
+        (alone_tasks.len(), alone_tasks.len(), 0),
+        "each request hands back only its own deferred work"
     );
 }

@@ -8,6 +8,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use ed25519_dalek::SigningKey;
+use zeroize::Zeroize;
 
 use crate::auth::dpop::nonce;
 use crate::domain::rate_limit::{Bucket, Limit, RateLimits};
@@ -134,11 +135,19 @@ impl<S, T> std::fmt::Debug for Derived<S, T> {
     }
 }
 
-/// The 32-byte Ed25519 seeds of `OAUTH_SIGNING_KEY` and `OAUTH_SIGNING_KEY_PREVIOUS`.
+/// The 32-byte Ed25519 seeds of `OAUTH_SIGNING_KEY` and `OAUTH_SIGNING_KEY_PREVIOUS`, wiped on
+/// drop as `SigningKey` wipes its own copy.
 #[derive(Clone)]
 pub struct SigningSeeds {
     current: [u8; 32],
     previous: Option<[u8; 32]>,
+}
+
+impl Drop for SigningSeeds {
+    fn drop(&mut self) {
+        self.current.zeroize();
+        self.previous.zeroize();
+    }
 }
 
 impl SigningSeeds {
@@ -155,6 +164,15 @@ impl SigningSeeds {
 pub enum NonceSource {
     Secret(Vec<u8>),
     Seed([u8; 32]),
+}
+
+impl Drop for NonceSource {
+    fn drop(&mut self) {
+        match self {
+            NonceSource::Secret(s) => s.zeroize(),
+            NonceSource::Seed(seed) => seed.zeroize(),
+        }
+    }
 }
 
 impl NonceSource {

@@ -21,7 +21,9 @@ use crate::routes::table::{Endpoint, Handler, ENDPOINTS};
 use crate::store::{Db, Kv};
 
 /// The Worker's application: its configuration (or why it is unusable), the services requests
-/// use, and the endpoint table. Built per request in workerd, once per test natively.
+/// use, and the endpoint table. Built once per isolate in workerd (`crate::isolate`), once per
+/// test natively; everything that belongs to one request comes from
+/// [`Services::for_request`].
 pub struct App {
     pub config: Result<Config, ConfigError>,
     pub services: Services,

@@ -4,9 +4,11 @@
 //! numeric bounds). A missing or invalid *secret* is kept as a [`Setting`] error so that only
 //! the requests needing it fail closed with `503 configuration_error`; no secret has a default.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use ed25519_dalek::SigningKey;
+use zeroize::Zeroize;
 
 use crate::auth::dpop::nonce;
 use crate::domain::rate_limit::{Bucket, Limit, RateLimits};
@@ -90,6 +92,98 @@ impl std::fmt::Debug for Paddle {
     }
 }
 
+/// A key derived from a secret on first use. The secret is validated when the configuration
+/// loads, so a missing or malformed one is reported exactly as before, on the same requests;
+/// the derivation itself (an Ed25519 public key is a scalar multiplication, ~80 µs in wasm) runs
+/// only on the paths that use the key, once per isolate.
+#[derive(Clone)]
+pub struct Derived<S, T> {
+    source: Setting<S>,
+    derive: fn(&S) -> T,
+    value: OnceCell<T>,
+}
+
+impl<S, T> Derived<S, T> {
+    fn new(source: Setting<S>, derive: fn(&S) -> T) -> Self {
+        Self {
+            source,
+            derive,
+            value: OnceCell::new(),
+        }
+    }
+
+    /// The key, derived now if this is its first use; the setting's error if it is unusable.
+    /// Named like `Result::as_ref` so callers read it as they read any other [`Setting`].
+    pub fn as_ref(&self) -> Result<&T, &ConfigError> {
+        let source = self.source.as_ref()?;
+        Ok(self.value.get_or_init(|| (self.derive)(source)))
+    }
+
+    /// Whether the key has been derived yet (tests pin which paths derive it).
+    pub fn is_derived(&self) -> bool {
+        self.value.get().is_some()
+    }
+}
+
+/// Whether the key is usable, never its value.
+impl<S, T> std::fmt::Debug for Derived<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Ok(_) => f.write_str("Ok(\"<redacted>\")"),
+            Err(e) => f.debug_tuple("Err").field(e).finish(),
+        }
+    }
+}
+
+/// The 32-byte Ed25519 seeds of `OAUTH_SIGNING_KEY` and `OAUTH_SIGNING_KEY_PREVIOUS`, wiped on
+/// drop as `SigningKey` wipes its own copy.
+#[derive(Clone)]
+pub struct SigningSeeds {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
+
+impl Drop for SigningSeeds {
+    fn drop(&mut self) {
+        self.current.zeroize();
+        self.previous.zeroize();
+    }
+}
+
+impl SigningSeeds {
+    fn keys(&self) -> SigningKeys {
+        SigningKeys {
+            current: SigningKey::from_bytes(&self.current),
+            previous: self.previous.as_ref().map(SigningKey::from_bytes),
+        }
+    }
+}
+
+/// Where the DPoP nonce key comes from: `DPOP_NONCE_SECRET`, or derived from the signing seed.
+#[derive(Clone)]
+pub enum NonceSource {
+    Secret(Vec<u8>),
+    Seed([u8; 32]),
+}
+
+impl Drop for NonceSource {
+    fn drop(&mut self) {
+        match self {
+            NonceSource::Secret(s) => s.zeroize(),
+            NonceSource::Seed(seed) => seed.zeroize(),
+        }
+    }
+}
+
+impl NonceSource {
+    fn key(&self) -> Vec<u8> {
+        match self {
+            NonceSource::Secret(s) => s.clone(),
+            NonceSource::Seed(seed) => nonce::nonce_key(seed).to_vec(),
+        }
+    }
+}
+
 /// The server's Ed25519 token-signing keys (current and, during rotation, previous).
 #[derive(Clone)]
 pub struct SigningKeys {
@@ -152,9 +246,10 @@ pub struct Config {
     pub environment: Environment,
     /// `PUBLIC_BASE_URL`; `None` only in development (then the request origin is the issuer).
     pub public_base_url: Option<String>,
-    pub signing_keys: Setting<SigningKeys>,
-    /// Key for stateless DPoP nonces (api.md 9.10).
-    pub dpop_nonce_key: Setting<Vec<u8>>,
+    /// Derived on first use: only the paths that sign (token, JWKS) pay for it.
+    pub signing_keys: Derived<SigningSeeds, SigningKeys>,
+    /// Key for stateless DPoP nonces (api.md 9.10), derived on first use.
+    pub dpop_nonce_key: Derived<NonceSource, Vec<u8>>,
     /// Key for shadow overseer ids (api.md 9.9).
     pub shadow_secret: Setting<String>,
     /// Key for `custom_data` link signatures (api.md 7.3).
@@ -229,8 +324,8 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("environment", environment)
             .field("public_base_url", public_base_url)
-            .field("signing_keys", &redacted(signing_keys))
-            .field("dpop_nonce_key", &redacted(dpop_nonce_key))
+            .field("signing_keys", signing_keys)
+            .field("dpop_nonce_key", dpop_nonce_key)
             .field("shadow_secret", &redacted(shadow_secret))
             .field("link_key", &redacted(link_key))
             .field("paddle", paddle)
@@ -293,15 +388,17 @@ impl Config {
             None => None,
         };
 
-        let signing_keys = parse_signing_keys(vars);
-        let dpop_nonce_key = match get("DPOP_NONCE_SECRET") {
-            Some(s) if s.len() >= 32 => Ok(s.into_bytes()),
+        let signing_seeds = parse_signing_seeds(vars);
+        let nonce_source = match get("DPOP_NONCE_SECRET") {
+            Some(s) if s.len() >= 32 => Ok(NonceSource::Secret(s.into_bytes())),
             Some(_) => Err(err("DPOP_NONCE_SECRET", "must be at least 32 bytes")),
-            None => signing_keys
+            None => signing_seeds
                 .as_ref()
-                .map(|k| nonce::nonce_key(&k.current.to_bytes()).to_vec())
+                .map(|s| NonceSource::Seed(s.current))
                 .map_err(Clone::clone),
         };
+        let signing_keys = Derived::new(signing_seeds, SigningSeeds::keys);
+        let dpop_nonce_key = Derived::new(nonce_source, NonceSource::key);
 
         let secret = |name: &'static str, min_len: usize| -> Setting<String> {
             match get(name) {
@@ -474,7 +571,7 @@ fn parse_origin(url: &str, require_https: bool) -> Result<String, ConfigError> {
     Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
 }
 
-fn parse_seed(vars: &dyn Vars, name: &'static str) -> Option<Setting<SigningKey>> {
+fn parse_seed(vars: &dyn Vars, name: &'static str) -> Option<Setting<[u8; 32]>> {
     let raw = vars
         .get(name)
         .map(|v| v.trim().to_owned())
@@ -482,16 +579,16 @@ fn parse_seed(vars: &dyn Vars, name: &'static str) -> Option<Setting<SigningKey>
     Some(
         b64::decode_lenient(&raw)
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .map(|seed| SigningKey::from_bytes(&seed))
             .ok_or(err(name, "must be a base64 32-byte Ed25519 seed")),
     )
 }
 
-fn parse_signing_keys(vars: &dyn Vars) -> Setting<SigningKeys> {
+/// Validates the seeds (every error is reported at load); the keys are derived on first use.
+fn parse_signing_seeds(vars: &dyn Vars) -> Setting<SigningSeeds> {
     let current = parse_seed(vars, "OAUTH_SIGNING_KEY")
         .unwrap_or(Err(err("OAUTH_SIGNING_KEY", "is not set")))?;
     let previous = parse_seed(vars, "OAUTH_SIGNING_KEY_PREVIOUS").transpose()?;
-    Ok(SigningKeys { current, previous })
+    Ok(SigningSeeds { current, previous })
 }
 
 fn parse_rate_limits(json: Option<&str>) -> Result<RateLimits, ConfigError> {
@@ -536,8 +633,14 @@ mod tests {
         assert_eq!(c.environment, Environment::Development);
         assert_eq!(c.public_base_url, None);
         assert_eq!(c.session_ttl_secs, 1800);
-        assert_eq!(c.signing_keys.unwrap_err().name, "OAUTH_SIGNING_KEY");
-        assert_eq!(c.dpop_nonce_key.unwrap_err().name, "OAUTH_SIGNING_KEY");
+        assert_eq!(
+            c.signing_keys.as_ref().unwrap_err().name,
+            "OAUTH_SIGNING_KEY"
+        );
+        assert_eq!(
+            c.dpop_nonce_key.as_ref().unwrap_err().name,
+            "OAUTH_SIGNING_KEY"
+        );
         assert!(c.rate_limits.is_some());
     }
 
@@ -713,10 +816,45 @@ mod tests {
         let seed: [u8; 32] = core::array::from_fn(|i| i as u8);
         let c = Config::load(&vars(&[("OAUTH_SIGNING_KEY", &b64::encode(&seed))])).unwrap();
         assert_eq!(
-            crate::crypto::hex::encode(&c.dpop_nonce_key.unwrap()),
+            crate::crypto::hex::encode(c.dpop_nonce_key.as_ref().unwrap()),
             "ab8dfd1e5941f2c5ff24a047aecf0d809c0fc2acb11208e872390bb5551d18cf"
         );
         let bad = Config::load(&vars(&[("OAUTH_SIGNING_KEY", "c2hvcnQ")])).unwrap();
-        assert!(bad.signing_keys.is_err());
+        assert!(bad.signing_keys.as_ref().is_err());
+    }
+
+    #[test]
+    fn keys_are_validated_at_load_and_derived_on_first_use_only() {
+        let seed: [u8; 32] = core::array::from_fn(|i| i as u8);
+        let c = Config::load(&vars(&[("OAUTH_SIGNING_KEY", &b64::encode(&seed))])).unwrap();
+        assert!(!c.signing_keys.is_derived() && !c.dpop_nonce_key.is_derived());
+        let keys = c.signing_keys.as_ref().unwrap();
+        assert_eq!(keys.current.to_bytes(), seed);
+        assert!(keys.previous.is_none());
+        assert!(
+            c.signing_keys.is_derived() && !c.dpop_nonce_key.is_derived(),
+            "the nonce key needs only the seed, not the signing key"
+        );
+        assert!(
+            std::ptr::eq(keys, c.signing_keys.as_ref().unwrap()),
+            "derived once"
+        );
+        // A malformed previous key is still an error of the whole setting, named, at load.
+        let bad = Config::load(&vars(&[
+            ("OAUTH_SIGNING_KEY", &b64::encode(&seed)),
+            ("OAUTH_SIGNING_KEY_PREVIOUS", "c2hvcnQ"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            bad.signing_keys.as_ref().unwrap_err(),
+            &err(
+                "OAUTH_SIGNING_KEY_PREVIOUS",
+                "must be a base64 32-byte Ed25519 seed"
+            )
+        );
+        assert_eq!(
+            format!("{:?}", bad.dpop_nonce_key),
+            "Err(ConfigError { name: \"OAUTH_SIGNING_KEY_PREVIOUS\", problem: \"must be a base64 32-byte Ed25519 seed\" })"
+        );
     }
 }

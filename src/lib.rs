@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod ctx;
 pub mod domain;
 pub mod http;
+pub mod isolate;
 pub mod jose;
 pub mod log;
 pub mod metrics;

@@ -1,10 +1,19 @@
-//! The thin Worker edge: converts workers-rs requests into [`Request`]s, runs the [`App`],
-//! and converts back. Nothing here makes a decision.
+//! The thin Worker edge: converts workerd requests into [`Request`]s, runs the isolate's
+//! [`App`], and converts back. Nothing here makes a decision.
+//!
+//! The App is built once per isolate ([`build_app`], cached by [`IsolateCache`] under the `env`
+//! object's identity); each request gets its own meter and deferred queue from
+//! [`crate::ctx::Services::for_request`]. The request and response cross the wasm boundary in
+//! few JS calls: the URL once, the headers as one JSON text each way
+//! ([`crate::http::edge`]), the body with one `arrayBuffer()` when its length is declared.
 
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, Method};
+use js_sys::{Array, Object, Uint8Array, JSON};
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::app::{App, Handled};
@@ -12,8 +21,10 @@ use crate::clock::{Clock, JsClock, OsEntropy};
 use crate::config::{Config, Vars};
 use crate::domain::ids::uuid_v4;
 use crate::domain::rate_limit::Tally;
+use crate::http::edge;
 use crate::http::headers::Finish;
 use crate::http::{ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
+use crate::isolate::IsolateCache;
 use crate::paddle::api::FetchPaddle;
 use crate::store::d1::D1Db;
 use crate::store::workers_kv::WorkersKv;
@@ -31,12 +42,38 @@ impl Vars for EnvVars<'_> {
     }
 }
 
-thread_local! {
-    /// Rate-limit attempts not yet written to KV, shared by the requests this isolate serves.
-    static RATE_TALLY: Rc<Tally> = Rc::new(Tally::default());
+/// An `env` compared by identity (`Object.is`). workerd passes the same object to every request
+/// while the environment is unchanged, and a new one when vars, secrets or bindings change
+/// (which may happen without a new isolate), so identity is an exact and O(1) cache key.
+struct EnvKey(Env);
+
+impl PartialEq for EnvKey {
+    fn eq(&self, other: &Self) -> bool {
+        Object::is(&self.0, &other.0)
+    }
 }
 
-fn app(env: &Env) -> worker::Result<App> {
+thread_local! {
+    /// Rate-limit attempts not yet written to KV, shared by the requests this isolate serves
+    /// (kept across App rebuilds: pending attempts are not lost when the environment changes).
+    static RATE_TALLY: Rc<Tally> = Rc::new(Tally::default());
+    /// The isolate's App, built on its first request and again when `env` changes.
+    static APP: IsolateCache<EnvKey, App> = IsolateCache::default();
+}
+
+/// The App of this isolate for `env`.
+fn app(env: &Env) -> worker::Result<Rc<App>> {
+    APP.with(|cache| cache.get_or_try_build(EnvKey(env.clone()), |key| build_app(&key.0)))
+}
+
+/// Everything that does not depend on the request: the configuration (keys are derived on
+/// first use), the route table, the clock and randomness, D1, KV and Paddle clients and the
+/// rate tally. Bindings are per isolate (not request-scoped I/O objects), and the cache key is
+/// the `env` they come from, so keeping them is the same as reading them again.
+/// Isolate-wide services are attached here, one line each.
+fn build_app(env: &Env) -> worker::Result<App> {
+    // Once per isolate and environment: a line per request would mean the cache never hits.
+    crate::log::info(&serde_json::json!({"event": "isolate.app_built"}));
     let config = Config::load(&EnvVars(env));
     let db = D1Db::new(env.d1("DB")?);
     let paddle = FetchPaddle {
@@ -61,17 +98,35 @@ fn app(env: &Env) -> worker::Result<App> {
 }
 
 /// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.
-async fn read_body(req: &mut worker::Request) -> Body {
-    let declared = req
-        .headers()
+async fn read_body(req: &web_sys::Request, headers: &HeaderMap) -> Body {
+    let declared = headers
         .get("content-length")
-        .ok()
-        .flatten()
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Body::TooLarge;
     }
-    let Ok(mut stream) = req.stream() else {
+    if req.body().is_none() {
+        return Body::Bytes(Vec::new());
+    }
+    if declared.is_some() && !headers.contains_key("transfer-encoding") {
+        // The declared length frames the body, so it cannot grow past it: one read, one copy.
+        let Ok(promise) = req.array_buffer() else {
+            return Body::Bytes(Vec::new());
+        };
+        let bytes = JsFuture::from(promise)
+            .await
+            .map(|buf| Uint8Array::new(&buf).to_vec())
+            .unwrap_or_default();
+        return if bytes.len() > MAX_BODY_BYTES {
+            Body::TooLarge
+        } else {
+            Body::Bytes(bytes)
+        };
+    }
+    // No declared length (chunked): read chunk by chunk and stop past the limit.
+    // `Clone::clone` copies the handle; `req.clone()` would be JS `Request.clone()` (a body tee).
+    let Ok(mut stream) = worker::Request::from(Clone::clone(req)).stream() else {
         return Body::Bytes(Vec::new());
     };
     let mut bytes = Vec::new();
@@ -89,10 +144,10 @@ async fn read_body(req: &mut worker::Request) -> Body {
     Body::Bytes(bytes)
 }
 
-/// The method exactly as sent. workers-rs's `Method` enum turns every method it does not know
-/// into `GET` (and upper-cases the rest), so it is read from the underlying `web_sys::Request`.
-fn method(req: &worker::Request) -> Result<Method, ApiError> {
-    Method::from_bytes(req.inner().method().as_bytes()).map_err(|_| {
+/// The method exactly as sent (workers-rs's `Method` enum would turn unknown methods into
+/// `GET` and upper-case the rest).
+fn method(req: &web_sys::Request) -> Result<Method, ApiError> {
+    Method::from_bytes(req.method().as_bytes()).map_err(|_| {
         ApiError::new(
             ErrorCode::MethodNotAllowed,
             "request method is not a valid token",
@@ -100,53 +155,60 @@ fn method(req: &worker::Request) -> Result<Method, ApiError> {
     })
 }
 
-/// A header value's bytes. A JS header value is a ByteString (every char ≤ U+00FF), each char one
-/// byte, so obs-text reaches the App exactly as sent, as natively. workerd decodes some non-ASCII
-/// values as UTF-8 first (invalid bytes become U+FFFD); those keep their UTF-8 bytes, still
-/// non-ASCII, so the App refuses them as it refuses obs-text instead of never seeing the header.
-fn value_bytes(value: &str) -> Vec<u8> {
-    value
-        .chars()
-        .map(|c| u8::try_from(c).ok())
-        .collect::<Option<Vec<u8>>>()
-        .unwrap_or_else(|| value.as_bytes().to_vec())
+/// Every header with its bytes as sent, in one crossing: `JSON.stringify(Array.from(headers))`.
+/// (workers-rs's `Headers::entries` is UTF-16 → UTF-8, which re-encodes non-ASCII values.)
+fn headers(h: &web_sys::Headers) -> HeaderMap {
+    JSON::stringify(&Array::from(h))
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|json| edge::headers_from_json(&json))
+        .unwrap_or_else(|| headers_one_by_one(h))
 }
 
-/// Every header with its bytes as sent. workers-rs's `Headers::entries` is UTF-16 → UTF-8, which
-/// re-encodes non-ASCII values, so the `web_sys::Headers` is iterated here.
-fn headers(req: &worker::Request) -> HeaderMap {
+/// The header-by-header reading, for a header list JSON cannot carry (none is known).
+fn headers_one_by_one(h: &web_sys::Headers) -> HeaderMap {
     let mut out = HeaderMap::new();
-    let Ok(Some(entries)) = js_sys::try_iter(&req.inner().headers()) else {
+    let Ok(Some(entries)) = js_sys::try_iter(h) else {
         return out;
     };
     for entry in entries.flatten() {
-        let pair = js_sys::Array::from(&entry);
-        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
-            continue;
-        };
-        let value = HeaderValue::from_bytes(&value_bytes(&value));
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
-            out.append(n, v);
+        let pair = Array::from(&entry);
+        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+            edge::append(&mut out, &name, &value);
         }
     }
     out
 }
 
-async fn convert(mut req: worker::Request) -> worker::Result<Result<Request, ApiError>> {
-    let url = req.url()?;
-    let method = match method(&req) {
+async fn convert(req: &web_sys::Request, url: &str) -> worker::Result<Result<Request, ApiError>> {
+    let method = match method(req) {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
-    let headers = headers(&req);
-    let body = read_body(&mut req).await;
+    let (origin, path, query) = match edge::split_url(url) {
+        Some(t) => (
+            t.origin.to_owned(),
+            t.path.to_owned(),
+            t.query.map(str::to_owned),
+        ),
+        None => {
+            let url = worker::Url::parse(url)?;
+            (
+                url.origin().ascii_serialization(),
+                url.path().to_owned(),
+                url.query().map(str::to_owned),
+            )
+        }
+    };
+    let headers = headers(&req.headers());
+    let body = read_body(req, &headers).await;
     Ok(Ok(Request {
         method,
-        path: url.path().to_owned(),
-        query: url.query().map(str::to_owned),
+        path,
+        query,
         headers,
         body,
-        origin: url.origin().ascii_serialization(),
+        origin,
     }))
 }
 
@@ -170,32 +232,44 @@ fn refuse(app: &App, e: &ApiError) -> crate::http::Response {
     )
 }
 
-fn respond(res: crate::http::Response) -> worker::Result<worker::Response> {
-    let status = res.status().as_u16();
+/// `new Response(body, {status, headers})`: the headers as one JSON array, the body copied once.
+fn respond(res: crate::http::Response) -> worker::Result<web_sys::Response> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(res.status().as_u16());
+    init.set_headers(&JSON::parse(&edge::headers_to_json(res.headers()))?);
+    let body = res.into_body();
+    let body = (!body.is_empty()).then(|| Uint8Array::from(body.as_slice()));
+    Ok(web_sys::Response::new_with_opt_buffer_source_and_init(
+        body.as_ref().map(AsRef::as_ref),
+        &init,
+    )?)
+}
+
+/// Static Assets answer the path itself, or index.html for app routes (SPA fallback), with the
+/// App's document headers added.
+async fn asset(env: &Env, url: &str, extra: &HeaderMap) -> worker::Result<web_sys::Response> {
+    let asset = env.assets("ASSETS")?.fetch(url, None).await?;
     let headers = worker::Headers::new();
-    for (name, value) in res.headers() {
+    for (name, value) in asset.headers().entries() {
+        headers.set(&name, &value)?;
+    }
+    for (name, value) in extra {
         if let Ok(v) = value.to_str() {
-            headers.append(name.as_str(), v)?;
+            headers.set(name.as_str(), v)?;
         }
     }
-    let body = res.into_body();
-    let out = if body.is_empty() {
-        worker::Response::empty()?
-    } else {
-        worker::Response::from_bytes(body)?
-    };
-    Ok(out.with_status(status).with_headers(headers))
+    Ok(asset.with_headers(headers).into())
 }
 
 #[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    let url = req.url()?.to_string();
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let app = app(&env)?;
-    let req = match convert(req).await? {
-        Ok(req) => req,
+    let url = req.url();
+    let converted = match convert(&req, &url).await? {
+        Ok(converted) => converted,
         Err(e) => return respond(refuse(&app, &e)),
     };
-    let (handled, tasks) = app.serve(req).await;
+    let (handled, tasks) = app.serve(converted).await;
     // Deferred work (Paddle calls, KV updates after a commit) runs after the response.
     if !tasks.is_empty() {
         ctx.wait_until(async move {
@@ -206,20 +280,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     }
     match handled {
         Handled::Response(res) => respond(res),
-        Handled::Asset(extra) => {
-            // Static Assets answer the path itself, or index.html for app routes (SPA fallback).
-            let asset = env.assets("ASSETS")?.fetch(url, None).await?;
-            let headers = worker::Headers::new();
-            for (name, value) in asset.headers().entries() {
-                headers.set(&name, &value)?;
-            }
-            for (name, value) in &extra {
-                if let Ok(v) = value.to_str() {
-                    headers.set(name.as_str(), v)?;
-                }
-            }
-            Ok(asset.with_headers(headers))
-        }
+        Handled::Asset(extra) => asset(&env, &url, &extra).await,
     }
 }
 
@@ -229,7 +290,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         worker::console_error!("scheduled: bindings unavailable");
         return;
     };
-    match crate::scheduled::run(&app.services, app.config.as_ref(), JsClock.now_ms()).await {
+    // Its own meter and deferred queue, like a request's.
+    let services = app.services.for_request();
+    match crate::scheduled::run(&services, app.config.as_ref(), JsClock.now_ms()).await {
         Ok(report) => worker::console_log!(
             "{}",
             serde_json::json!({"level": "info", "job": "scheduled", "report": report})

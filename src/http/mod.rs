@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod document;
+pub mod edge;
 pub mod error;
 pub mod form;
 pub mod headers;

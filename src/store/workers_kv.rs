@@ -1,23 +1,41 @@
 //! Workers KV adapter (wasm only): one binding per [`Namespace`].
 
+use std::cell::OnceCell;
+
 use async_trait::async_trait;
 use worker::{kv::KvStore, Env};
 
 use super::{Kv, Namespace, StoreError};
 
+/// Lives as long as the isolate's App: each namespace's binding (and its five method lookups)
+/// is resolved on first use, not on every call.
 pub struct WorkersKv {
     env: Env,
+    stores: [OnceCell<KvStore>; 3],
 }
 
 impl WorkersKv {
     pub fn new(env: Env) -> Self {
-        Self { env }
+        Self {
+            env,
+            stores: Default::default(),
+        }
     }
 
-    fn store(&self, ns: Namespace) -> Result<KvStore, StoreError> {
-        self.env
+    fn store(&self, ns: Namespace) -> Result<&KvStore, StoreError> {
+        let slot = &self.stores[match ns {
+            Namespace::Challenges => 0,
+            Namespace::Sessions => 1,
+            Namespace::RateLimits => 2,
+        }];
+        if let Some(store) = slot.get() {
+            return Ok(store);
+        }
+        let store = self
+            .env
             .kv(ns.binding())
-            .map_err(|e| StoreError::Backend(format!("KV binding {}: {e}", ns.binding())))
+            .map_err(|e| StoreError::Backend(format!("KV binding {}: {e}", ns.binding())))?;
+        Ok(slot.get_or_init(|| store))
     }
 }
 

@@ -61,7 +61,10 @@ fn hot_usage() -> Vec<(&'static str, Usage)> {
             Req::get("/v1/agents/me/oauth-history").bearer(&a.session),
         ),
         ("overseers.login", overseer_login),
-        ("overseers.me", Req::get("/v1/overseers/me").bearer(&o.session)),
+        (
+            "overseers.me",
+            Req::get("/v1/overseers/me").bearer(&o.session),
+        ),
         (
             "overseers.agents",
             Req::get("/v1/overseers/me/agents").bearer(&o.session),

@@ -5,11 +5,11 @@ use std::convert::Infallible;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};
+use crate::auth::{agent_proof, dpop_request};
 use crate::ctx::Ctx;
 use crate::domain::agent::{AgentView, PublicAgentView};
-use crate::domain::ids::canonical_uuid;
+use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::rate_limit::Bucket;
 use crate::domain::tier::{agent_summary, is_active_status, AgentSummary};
 use crate::domain::time::rfc3339_ms;
@@ -21,6 +21,7 @@ use crate::routes::rate_limit;
 use crate::store::agents;
 use crate::store::audit::Event;
 use crate::store::grants::{self, Before, RequestStatus};
+use crate::store::markers::Use;
 use crate::store::oversights::{self, AgentsOverseer};
 
 #[derive(Serialize)]
@@ -34,25 +35,41 @@ fn agent_not_found() -> ApiError {
     ApiError::new(ErrorCode::AgentNotFound, "Agent not found")
 }
 
-/// `POST /v1/agents/login`: one DPoP proof, no challenge round trip (api.md 5.2).
+/// `POST /v1/agents/login`: one DPoP proof, no challenge round trip (api.md 5.2). The lookup,
+/// the `jti` and the audit row are one D1 batch; the answers keep the order of api.md 5.2
+/// (unknown agent or key before replay, replay before the per-agent limit).
 pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     const CH: Challenge = Challenge::Dpop;
     rate_limit(ctx, Bucket::AgentLogin, ctx.ip().unwrap_or("unknown")).await?;
     let body = JsonBody::parse(ctx.req)?;
     let wanted = body.opt_uuid("agent_id")?;
     let proof = agent_proof::verify(ctx, CH)?;
-    let by_key = agent_proof::agent_by_key(ctx, &proof.key).await?;
-    let agent = match (wanted, by_key) {
+    let audit_id = uuid_v4(ctx.rng())?;
+    let details = json!({ "method": "dpop" }).to_string();
+    let login = agents::Login {
+        public_key: &proof.key.canonical(),
+        wanted: wanted.as_deref(),
+        audit_id: &audit_id,
+        details: &details,
+        stamp: ctx.stamp(),
+    };
+    let outcome = agent_proof::log_in(ctx, &proof.proof, &login).await?;
+    let agent = match (wanted, outcome.agent) {
         (None, Some(agent)) => agent,
         (Some(id), Some(agent)) if agent.id == id => agent,
         (Some(id), _) => match key_mismatch(ctx, &id).await? {},
         (None, None) => return Err(agent_proof::invalid_proof("no agent has this DPoP key", CH)),
     };
-    agent_proof::consume(ctx, &proof.proof, CH).await?;
-    rate_limit(ctx, Bucket::AgentLoginAgent, &agent.id).await?;
+    if outcome.jti == Use::Replay {
+        return Err(agent_proof::invalid_proof(dpop_request::REPLAYED, CH));
+    }
+    if let Err(limited) = rate_limit(ctx, Bucket::AgentLoginAgent, &agent.id).await {
+        if outcome.audited {
+            agents::withdraw_login(ctx.db(), &audit_id).await?;
+        }
+        return Err(limited);
+    }
     let session = session::create(ctx, AccountKind::Agent, &agent.id, agent.session_epoch).await?;
-    ctx.audit(&Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })))
-        .await?;
     Ok(Reply::ok(&LoggedIn {
         session_id: &session.session_id,
         expires_in: session.expires_in,

@@ -11,8 +11,8 @@ use crate::ctx::Ctx;
 use crate::domain::agent::{AgentView, PublicAgentView};
 use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::rate_limit::Bucket;
-use crate::domain::tier::{agent_summary, is_active_status, AgentSummary};
-use crate::domain::time::rfc3339_ms;
+use crate::domain::tier::{is_active_status, summarize, AgentSummary};
+use crate::domain::time::{month_bounds_ms, rfc3339_ms};
 use crate::http::body::{self, JsonBody};
 use crate::http::error::Challenge;
 use crate::http::pagination::{Cursor, Page};
@@ -23,6 +23,7 @@ use crate::store::audit::Event;
 use crate::store::grants::{self, Before, RequestStatus};
 use crate::store::markers::Use;
 use crate::store::oversights::{self, AgentsOverseer};
+use crate::store::subscriptions::SummaryReads;
 
 #[derive(Serialize)]
 struct LoggedIn<'a> {
@@ -117,10 +118,21 @@ struct Me<'a> {
     subscription: AgentSummary,
 }
 
-/// `GET /v1/agents/me`
+/// `GET /v1/agents/me`: the session check and the summary's reads in one D1 batch; the tiers
+/// come from the isolate's cache.
 pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let subscription = agent_summary(ctx.db(), &s.agent.id, ctx.now_ms).await?;
+    let period = month_bounds_ms(ctx.now_ms);
+    let cache = &ctx.services.tiers;
+    let (s, ((reads, tiers), mut out)) =
+        session::require_agent_reading(ctx, Challenge::Bearer, |id, batch| {
+            (
+                SummaryReads::push(batch, id, period),
+                cache.read_into(batch),
+            )
+        })
+        .await?;
+    let tiers = cache.resolve(tiers, &mut out)?;
+    let subscription = summarize(reads.take(&mut out)?, &tiers, &s.agent.id, ctx.now_ms)?;
     Ok(Reply::ok(&Me {
         agent: s.agent.view(),
         subscription,

@@ -88,16 +88,20 @@ pub async fn for_session(
     id: &str,
     token_hash: &str,
 ) -> Result<Option<SessionAgent>, StoreError> {
-    db.run(stmt!(
+    db.run(session_check(id, token_hash)).await?.first()
+}
+
+/// The statement of [`for_session`] (one [`SessionAgent`] row, or none), for a session
+/// check batched with the handler's reads.
+pub fn session_check(id: &str, token_hash: &str) -> Statement {
+    stmt!(
         format!(
             "SELECT {COLUMNS}, {} FROM agents WHERE id = ?1",
             markers::revoked_column(2)
         ),
         id,
         token_hash
-    ))
-    .await?
-    .first()
+    )
 }
 
 /// An agent log-in by DPoP key (api.md 5.2), to decide in one batch.

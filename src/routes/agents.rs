@@ -201,9 +201,14 @@ fn overseer_view(r: AgentsOverseer, now_ms: i64) -> Option<OverseerView> {
 /// `GET /v1/agents/me/overseer`: always 200; `null` without an active oversight. The
 /// overseer's e-mail is never shown to agents.
 pub async fn overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let overseer = oversights::overseer_of(ctx.db(), &s.agent.id)
-        .await?
+    let (_, (row, mut out)) =
+        session::require_agent_reading(ctx, Challenge::Bearer, |id, batch| {
+            batch.push(oversights::overseer_of_statement(id))
+        })
+        .await?;
+    let overseer = out
+        .take(row)
+        .first::<AgentsOverseer>()?
         .and_then(|r| overseer_view(r, ctx.now_ms));
     Ok(Reply::ok(&MyOverseer { overseer }))
 }
@@ -229,13 +234,17 @@ struct History {
 /// `GET /v1/agents/me/oauth-history` (paginated, newest first, never pruned).
 pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let page = Page::from_query(ctx.req.query.as_deref())?;
-    let s = session::require_agent(ctx, Challenge::Bearer).await?;
     let before = page.cursor.as_ref().map(Cursor::parts);
     let before = before.as_ref().map(|(created_at, id)| Before {
         created_at: *created_at,
         id,
     });
-    let rows = grants::history(ctx.db(), &s.agent.id, before, page.limit + 1).await?;
+    let (_, (rows, mut out)) =
+        session::require_agent_reading(ctx, Challenge::Bearer, |id, batch| {
+            batch.push(grants::history_statement(id, before, page.limit + 1))
+        })
+        .await?;
+    let rows: Vec<grants::HistoryRow> = out.take(rows).decode()?;
     let (rows, next_cursor) = page.split(rows, |r| Cursor::new(r.created_at, &r.id));
     Ok(Reply::ok(&History {
         history: rows

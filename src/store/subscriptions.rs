@@ -80,16 +80,31 @@ pub struct SubscriptionRow {
     pub updated_at: i64,
 }
 
+/// The columns of [`SubscriptionRow`].
+const SUBSCRIPTION_COLUMNS: &str = "id, status, tier, current_period_start, current_period_end, \
+     next_billed_at, scheduled_change_action, scheduled_change_at, cancel_requested_at, \
+     created_at, updated_at";
+
 /// The subscription `id`, if it exists.
 pub async fn find(db: &dyn Db, id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
     db.run(stmt!(
-        "SELECT id, status, tier, current_period_start, current_period_end, next_billed_at, \
-           scheduled_change_action, scheduled_change_at, cancel_requested_at, created_at, updated_at \
-         FROM subscriptions WHERE id = ?1",
+        format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?1"),
         id
     ))
     .await?
     .first()
+}
+
+/// Overseer `overseer_id`'s current subscription (one [`SubscriptionRow`], or none), for a
+/// session check's batch.
+pub fn current_statement(overseer_id: &str) -> Statement {
+    stmt!(
+        format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = \
+             (SELECT current_subscription_id FROM overseers WHERE id = ?1)"
+        ),
+        overseer_id
+    )
 }
 
 /// The state of a subscription a webhook decides on.

@@ -100,4 +100,27 @@ fn hot_session_paths_stay_within_their_budgets() {
     assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
 }
 
+/// `/v1/agents/me` picks the client pool in SQL inside its one batch: a human overseer's pool
+/// (its own clients and those of every agent it oversees), or else the agent's own clients
+/// (FREE allows none, so an unclaimed agent counts none of the others').
+#[test]
+fn the_folded_summary_counts_the_agents_pool() {
+    use common::oauth::Client;
+    let h = Harness::new();
+    let (o, a) = h.overseer_with_agent("PRO");
+    let b = h.register(&TestKey::random(), "B");
+    h.claim(&o, &b);
+    let loner = h.register(&TestKey::random(), "C");
+    Client::register(&h, "overseer", &o.session, "Overseer's");
+    Client::register(&h, "agent", &b.session, "B's");
+    let clients = |session: &str| {
+        let r = h.send(Req::get("/v1/agents/me").bearer(session));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["subscription"]["clients_registered"].as_i64()
+    };
+    assert_eq!(clients(&a.session), Some(2), "the overseer's pool");
+    assert_eq!(clients(&b.session), Some(2), "the same pool");
+    assert_eq!(clients(&loner.session), Some(0), "only its own clients");
+}
+
 // --- OAuth: token, userinfo, introspection, revocation, authorization ---

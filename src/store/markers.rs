@@ -154,20 +154,6 @@ pub(super) fn revoked_column(param: usize) -> String {
     format!("EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?{param}) AS revoked")
 }
 
-// --- used by hot: folding a `jti` into a log-in batch ---
-
-impl Mark<'_> {
-    /// "No live marker exists for this hash": true exactly when [`Mark::statement`] would
-    /// change a row, so a statement placed before it in one batch can be guarded by it.
-    pub fn unused(&self) -> super::batch::Guard {
-        crate::guard!(
-            "NOT EXISTS (SELECT 1 FROM jti_markers WHERE hash = ?1 AND expires_at > ?2)",
-            self.hash,
-            self.now_ms
-        )
-    }
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use futures::executor::block_on;
@@ -195,5 +181,21 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(kind, Use::First);
+    }
+}
+
+// --- used by oauth ---
+
+impl Mark<'_> {
+    /// "No live marker holds this hash": exactly when [`Mark::statement`] would change a row.
+    /// Writes that a D1 batch places *before* the marker statement, guarded by this, take
+    /// effect only when the marker then records a first use (one transaction: both see the
+    /// same table), so a replay writes nothing.
+    pub fn unused(&self) -> super::batch::Guard {
+        crate::guard!(
+            "NOT EXISTS (SELECT 1 FROM jti_markers WHERE hash = ?1 AND expires_at > ?2)",
+            self.hash,
+            self.now_ms
+        )
     }
 }

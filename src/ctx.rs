@@ -10,6 +10,7 @@ use std::rc::Rc;
 use crate::clock::{Clock, Entropy};
 use crate::config::Config;
 use crate::domain::rate_limit::Tally;
+use crate::domain::tier::TierCache;
 use crate::http::router::Params;
 use crate::http::Request;
 use crate::metrics::{self, Metrics};
@@ -41,6 +42,8 @@ pub struct Services {
     pub replays: Rc<dyn ReplayStore>,
     /// This request's storage calls (in the App's own set: nothing counted).
     pub meter: Meter,
+    /// The tiers, read once per `Services` (per isolate at the edge).
+    pub tiers: Rc<TierCache>,
     /// Work to do after the response is sent (`waitUntil` at the edge).
     deferred: RefCell<Vec<Task>>,
 }
@@ -57,6 +60,7 @@ impl Services {
             metrics: Rc::new(metrics::Off),
             replays: Rc::new(D1Markers),
             meter: Meter::default(),
+            tiers: Rc::new(TierCache::default()),
             deferred: RefCell::new(Vec::new()),
         }
     }
@@ -82,6 +86,7 @@ impl Services {
             metrics: self.metrics.clone(),
             replays: self.replays.clone(),
             meter,
+            tiers: self.tiers.clone(),
             deferred: RefCell::new(Vec::new()),
         }
     }

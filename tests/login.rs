@@ -326,3 +326,54 @@ fn login_is_rate_limited_per_agent() {
     }
     h.login(&key).assert_error(429, "rate_limited");
 }
+
+// --- one D1 batch per log-in: lookup, `jti` and audit row together ---
+
+fn logins(h: &Harness) -> i64 {
+    h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'agent.login'")
+}
+
+/// The per-agent limit is checked once the batch has found the agent (api.md 5.2 order), so
+/// the batch's `agent.login` row is taken back: only log-ins that happened are audited.
+#[test]
+fn a_login_refused_by_the_per_agent_limit_leaves_no_login_row() {
+    let h = Harness::with_vars(&[("RATE_LIMIT_CONFIG", r#"{"agent_login_agent":"2/60"}"#)]);
+    let key = TestKey::random();
+    h.register(&key, "A");
+    let registered = logins(&h);
+    for _ in 0..2 {
+        assert_eq!(h.login(&key).status, 200);
+    }
+    h.login(&key).assert_error(429, "rate_limited");
+    assert_eq!(
+        logins(&h),
+        registered + 2,
+        "the refused log-in is not audited"
+    );
+    assert_eq!(markers(&h), 3, "its proof is spent, as before the limit");
+}
+
+/// A replay and an unknown key answer exactly as before; neither writes a log-in row. The
+/// batch spends an unknown key's `jti` too (harmless: that proof is valid for no agent), and
+/// "no agent has this key" still wins over "already used".
+#[test]
+fn replays_and_unknown_keys_write_no_login_row() {
+    let (h, key, _) = setup();
+    let proof = h.login_proof(&key);
+    assert_eq!(login_with(&h, &proof).status, 200);
+    let before = logins(&h);
+    let replay = login_with(&h, &proof);
+    replay.assert_error(401, "invalid_dpop_proof");
+    assert_eq!(replay.body["error"], "DPoP proof has already been used");
+    assert_eq!(logins(&h), before);
+
+    let stranger = h.login_proof(&TestKey::random());
+    for _ in 0..2 {
+        let r = login_with(&h, &stranger);
+        r.assert_error(401, "invalid_dpop_proof");
+        assert_eq!(r.body["error"], "no agent has this DPoP key");
+        assert!(r.header("www-authenticate").is_some());
+    }
+    assert_eq!(logins(&h), before);
+    assert_eq!(markers(&h), 2, "the stranger's jti was spent once");
+}

@@ -37,61 +37,61 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("health",                      at_most(0, 0)),
     ("openapi",                     at_most(0, 0)),
     // Agents
-    ("agents.register_initiate",    at_most(1, 2)), // hot: rate-limit writes move after the answer
+    ("agents.register_initiate",    at_most(1, 1)),
     ("agents.register_complete",    at_most(2, 1)),
-    ("agents.login",                at_most(3, 3)), // hot: lowered by the hot-path work
+    ("agents.login",                at_most(1, 1)),
     ("agents.logout",               at_most(3, 0)),
-    ("agents.me",                   at_most(3, 0)), // hot: lowered by the hot-path work
-    ("agents.oauth_history",        at_most(2, 0)), // hot: lowered by the hot-path work
-    ("agents.overseer",             at_most(2, 0)), // hot: lowered by the hot-path work
+    ("agents.me",                   at_most(1, 0)),
+    ("agents.oauth_history",        at_most(1, 0)),
+    ("agents.overseer",             at_most(1, 0)),
     ("agents.profile",              at_most(1, 0)),
     ("agents.rotate_initiate",      at_most(2, 1)),
     ("agents.rotate_complete",      at_most(3, 1)),
     // Claims
     ("claims.initiate",             at_most(7, 1)),
     ("claims.complete",             at_most(10, 0)),
-    ("claims.status",               at_most(2, 0)), // hot: lowered by the hot-path work
+    ("claims.status",               at_most(2, 0)),
     ("claims.revoke_overseer",      at_most(4, 0)),
     ("claims.declaim",              at_most(4, 0)),
-    ("shadow.initiate",             at_most(4, 3)), // hot: rate-limit writes move after the answer
+    ("shadow.initiate",             at_most(4, 1)),
     ("shadow.status",               at_most(2, 0)),
     // Oversight
     ("oversight.block_client",      at_most(4, 0)),
     ("oversight.unblock_client",    at_most(3, 0)),
-    ("oversight.blocked_clients",   at_most(3, 0)), // hot: lowered by the hot-path work
-    ("oversight.agents",            at_most(4, 0)), // hot: lowered by the hot-path work
+    ("oversight.blocked_clients",   at_most(3, 0)),
+    ("oversight.agents",            at_most(4, 0)),
     ("oversight.mark_agent",        at_most(3, 0)),
-    ("oversight.clients",           at_most(4, 0)), // hot: lowered by the hot-path work
+    ("oversight.clients",           at_most(4, 0)),
     ("oversight.mark_client",       at_most(3, 0)),
     // OAuth clients
     ("clients.register",            at_most(5, 0)),
-    ("clients.list",                at_most(2, 0)), // hot: lowered by the hot-path work
+    ("clients.list",                at_most(2, 0)),
     ("clients.key",                 at_most(3, 0)),
     ("clients.delete",              at_most(3, 0)),
     ("clients.enable",              at_most(2, 0)),
     // OAuth 2.1 / OpenID Connect
     ("oauth.discovery",             at_most(0, 0)),
     ("oauth.jwks",                  at_most(0, 0)),
-    ("oauth.authorize_get",         at_most(6, 1)), // hot: rate-limit writes move after the answer
-    ("oauth.authorize_post",        at_most(5, 1)), // hot: rate-limit writes move after the answer
-    ("oauth.token",                 at_most(2, 2)), // hot: rate-limit writes move after the answer
-    ("oauth.userinfo",              at_most(3, 0)), // hot: 1 + the subscription summary (2) until it is one batch
-    ("oauth.revoke",                at_most(2, 2)), // hot: rate-limit writes move after the answer
-    ("oauth.introspect",            at_most(2, 2)), // hot: rate-limit writes move after the answer
+    ("oauth.authorize_get",         at_most(6, 0)),
+    ("oauth.authorize_post",        at_most(5, 0)),
+    ("oauth.token",                 at_most(2, 0)),
+    ("oauth.userinfo",              at_most(2, 0)), // with the `subscription` claims; 1 without
+    ("oauth.revoke",                at_most(2, 0)),
+    ("oauth.introspect",            at_most(2, 0)), // the client key is read before its assertion may be spent
     // Overseers
-    ("overseers.register",          at_most(2, 2)), // hot: rate-limit writes move after the answer
-    ("overseers.login",             at_most(2, 3)), // hot: lowered by the hot-path work
+    ("overseers.register",          at_most(2, 1)),
+    ("overseers.login",             at_most(2, 1)), // bcrypt needs the account row before the audit row
     ("overseers.logout",            at_most(3, 0)),
-    ("overseers.me",                at_most(3, 0)), // hot: lowered by the hot-path work
-    ("overseers.agents",            at_most(2, 0)), // hot: lowered by the hot-path work
-    ("overseers.audit",             at_most(2, 0)), // hot: lowered by the hot-path work
+    ("overseers.me",                at_most(1, 0)),
+    ("overseers.agents",            at_most(1, 0)),
+    ("overseers.audit",             at_most(1, 0)),
     // Subscriptions and billing
     ("subscriptions.tiers",         at_most(1, 0)),
-    ("subscriptions.me",            at_most(3, 0)), // hot: lowered by the hot-path work
-    ("subscriptions.usage",         at_most(4, 0)), // hot: lowered by the hot-path work
+    ("subscriptions.me",            at_most(3, 0)),
+    ("subscriptions.usage",         at_most(4, 0)),
     ("subscriptions.upgrade",       at_most(2, 0)),
     ("subscriptions.cancel",        at_most(3, 0)),
-    ("webhooks.paddle",             at_most(7, 1)), // hot: rate-limit writes move after the answer
+    ("webhooks.paddle",             at_most(7, 0)),
 ];
 
 /// What one driven request cost, as its metrics record says.
@@ -574,7 +574,107 @@ fn every_endpoint_stays_within_its_budget() {
     assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
 }
 
-// --- hot session paths: agent and overseer log-in, session reads, rate limits ---
+// --- hot session paths: agent and overseer log-in, session reads, with data to read ---
+
+use agent_id::store::meter::Usage;
+use common::{Harness, Req, Resp, TestKey};
+
+/// Sends `req`, checks it succeeded, and returns what the metrics record says it cost.
+fn usage_of(h: &Harness, name: &str, req: Req) -> Usage {
+    let r: Resp = h.send(req);
+    assert_eq!(r.status, 200, "{name}: {}", r.body);
+    let record = h.metrics.last().expect("one record per request");
+    assert_eq!(record.route, name);
+    record.usage
+}
+
+/// Drives each hot session path once, successfully, in a world where each has
+/// something to read: an agent overseen by a paying overseer.
+fn hot_usage() -> Vec<(&'static str, Usage)> {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    h.subscribe(&o.id, "BASIC");
+    let key = TestKey::random();
+    let a = h.register(&key, "Hot");
+    h.claim(&o, &a);
+    h.clock.advance_secs(5);
+    let login = Req::post("/v1/agents/login").header("dpop", &h.login_proof(&key));
+    let overseer_login = Req::post("/v1/overseers/login")
+        .json(serde_json::json!({"email": "o@example.test", "password": "correct horse"}));
+    let sends: Vec<(&'static str, Req)> = vec![
+        ("agents.login", login),
+        ("agents.me", Req::get("/v1/agents/me").bearer(&a.session)),
+        (
+            "agents.overseer",
+            Req::get("/v1/agents/me/overseer").bearer(&a.session),
+        ),
+        (
+            "agents.oauth_history",
+            Req::get("/v1/agents/me/oauth-history").bearer(&a.session),
+        ),
+        ("overseers.login", overseer_login),
+        (
+            "overseers.me",
+            Req::get("/v1/overseers/me").bearer(&o.session),
+        ),
+        (
+            "overseers.agents",
+            Req::get("/v1/overseers/me/agents").bearer(&o.session),
+        ),
+        (
+            "overseers.audit",
+            Req::get("/v1/overseers/me/audit").bearer(&o.session),
+        ),
+    ];
+    sends
+        .into_iter()
+        .map(|(name, req)| (name, usage_of(&h, name, req)))
+        .collect()
+}
+
+#[test]
+fn hot_session_paths_stay_within_their_budgets() {
+    let measured = hot_usage();
+    eprintln!("hot path usage: {measured:#?}");
+    let mut over = Vec::new();
+    for (name, usage) in &measured {
+        let Budget { d1, kv_writes } = BUDGETS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b)
+            .unwrap_or_else(|| panic!("{name} has no budget"));
+        if usage.d1_round_trips > d1 || usage.kv_writes > kv_writes {
+            over.push(format!(
+                "{name}: {} D1 round trips (max {d1}), {} KV writes (max {kv_writes})",
+                usage.d1_round_trips, usage.kv_writes
+            ));
+        }
+    }
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
+
+/// `/v1/agents/me` picks the client pool in SQL inside its one batch: a human overseer's pool
+/// (its own clients and those of every agent it oversees), or else the agent's own clients
+/// (FREE allows none, so an unclaimed agent counts none of the others').
+#[test]
+fn the_folded_summary_counts_the_agents_pool() {
+    use common::oauth::Client;
+    let h = Harness::new();
+    let (o, a) = h.overseer_with_agent("PRO");
+    let b = h.register(&TestKey::random(), "B");
+    h.claim(&o, &b);
+    let loner = h.register(&TestKey::random(), "C");
+    Client::register(&h, "overseer", &o.session, "Overseer's");
+    Client::register(&h, "agent", &b.session, "B's");
+    let clients = |session: &str| {
+        let r = h.send(Req::get("/v1/agents/me").bearer(session));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["subscription"]["clients_registered"].as_i64()
+    };
+    assert_eq!(clients(&a.session), Some(2), "the overseer's pool");
+    assert_eq!(clients(&b.session), Some(2), "the same pool");
+    assert_eq!(clients(&loner.session), Some(0), "only its own clients");
+}
 
 // --- OAuth: token, userinfo, introspection, revocation, authorization ---
 

@@ -3,6 +3,7 @@
 
 use crate::auth::dpop::{ProofKey, VerifiedProof};
 use crate::auth::dpop_request::{self, Expect, HeaderProof};
+use crate::auth::replay::{self, MarkerKind};
 use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::http::error::Challenge;
@@ -10,7 +11,7 @@ use crate::http::{ApiError, ErrorCode};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jwk::PublicJwk;
 use crate::jose::jws::Alg;
-use crate::store::agents;
+use crate::store::agents::{self, Jti};
 
 /// Agents are Ed25519 identities: ES256 proofs are refused here.
 const AGENT_ALGS: &[Alg] = &[Alg::EdDSA, Alg::Ed25519];
@@ -67,6 +68,32 @@ pub async fn agent_by_key(
     key: &Ed25519PublicKey,
 ) -> Result<Option<AgentRow>, ApiError> {
     Ok(agents::find_by_public_key(ctx.db(), &key.canonical()).await?)
+}
+
+/// Log-in by this proof in one D1 round trip ([`agents::log_in`]): the `jti` marker goes into
+/// the batch when D1 holds the markers; a replay store elsewhere decides it first.
+pub async fn log_in(
+    ctx: &Ctx<'_>,
+    proof: &VerifiedProof,
+    login: &agents::Login<'_>,
+) -> Result<agents::LoggedIn, ApiError> {
+    let mark = replay::mark(
+        ctx,
+        MarkerKind::Dpop,
+        &proof.thumbprint,
+        &proof.replay_hash,
+        proof.accepted_through,
+    );
+    let replays = &ctx.services.replays;
+    let jti = match replays.in_batch(&mark) {
+        Some(marker) => Jti::InBatch(marker, mark.unused()),
+        None => Jti::Decided(
+            replays
+                .first_use(ctx.db(), &ctx.services.meter, &mark)
+                .await?,
+        ),
+    };
+    Ok(agents::log_in(ctx.db(), login, jti).await?)
 }
 
 /// P15: the proof's `jti` is used once (D1 primary key); the last check before acting.

@@ -51,19 +51,31 @@ pub async fn first_use(
     hash: &str,
     window: AcceptedThrough,
 ) -> Result<bool, ApiError> {
-    let mark = Mark {
-        kind,
-        shard,
-        hash,
-        expires_at_ms: window.marker_expires_at_ms(),
-        now_ms: ctx.now_ms,
-    };
+    let mark = mark(ctx, kind, shard, hash, window);
     let used = ctx
         .services
         .replays
         .first_use(ctx.db(), &ctx.services.meter, &mark)
         .await?;
     Ok(used == Use::First)
+}
+
+/// The use of `hash` (signed by `shard`) to record now, while `window` accepts it: for
+/// [`first_use`], or to fold into a batch through `ReplayStore::in_batch`.
+pub fn mark<'a>(
+    ctx: &Ctx<'_>,
+    kind: MarkerKind,
+    shard: &'a str,
+    hash: &'a str,
+    window: AcceptedThrough,
+) -> Mark<'a> {
+    Mark {
+        kind,
+        shard,
+        hash,
+        expires_at_ms: window.marker_expires_at_ms(),
+        now_ms: ctx.now_ms,
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use crate::domain::ids::{opaque_token, sha256_hex};
 use crate::domain::overseer::OverseerRow;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, Credential, ErrorCode, Request, Sent, MAX_CREDENTIAL_HEADER_BYTES};
+use crate::store::agents::SessionAgent;
+use crate::store::batch::{Batch, Outcomes};
+use crate::store::overseers::SessionOverseer;
 use crate::store::{agents, kv_ttl, markers, overseers, Namespace};
 
 /// Which kind of account a session belongs to; sessions never cross kinds.
@@ -154,37 +157,60 @@ enum Account {
     Overseer(OverseerRow),
 }
 
-/// S3: the account exists, its epoch equals the session's, and no logout marker exists.
-async fn confirm(
+/// S3: the account exists, its epoch equals the session's, and no logout marker exists. The
+/// check is one statement; `reads` adds the handler's own reads for an account of kind `kind`
+/// (built from the account id the KV record names) to the same D1 batch, so a session read
+/// is one round trip. Their outcomes are handed back only for a confirmed account of that kind.
+async fn confirm<R>(
     ctx: &Ctx<'_>,
     token_hash: &str,
     record: &Record,
-) -> Result<Option<Account>, ApiError> {
+    kind: AccountKind,
+    reads: impl FnOnce(&str, &mut Batch) -> R,
+) -> Result<Option<(Account, Option<(R, Outcomes)>)>, ApiError> {
     let id = record.id.as_str();
-    Ok(match record.kind {
-        AccountKind::Agent => agents::for_session(ctx.db(), id, token_hash)
-            .await?
+    let mut batch = Batch::new();
+    let check = batch.push(match record.kind {
+        AccountKind::Agent => agents::session_check(id, token_hash),
+        AccountKind::Overseer => overseers::session_check(id, token_hash),
+    });
+    let steps = (record.kind == kind).then(|| reads(id, &mut batch));
+    let mut out = batch.run(ctx.db()).await?;
+    let checked = out.take(check);
+    let account = match record.kind {
+        AccountKind::Agent => checked
+            .first::<SessionAgent>()?
             .filter(|r| !r.revoked && r.agent.session_epoch == record.epoch)
             .map(|r| Account::Agent(r.agent)),
-        AccountKind::Overseer => overseers::for_session(ctx.db(), id, token_hash)
-            .await?
+        AccountKind::Overseer => checked
+            .first::<SessionOverseer>()?
             .filter(|r| !r.revoked && r.overseer.session_epoch == record.epoch)
             .map(|r| Account::Overseer(r.overseer)),
-    })
+    };
+    Ok(account.map(|a| (a, steps.map(|s| (s, out)))))
 }
 
-async fn authenticate(
+/// A confirmed session with the handler's reads made alongside it (`None` when the session
+/// was of the other kind, whose reads were not made).
+type Confirmed<R> = (String, Record, Account, Option<(R, Outcomes)>);
+
+async fn authenticate<R>(
     ctx: &Ctx<'_>,
     token: &str,
     challenge: Challenge,
-) -> Result<(String, Record, Account), ApiError> {
+    kind: AccountKind,
+    reads: impl FnOnce(&str, &mut Batch) -> R,
+) -> Result<Confirmed<R>, ApiError> {
     let token_hash = sha256_hex(token);
     let record = load(ctx, &token_hash, challenge).await?;
-    let account = confirm(ctx, &token_hash, &record)
+    let (account, read) = confirm(ctx, &token_hash, &record, kind, reads)
         .await?
         .ok_or_else(|| invalid_session(challenge))?;
-    Ok((token_hash, record, account))
+    Ok((token_hash, record, account, read))
 }
+
+/// No reads besides the session check.
+fn nothing(_: &str, _: &mut Batch) {}
 
 fn wrong_kind(wanted: &str) -> ApiError {
     ApiError::new(
@@ -195,14 +221,30 @@ fn wrong_kind(wanted: &str) -> ApiError {
 
 /// Authenticates an agent endpoint: a Bearer session of kind agent, valid in KV and D1.
 pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentSession, ApiError> {
+    require_agent_reading(ctx, challenge, nothing)
+        .await
+        .map(|(s, _)| s)
+}
+
+/// [`require_agent`] with the handler's reads in the session check's D1 batch: `reads` gets
+/// the agent id and pushes its statements (returning their steps); the outcomes come back with
+/// the confirmed session.
+pub async fn require_agent_reading<R>(
+    ctx: &Ctx<'_>,
+    challenge: Challenge,
+    reads: impl FnOnce(&str, &mut Batch) -> R,
+) -> Result<(AgentSession, (R, Outcomes)), ApiError> {
     let token = bearer_token(ctx.req, challenge)?;
-    match authenticate(ctx, token, challenge).await? {
-        (token_hash, record, Account::Agent(agent)) => Ok(AgentSession {
-            agent,
-            token_hash,
-            expires_at_ms: record.expires_at,
-        }),
-        (_, _, Account::Overseer(_)) => Err(wrong_kind("agent")),
+    match authenticate(ctx, token, challenge, AccountKind::Agent, reads).await? {
+        (token_hash, record, Account::Agent(agent), Some(read)) => Ok((
+            AgentSession {
+                agent,
+                token_hash,
+                expires_at_ms: record.expires_at,
+            },
+            read,
+        )),
+        _ => Err(wrong_kind("agent")),
     }
 }
 
@@ -210,6 +252,15 @@ pub async fn require_agent(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentS
 /// `Authorization` header is present — the session cookie, whose writes must come from the
 /// issuer's own origin (security.md S8).
 pub async fn require_overseer(ctx: &Ctx<'_>) -> Result<OverseerSession, ApiError> {
+    require_overseer_reading(ctx, nothing).await.map(|(s, _)| s)
+}
+
+/// [`require_overseer`] with the handler's reads in the session check's D1 batch (see
+/// [`require_agent_reading`]).
+pub async fn require_overseer_reading<R>(
+    ctx: &Ctx<'_>,
+    reads: impl FnOnce(&str, &mut Batch) -> R,
+) -> Result<(OverseerSession, (R, Outcomes)), ApiError> {
     const CH: Challenge = Challenge::Bearer;
     let (token, via_cookie) = match (
         ctx.req.headers.contains_key("authorization"),
@@ -227,14 +278,17 @@ pub async fn require_overseer(ctx: &Ctx<'_>) -> Result<OverseerSession, ApiError
             "Cross-site request refused: Origin does not match",
         ));
     }
-    match authenticate(ctx, token, CH).await? {
-        (token_hash, record, Account::Overseer(overseer)) => Ok(OverseerSession {
-            overseer,
-            token_hash,
-            expires_at_ms: record.expires_at,
-            via_cookie,
-        }),
-        (_, _, Account::Agent(_)) => Err(wrong_kind("overseer")),
+    match authenticate(ctx, token, CH, AccountKind::Overseer, reads).await? {
+        (token_hash, record, Account::Overseer(overseer), Some(read)) => Ok((
+            OverseerSession {
+                overseer,
+                token_hash,
+                expires_at_ms: record.expires_at,
+                via_cookie,
+            },
+            read,
+        )),
+        _ => Err(wrong_kind("overseer")),
     }
 }
 
@@ -261,19 +315,24 @@ pub async fn require_account(ctx: &Ctx<'_>) -> Result<Principal, ApiError> {
         return require_overseer(ctx).await.map(Principal::Overseer);
     }
     let token = bearer_token(ctx.req, Challenge::Bearer)?;
-    Ok(match authenticate(ctx, token, Challenge::Bearer).await? {
-        (token_hash, record, Account::Agent(agent)) => Principal::Agent(AgentSession {
-            agent,
-            token_hash,
-            expires_at_ms: record.expires_at,
-        }),
-        (token_hash, record, Account::Overseer(overseer)) => Principal::Overseer(OverseerSession {
-            overseer,
-            token_hash,
-            expires_at_ms: record.expires_at,
-            via_cookie: false,
-        }),
-    })
+    // Either kind will do: no reads, so the kind asked for does not matter.
+    Ok(
+        match authenticate(ctx, token, Challenge::Bearer, AccountKind::Agent, nothing).await? {
+            (token_hash, record, Account::Agent(agent), _) => Principal::Agent(AgentSession {
+                agent,
+                token_hash,
+                expires_at_ms: record.expires_at,
+            }),
+            (token_hash, record, Account::Overseer(overseer), _) => {
+                Principal::Overseer(OverseerSession {
+                    overseer,
+                    token_hash,
+                    expires_at_ms: record.expires_at,
+                    via_cookie: false,
+                })
+            }
+        },
+    )
 }
 
 fn is_write(method: &Method) -> bool {

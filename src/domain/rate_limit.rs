@@ -1,9 +1,10 @@
 //! Best-effort fixed-window rate limits kept in KV (security.md §13).
 //!
 //! Counters are best effort by design: they slow abuse down; nothing that must be exact (single
-//! use, revocation, tier limits) is decided here. A request costs one KV read and at most one
-//! KV write per bucket, a key is written at most once a second, and a failed KV call never
-//! fails the request (see [`hit`]).
+//! use, revocation, tier limits) is decided here. A request costs at most one KV read per
+//! bucket before the answer (an isolate reads a key at most once a second and reuses what it
+//! read), its counter write goes out after the answer ([`Flush`]), a key is written at most once
+//! a second, and a failed KV call never fails the request (see [`hit`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -184,12 +185,37 @@ struct Local {
     attempted_at_ms: i64,
     /// The end of the key's window, Unix seconds; the entry is useless afterwards.
     window_end: u64,
+    /// What KV held when this isolate last read the key, reused for [`READ_REUSE_MS`].
+    read: Option<Read>,
+}
+
+/// A KV read of a counter key remembered by the isolate.
+#[derive(Clone, Copy, Debug)]
+struct Read {
+    value: Option<Stored>,
+    at_ms: i64,
+}
+
+impl Local {
+    fn new(window_end: u64) -> Self {
+        Local {
+            pending: 0,
+            written: None,
+            attempted_at_ms: i64::MIN,
+            window_end,
+            read: None,
+        }
+    }
 }
 
 /// Entries kept before expired windows are pruned (and, past it, idle ones dropped).
 const TALLY_SOFT_CAP: usize = 1024;
 /// Spacing of writes to one KV key (Workers KV refuses a second write within a second).
 const WRITE_SPACING_MS: i64 = 1000;
+/// How long an isolate reuses what it read from a counter key instead of reading it again: a
+/// hot key costs one KV read a second per isolate. Another isolate's count reaches this one at
+/// most this much later than KV itself shows it.
+const READ_REUSE_MS: i64 = 1000;
 
 /// The isolate-local side of the counters: attempts counted between two permitted KV writes.
 /// Workers reuse an isolate across requests, so the edge keeps one per isolate and hands it to
@@ -200,6 +226,13 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// What KV held for `key` when it was read less than [`READ_REUSE_MS`] ago.
+    fn recent_read(&self, key: &str, now_ms: i64) -> Option<Option<Stored>> {
+        let entries = self.entries.borrow();
+        let read = entries.get(key)?.read?;
+        (now_ms.saturating_sub(read.at_ms) < READ_REUSE_MS).then_some(read.value)
+    }
+
     fn prune(entries: &mut HashMap<String, Local>, now_s: u64) {
         if entries.len() < TALLY_SOFT_CAP {
             return;
@@ -216,17 +249,55 @@ impl Tally {
     }
 }
 
-/// The outcome of counting one attempt, with a KV failure the caller should log (the verdict
-/// stands either way: limits are best effort and never fail a request).
+/// The outcome of counting one attempt, with a failed KV read the caller should log (the
+/// verdict stands either way: limits are best effort and never fail a request), and the counter
+/// write to run after the answer, if one is due.
 #[derive(Debug)]
 pub struct Counted {
     pub verdict: Verdict,
     pub kv_error: Option<StoreError>,
+    pub flush: Option<Flush>,
 }
 
-/// Counts an attempt against `bucket` for `subject` (IP, e-mail, agent id or client id) with
-/// one KV read and at most one KV write: the write happens only when the key was last written
-/// at least a second ago; attempts in between wait in `tally` and go out with the next write.
+/// A counter write [`hit`] decided on: this isolate's pending attempts added to the count it
+/// knows. Run it after the answer (`waitUntil`); until it succeeds the attempts stay pending
+/// here, so this isolate's own verdicts never depend on it.
+#[derive(Debug)]
+#[must_use = "a flush does nothing until it is written"]
+pub struct Flush {
+    key: String,
+    next: Stored,
+    /// The pending attempts `next` includes.
+    flushed: u64,
+    ttl_secs: u64,
+}
+
+impl Flush {
+    /// Writes the counter; on success the flushed attempts stop being pending in `tally`.
+    pub async fn write(self, kv: &dyn Kv, tally: &Tally) -> Result<(), StoreError> {
+        kv.put(
+            Namespace::RateLimits,
+            &self.key,
+            &self.next.encode(),
+            self.ttl_secs,
+        )
+        .await?;
+        if let Some(local) = tally.entries.borrow_mut().get_mut(&self.key) {
+            local.pending = local.pending.saturating_sub(self.flushed);
+            // Two flushes of one key may finish out of order: keep the larger count.
+            if local.written.is_none_or(|w| w.count <= self.next.count) {
+                local.written = Some(self.next);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts an attempt against `bucket` for `subject` (IP, e-mail, agent id or client id). The
+/// key is read from KV at most once a second per isolate (the last read is reused in between);
+/// a counter write is due only when the key was last written at least a second ago, and is
+/// returned as a [`Flush`] for after the answer. Attempts in between wait in `tally` and go out
+/// with the next write.
 pub async fn hit(
     kv: &dyn Kv,
     tally: &Tally,
@@ -245,74 +316,69 @@ pub async fn hit(
         bucket.name(),
         subject_hash.get(..32).unwrap_or(&subject_hash)
     );
-    let (stored, read_error) = match kv.get(Namespace::RateLimits, &key).await {
-        Ok(v) => (v.as_deref().and_then(Stored::parse), None),
-        Err(e) => (None, Some(e)),
-    };
-
-    let verdict;
-    let (next, flushed) = {
-        let mut entries = tally.entries.borrow_mut();
-        Tally::prune(&mut entries, now_s);
-        let local = entries.entry(key.clone()).or_insert(Local {
-            pending: 0,
-            written: None,
-            attempted_at_ms: i64::MIN,
-            window_end,
-        });
-        // A window's count only grows, so the larger of KV's value and this isolate's last
-        // write is the better base (KV may not show that write yet, or another isolate may
-        // have overwritten it with less); the later of their times spaces the writes.
-        let (stored, written) = (
-            stored.unwrap_or(Stored::NONE),
-            local.written.unwrap_or(Stored::NONE),
-        );
-        let base_count = stored.count.max(written.count);
-        let last_write = stored
-            .written_at_ms
-            .max(written.written_at_ms)
-            .max(local.attempted_at_ms);
-        // An attempt over the limit is refused and not counted; it still flushes the tally.
-        verdict = if base_count.saturating_add(local.pending) >= limit.count {
-            Verdict::Limited {
-                retry_after: (window_end - now_s).max(1),
+    let (stored, fresh_read, read_error) = match tally.recent_read(&key, now_ms) {
+        Some(value) => (value, None, None),
+        None => match kv.get(Namespace::RateLimits, &key).await {
+            Ok(v) => {
+                let value = v.as_deref().and_then(Stored::parse);
+                (value, Some(value), None)
             }
-        } else {
-            local.pending += 1;
-            Verdict::Allowed
-        };
-        // Without a successful read the stored count is unknown: writing would clobber it.
-        if local.pending == 0
-            || read_error.is_some()
-            || now_ms.saturating_sub(last_write) < WRITE_SPACING_MS
-        {
-            return Counted {
-                verdict,
-                kv_error: read_error,
-            };
-        }
-        local.attempted_at_ms = now_ms;
-        let next = Stored {
-            count: base_count + local.pending,
-            written_at_ms: now_ms,
-        };
-        (next, local.pending)
+            Err(e) => (None, None, Some(e)),
+        },
     };
 
-    let ttl = window_end - now_s + KV_MIN_TTL_SECS;
-    let write_error = kv
-        .put(Namespace::RateLimits, &key, &next.encode(), ttl)
-        .await
-        .err();
-    if write_error.is_none() {
-        if let Some(local) = tally.entries.borrow_mut().get_mut(&key) {
-            local.pending = local.pending.saturating_sub(flushed);
-            local.written = Some(next);
-        }
+    let mut entries = tally.entries.borrow_mut();
+    Tally::prune(&mut entries, now_s);
+    let local = entries
+        .entry(key.clone())
+        .or_insert_with(|| Local::new(window_end));
+    if let Some(value) = fresh_read {
+        local.read = Some(Read {
+            value,
+            at_ms: now_ms,
+        });
     }
+    // A window's count only grows, so the larger of KV's value and this isolate's last write is
+    // the better base (KV may not show that write yet, or another isolate may have overwritten
+    // it with less); the later of their times spaces the writes.
+    let (stored, written) = (
+        stored.unwrap_or(Stored::NONE),
+        local.written.unwrap_or(Stored::NONE),
+    );
+    let base_count = stored.count.max(written.count);
+    let last_write = stored
+        .written_at_ms
+        .max(written.written_at_ms)
+        .max(local.attempted_at_ms);
+    // An attempt over the limit is refused and not counted; it still flushes the tally.
+    let verdict = if base_count.saturating_add(local.pending) >= limit.count {
+        Verdict::Limited {
+            retry_after: (window_end - now_s).max(1),
+        }
+    } else {
+        local.pending += 1;
+        Verdict::Allowed
+    };
+    // Without a successful read the stored count is unknown: writing would clobber it.
+    let due = local.pending > 0
+        && read_error.is_none()
+        && now_ms.saturating_sub(last_write) >= WRITE_SPACING_MS;
+    let flush = due.then(|| {
+        local.attempted_at_ms = now_ms;
+        Flush {
+            key,
+            next: Stored {
+                count: base_count + local.pending,
+                written_at_ms: now_ms,
+            },
+            flushed: local.pending,
+            ttl_secs: window_end - now_s + KV_MIN_TTL_SECS,
+        }
+    });
     Counted {
         verdict,
-        kv_error: read_error.or(write_error),
+        kv_error: read_error,
+        flush,
     }
 }
 
@@ -340,6 +406,10 @@ mod tests {
             ));
             assert_eq!(counted.verdict, Verdict::Allowed);
             assert!(counted.kv_error.is_none());
+            // The counter write runs after the answer, as the edge's `waitUntil` does.
+            if let Some(flush) = counted.flush {
+                block_on(flush.write(kv, tally)).unwrap();
+            }
         }
     }
 
@@ -356,6 +426,51 @@ mod tests {
         clock.advance_secs(120);
         flood(&kv, &tally, &clock, "late-", 2);
         assert_eq!(tally.entries.borrow().len(), 2, "the ended window is gone");
+    }
+
+    /// A hot key costs one KV read a second per isolate, and the counter write is handed back
+    /// for after the answer; until it lands, its attempts still count here.
+    #[test]
+    fn a_key_is_read_once_a_second_and_written_after_the_answer() {
+        const RL: Namespace = Namespace::RateLimits;
+        let clock = Rc::new(ManualClock::at_secs(1_767_225_600));
+        let kv = MemoryKv::new(clock.clone());
+        let tally = Tally::default();
+        let mut limits = RateLimits::default();
+        limits.set(
+            Bucket::Webhook,
+            Limit {
+                count: 3,
+                window_secs: 60,
+            },
+        );
+        let hit_now =
+            |at_ms: i64| block_on(hit(&kv, &tally, &limits, Bucket::Webhook, "ip", at_ms));
+        let t = clock.now_ms();
+        let first = hit_now(t);
+        assert_eq!(first.verdict, Verdict::Allowed);
+        let flush = first.flush.expect("the first attempt is due a write");
+        assert_eq!((kv.ops(RL).reads, kv.ops(RL).writes), (1, 0));
+
+        let second = hit_now(t + 999);
+        assert_eq!(second.verdict, Verdict::Allowed);
+        assert!(second.flush.is_none(), "written less than a second ago");
+        assert_eq!(kv.ops(RL).reads, 1, "the read is reused within the second");
+
+        block_on(flush.write(&kv, &tally)).unwrap();
+        assert_eq!(kv.dump(RL)[0].1, format!("1@{t}"));
+        let third = hit_now(t + 1_000);
+        assert_eq!(third.verdict, Verdict::Allowed);
+        assert_eq!(kv.ops(RL).reads, 2, "read again a second later");
+        let flush = third.flush.expect("a second later");
+        assert_eq!(
+            hit_now(t + 1_001).verdict,
+            Verdict::Limited { retry_after: 59 },
+            "the unwritten attempts still count"
+        );
+        clock.advance_secs(1);
+        block_on(flush.write(&kv, &tally)).unwrap();
+        assert!(kv.dump(RL)[0].1.starts_with("3@"));
     }
 
     #[test]

@@ -1,15 +1,67 @@
 //! Tiers (data seeded by migration, api.md §6) and the effective tier of an agent (5.7).
 
+use std::cell::OnceCell;
+use std::rc::Rc;
+
 use serde::Serialize;
 
 use crate::domain::subscription::Status;
 use crate::domain::time::{month_bounds_ms, rfc3339_ms};
+use crate::store::batch::{Batch, Outcomes, Step};
 use crate::store::overseers::OverseerKind;
-use crate::store::subscriptions;
+use crate::store::subscriptions::{self, AgentStandingRow, SummaryReads, SummaryRows};
 use crate::store::{Db, StoreError};
 
 /// The tier rows and their loader live in the subscriptions store; callers keep finding them here.
 pub use crate::store::subscriptions::{TierRow, Tiers};
+
+/// The tiers, read from D1 once per isolate: migrations seed them and nothing changes them at
+/// runtime. Lives on `Services`, which the edge builds once per isolate.
+#[derive(Default)]
+pub struct TierCache(OnceCell<Rc<Tiers>>);
+
+impl TierCache {
+    /// The tiers if already read.
+    pub fn cached(&self) -> Option<Rc<Tiers>> {
+        self.0.get().cloned()
+    }
+
+    /// Keeps `tiers` (read by the caller, e.g. in its own batch); the first kept wins.
+    pub fn keep(&self, tiers: Tiers) -> Rc<Tiers> {
+        self.0.get_or_init(|| Rc::new(tiers)).clone()
+    }
+
+    /// The tiers, read now if not yet cached.
+    pub async fn get(&self, db: &dyn Db) -> Result<Rc<Tiers>, StoreError> {
+        match self.cached() {
+            Some(tiers) => Ok(tiers),
+            None => Ok(self.keep(Tiers::load(db).await?)),
+        }
+    }
+
+    /// Adds the tier read to `batch` unless the tiers are cached; [`TierCache::resolve`] takes
+    /// them back from its outcomes.
+    pub fn read_into(&self, batch: &mut Batch) -> TierRead {
+        match self.cached() {
+            Some(tiers) => TierRead::Cached(tiers),
+            None => TierRead::Batched(batch.push(Tiers::statement())),
+        }
+    }
+
+    /// The tiers of a [`TierCache::read_into`], cached from now on.
+    pub fn resolve(&self, read: TierRead, out: &mut Outcomes) -> Result<Rc<Tiers>, StoreError> {
+        match read {
+            TierRead::Cached(tiers) => Ok(tiers),
+            TierRead::Batched(step) => Ok(self.keep(Tiers::from_outcome(out.take(step))?)),
+        }
+    }
+}
+
+/// The tiers from the cache, or the batch step that reads them.
+pub enum TierRead {
+    Cached(Rc<Tiers>),
+    Batched(Step),
+}
 
 /// A price in the tier's currency: whole amounts as integers (`5`), others with cents.
 pub fn price(cents: i64) -> serde_json::Value {
@@ -75,8 +127,13 @@ pub async fn agent_standing(
     now_ms: i64,
 ) -> Result<AgentStanding, StoreError> {
     let standing = subscriptions::agent_standing(db, agent_id).await?;
+    Ok(standing_of(standing, agent_id, now_ms))
+}
+
+/// The effective tier decided from the agent's active oversight row (`None`: none).
+fn standing_of(standing: Option<AgentStandingRow>, agent_id: &str, now_ms: i64) -> AgentStanding {
     let own = || Pool::Agent(agent_id.to_owned());
-    Ok(match standing {
+    match standing {
         Some(s) if s.overseer_kind == OverseerKind::Human => {
             let paid = s.sub_status.as_ref().is_some_and(Status::is_active);
             let pool = Pool::Overseer(s.overseer_id);
@@ -108,7 +165,7 @@ pub async fn agent_standing(
             billing_end: None,
             pool: own(),
         },
-    })
+    }
 }
 
 /// The effective tier of a human overseer: its current subscription's while active, else
@@ -120,9 +177,24 @@ pub async fn overseer_tier(db: &dyn Db, overseer_id: &str) -> Result<Option<Stri
 }
 
 /// Computes the agent's subscription summary: its standing, its client pool and this
-/// month's approved authorizations.
+/// month's approved authorizations, in one round trip.
 pub async fn agent_summary(
     db: &dyn Db,
+    agent_id: &str,
+    now_ms: i64,
+) -> Result<AgentSummary, StoreError> {
+    let mut batch = Batch::new();
+    let reads = SummaryReads::push(&mut batch, agent_id, month_bounds_ms(now_ms));
+    let tiers = batch.push(Tiers::statement());
+    let mut out = batch.run(db).await?;
+    let tiers = Tiers::from_outcome(out.take(tiers))?;
+    summarize(reads.take(&mut out)?, &tiers, agent_id, now_ms)
+}
+
+/// The summary of [`SummaryReads`]' rows (api.md 1.9).
+pub fn summarize(
+    rows: SummaryRows,
+    tiers: &Tiers,
     agent_id: &str,
     now_ms: i64,
 ) -> Result<AgentSummary, StoreError> {
@@ -130,26 +202,17 @@ pub async fn agent_summary(
         tier,
         source,
         billing_end,
-        pool,
-    } = agent_standing(db, agent_id, now_ms).await?;
+        pool: _,
+    } = standing_of(rows.standing, agent_id, now_ms);
     let (period_start, period_end) = month_bounds_ms(now_ms);
-    let usage = subscriptions::agent_usage(
-        db,
-        agent_id,
-        &tier,
-        crate::store::clients::pool_condition(&pool),
-        period_start,
-        period_end,
-    )
-    .await?;
-    let tier_row = usage.tier;
+    let tier_row = tiers.get(&tier)?;
     Ok(AgentSummary {
-        tier: tier_row.public_name,
+        tier: tier_row.public_name.clone(),
         source,
         max_clients: tier_row.max_clients,
         max_oauth_per_period: tier_row.max_oauth_per_period,
-        clients_registered: usage.clients,
-        oauth_count: usage.oauth,
+        clients_registered: rows.clients,
+        oauth_count: rows.oauth,
         period_start: rfc3339_ms(period_start),
         period_end: rfc3339_ms(period_end),
         billing_period_end: billing_end.map(rfc3339_ms),

@@ -5,14 +5,14 @@ use std::convert::Infallible;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::agent_proof;
 use crate::auth::session::{self, AccountKind};
+use crate::auth::{agent_proof, dpop_request};
 use crate::ctx::Ctx;
 use crate::domain::agent::{AgentView, PublicAgentView};
-use crate::domain::ids::canonical_uuid;
+use crate::domain::ids::{canonical_uuid, uuid_v4};
 use crate::domain::rate_limit::Bucket;
-use crate::domain::tier::{agent_summary, is_active_status, AgentSummary};
-use crate::domain::time::rfc3339_ms;
+use crate::domain::tier::{is_active_status, summarize, AgentSummary};
+use crate::domain::time::{month_bounds_ms, rfc3339_ms};
 use crate::http::body::{self, JsonBody};
 use crate::http::error::Challenge;
 use crate::http::pagination::{Cursor, Page};
@@ -21,7 +21,9 @@ use crate::routes::rate_limit;
 use crate::store::agents;
 use crate::store::audit::Event;
 use crate::store::grants::{self, Before, RequestStatus};
+use crate::store::markers::Use;
 use crate::store::oversights::{self, AgentsOverseer};
+use crate::store::subscriptions::SummaryReads;
 
 #[derive(Serialize)]
 struct LoggedIn<'a> {
@@ -34,25 +36,41 @@ fn agent_not_found() -> ApiError {
     ApiError::new(ErrorCode::AgentNotFound, "Agent not found")
 }
 
-/// `POST /v1/agents/login`: one DPoP proof, no challenge round trip (api.md 5.2).
+/// `POST /v1/agents/login`: one DPoP proof, no challenge round trip (api.md 5.2). The lookup,
+/// the `jti` and the audit row are one D1 batch; the answers keep the order of api.md 5.2
+/// (unknown agent or key before replay, replay before the per-agent limit).
 pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     const CH: Challenge = Challenge::Dpop;
     rate_limit(ctx, Bucket::AgentLogin, ctx.ip().unwrap_or("unknown")).await?;
     let body = JsonBody::parse(ctx.req)?;
     let wanted = body.opt_uuid("agent_id")?;
     let proof = agent_proof::verify(ctx, CH)?;
-    let by_key = agent_proof::agent_by_key(ctx, &proof.key).await?;
-    let agent = match (wanted, by_key) {
+    let audit_id = uuid_v4(ctx.rng())?;
+    let details = json!({ "method": "dpop" }).to_string();
+    let login = agents::Login {
+        public_key: &proof.key.canonical(),
+        wanted: wanted.as_deref(),
+        audit_id: &audit_id,
+        details: &details,
+        stamp: ctx.stamp(),
+    };
+    let outcome = agent_proof::log_in(ctx, &proof.proof, &login).await?;
+    let agent = match (wanted, outcome.agent) {
         (None, Some(agent)) => agent,
         (Some(id), Some(agent)) if agent.id == id => agent,
         (Some(id), _) => match key_mismatch(ctx, &id).await? {},
         (None, None) => return Err(agent_proof::invalid_proof("no agent has this DPoP key", CH)),
     };
-    agent_proof::consume(ctx, &proof.proof, CH).await?;
-    rate_limit(ctx, Bucket::AgentLoginAgent, &agent.id).await?;
+    if outcome.jti == Use::Replay {
+        return Err(agent_proof::invalid_proof(dpop_request::REPLAYED, CH));
+    }
+    if let Err(limited) = rate_limit(ctx, Bucket::AgentLoginAgent, &agent.id).await {
+        if outcome.audited {
+            agents::withdraw_login(ctx.db(), &audit_id).await?;
+        }
+        return Err(limited);
+    }
     let session = session::create(ctx, AccountKind::Agent, &agent.id, agent.session_epoch).await?;
-    ctx.audit(&Event::by_agent("agent.login", &agent.id).details(json!({ "method": "dpop" })))
-        .await?;
     Ok(Reply::ok(&LoggedIn {
         session_id: &session.session_id,
         expires_in: session.expires_in,
@@ -100,10 +118,21 @@ struct Me<'a> {
     subscription: AgentSummary,
 }
 
-/// `GET /v1/agents/me`
+/// `GET /v1/agents/me`: the session check and the summary's reads in one D1 batch; the tiers
+/// come from the isolate's cache.
 pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let subscription = agent_summary(ctx.db(), &s.agent.id, ctx.now_ms).await?;
+    let period = month_bounds_ms(ctx.now_ms);
+    let cache = &ctx.services.tiers;
+    let (s, ((reads, tiers), mut out)) =
+        session::require_agent_reading(ctx, Challenge::Bearer, |id, batch| {
+            (
+                SummaryReads::push(batch, id, period),
+                cache.read_into(batch),
+            )
+        })
+        .await?;
+    let tiers = cache.resolve(tiers, &mut out)?;
+    let subscription = summarize(reads.take(&mut out)?, &tiers, &s.agent.id, ctx.now_ms)?;
     Ok(Reply::ok(&Me {
         agent: s.agent.view(),
         subscription,
@@ -172,9 +201,14 @@ fn overseer_view(r: AgentsOverseer, now_ms: i64) -> Option<OverseerView> {
 /// `GET /v1/agents/me/overseer`: always 200; `null` without an active oversight. The
 /// overseer's e-mail is never shown to agents.
 pub async fn overseer(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = session::require_agent(ctx, Challenge::Bearer).await?;
-    let overseer = oversights::overseer_of(ctx.db(), &s.agent.id)
-        .await?
+    let (_, (row, mut out)) =
+        session::require_agent_reading(ctx, Challenge::Bearer, |id, batch| {
+            batch.push(oversights::overseer_of_statement(id))
+        })
+        .await?;
+    let overseer = out
+        .take(row)
+        .first::<AgentsOverseer>()?
         .and_then(|r| overseer_view(r, ctx.now_ms));
     Ok(Reply::ok(&MyOverseer { overseer }))
 }
@@ -200,13 +234,17 @@ struct History {
 /// `GET /v1/agents/me/oauth-history` (paginated, newest first, never pruned).
 pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let page = Page::from_query(ctx.req.query.as_deref())?;
-    let s = session::require_agent(ctx, Challenge::Bearer).await?;
     let before = page.cursor.as_ref().map(Cursor::parts);
     let before = before.as_ref().map(|(created_at, id)| Before {
         created_at: *created_at,
         id,
     });
-    let rows = grants::history(ctx.db(), &s.agent.id, before, page.limit + 1).await?;
+    let (_, (rows, mut out)) =
+        session::require_agent_reading(ctx, Challenge::Bearer, |id, batch| {
+            batch.push(grants::history_statement(id, before, page.limit + 1))
+        })
+        .await?;
+    let rows: Vec<grants::HistoryRow> = out.take(rows).decode()?;
     let (rows, next_cursor) = page.split(rows, |r| Cursor::new(r.created_at, &r.id));
     Ok(Reply::ok(&History {
         history: rows

@@ -20,7 +20,8 @@ use crate::ctx::Ctx;
 use crate::http::ApiError;
 
 /// Counts one attempt in a rate-limit bucket; `429` when over (no-op when limits are off).
-/// A KV failure is logged (bucket only, never the subject) and the request goes on.
+/// The counter write, when one is due, runs after the answer. A KV failure is logged (bucket
+/// only, never the subject) and the request goes on.
 pub async fn rate_limit(
     ctx: &Ctx<'_>,
     bucket: crate::domain::rate_limit::Bucket,
@@ -46,6 +47,20 @@ pub async fn rate_limit(
             "bucket": bucket.name(),
             "detail": e.to_string(),
         }));
+    }
+    if let Some(flush) = counted.flush {
+        let (kv, tally) = (ctx.services.kv.clone(), ctx.services.rate_tally.clone());
+        let request_id = ctx.request_id.to_owned();
+        ctx.defer(async move {
+            if let Err(e) = flush.write(kv.as_ref(), &tally).await {
+                crate::log::warn(&serde_json::json!({
+                    "request_id": request_id,
+                    "task": "rate_limit",
+                    "bucket": bucket.name(),
+                    "detail": e.to_string(),
+                }));
+            }
+        });
     }
     match counted.verdict {
         Verdict::Allowed => Ok(()),

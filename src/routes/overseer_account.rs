@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::domain::ids::uuid_v4;
 use crate::domain::overseer::{self, AccountError, OverseenAgent, OverseerRow, OverseerView};
 use crate::domain::rate_limit::Bucket;
-use crate::domain::subscription::{self, SubscriptionView};
+use crate::domain::subscription::SubscriptionView;
 use crate::domain::text;
 use crate::domain::time::{month_bounds_ms, rfc3339_ms};
 use crate::http::body::{self, JsonBody};
@@ -23,7 +23,7 @@ use crate::routes::rate_limit;
 use crate::store::audit::{self, Actor, Event, Subject};
 use crate::store::batch::Batch;
 use crate::store::subscriptions::SubscriptionRow;
-use crate::store::{overseers, oversights};
+use crate::store::{overseers, oversights, subscriptions};
 
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
@@ -209,11 +209,21 @@ struct Me<'a> {
     overseer: MeOverseer<'a>,
 }
 
-/// `GET /v1/overseers/me`
+/// `GET /v1/overseers/me`: the session check and the current subscription in one D1 batch;
+/// the tiers come from the isolate's cache.
 pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = session::require_overseer(ctx).await?;
-    let current = subscription::current(ctx.db(), &s.overseer).await?;
-    let subscription = subscription::view(ctx.db(), current.as_ref()).await?;
+    let cache = &ctx.services.tiers;
+    let (s, ((current, tiers), mut out)) = session::require_overseer_reading(ctx, |id, batch| {
+        (
+            batch.push(subscriptions::current_statement(id)),
+            cache.read_into(batch),
+        )
+    })
+    .await?;
+    let tiers = cache.resolve(tiers, &mut out)?;
+    let current: Option<SubscriptionRow> = out.take(current).first()?;
+    let shown = tiers.get(SubscriptionView::shown_tier(current.as_ref()))?;
+    let subscription = SubscriptionView::new(current.as_ref(), shown);
     Ok(Reply::ok(&Me {
         overseer: MeOverseer {
             overseer: s.overseer.view(),
@@ -229,9 +239,12 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// `GET /v1/overseers/me/agents`
 pub async fn my_agents(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = session::require_overseer(ctx).await?;
-    let rows =
-        oversights::overseen_agents(ctx.db(), &s.overseer.id, month_bounds_ms(ctx.now_ms)).await?;
+    let period = month_bounds_ms(ctx.now_ms);
+    let (_, (rows, mut out)) = session::require_overseer_reading(ctx, |id, batch| {
+        batch.push(oversights::overseen_agents_statement(id, period))
+    })
+    .await?;
+    let rows: Vec<oversights::OverseenAgentRow> = out.take(rows).decode()?;
     let agents: Vec<OverseenAgent> = rows.into_iter().map(OverseenAgent::from).collect();
     Ok(Reply::ok(&json!({"agents": agents})))
 }
@@ -256,17 +269,18 @@ pub async fn my_audit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .into_iter()
         .find(|(k, _)| k == "type")
         .map(|(_, v)| v);
-    let s = session::require_overseer(ctx).await?;
     let before = page.cursor.is_some().then(|| page.before());
     let before = before.as_ref().map(|(ms, id)| (*ms, id.as_str()));
-    let rows = audit::trail(
-        ctx.db(),
-        &s.overseer.id,
-        kind.as_deref(),
-        before,
-        page.limit + 1,
-    )
+    let (s, (rows, mut out)) = session::require_overseer_reading(ctx, |id, batch| {
+        batch.push(audit::trail_statement(
+            id,
+            kind.as_deref(),
+            before,
+            page.limit + 1,
+        ))
+    })
     .await?;
+    let rows: Vec<audit::TrailRow> = out.take(rows).decode()?;
     let (rows, next_cursor) = page.split(rows, |r| Cursor::new(r.created_at, &r.id));
     let me = s.overseer.id.as_str();
     let events: Vec<AuditEvent> = rows

@@ -5,9 +5,10 @@
 
 use serde::Deserialize;
 
-use super::audit::{Event, Stamp};
-use super::batch::{Batch, Guard};
-use super::{markers, Db, StoreError};
+use super::audit::{self, Event, Stamp};
+use super::batch::{Batch, Guard, Step};
+use super::markers::Use;
+use super::{markers, Db, Statement, StoreError};
 use crate::domain::agent::AgentRow;
 use crate::{guard, stmt};
 
@@ -87,16 +88,116 @@ pub async fn for_session(
     id: &str,
     token_hash: &str,
 ) -> Result<Option<SessionAgent>, StoreError> {
-    db.run(stmt!(
+    db.run(session_check(id, token_hash)).await?.first()
+}
+
+/// The statement of [`for_session`] (one [`SessionAgent`] row, or none), for a session
+/// check batched with the handler's reads.
+pub fn session_check(id: &str, token_hash: &str) -> Statement {
+    stmt!(
         format!(
             "SELECT {COLUMNS}, {} FROM agents WHERE id = ?1",
             markers::revoked_column(2)
         ),
         id,
         token_hash
+    )
+}
+
+/// An agent log-in by DPoP key (api.md 5.2), to decide in one batch.
+pub struct Login<'a> {
+    /// The proof's key, canonical base64url.
+    pub public_key: &'a str,
+    /// The agent the body named: the key must be its current key.
+    pub wanted: Option<&'a str>,
+    /// The id of the `agent.login` row, so a refusal decided after the batch (the per-agent
+    /// rate limit) can take it back ([`withdraw_login`]).
+    pub audit_id: &'a str,
+    /// The row's `details`, a JSON object.
+    pub details: &'a str,
+    pub stamp: Stamp<'a>,
+}
+
+/// How the proof's `jti` is spent: its marker statement inside the log-in batch with the guard
+/// "the marker is unused", or already decided by a replay store outside D1.
+pub enum Jti {
+    InBatch(Statement, Guard),
+    Decided(Use),
+}
+
+/// What a log-in batch found and did.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The agent whose current key made the proof.
+    pub agent: Option<AgentRow>,
+    pub jti: Use,
+    /// Whether the `agent.login` row was written: the agent exists (and is the one named), and
+    /// the `jti` was unused.
+    pub audited: bool,
+}
+
+/// One round trip for a log-in: the `agent.login` audit row (guarded), the `jti` marker and the
+/// agent lookup. The audit row runs first, guarded by "no live marker" — exactly when the
+/// marker statement after it changes a row — so it is written only by the first use. An
+/// unknown key or a named agent that does not hold it writes no row; its `jti` is still spent,
+/// which is harmless: the proof was never valid for any agent.
+pub async fn log_in(db: &dyn Db, login: &Login<'_>, jti: Jti) -> Result<LoggedIn, StoreError> {
+    let audit_row = stmt!(
+        format!(
+            "{} SELECT ?1, 'agent.login', 'agent', a.id, 'agent', a.id, \
+               (SELECT overseer_id FROM oversights WHERE agent_id = a.id AND active = 1), \
+               a.id, NULL, ?2, ?3, ?4, ?5 FROM agents a \
+             WHERE a.public_key = ?6 AND (?7 IS NULL OR a.id = ?7)",
+            audit::COLUMNS
+        ),
+        login.audit_id,
+        login.stamp.ip,
+        login.stamp.request_id,
+        login.details,
+        login.stamp.now_ms,
+        login.public_key,
+        login.wanted
+    );
+    enum Spent {
+        Marker(Step),
+        Known(Use),
+    }
+    let mut batch = Batch::new();
+    let (audited, spent) = match jti {
+        Jti::InBatch(marker, unused) => (
+            Some(batch.push(audit_row.and_if(unused))),
+            Spent::Marker(batch.push(marker)),
+        ),
+        Jti::Decided(used) => (
+            (used == Use::First).then(|| batch.push(audit_row)),
+            Spent::Known(used),
+        ),
+    };
+    let found = batch.push(stmt!(
+        format!("SELECT {COLUMNS} FROM agents WHERE public_key = ?1"),
+        login.public_key
+    ));
+    let mut out = batch.run(db).await?;
+    let jti = match spent {
+        Spent::Marker(step) => Use::from_changes(out.changes(step)),
+        Spent::Known(used) => used,
+    };
+    Ok(LoggedIn {
+        agent: out.take(found).first()?,
+        jti,
+        audited: audited.is_some_and(|step| out.changed(step)),
+    })
+}
+
+/// Takes back the `agent.login` row of a log-in refused after its batch (the per-agent rate
+/// limit runs once the agent is known), so the trail shows only log-ins that happened.
+pub async fn withdraw_login(db: &dyn Db, audit_id: &str) -> Result<(), StoreError> {
+    db.run(stmt!(
+        "DELETE FROM audit_events WHERE id = ?1 AND type = 'agent.login'",
+        audit_id
     ))
-    .await?
-    .first()
+    .await
+    .map(drop)
 }
 
 /// Whether an agent was registered through `challenge_id`: D1 decides a registration
@@ -309,6 +410,63 @@ mod tests {
         assert!(block_on(for_session(&db, "nobody", "h1"))
             .unwrap()
             .is_none());
+    }
+
+    /// Both ways of spending the `jti`: in the batch (D1 markers) and decided before it (a
+    /// replay store elsewhere). The audit row follows the first use of a known key only.
+    #[test]
+    fn a_log_in_batch_audits_only_the_first_use_of_a_known_key() {
+        use crate::store::markers::{Mark, MarkerKind};
+        let db = db();
+        register(&db, &agent("a1", "k1"));
+        let log_in = |key: &str, wanted: Option<&str>, jti: Jti| {
+            let login = Login {
+                public_key: key,
+                wanted,
+                audit_id: "row",
+                details: "{}",
+                stamp: Stamp::system(2_000),
+            };
+            let out = block_on(super::log_in(&db, &login, jti)).unwrap();
+            block_on(db.run(stmt!("DELETE FROM audit_events WHERE id = 'row'"))).unwrap();
+            (out.agent.map(|a| a.id), out.jti, out.audited)
+        };
+        let in_batch = |hash: &str| {
+            let mark = Mark {
+                kind: MarkerKind::Dpop,
+                shard: "t",
+                hash,
+                expires_at_ms: 9_000,
+                now_ms: 2_000,
+            };
+            Jti::InBatch(mark.statement(), mark.unused())
+        };
+        let a1 = Some("a1".to_owned());
+        assert_eq!(
+            log_in("k1", None, in_batch("h1")),
+            (a1.clone(), Use::First, true)
+        );
+        assert_eq!(
+            log_in("k1", None, in_batch("h1")),
+            (a1.clone(), Use::Replay, false)
+        );
+        assert_eq!(
+            log_in("k1", Some("b1"), in_batch("h2")),
+            (a1.clone(), Use::First, false)
+        );
+        assert_eq!(
+            log_in("kx", None, in_batch("h3")),
+            (None, Use::First, false)
+        );
+        let decided = |u| Jti::Decided(u);
+        assert_eq!(
+            log_in("k1", None, decided(Use::First)),
+            (a1.clone(), Use::First, true)
+        );
+        assert_eq!(
+            log_in("k1", None, decided(Use::Replay)),
+            (a1, Use::Replay, false)
+        );
     }
 
     #[test]

@@ -228,8 +228,20 @@ pub async fn trail(
     before: Option<(i64, &str)>,
     limit: i64,
 ) -> Result<Vec<TrailRow>, super::StoreError> {
+    db.run(trail_statement(overseer_id, kind, before, limit))
+        .await?
+        .decode()
+}
+
+/// The statement of [`trail`], for a caller's batch (a session check with its reads).
+pub fn trail_statement(
+    overseer_id: &str,
+    kind: Option<&str>,
+    before: Option<(i64, &str)>,
+    limit: i64,
+) -> Statement {
     let (before_ms, before_id) = before.unwrap_or((0, ""));
-    db.run(crate::stmt!(
+    crate::stmt!(
         "SELECT id, type, actor_type, actor_id, subject_type, subject_id, details, ip, created_at \
          FROM audit_events WHERE overseer_id = ?1 AND (?2 IS NULL OR type = ?2) \
            AND (?3 = 0 OR created_at < ?4 OR (created_at = ?4 AND id < ?5)) \
@@ -240,7 +252,5 @@ pub async fn trail(
         before_ms,
         before_id,
         limit
-    ))
-    .await?
-    .decode()
+    )
 }

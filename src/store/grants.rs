@@ -645,8 +645,19 @@ pub async fn history(
     before: Option<Before<'_>>,
     limit: i64,
 ) -> Result<Vec<HistoryRow>, super::StoreError> {
+    db.run(history_statement(agent_id, before, limit))
+        .await?
+        .decode()
+}
+
+/// The statement of [`history`], for a caller's batch (a session check with its reads).
+pub fn history_statement(
+    agent_id: &str,
+    before: Option<Before<'_>>,
+    limit: i64,
+) -> crate::store::Statement {
     let (before_ms, before_id) = before.map_or((0, ""), |b| (b.created_at, b.id));
-    db.run(crate::stmt!(
+    crate::stmt!(
         "SELECT id, client_id, client_name, scope, status, reason, created_at, exchanged_at \
          FROM oauth_requests WHERE agent_id = ?1 \
            AND (created_at < ?2 OR (created_at = ?2 AND id < ?3) OR ?4 = 0) \
@@ -656,9 +667,7 @@ pub async fn history(
         before_id,
         before.is_some(),
         limit
-    ))
-    .await?
-    .decode()
+    )
 }
 // --- client blocks ---
 

@@ -121,7 +121,13 @@ pub async fn for_session(
     id: &str,
     token_hash: &str,
 ) -> Result<Option<SessionOverseer>, super::StoreError> {
-    db.run(crate::stmt!(
+    db.run(session_check(id, token_hash)).await?.first()
+}
+
+/// The statement of [`for_session`] (one [`SessionOverseer`] row, or none), for a session
+/// check batched with the handler's reads.
+pub fn session_check(id: &str, token_hash: &str) -> Statement {
+    crate::stmt!(
         format!(
             "SELECT {}, {} FROM overseers WHERE id = ?1 AND kind = 'human'",
             crate::domain::overseer::OverseerRow::COLUMNS,
@@ -129,9 +135,7 @@ pub async fn for_session(
         ),
         id,
         token_hash
-    ))
-    .await?
-    .first()
+    )
 }
 
 /// Overseer `id`'s current subscription: `None` when the overseer does not exist, `Some(None)`

@@ -314,7 +314,17 @@ pub async fn overseen_agents(
     overseer_id: &str,
     (start_ms, end_ms): (i64, i64),
 ) -> Result<Vec<OverseenAgentRow>, StoreError> {
-    db.run(stmt!(
+    db.run(overseen_agents_statement(overseer_id, (start_ms, end_ms)))
+        .await?
+        .decode()
+}
+
+/// The statement of [`overseen_agents`], for a caller's batch (a session check with its reads).
+pub fn overseen_agents_statement(
+    overseer_id: &str,
+    (start_ms, end_ms): (i64, i64),
+) -> crate::store::Statement {
+    stmt!(
         "SELECT a.id, a.name, a.description, a.public_key, a.created_at, \
                 o.activated_at AS claimed_at, o.marked_for_cancellation, \
                 (SELECT COUNT(*) FROM oauth_requests r WHERE r.agent_id = a.id AND r.status = 'approved' \
@@ -326,9 +336,7 @@ pub async fn overseen_agents(
         overseer_id,
         start_ms,
         end_ms
-    ))
-    .await?
-    .decode()
+    )
 }
 
 /// The clients of `overseer_id`'s pool (api.md 5.8), newest first.
@@ -756,7 +764,12 @@ pub async fn overseer_of(
     db: &dyn super::Db,
     agent_id: &str,
 ) -> Result<Option<AgentsOverseer>, super::StoreError> {
-    db.run(crate::stmt!(
+    db.run(overseer_of_statement(agent_id)).await?.first()
+}
+
+/// The statement of [`overseer_of`], for a caller's batch (a session check with its reads).
+pub fn overseer_of_statement(agent_id: &str) -> crate::store::Statement {
+    crate::stmt!(
         "SELECT ov.id, ov.kind = 'shadow' AS is_shadow, ov.name, o.activated_at, \
                 s.status AS sub_status, s.tier AS sub_tier, \
                 (SELECT MAX(valid_until) FROM shadow_payments sp \
@@ -765,9 +778,7 @@ pub async fn overseer_of(
          LEFT JOIN subscriptions s ON s.id = ov.current_subscription_id \
          WHERE o.agent_id = ?1 AND o.active = 1",
         agent_id
-    ))
-    .await?
-    .first()
+    )
 }
 /// Whether the agent revoked overseer `overseer_id` at or after `since_ms`.
 pub async fn revoked_by_agent_since(

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::batch::Guard;
+use super::batch::{Batch, Guard, Outcomes, Step};
 use super::{Db, Statement, StoreError};
 use crate::domain::subscription::{ScheduledChange, Status};
 use crate::{guard, stmt};
@@ -35,8 +35,18 @@ pub struct Tiers(Vec<TierRow>);
 
 impl Tiers {
     pub async fn load(db: &dyn Db) -> Result<Self, StoreError> {
+        Self::from_outcome(db.run(Self::statement()).await?)
+    }
+
+    /// The statement [`Tiers::load`] runs, for a caller's batch.
+    pub fn statement() -> Statement {
         let sql = format!("SELECT {TIER_COLUMNS} FROM subscription_tiers ORDER BY sort_order");
-        Ok(Self(db.run(Statement::new(sql, vec![])).await?.decode()?))
+        Statement::new(sql, vec![])
+    }
+
+    /// Decodes what [`Tiers::statement`] returned.
+    pub fn from_outcome(outcome: super::Outcome) -> Result<Self, StoreError> {
+        Ok(Self(outcome.decode()?))
     }
 
     pub fn get(&self, tier: &str) -> Result<&TierRow, StoreError> {
@@ -70,16 +80,31 @@ pub struct SubscriptionRow {
     pub updated_at: i64,
 }
 
+/// The columns of [`SubscriptionRow`].
+const SUBSCRIPTION_COLUMNS: &str = "id, status, tier, current_period_start, current_period_end, \
+     next_billed_at, scheduled_change_action, scheduled_change_at, cancel_requested_at, \
+     created_at, updated_at";
+
 /// The subscription `id`, if it exists.
 pub async fn find(db: &dyn Db, id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
     db.run(stmt!(
-        "SELECT id, status, tier, current_period_start, current_period_end, next_billed_at, \
-           scheduled_change_action, scheduled_change_at, cancel_requested_at, created_at, updated_at \
-         FROM subscriptions WHERE id = ?1",
+        format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?1"),
         id
     ))
     .await?
     .first()
+}
+
+/// Overseer `overseer_id`'s current subscription (one [`SubscriptionRow`], or none), for a
+/// session check's batch.
+pub fn current_statement(overseer_id: &str) -> Statement {
+    stmt!(
+        format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = \
+             (SELECT current_subscription_id FROM overseers WHERE id = ?1)"
+        ),
+        overseer_id
+    )
 }
 
 /// The state of a subscription a webhook decides on.
@@ -375,7 +400,11 @@ pub async fn agent_standing(
     db: &dyn Db,
     agent_id: &str,
 ) -> Result<Option<AgentStandingRow>, StoreError> {
-    db.run(stmt!(
+    db.run(standing_statement(agent_id)).await?.first()
+}
+
+fn standing_statement(agent_id: &str) -> Statement {
+    stmt!(
         "SELECT ov.id AS overseer_id, ov.kind AS overseer_kind, s.status AS sub_status, \
                 s.tier AS sub_tier, s.current_period_end AS sub_period_end, \
                 (SELECT MAX(valid_until) FROM shadow_payments sp \
@@ -384,62 +413,74 @@ pub async fn agent_standing(
          LEFT JOIN subscriptions s ON s.id = ov.current_subscription_id \
          WHERE o.agent_id = ?1 AND o.active = 1",
         agent_id
-    ))
-    .await?
-    .first()
+    )
 }
 
-/// An agent's tier row, enabled clients in its pool and approved authorizations in
-/// `[start_ms, end_ms)`, read together.
-pub struct AgentUsage {
-    pub tier: TierRow,
+/// The human overseer actively overseeing agent `?1`, or NULL: whose client pool the agent's
+/// clients count in (api.md 5.8).
+const HUMAN_OVERSEER_OF: &str = "(SELECT o.overseer_id FROM oversights o \
+     JOIN overseers ov ON ov.id = o.overseer_id \
+     WHERE o.agent_id = ?1 AND o.active = 1 AND ov.kind = 'human')";
+
+/// The reads of an agent's subscription summary in a caller's batch: its standing, the enabled
+/// clients of its pool (chosen in SQL from the standing, so no read waits for another) and its
+/// approved authorizations in a period.
+pub struct SummaryReads {
+    standing: Step,
+    clients: Step,
+    oauth: Step,
+}
+
+/// What [`SummaryReads`] read.
+pub struct SummaryRows {
+    pub standing: Option<AgentStandingRow>,
     pub clients: i64,
     pub oauth: i64,
 }
 
-/// Reads [`AgentUsage`]; `pool` is an SQL condition over `oauth_clients c` with one parameter
-/// `?1` (`domain::tier::Pool::condition`).
-pub async fn agent_usage(
-    db: &dyn Db,
-    agent_id: &str,
-    tier: &str,
-    pool: (&'static str, &str),
-    start_ms: i64,
-    end_ms: i64,
-) -> Result<AgentUsage, StoreError> {
+impl SummaryReads {
+    /// Pushes the reads for `agent_id` and `[start_ms, end_ms)`.
+    pub fn push(batch: &mut Batch, agent_id: &str, (start_ms, end_ms): (i64, i64)) -> Self {
+        let human_pool = super::clients::OVERSEER_POOL.replace("?1", HUMAN_OVERSEER_OF);
+        SummaryReads {
+            standing: batch.push(standing_statement(agent_id)),
+            clients: batch.push(stmt!(
+                format!(
+                    "SELECT COUNT(*) AS n FROM oauth_clients c WHERE c.disabled = 0 AND \
+                     CASE WHEN {HUMAN_OVERSEER_OF} IS NULL \
+                       THEN (c.owner_type = 'agent' AND c.owner_id = ?1) ELSE {human_pool} END"
+                ),
+                agent_id
+            )),
+            oauth: batch.push(oauth_count_statement(agent_id, start_ms, end_ms)),
+        }
+    }
+
+    pub fn take(self, out: &mut Outcomes) -> Result<SummaryRows, StoreError> {
+        Ok(SummaryRows {
+            standing: out.take(self.standing).first()?,
+            clients: count(out.take(self.clients))?,
+            oauth: count(out.take(self.oauth))?,
+        })
+    }
+}
+
+fn count(o: super::Outcome) -> Result<i64, StoreError> {
     #[derive(Deserialize)]
     struct Count {
         n: i64,
     }
-    let (condition, pool_id) = pool;
-    let mut batch = super::batch::Batch::new();
-    let tier_step = batch.push(stmt!(
-        format!("SELECT {TIER_COLUMNS} FROM subscription_tiers WHERE tier = ?1"),
-        tier
-    ));
-    let clients = batch.push(stmt!(
-        format!("SELECT COUNT(*) AS n FROM oauth_clients c WHERE c.disabled = 0 AND {condition}"),
-        pool_id
-    ));
-    let oauth = batch.push(stmt!(
+    Ok(o.first::<Count>()?.map_or(0, |c| c.n))
+}
+
+fn oauth_count_statement(agent_id: &str, start_ms: i64, end_ms: i64) -> Statement {
+    stmt!(
         "SELECT COUNT(*) AS n FROM oauth_requests WHERE agent_id = ?1 AND status = 'approved' \
          AND created_at >= ?2 AND created_at < ?3",
         agent_id,
         start_ms,
         end_ms
-    ));
-    let mut out = batch.run(db).await?;
-    let count = |o: super::Outcome| -> Result<i64, StoreError> {
-        Ok(o.first::<Count>()?.map_or(0, |c| c.n))
-    };
-    Ok(AgentUsage {
-        tier: out
-            .take(tier_step)
-            .first()?
-            .ok_or_else(|| StoreError::Decode(format!("tier {tier} is not seeded")))?,
-        clients: count(out.take(clients))?,
-        oauth: count(out.take(oauth))?,
-    })
+    )
 }
 
 // --- shadow payments ---------------------------------------------------------------------

@@ -48,7 +48,7 @@ fn app(env: &Env) -> worker::Result<App> {
             .ok()
             .and_then(|c| c.paddle.api_key.as_ref().ok().cloned()),
     };
-    Ok(App::new(
+    let mut app = App::new(
         config,
         Rc::new(JsClock),
         Rc::new(OsEntropy),
@@ -56,7 +56,9 @@ fn app(env: &Env) -> worker::Result<App> {
         Rc::new(WorkersKv::new(env.clone())),
     )
     .with_paddle(Rc::new(paddle))
-    .with_rate_tally(RATE_TALLY.with(Rc::clone)))
+    .with_rate_tally(RATE_TALLY.with(Rc::clone));
+    crate::store::durable_markers::attach(env, &mut app);
+    Ok(app)
 }
 
 /// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.

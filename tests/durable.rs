@@ -119,3 +119,79 @@ fn an_unknown_replay_store_makes_every_request_a_configuration_error() {
         r.body
     );
 }
+
+/// One hot path's storage cost, as `h.metrics` recorded it.
+struct Cost {
+    path: &'static str,
+    /// Replay markers the path records (DPoP proofs and client assertions).
+    marks: u32,
+    usage: agent_id::store::meter::Usage,
+}
+
+/// Runs the hot paths once each on `w` and returns what each request cost: agent login,
+/// `/v1/agents/me`, the code exchange with DPoP (two marks: the proof and the assertion),
+/// userinfo (one proof) and introspection (one assertion).
+fn hot_path_costs(w: &World) -> Vec<Cost> {
+    let h = &w.h;
+    let mut out = Vec::new();
+    let mut record = |path, marks| {
+        let usage = h.metrics.last().expect("recorded").usage;
+        out.push(Cost { path, marks, usage });
+    };
+    let login = h.login(&w.agent_key);
+    assert_eq!(login.status, 200, "{}", login.body);
+    record("POST /v1/agents/login", 1);
+    let session = login.body["session_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        h.send(Req::get("/v1/agents/me").bearer(&session)).status,
+        200
+    );
+    record("GET /v1/agents/me", 0);
+    let dpop = TestKey::random();
+    let tokens = common::oauth::Tokens::issued(&w.exchange(&w.code(), Some(&dpop)));
+    record("POST /v1/oauth/token (code + DPoP)", 2);
+    assert_eq!(w.userinfo(&tokens.access, &dpop).status, 200);
+    record("GET /v1/oauth/userinfo", 1);
+    assert_eq!(w.introspect(&tokens.access)["active"], true);
+    record("POST /v1/oauth/introspect", 1);
+    out
+}
+
+/// The per-request storage cost of the hot paths under both stores (docs/scaling.md quotes
+/// the table `--nocapture` prints). With Durable Object markers each mark leaves D1 (one
+/// statement fewer, never a round trip more) and costs one object call; nothing else changes.
+#[test]
+fn each_mark_moves_from_a_d1_statement_to_one_object_call() {
+    let on_d1 = World::on(Harness::new());
+    let (h, _objects) = durable_harness();
+    let on_objects = World::on(h);
+    let d1 = hot_path_costs(&on_d1);
+    let durable = hot_path_costs(&on_objects);
+    println!("| path | marks | D1 store: round trips / statements / KV r+w | DO store: round trips / statements / object calls |");
+    for (a, b) in d1.iter().zip(&durable) {
+        let (u, v) = (a.usage, b.usage);
+        println!(
+            "| {} | {} | {} / {} / {}+{} | {} / {} / {} |",
+            a.path,
+            a.marks,
+            u.d1_round_trips,
+            u.d1_statements,
+            u.kv_reads,
+            u.kv_writes,
+            v.d1_round_trips,
+            v.d1_statements,
+            v.durable_object_calls
+        );
+        assert_eq!(u.durable_object_calls, 0, "{}", a.path);
+        assert_eq!(v.durable_object_calls, a.marks, "{}", a.path);
+        assert_eq!(v.d1_statements + a.marks, u.d1_statements, "{}", a.path);
+        assert!(v.d1_round_trips <= u.d1_round_trips, "{}", a.path);
+        assert_eq!(
+            (v.kv_reads, v.kv_writes),
+            (u.kv_reads, u.kv_writes),
+            "{}",
+            a.path
+        );
+    }
+    assert_eq!(d1_markers(&on_objects.h), 0);
+}

@@ -29,6 +29,9 @@
 #                         AGENT_ID_NODRAIN_BASE_URL  third server without wrangler's request-body
 #                                 draining: only for requests whose body is never sent (lying
 #                                 Content-Length); an unread large body there breaks the next request
+#                         AGENT_ID_DURABLE_BASE_URL  the same third server, which keeps replay markers in
+#                                 Durable Objects (REPLAY_STORE=durable_object)
+#                         AGENT_ID_DURABLE_STATE_DIR  its local state (--persist-to), read by the e2e test
 #                         AGENT_ID_ENV_FILE        the dev-vars file both servers use (.dev.vars.example)
 #                         AGENT_ID_TEST_OUTPUT     test-output/ (server logs: test-output/server-*.log)
 #
@@ -187,7 +190,9 @@ run_e2e() {
   # middleware; without it an unread large body breaks the next request through its proxy with a
   # 503 "Your worker restarted mid-request"). A request with a lying Content-Length therefore
   # hangs on main and nonce; tests of that case (security G05) use this third server.
-  NO_BODY_DRAIN=1 start_server nodrain "$raw_port" "${common[@]}"
+  # It also keeps its replay markers in Durable Objects (REPLAY_STORE=durable_object): the replay
+  # and concurrency tests of e2e/test_replay_stores.py run against main (D1) and this server.
+  NO_BODY_DRAIN=1 start_server nodrain "$raw_port" "${common[@]}" --var "REPLAY_STORE:durable_object"
   raw_pid=$SERVER_PID
   wait_healthy "$port" "$main_pid" main
   wait_healthy "$nonce_port" "$nonce_pid" nonce
@@ -196,6 +201,8 @@ run_e2e() {
   export AGENT_ID_BASE_URL="http://127.0.0.1:$port"
   export AGENT_ID_NONCE_BASE_URL="http://127.0.0.1:$nonce_port"
   export AGENT_ID_NODRAIN_BASE_URL="http://127.0.0.1:$raw_port"
+  export AGENT_ID_DURABLE_BASE_URL="http://127.0.0.1:$raw_port"
+  export AGENT_ID_DURABLE_STATE_DIR="$OUT/state/nodrain"
   export AGENT_ID_ENV_FILE="$ENV_FILE"
   export AGENT_ID_TEST_OUTPUT="$OUT"
 

@@ -13,6 +13,7 @@ use zeroize::Zeroize;
 use crate::auth::dpop::nonce;
 use crate::domain::rate_limit::{Bucket, Limit, RateLimits};
 use crate::jose::b64;
+use crate::store::markers::ReplayBackend;
 
 /// Where configuration values come from: Worker env bindings, or a map natively.
 pub trait Vars {
@@ -284,6 +285,8 @@ pub struct Config {
     /// bcrypt cost for overseer passwords (production: at least 10).
     pub bcrypt_cost: u32,
     pub build_version: String,
+    /// Where DPoP and client-assertion `jti` markers live (`REPLAY_STORE`, default `d1`).
+    pub replay_store: ReplayBackend,
 }
 
 /// Written by hand so that logging the configuration never prints a key or secret. The
@@ -320,6 +323,7 @@ impl std::fmt::Debug for Config {
             oauth_history_retention_days,
             bcrypt_cost,
             build_version,
+            replay_store,
         } = self;
         f.debug_struct("Config")
             .field("environment", environment)
@@ -357,6 +361,7 @@ impl std::fmt::Debug for Config {
             .field("oauth_history_retention_days", oauth_history_retention_days)
             .field("bcrypt_cost", bcrypt_cost)
             .field("build_version", build_version)
+            .field("replay_store", replay_store)
             .finish()
     }
 }
@@ -533,6 +538,11 @@ impl Config {
             )?)
             .map_err(|_| err("BCRYPT_COST", "is out of range"))?,
             build_version: get("BUILD_VERSION").unwrap_or_else(default_build_version),
+            replay_store: match get("REPLAY_STORE") {
+                None => ReplayBackend::default(),
+                Some(v) => ReplayBackend::from_setting(&v)
+                    .ok_or(err("REPLAY_STORE", "must be `d1` or `durable_object`"))?,
+            },
         })
     }
 }
@@ -808,6 +818,26 @@ mod tests {
         }
         let missing = Config::load(&vars(&[])).unwrap();
         assert!(format!("{missing:?}").contains("PADDLE_API_KEY"));
+    }
+
+    #[test]
+    fn replay_store_is_d1_unless_set_to_a_known_backend() {
+        assert_eq!(
+            Config::load(&vars(&[])).unwrap().replay_store,
+            ReplayBackend::D1
+        );
+        let c = Config::load(&vars(&[("REPLAY_STORE", "durable_object")])).unwrap();
+        assert_eq!(c.replay_store, ReplayBackend::DurableObject);
+        for bad in [
+            "DurableObject",
+            "D1",
+            "kv",
+            "durable-object",
+            "d1,durable_object",
+        ] {
+            let e = Config::load(&vars(&[("REPLAY_STORE", bad)])).unwrap_err();
+            assert_eq!(e.name, "REPLAY_STORE", "{bad}");
+        }
     }
 
     #[test]

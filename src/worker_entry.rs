@@ -85,7 +85,7 @@ fn build_app(env: &Env) -> worker::Result<App> {
             .ok()
             .and_then(|c| c.paddle.api_key.as_ref().ok().cloned()),
     };
-    Ok(App::new(
+    let mut app = App::new(
         config,
         Rc::new(JsClock),
         Rc::new(OsEntropy),
@@ -94,7 +94,9 @@ fn build_app(env: &Env) -> worker::Result<App> {
     )
     .with_paddle(Rc::new(paddle))
     .with_rate_tally(RATE_TALLY.with(Rc::clone))
-    .with_metrics(crate::metrics::analytics_engine::sink(env)))
+    .with_metrics(crate::metrics::analytics_engine::sink(env));
+    crate::store::durable_markers::attach(env, &mut app);
+    Ok(app)
 }
 
 /// Reads at most `MAX_BODY_BYTES + 1` bytes: a declared or actual excess is `TooLarge`.

@@ -17,10 +17,49 @@ pub enum MarkerKind {
 }
 
 impl MarkerKind {
-    const fn as_str(self) -> &'static str {
+    /// The stored name (`jti_markers.kind`, and the Durable Object's `markers.kind`).
+    pub const fn as_str(self) -> &'static str {
         match self {
             MarkerKind::Dpop => "dpop",
             MarkerKind::ClientAssertion => "client_assertion",
+        }
+    }
+
+    /// The kind a stored name stands for.
+    pub fn from_name(name: &str) -> Option<MarkerKind> {
+        match name {
+            "dpop" => Some(MarkerKind::Dpop),
+            "client_assertion" => Some(MarkerKind::ClientAssertion),
+            _ => None,
+        }
+    }
+}
+
+/// Which [`ReplayStore`] the Worker uses (`REPLAY_STORE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplayBackend {
+    /// `d1`: the `jti_markers` table, foldable into the caller's batch ([`D1Markers`]).
+    #[default]
+    D1,
+    /// `durable_object`: one SQLite-backed Durable Object per signer (`REPLAY_MARKERS` binding).
+    DurableObject,
+}
+
+impl ReplayBackend {
+    /// The setting's value for this backend.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReplayBackend::D1 => "d1",
+            ReplayBackend::DurableObject => "durable_object",
+        }
+    }
+
+    /// The backend a `REPLAY_STORE` value names (exact, lower case).
+    pub fn from_setting(value: &str) -> Option<ReplayBackend> {
+        match value {
+            "d1" => Some(ReplayBackend::D1),
+            "durable_object" => Some(ReplayBackend::DurableObject),
+            _ => None,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod challenges;
 pub mod clients;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+pub mod durable_markers;
 pub mod flag;
 pub mod grants;
 pub mod markers;
@@ -29,6 +30,8 @@ pub mod meter;
 pub mod overseers;
 pub mod oversights;
 pub mod pools;
+#[cfg(target_arch = "wasm32")]
+pub mod replay_object;
 pub mod retention;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;

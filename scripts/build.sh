@@ -11,6 +11,9 @@
 # When nothing changed since the last build it returns immediately; AGENT_ID_FORCE_BUILD=1 forces.
 # AGENT_ID_WASM_OPT=0 skips wasm-opt (npm binaryen runs under node: ~10-20 s per build; faster
 # edit-reload loops, larger wasm; a later build without it re-optimises).
+# wasm-opt runs here, not in worker-build, so its flags are ours (WASM_OPT_FLAGS below): the
+# shipped module has no name section (about 58 KB gzip of function names, used only by profilers
+# and stack traces). AGENT_ID_WASM_NAMES=1 keeps the names, for a readable V8 CPU profile.
 # Honours CARGO_TARGET_DIR. Run scripts/setup.sh first on a new machine.
 set -euo pipefail
 
@@ -65,9 +68,22 @@ export BUILD_VERSION="${crate_version}+${sha:-dev}"
 
 # --- up to date? ----------------------------------------------------------------------------------
 stamp="build/.agent-id-build-stamp"
-wb_args=(--release)
-[[ "${AGENT_ID_WASM_OPT:-1}" == 0 ]] && wb_args+=(--no-opt)
-stamp_want="$BUILD_VERSION $(worker-build --version) $("$WASM_BINDGEN_BIN" --version) ${wb_args[*]} target=${CARGO_TARGET_DIR:-}"
+# worker-build always keeps the name section (it passes --debuginfo to wasm-opt), so it runs
+# without wasm-opt and the module is optimised below.
+wb_args=(--release --no-opt)
+# -O (speed and size, as worker-build's default; -Oz saves only ~2.5 KB gzip more), then drop the
+# debug/name and producers sections. The features are the ones worker-build enables: what rustc
+# emits for wasm32-unknown-unknown and workerd runs, nothing newer.
+WASM_OPT_FLAGS=(-O --strip-producers
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+if [[ "${AGENT_ID_WASM_NAMES:-0}" == 1 ]]; then
+  WASM_OPT_FLAGS+=(--debuginfo)
+else
+  WASM_OPT_FLAGS+=(--strip-debug)
+fi
+[[ "${AGENT_ID_WASM_OPT:-1}" == 0 ]] && WASM_OPT_FLAGS=()
+stamp_want="$BUILD_VERSION $(worker-build --version) $("$WASM_BINDGEN_BIN" --version) ${wb_args[*]} opt=${WASM_OPT_FLAGS[*]:-none} target=${CARGO_TARGET_DIR:-}"
 if [[ "${AGENT_ID_FORCE_BUILD:-0}" != 1 && -f build/worker/shim.mjs && -f "$stamp" \
       && "$(cat "$stamp")" == "$stamp_want" ]]; then
   inputs=(Cargo.toml scripts/build.sh)
@@ -84,6 +100,12 @@ start=$(date +%s)
 rm -f "$stamp"
 worker-build "${wb_args[@]}"
 [[ -f build/worker/shim.mjs ]] || die "worker-build did not produce build/worker/shim.mjs"
-echo "$stamp_want" >"$stamp"
 wasm="$(find build -maxdepth 1 -name '*.wasm' -print -quit)"
+[[ -n "$wasm" ]] || die "worker-build produced no .wasm in build/"
+if [[ ${#WASM_OPT_FLAGS[@]} -gt 0 ]]; then
+  log "wasm-opt ${WASM_OPT_FLAGS[*]}"
+  "$WASM_OPT_BIN" "$wasm" -o "$wasm.opt" "${WASM_OPT_FLAGS[@]}"
+  mv "$wasm.opt" "$wasm"
+fi
+echo "$stamp_want" >"$stamp"
 log "done in $(( $(date +%s) - start ))s: build/worker/shim.mjs${wasm:+, $wasm $(stat -c %s "$wasm") B}"

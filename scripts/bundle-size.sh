@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Size of the Worker bundle as the production deploy would upload it (`wrangler deploy --dry-run
 # --env production`: no login, no network): raw and gzip size of the wasm and of the JS.
-# Budget (DESIGN.md): <= 1 MB gzip.
+# Budget: total gzip <= 600 KB (BUNDLE_MAX_GZIP, enforced by scripts/test.sh).
 #   bash scripts/bundle-size.sh
 #   -> web app: frontend/dist N B raw, N B gzip (static assets, outside the Worker bundle)
 #   -> bundle: wasm N B raw, N B gzip; js N B raw, N B gzip; total gzip N B

@@ -15,13 +15,14 @@
 #      (oauth4webapi, and the web app in headless Chromium; screenshots in
 #      test-output/screenshots), then schemathesis against /openapi.json (run_schemathesis),
 #      stop the servers.
-#   8. bundle size (scripts/bundle-size.sh) within the 1 MB gzip budget of DESIGN.md
+#   8. bundle size (scripts/bundle-size.sh) within the 600 KB gzip budget (README "Bundle size
+#      and cold start")
 #
 # Options (environment):  SKIP_E2E=1       stop after step 6b (fuzzing)
 #                         E2E_ONLY=1       only steps 1, 7 and 8
 #                         E2E_TIMEOUT      seconds for the e2e suite (default 1800)
 #                         SCHEMATHESIS_EXAMPLES  generated cases per operation and phase (default 25)
-#                         BUNDLE_MAX_GZIP  bundle budget in bytes (default 1000000)
+#                         BUNDLE_MAX_GZIP  bundle budget in bytes (default 600000)
 # Arguments are passed to pytest:  bash scripts/test.sh -k oauth -x   (npm test -- -k oauth)
 #
 # The e2e suite gets:     AGENT_ID_BASE_URL        main server (.dev.vars.example, all rate-limit buckets opened up)
@@ -45,7 +46,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/test-output"
 ENV_FILE="$ROOT/.dev.vars.example"
 HEALTH_TIMEOUT=60
-BUNDLE_MAX_GZIP="${BUNDLE_MAX_GZIP:-1000000}"   # DESIGN.md budget: <= 1 MB gzip
+# Worker bundle budget, gzip (wasm + JS as `wrangler deploy` uploads them): about 576 KB
+# measured, so ~24 KB of room for the work in flight (a Durable Object class, the Analytics Engine
+# sink, WebCrypto calls). A change that needs more must shrink something or raise this knowingly.
+BUNDLE_MAX_GZIP="${BUNDLE_MAX_GZIP:-600000}"
 
 # Offline wrangler: no request.cf fetch, no metrics/error reports, no update check.
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false \

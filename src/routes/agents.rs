@@ -40,7 +40,7 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::AgentLogin, ctx.ip().unwrap_or("unknown")).await?;
     let body = JsonBody::parse(ctx.req)?;
     let wanted = body.opt_uuid("agent_id")?;
-    let proof = agent_proof::verify(ctx, CH)?;
+    let proof = agent_proof::verify(ctx, CH).await?;
     let by_key = agent_proof::agent_by_key(ctx, &proof.key).await?;
     let agent = match (wanted, by_key) {
         (None, Some(agent)) => agent,

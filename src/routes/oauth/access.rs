@@ -17,18 +17,20 @@ pub struct ActiveAccess {
 }
 
 /// The claims of `token` if it is a validly signed, unexpired access token of this issuer.
-pub fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims>, ApiError> {
+pub async fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims>, ApiError> {
     let keys = super::signing_keys(ctx)?;
     let current = keys.current.verifying_key();
     let previous = keys.previous.as_ref().map(|k| k.verifying_key());
     let mut list = vec![&current];
     list.extend(previous.as_ref());
-    Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s()).ok())
+    Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s())
+        .await
+        .ok())
 }
 
 /// Checks T1–T6; `None` for anything that is not an active access token of this issuer.
 pub async fn active_access(ctx: &Ctx<'_>, token: &str) -> Result<Option<ActiveAccess>, ApiError> {
-    let Some(claims) = verified_claims(ctx, token)? else {
+    let Some(claims) = verified_claims(ctx, token).await? else {
         return Ok(None);
     };
     let state = grants::access_state(ctx.db(), &claims.client_id, &claims.sub, &claims.jti).await?;

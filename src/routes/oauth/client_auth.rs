@@ -99,6 +99,7 @@ async fn authenticate_private_key_jwt(
         skew_secs: ctx.config.clock_skew_secs,
     };
     let verified = assertion::verify(assertion, &client.id, &key, &actx)
+        .await
         .map_err(|e| invalid_client(e.to_string()))?;
     let fresh = replay::first_use(
         ctx,

@@ -56,7 +56,7 @@ pub async fn client_proof(
         fallback_key,
         access_token,
     };
-    let proof = dpop_request::check(ctx, expect)?;
+    let proof = dpop_request::check(ctx, expect).await?;
     if let HeaderProof::Verified(p) = &proof {
         if !dpop_request::consume(ctx, p).await? {
             return Ok(HeaderProof::Invalid(dpop_request::REPLAYED));

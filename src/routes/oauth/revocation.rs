@@ -41,7 +41,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::Revoke, &client.id).await?;
     let token = token_param(&form)?;
     let mut batch = Batch::new();
-    if let Some(claims) = verified_claims(ctx, token)? {
+    if let Some(claims) = verified_claims(ctx, token).await? {
         if claims.client_id == client.id {
             // Only this access token: its jti is denylisted until it would have expired.
             batch.push(grants::deny_access(

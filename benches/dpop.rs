@@ -1,6 +1,9 @@
 //! Full DPoP proof validation (P1–P14) against one raw Ed25519 `verify_strict`.
 //! The budget (DESIGN.md) is a ratio of at most 1.3.
 
+mod common;
+
+use common::ready;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ed25519_dalek::{Signer, SigningKey};
 
@@ -39,7 +42,7 @@ fn bench(c: &mut Criterion) {
         require_nonce: false,
         access_token: None,
     };
-    assert!(verify_proof(&token, &ctx).is_ok());
+    assert!(ready(verify_proof(&token, &ctx)).is_ok());
 
     let message = b"eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJqdGkiOiJ4In0";
     let signature = key.sign(message);
@@ -63,7 +66,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| jws::parse(std::hint::black_box(&token)))
     });
     group.bench_function("verify_proof_full", |b| {
-        b.iter(|| verify_proof(std::hint::black_box(&token), &ctx))
+        b.iter(|| ready(verify_proof(std::hint::black_box(&token), &ctx)))
     });
     group.finish();
 }

@@ -2,6 +2,9 @@
 //! verification, a DPoP proof verification and an access-token signature; at userinfo an
 //! access-token verification and a DPoP proof verification with `ath`.
 
+mod common;
+
+use common::ready;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ed25519_dalek::SigningKey;
 
@@ -87,15 +90,25 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("oauth");
     g.bench_function("token_request_crypto", |b| {
         b.iter(|| {
-            assertion::verify(&assertion_jwt, CLIENT, &client_pub, &actx).unwrap();
-            verify_proof(&token_proof, &ctx("POST", &token_url, None)).unwrap();
+            ready(assertion::verify(
+                &assertion_jwt,
+                CLIENT,
+                &client_pub,
+                &actx,
+            ))
+            .unwrap();
+            ready(verify_proof(&token_proof, &ctx("POST", &token_url, None))).unwrap();
             access_token::mint(&claims, &server)
         })
     });
     g.bench_function("userinfo_request_crypto", |b| {
         b.iter(|| {
-            access_token::verify(&access, ISSUER, &[&server_pub], T0).unwrap();
-            verify_proof(&userinfo_proof, &ctx("GET", &userinfo_url, Some(&access))).unwrap()
+            ready(access_token::verify(&access, ISSUER, &[&server_pub], T0)).unwrap();
+            ready(verify_proof(
+                &userinfo_proof,
+                &ctx("GET", &userinfo_url, Some(&access)),
+            ))
+            .unwrap()
         })
     });
     g.finish();

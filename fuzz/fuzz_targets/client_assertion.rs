@@ -55,7 +55,7 @@ fuzz_target!(|case: Case| {
         assert_eq!(id.len(), 36);
         assert_eq!(*id, id.to_ascii_lowercase());
     }
-    let Ok(verified) = assertion::verify(&value, CLIENT_ID, &kc, &ctx) else {
+    let Ok(verified) = ready(assertion::verify(&value, CLIENT_ID, &kc, &ctx)) else {
         return;
     };
     // Accepted only when signed by KC, within the size limit, for the client it names.

@@ -93,7 +93,7 @@ fuzz_target!(|case: Case| {
         },
     };
 
-    let Ok(proof) = dpop::verify_proof(&value, &ctx) else {
+    let Ok(proof) = ready(dpop::verify_proof(&value, &ctx)) else {
         return;
     };
     // An accepted proof is one well-formed compact JWS within the size limit…

@@ -72,3 +72,13 @@ pub fn sign_compact(header: &[u8], payload: &[u8], seed: &[u8; 32]) -> String {
 pub fn percent_encode_all(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
+
+/// Natively the signature verifier's futures complete on their first poll (they are async only
+/// for the wasm build's WebCrypto): poll once.
+pub fn ready<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    match std::pin::pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => unreachable!("native verification never waits"),
+    }
+}

@@ -27,13 +27,13 @@ pub fn invalid_proof(message: &'static str, challenge: Challenge) -> ApiError {
 }
 
 /// Checks P1–P13 of the `DPoP` header for this request.
-pub fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiError> {
+pub async fn verify(ctx: &Ctx<'_>, challenge: Challenge) -> Result<AgentProof, ApiError> {
     let expect = Expect {
         algs: AGENT_ALGS,
         fallback_key: None,
         access_token: None,
     };
-    match dpop_request::check(ctx, expect)? {
+    match dpop_request::check(ctx, expect).await? {
         HeaderProof::Absent => Err(ApiError::new(
             ErrorCode::AuthenticationRequired,
             "DPoP proof required",
@@ -124,7 +124,7 @@ pub async fn session_or_proof(ctx: &Ctx<'_>) -> Result<AgentRow, ApiError> {
     if has_authorization {
         return Ok(crate::auth::session::require_agent(ctx, CH).await?.agent);
     }
-    let proof = verify(ctx, CH)?;
+    let proof = verify(ctx, CH).await?;
     let agent = agent_by_key(ctx, &proof.key)
         .await?
         .ok_or_else(|| invalid_proof("no agent has this DPoP key", CH))?;

@@ -40,7 +40,7 @@ pub enum HeaderProof {
 
 /// Checks the request's single `DPoP` header against `expect`. Errors are configuration
 /// errors only: a nonce is required (or must be handed out) but no nonce key is configured.
-pub fn check(ctx: &Ctx<'_>, expect: Expect<'_>) -> Result<HeaderProof, ApiError> {
+pub async fn check(ctx: &Ctx<'_>, expect: Expect<'_>) -> Result<HeaderProof, ApiError> {
     let value = match ctx.req.credential(Credential::Dpop) {
         Sent::Absent => return Ok(HeaderProof::Absent),
         Sent::Repeated => return Ok(HeaderProof::Invalid("more than one DPoP header")),
@@ -73,7 +73,7 @@ pub fn check(ctx: &Ctx<'_>, expect: Expect<'_>) -> Result<HeaderProof, ApiError>
         require_nonce: ctx.config.dpop_require_nonce,
         access_token: expect.access_token,
     };
-    match dpop::verify_proof(value, &pctx) {
+    match dpop::verify_proof(value, &pctx).await {
         Ok(proof) => Ok(HeaderProof::Verified(proof)),
         Err(ProofError::Invalid(reason)) => Ok(HeaderProof::Invalid(reason)),
         // A nonce can only be handed out with a nonce key; without one, fail closed.
@@ -167,7 +167,7 @@ mod tests {
             issuer: "https://id.example.com".into(),
             now_ms: T0 * 1000,
         };
-        check(&ctx, EXPECT)
+        futures::executor::block_on(check(&ctx, EXPECT))
     }
 
     #[test]

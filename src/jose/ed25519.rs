@@ -3,14 +3,18 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 
-use super::{b64, jwk};
+use super::verify::strict::y_at_least_p;
+use super::{b64, jwk, verify};
 
 /// A validated Ed25519 public key: canonical encoding, on the curve, not of small order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ed25519PublicKey {
     bytes: [u8; 32],
+    /// The decompressed point, kept so that native verification does not decompress it again
+    /// (the wasm build verifies through WebCrypto, which takes the bytes).
+    #[cfg(not(target_arch = "wasm32"))]
     key: VerifyingKey,
 }
 
@@ -65,7 +69,17 @@ impl Ed25519PublicKey {
         if key.is_weak() {
             return Err(KeyError::SmallOrder);
         }
-        Ok(Self { bytes: *bytes, key })
+        Ok(Self {
+            bytes: *bytes,
+            #[cfg(not(target_arch = "wasm32"))]
+            key,
+        })
+    }
+
+    /// The decompressed point, for the native verifier.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+        &self.key
     }
 
     /// The 32 canonical key bytes.
@@ -85,19 +99,30 @@ impl Ed25519PublicKey {
     }
 
     /// Strict Ed25519 verification (rejects small-order `R` and non-canonical `S`); `false` unless
-    /// `sig` is exactly 64 bytes.
-    pub fn verify_strict(&self, msg: &[u8], sig: &[u8]) -> bool {
-        let Ok(sig) = Signature::from_slice(sig) else {
-            return false;
-        };
-        self.key.verify_strict(msg, &sig).is_ok()
+    /// `sig` is exactly 64 bytes. Through [`verify::ed25519`]: Rust natively, WebCrypto in wasm.
+    pub async fn verify_strict(&self, msg: &[u8], sig: &[u8]) -> bool {
+        verify::ed25519(self, msg, sig).await
     }
 }
 
-/// Whether the 255-bit little-endian `y` of an encoded point is at least p = 2^255 − 19,
-/// i.e. bytes `ed..ff ff … ff 7f|ff` (the sign bit is ignored).
-fn y_at_least_p(bytes: &[u8; 32]) -> bool {
-    bytes[0] >= 0xed && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[31] & 0x7f == 0x7f
+/// A key already decompressed (the server's own, derived from its seed): the byte checks of
+/// [`Ed25519PublicKey::from_bytes`] without decompressing again.
+impl TryFrom<&VerifyingKey> for Ed25519PublicKey {
+    type Error = KeyError;
+
+    fn try_from(key: &VerifyingKey) -> Result<Self, KeyError> {
+        if y_at_least_p(key.as_bytes()) {
+            return Err(KeyError::NonCanonical);
+        }
+        if key.is_weak() {
+            return Err(KeyError::SmallOrder);
+        }
+        Ok(Self {
+            bytes: key.to_bytes(),
+            #[cfg(not(target_arch = "wasm32"))]
+            key: *key,
+        })
+    }
 }
 
 /// Parses a challenge `signature` field: tolerant base64, exactly 64 bytes.
@@ -109,6 +134,11 @@ pub fn parse_signature(s: &str) -> Option<[u8; 64]> {
 mod tests {
     use super::*;
     use ed25519_dalek::{Signer, SigningKey};
+
+    /// The verifier is async for the wasm build; natively it is ready at once.
+    fn verify_strict(key: &Ed25519PublicKey, msg: &[u8], sig: &[u8]) -> bool {
+        futures::executor::block_on(key.verify_strict(msg, sig))
+    }
 
     pub(crate) const KA: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
@@ -244,20 +274,24 @@ mod tests {
         let sk = signing_key("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A");
         let key = Ed25519PublicKey::parse(KA).unwrap();
         let sig = sk.sign(b"hello").to_bytes();
-        assert!(key.verify_strict(b"hello", &sig));
-        assert!(!key.verify_strict(b"hellp", &sig));
+        assert!(verify_strict(&key, b"hello", &sig));
+        assert!(!verify_strict(&key, b"hellp", &sig));
         let mut flipped = sig;
         flipped[10] ^= 1;
-        assert!(!key.verify_strict(b"hello", &flipped));
-        assert!(!key.verify_strict(b"hello", &sig[..63]));
-        assert!(!key.verify_strict(b"hello", &[sig.as_slice(), &[0]].concat()));
+        assert!(!verify_strict(&key, b"hello", &flipped));
+        assert!(!verify_strict(&key, b"hello", &sig[..63]));
+        assert!(!verify_strict(
+            &key,
+            b"hello",
+            &[sig.as_slice(), &[0]].concat()
+        ));
         // Non-canonical S (S + L) must be rejected even though it satisfies the group equation.
         let mut s_plus_l = sig;
         add_group_order(&mut s_plus_l[32..]);
-        assert!(!key.verify_strict(b"hello", &s_plus_l));
+        assert!(!verify_strict(&key, b"hello", &s_plus_l));
         // Another key's signature.
         let other = Ed25519PublicKey::parse("Kay64UG8yvCyLhqU000LxzYeUm0L_hLIl5S8kyKWbdc").unwrap();
-        assert!(!other.verify_strict(b"hello", &sig));
+        assert!(!verify_strict(&other, b"hello", &sig));
     }
 
     /// Adds the Ed25519 group order L to a little-endian 32-byte scalar.
@@ -292,10 +326,10 @@ mod tests {
         for (x, data, sig) in cases {
             let key = Ed25519PublicKey::parse(x).unwrap();
             let sig = parse_signature(sig).unwrap();
-            assert!(key.verify_strict(data.as_bytes(), &sig));
+            assert!(verify_strict(&key, data.as_bytes(), &sig));
             // R28: re-serialised with a space no longer verifies.
             let spaced = data.replacen(",", ", ", 1);
-            assert!(!key.verify_strict(spaced.as_bytes(), &sig));
+            assert!(!verify_strict(&key, spaced.as_bytes(), &sig));
         }
     }
 

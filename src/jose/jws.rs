@@ -4,12 +4,12 @@
 use std::fmt;
 
 use ed25519_dalek::{Signer, SigningKey};
-use p256::ecdsa::signature::Verifier;
 use serde_json::{Map, Value};
 
 use super::b64;
 use super::json::{self, JsonError};
 use super::jwk::PublicJwk;
+use super::verify as verifier;
 
 /// The JWS algorithms the service knows. Anything else (`none`, HMAC, RSA, other curves) is
 /// unknown and never verifies.
@@ -137,17 +137,12 @@ pub fn sign_ed25519(header_json: &str, payload_json: &str, key: &SigningKey) -> 
 /// Verifies `sig` over `signing_input` with `key` under `alg`. An algorithm/key-type mismatch is
 /// `false` (never "try the key with whatever alg the token names"). Ed25519 uses strict
 /// verification; ES256 takes only the 64-byte raw `r‖s` form (DER is rejected by length).
-pub fn verify(alg: Alg, key: &PublicJwk, signing_input: &[u8], sig: &[u8]) -> bool {
+pub async fn verify(alg: Alg, key: &PublicJwk, signing_input: &[u8], sig: &[u8]) -> bool {
     match (alg, key) {
         (Alg::EdDSA | Alg::Ed25519, PublicJwk::Ed25519(key)) => {
-            key.verify_strict(signing_input, sig)
+            verifier::ed25519(key, signing_input, sig).await
         }
-        (Alg::ES256, PublicJwk::P256 { key, .. }) => {
-            let Ok(sig) = p256::ecdsa::Signature::from_slice(sig) else {
-                return false;
-            };
-            key.verify(signing_input, &sig).is_ok()
-        }
+        (Alg::ES256, PublicJwk::P256 { key, .. }) => verifier::es256(key, signing_input, sig).await,
         _ => false,
     }
 }
@@ -157,6 +152,11 @@ mod tests {
     use super::*;
     use crate::jose::ed25519::Ed25519PublicKey;
     use serde_json::json;
+
+    /// The verifier is async for the wasm build; natively it is ready at once.
+    fn verify(alg: Alg, key: &PublicJwk, signing_input: &[u8], sig: &[u8]) -> bool {
+        futures::executor::block_on(super::verify(alg, key, signing_input, sig))
+    }
 
     const KA_SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
     const KA: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";

@@ -5,3 +5,4 @@ pub mod ed25519;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+pub mod verify;

@@ -148,15 +148,18 @@ pub fn form_client_id_matches(form_client_id: Option<&str>, client_id: &str) -> 
 /// Verifies an assertion for `client_id` (the client loaded from [`peek_client_id`]) with its
 /// registered key: header (C3), signature over the received bytes (C6), then the claims (C4,
 /// C7–C10, C11 shape). Replay is the caller's last step, with the returned marker.
-pub fn verify(
+pub async fn verify(
     assertion: &str,
     client_id: &str,
     client_key: &Ed25519PublicKey,
-    ctx: &AssertionContext,
+    ctx: &AssertionContext<'_>,
 ) -> Result<VerifiedAssertion, AssertionError> {
     let jws = parse(assertion)?;
     let issuer_only = check_header(&jws.header)?;
-    if !client_key.verify_strict(jws.signing_input.as_bytes(), &jws.signature) {
+    if !client_key
+        .verify_strict(jws.signing_input.as_bytes(), &jws.signature)
+        .await
+    {
         return Err(AssertionError::Signature);
     }
     let claims = &jws.payload;
@@ -310,6 +313,16 @@ mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
     use serde_json::json;
+
+    /// The verifier is async for the wasm build; natively it is ready at once.
+    fn verify(
+        assertion: &str,
+        client_id: &str,
+        client_key: &Ed25519PublicKey,
+        ctx: &AssertionContext,
+    ) -> Result<VerifiedAssertion, AssertionError> {
+        futures::executor::block_on(super::verify(assertion, client_id, client_key, ctx))
+    }
 
     const ISSUER: &str = "https://id.example.com";
     const TOKEN_URL: &str = "https://id.example.com/v1/oauth/token";

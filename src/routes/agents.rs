@@ -44,7 +44,7 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::AgentLogin, ctx.ip().unwrap_or("unknown")).await?;
     let body = JsonBody::parse(ctx.req)?;
     let wanted = body.opt_uuid("agent_id")?;
-    let proof = agent_proof::verify(ctx, CH)?;
+    let proof = agent_proof::verify(ctx, CH).await?;
     let audit_id = uuid_v4(ctx.rng())?;
     let details = json!({ "method": "dpop" }).to_string();
     let login = agents::Login {

@@ -89,7 +89,10 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let reg = load(ctx, ctx.param("challenge_id")).await?;
     let key = Ed25519PublicKey::parse(&reg.public_key)
         .map_err(|_| ApiError::internal("stored key invalid"))?;
-    if !key.verify_strict(reg.challenge_data.as_bytes(), &signature) {
+    if !key
+        .verify_strict(reg.challenge_data.as_bytes(), &signature)
+        .await
+    {
         return Err(ApiError::new(
             ErrorCode::InvalidSignature,
             "Signature does not verify",

@@ -89,14 +89,17 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     const CH: Challenge = Challenge::Dpop;
     let body = JsonBody::parse(ctx.req)?;
     let signature = body.signature()?;
-    let proof = agent_proof::verify(ctx, CH)?;
+    let proof = agent_proof::verify(ctx, CH).await?;
     let agent = agent_proof::agent_by_key(ctx, &proof.key)
         .await?
         .ok_or_else(|| agent_proof::invalid_proof("no agent has this DPoP key", CH))?;
     let rotation = load(ctx, ctx.param("challenge_id"), &agent).await?;
     let new_key = Ed25519PublicKey::parse(&rotation.new_public_key)
         .map_err(|_| ApiError::internal("stored rotation key invalid"))?;
-    if !new_key.verify_strict(rotation.challenge_data.as_bytes(), &signature) {
+    if !new_key
+        .verify_strict(rotation.challenge_data.as_bytes(), &signature)
+        .await
+    {
         return Err(ApiError::new(
             ErrorCode::InvalidSignature,
             "Signature by the new key does not verify",

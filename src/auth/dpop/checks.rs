@@ -100,12 +100,17 @@ pub(super) fn proof_key(
 }
 
 /// P7: the signature over the segments as received.
-pub(super) fn signature(alg: Alg, key: &ProofKey, jws: &CompactJws, ctx: &ProofContext) -> Check {
+pub(super) async fn signature(
+    alg: Alg,
+    key: &ProofKey,
+    jws: &CompactJws,
+    ctx: &ProofContext<'_>,
+) -> Check {
     let input = jws.signing_input.as_bytes();
     let valid = match (key, ctx.fallback_key) {
-        (ProofKey::Jwk(jwk), _) => jws::verify(alg, jwk, input, &jws.signature),
+        (ProofKey::Jwk(jwk), _) => jws::verify(alg, jwk, input, &jws.signature).await,
         (ProofKey::Fallback, Some(fallback)) => {
-            alg.is_ed25519() && fallback.verify_strict(input, &jws.signature)
+            alg.is_ed25519() && fallback.verify_strict(input, &jws.signature).await
         }
         (ProofKey::Fallback, None) => false,
     };

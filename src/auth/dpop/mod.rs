@@ -134,14 +134,18 @@ impl std::error::Error for ProofError {}
 
 /// Validates one `DPoP` header value (P1–P13). The caller has already rejected requests with more
 /// than one `DPoP` header; it must still bind the key (P14) and insert the replay marker (P15).
-pub fn verify_proof(header_value: &str, ctx: &ProofContext) -> Result<VerifiedProof, ProofError> {
+/// Async only because the wasm build verifies the signature through WebCrypto.
+pub async fn verify_proof(
+    header_value: &str,
+    ctx: &ProofContext<'_>,
+) -> Result<VerifiedProof, ProofError> {
     checks::single_value(header_value)?; // P1
     let jws = checks::compact_jws(header_value)?; // P2
     checks::typ(&jws.header)?; // P3
     let alg = checks::alg(&jws.header, ctx.allowed_algs)?; // P4 (name, context)
     checks::no_forbidden_members(&jws.header)?; // P5
     let key = checks::proof_key(&jws.header, alg, ctx)?; // P6, P4 (key type)
-    checks::signature(alg, &key, &jws, ctx)?; // P7
+    checks::signature(alg, &key, &jws, ctx).await?; // P7
     let claims = checks::claims(&jws.payload)?; // P8
     checks::htm(&claims, ctx)?; // P9
     checks::htu(&claims, ctx)?; // P10

@@ -17,13 +17,15 @@ pub struct ActiveAccess {
 }
 
 /// The claims of `token` if it is a validly signed, unexpired access token of this issuer.
-pub fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims>, ApiError> {
+pub async fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims>, ApiError> {
     let keys = super::signing_keys(ctx)?;
     let current = keys.current.verifying_key();
     let previous = keys.previous.as_ref().map(|k| k.verifying_key());
     let mut list = vec![&current];
     list.extend(previous.as_ref());
-    Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s()).ok())
+    Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s())
+        .await
+        .ok())
 }
 
 /// The state of a verified access token, read in the caller's batch of reads.

@@ -45,13 +45,14 @@ impl<'f> Presented<'f> {
     /// [`Presented::client_id`]); `endpoint_path` is the path of the endpoint receiving the
     /// request (an accepted `aud` besides the issuer). Disabled clients authenticate. The
     /// assertion's `jti` is still to be spent ([`Authenticated::mark`]).
-    pub fn verify(
+    pub async fn verify(
         self,
         ctx: &Ctx<'_>,
         client: Option<ClientRow>,
         endpoint_path: &str,
     ) -> Result<Authenticated, ApiError> {
         verify(ctx, self.assertion, client, endpoint_path)
+            .await
             .map_err(|e| challenge_header_scheme(ctx, e))
     }
 }
@@ -141,7 +142,7 @@ fn presented<'f>(ctx: &Ctx<'_>, form: &'f Form) -> Result<Presented<'f>, ApiErro
     })
 }
 
-fn verify(
+async fn verify(
     ctx: &Ctx<'_>,
     assertion: &str,
     client: Option<ClientRow>,
@@ -159,6 +160,7 @@ fn verify(
         skew_secs: ctx.config.clock_skew_secs,
     };
     let verified = assertion::verify(assertion, &client.id, &key, &actx)
+        .await
         .map_err(|e| invalid_client(e.to_string()))?;
     Ok(Authenticated {
         client,

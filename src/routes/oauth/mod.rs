@@ -49,7 +49,7 @@ pub fn signing_keys<'c>(ctx: &'c Ctx<'_>) -> Result<&'c SigningKeys, ApiError> {
 
 /// Checks the `DPoP` header of a client request (token endpoint, userinfo) without spending
 /// its `jti` (the caller spends [`proof_mark`] with its writes).
-pub fn check_client_proof(
+pub async fn check_client_proof(
     ctx: &Ctx<'_>,
     fallback_key: Option<&Ed25519PublicKey>,
     access_token: Option<&str>,
@@ -59,7 +59,7 @@ pub fn check_client_proof(
         fallback_key,
         access_token,
     };
-    dpop_request::check(ctx, expect)
+    dpop_request::check(ctx, expect).await
 }
 
 /// The replay marker of a verified proof, observed at `now_ms`.
@@ -80,7 +80,7 @@ pub async fn client_proof(
     fallback_key: Option<&Ed25519PublicKey>,
     access_token: Option<&str>,
 ) -> Result<HeaderProof, ApiError> {
-    let proof = check_client_proof(ctx, fallback_key, access_token)?;
+    let proof = check_client_proof(ctx, fallback_key, access_token).await?;
     if let HeaderProof::Verified(p) = &proof {
         if !dpop_request::consume(ctx, p).await? {
             return Ok(HeaderProof::Invalid(dpop_request::REPLAYED));

@@ -100,8 +100,8 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             true,
         )
     };
-    let claims = verified_claims(ctx, token)?.ok_or_else(invalid)?;
-    let (access, proof) = match check_client_proof(ctx, None, Some(token))? {
+    let claims = verified_claims(ctx, token).await?.ok_or_else(invalid)?;
+    let (access, proof) = match check_client_proof(ctx, None, Some(token)).await? {
         HeaderProof::Verified(proof) => {
             let mut spend = Spend::new();
             let dpop = spend.mark(proof_mark(&proof, ctx.now_ms));

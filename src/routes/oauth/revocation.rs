@@ -46,7 +46,7 @@ impl Presented {
     /// Reads the `token` parameter and queues its lookup on `reads`. `with_state`: also the
     /// access token's state. A configuration error (no signing key) is held until the client
     /// has authenticated, where it was always raised.
-    fn push(
+    async fn push(
         ctx: &Ctx<'_>,
         form: &Form,
         reads: &mut Batch,
@@ -55,7 +55,7 @@ impl Presented {
         let Some(token) = form.get("token") else {
             return Ok(Presented::Missing);
         };
-        Ok(match verified_claims(ctx, token)? {
+        Ok(match verified_claims(ctx, token).await? {
             Some(claims) if with_state => {
                 Presented::Checked(Box::new(AccessLookup::push(reads, claims)))
             }
@@ -85,9 +85,11 @@ async fn authenticate(
     let presented = client_auth::Presented::from_form(ctx, form)?;
     let mut reads = Batch::new();
     let client_step = reads.push(clients::find_statement(presented.client_id()));
-    let token = Presented::push(ctx, form, &mut reads, with_state);
+    let token = Presented::push(ctx, form, &mut reads, with_state).await;
     let mut found = reads.run(ctx.db()).await?;
-    let auth = presented.verify(ctx, found.take(client_step).first()?, path)?;
+    let auth = presented
+        .verify(ctx, found.take(client_step).first()?, path)
+        .await?;
     Ok((auth, token, found))
 }
 

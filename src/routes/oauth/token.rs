@@ -67,7 +67,9 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let client_step = reads.push(clients::find_statement(presented.client_id()));
     let lookup = Lookup::push(&mut reads, grant_type, &form);
     let mut found = reads.run(ctx.db()).await?;
-    let auth = presented.verify(ctx, found.take(client_step).first()?, TOKEN_PATH)?;
+    let auth = presented
+        .verify(ctx, found.take(client_step).first()?, TOKEN_PATH)
+        .await?;
     let held = lookup.decode(&mut found)?;
     let client = &auth.client;
 
@@ -132,7 +134,7 @@ async fn admit(
             "grant_type is not supported",
         ));
     }
-    match check_client_proof(ctx, None, None)? {
+    match check_client_proof(ctx, None, None).await? {
         HeaderProof::Verified(p) => Ok(Some(p)),
         HeaderProof::Absent if client.dpop_bound_access_tokens => Err(dpop_error(
             "invalid_dpop_proof",

@@ -1,0 +1,72 @@
+//! The wasm backend: the runtime's WebCrypto. Each verification imports the raw public key and
+//! calls `verify`, two promises awaited through wasm-bindgen-futures. A rejected promise (an
+//! unsupported algorithm, a key the runtime refuses) is a failed verification: fail closed.
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::jose::ed25519::Ed25519PublicKey;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.subtle.importKey(format, keyData, algorithm, extractable, keyUsages)`.
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = importKey)]
+    fn import_key(
+        format: &str,
+        key_data: &[u8],
+        algorithm: &JsValue,
+        extractable: bool,
+        usages: &JsValue,
+    ) -> Result<Promise, JsValue>;
+
+    /// `crypto.subtle.verify(algorithm, key, signature, data)`.
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = verify)]
+    fn subtle_verify(
+        algorithm: &JsValue,
+        key: &JsValue,
+        signature: &[u8],
+        data: &[u8],
+    ) -> Result<Promise, JsValue>;
+}
+
+pub(super) async fn ed25519(key: &Ed25519PublicKey, msg: &[u8], sig: &[u8; 64]) -> bool {
+    let alg = JsValue::from_str("Ed25519");
+    verify(&alg, &alg, key.as_bytes(), msg, sig).await
+}
+
+pub(super) async fn es256(key: &p256::ecdsa::VerifyingKey, msg: &[u8], sig: &[u8; 64]) -> bool {
+    let point = key.to_encoded_point(false);
+    let (Some(import), Some(check)) = (
+        object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+        object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+    ) else {
+        return false;
+    };
+    verify(&import, &check, point.as_bytes(), msg, sig).await
+}
+
+/// Imports `raw` as a verification key under `import` and verifies `sig` over `msg` under
+/// `check`. The byte slices are views of wasm memory that WebCrypto copies during each call.
+async fn verify(import: &JsValue, check: &JsValue, raw: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    let usages = js_sys::Array::of1(&JsValue::from_str("verify"));
+    let Ok(imported) = import_key("raw", raw, import, false, &usages) else {
+        return false;
+    };
+    let Ok(key) = JsFuture::from(imported).await else {
+        return false;
+    };
+    let Ok(verified) = subtle_verify(check, &key, sig, msg) else {
+        return false;
+    };
+    matches!(JsFuture::from(verified).await, Ok(v) if v.as_bool() == Some(true))
+}
+
+/// A plain `{name: value, …}` algorithm dictionary.
+fn object(members: &[(&str, &str)]) -> Option<JsValue> {
+    let out = Object::new();
+    for (name, value) in members {
+        Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(value)).ok()?;
+    }
+    Some(out.into())
+}

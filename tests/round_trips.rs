@@ -75,7 +75,7 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("oauth.authorize_get",         at_most(6, 0)),
     ("oauth.authorize_post",        at_most(5, 0)),
     ("oauth.token",                 at_most(2, 0)),
-    ("oauth.userinfo",              at_most(2, 0)), // with the `subscription` claims; 1 without
+    ("oauth.userinfo",              at_most(1, 0)), // the `subscription` claims read in the same batch
     ("oauth.revoke",                at_most(2, 0)),
     ("oauth.introspect",            at_most(2, 0)), // the client key is read before its assertion may be spent
     // Overseers

@@ -746,3 +746,30 @@ fn a_replayed_assertion_is_refused_with_the_key_cached() {
     assert_eq!(w.h.metrics.last().unwrap().usage.d1_round_trips, 1);
     assert!(w.h.dump() == before, "the replay wrote");
 }
+
+/// The `subscription` claims of userinfo, read in its one batch, are the agent's summary of
+/// `/v1/agents/me`, and a repeat (the tiers then surely cached) answers the same bytes.
+#[test]
+fn userinfo_subscription_claims_are_the_agents_summary() {
+    let w = world();
+    let dpop = TestKey::random();
+    let t = w.exchange(&w.code(), Some(&dpop));
+    assert_eq!(t.status, 200, "{}", t.body);
+    let access = t.body["access_token"].as_str().unwrap().to_owned();
+    let first = w.userinfo(&access, &dpop);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = w.userinfo(&access, &dpop);
+    assert_eq!(again.raw, first.raw, "the same bytes with the tiers cached");
+    let me = w.h.send(Req::get("/v1/agents/me").bearer(&w.agent.session));
+    let s = &me.body["subscription"];
+    assert_eq!(
+        first.body,
+        json!({"sub": w.agent.id, "id": w.agent.id, "name": "Agent A", "tier": s["tier"],
+               "oauth_count": s["oauth_count"], "oauth_limit": s["max_oauth_per_period"],
+               "billing_period_end": s["billing_period_end"]}),
+    );
+    assert_eq!(
+        (s["tier"].as_str(), s["oauth_count"].as_i64()),
+        (Some("BASIC"), Some(1))
+    );
+}

@@ -43,28 +43,42 @@ enum Presented {
     Other(Step),
 }
 
-impl Presented {
-    /// Reads the `token` parameter and queues its lookup on `reads`. `with_state`: also the
-    /// access token's state. A configuration error (no signing key) is held until the client
-    /// has authenticated, where it was always raised.
-    fn push(
-        ctx: &Ctx<'_>,
-        form: &Form,
-        reads: &mut Batch,
-        with_state: bool,
-    ) -> Result<Self, ApiError> {
+/// The `token` parameter, classified before any storage is read.
+enum Token {
+    Missing,
+    /// A validly signed, unexpired access token of this issuer.
+    Access(Box<AccessClaims>),
+    /// Anything else, by its SHA-256 (hex): perhaps a refresh token.
+    Other(String),
+}
+
+impl Token {
+    /// Reads the `token` parameter. A configuration error (no signing key) is held by the
+    /// caller until the client has authenticated, where it was always raised.
+    fn read(ctx: &Ctx<'_>, form: &Form) -> Result<Self, ApiError> {
         let Some(token) = form.get("token") else {
-            return Ok(Presented::Missing);
+            return Ok(Token::Missing);
         };
         Ok(match verified_claims(ctx, token)? {
-            Some(claims) if with_state => {
-                Presented::Checked(Box::new(AccessLookup::push(reads, claims)))
-            }
-            Some(claims) => Presented::Access(Box::new(claims)),
-            None => {
-                Presented::Other(reads.push(grants::find_refresh_statement(&sha256_hex(token))))
-            }
+            Some(claims) => Token::Access(Box::new(claims)),
+            None => Token::Other(sha256_hex(token)),
         })
+    }
+}
+
+impl Presented {
+    /// Queues the lookup of `token` on `reads`. `with_state`: also an access token's state.
+    fn push(token: Token, reads: &mut Batch, with_state: bool) -> Self {
+        match token {
+            Token::Missing => Presented::Missing,
+            Token::Access(claims) if with_state => {
+                Presented::Checked(Box::new(AccessLookup::push(reads, *claims)))
+            }
+            Token::Access(claims) => Presented::Access(claims),
+            Token::Other(hash) => {
+                Presented::Other(reads.push(grants::find_refresh_statement(&hash)))
+            }
+        }
     }
 }
 
@@ -88,7 +102,7 @@ async fn authenticate(
 > {
     let mut reads = Batch::new();
     let client_step = reads.push(clients::find_statement(presented.client_id()));
-    let token = Presented::push(ctx, form, &mut reads, with_state);
+    let token = Token::read(ctx, form).map(|t| Presented::push(t, &mut reads, with_state));
     let mut found = reads.run(ctx.db()).await?;
     let auth = presented.verify(ctx, found.take(client_step).first()?, path)?;
     if ctx
@@ -275,13 +289,14 @@ async fn introspect_cached(
     };
     let client_id = unconfirmed.client_id();
     let limit = rate_limit(ctx, Bucket::Introspect, client_id).await;
+    let token = Token::read(ctx, form);
     let mut spend = Spend::new();
     let assertion = spend.mark(unconfirmed.mark(ctx.now_ms));
     let guard = clients::holds_key(client_id, key);
     let spent = spend
         .confirmed_by(ctx, guard, |reads, _| {
             let client = reads.push(clients::find_statement(client_id));
-            (client, Presented::push(ctx, form, reads, true))
+            (client, token.map(|t| Presented::push(t, reads, true)))
         })
         .await?;
     let Some(spent) = spent else {

@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use crate::clock::{Clock, Entropy};
 use crate::config::Config;
+use crate::domain::client_keys::ClientKeyCache;
 use crate::domain::rate_limit::Tally;
 use crate::domain::tier::TierCache;
 use crate::http::router::Params;
@@ -44,6 +45,9 @@ pub struct Services {
     pub meter: Meter,
     /// The tiers, read once per `Services` (per isolate at the edge).
     pub tiers: Rc<TierCache>,
+    /// OAuth clients' keys as last read, per `Services` (per isolate at the edge); a hint that
+    /// D1 confirms in the batch that uses it.
+    pub client_keys: Rc<ClientKeyCache>,
     /// Work to do after the response is sent (`waitUntil` at the edge).
     deferred: RefCell<Vec<Task>>,
 }
@@ -61,6 +65,7 @@ impl Services {
             replays: Rc::new(D1Markers),
             meter: Meter::default(),
             tiers: Rc::new(TierCache::default()),
+            client_keys: Rc::new(ClientKeyCache::default()),
             deferred: RefCell::new(Vec::new()),
         }
     }
@@ -87,6 +92,7 @@ impl Services {
             replays: self.replays.clone(),
             meter,
             tiers: self.tiers.clone(),
+            client_keys: self.client_keys.clone(),
             deferred: RefCell::new(Vec::new()),
         }
     }

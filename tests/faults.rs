@@ -399,3 +399,31 @@ fn revocations_are_all_or_nothing() {
     fail_every_call("revoke (refresh token)", Format::OAuth, refresh_revocation);
     fail_every_call("revoke (access token)", Format::OAuth, access_revocation);
 }
+
+/// Introspection with the client's key cached is one batch: when it fails, the answer is 5xx
+/// and nothing is written, not even the assertion's marker; the cache survives and a retry is
+/// answered in one call.
+#[test]
+fn cached_key_introspection_is_all_or_nothing() {
+    let h = Harness::new();
+    let w = oauth_world(&h);
+    let tokens = w.client.grant(&h, &w.agent);
+    let db = FaultyDb::new(h.db.clone(), Fault::Call(3));
+    let app = h.app_over(db.clone());
+    let introspect = || {
+        w.client
+            .form(&h, "/v1/oauth/introspect", &[("token", &tokens.access)])
+            .into_request()
+    };
+    let r = h.send_via(&app, introspect());
+    assert_eq!((r.status, db.calls()), (200, 2), "{}", r.body);
+    let before = h.dump();
+    let r = h.send_via(&app, introspect());
+    let context = db.log().join("\n  ");
+    assert!(db.fired() && db.calls() == 3, "{context}");
+    assert_internal_error(&r, Format::OAuth, &context);
+    assert_eq!(h.dump(), before, "{context}");
+    let r = h.send_via(&app, introspect());
+    assert_eq!((r.status, db.calls()), (200, 4), "{}", r.body);
+    assert_eq!(r.body["active"], true);
+}

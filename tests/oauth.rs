@@ -619,3 +619,157 @@ fn revoking_a_shadow_sponsor_stops_the_agents_clients_tokens() {
     );
     assert_eq!(w.introspect(&access)["active"], false);
 }
+
+// --- introspection with the client's key cached in the isolate ---
+
+/// What an introspection answered: status, body and `WWW-Authenticate`.
+fn answer(r: &Resp) -> (u16, serde_json::Value, Option<String>) {
+    (
+        r.status,
+        r.body.clone(),
+        r.header("www-authenticate").map(str::to_owned),
+    )
+}
+
+/// How the client changed after its key was cached.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    KeyReplaced,
+    Disabled,
+    Deleted,
+}
+
+/// The cache never decides: after the client's key is replaced, the client disabled or deleted
+/// (as another isolate would), an assertion signed with the cached (old) key gets exactly the
+/// answer of an isolate that never cached it, and the batch that trusted the stale entry spent
+/// no marker and wrote nothing.
+#[test]
+fn a_stale_cached_client_key_decides_nothing() {
+    for change in [Change::KeyReplaced, Change::Disabled, Change::Deleted] {
+        let w = world();
+        let tokens = w.client.grant(&w.h, &w.agent);
+        assert_eq!(w.introspect(&tokens.refresh)["active"], true, "{change:?}");
+        let path = format!("/v1/clients/{}", w.client.id);
+        let new_key = TestKey::random();
+        let changed = match change {
+            Change::KeyReplaced => w.h.send(
+                Req::new(Method::PUT, &format!("{path}/key"))
+                    .bearer(&w.overseer.session)
+                    .json(json!({"public_key": new_key.x()})),
+            ),
+            Change::Deleted => {
+                w.h.send(Req::new(Method::DELETE, &path).bearer(&w.overseer.session))
+            }
+            Change::Disabled => {
+                // As tier enforcement does it, from another isolate.
+                w.h.sql(
+                    "UPDATE oauth_clients SET disabled = 1, disabled_at = 1, \
+                     disabled_reason = 'tier_limit' WHERE id = ?1",
+                    vec![w.client.id.as_str().into()],
+                );
+                Resp {
+                    status: 200,
+                    headers: Default::default(),
+                    body: json!({}),
+                    raw: Vec::new(),
+                }
+            }
+        };
+        assert_eq!(changed.status, 200, "{change:?}: {}", changed.body);
+        let introspect = || w.client_form("/v1/oauth/introspect", &[("token", &tokens.refresh)]);
+        // Today's answer: an App over the same database that never cached the key.
+        let cold =
+            w.h.send_via(&w.h.app_over(w.h.db.clone()), introspect().into_request());
+        let before = w.h.dump();
+        let stale = w.h.send(introspect());
+        assert_eq!(answer(&stale), answer(&cold), "{change:?}");
+        // The stale batch, then the uncached path: its read (which refuses), or its read and
+        // the marker's write.
+        let trips = w.h.metrics.last().unwrap().usage.d1_round_trips;
+        match change {
+            Change::KeyReplaced | Change::Deleted => {
+                assert_eq!(stale.body["error"], "invalid_client", "{change:?}");
+                assert!(w.h.dump() == before, "{change:?}: a refused client wrote");
+                assert_eq!(trips, 2, "{change:?}");
+            }
+            // Disabled clients authenticate (and see their tokens inactive); the fallback spent
+            // the marker, which a marker spent by the stale batch would have made a replay.
+            Change::Disabled => {
+                assert_eq!(stale.body, json!({"active": false}));
+                assert_eq!(trips, 3);
+            }
+        }
+        if let Change::KeyReplaced = change {
+            // The new key is accepted at once, and cached from then on.
+            let rekeyed = Client {
+                id: w.client.id.clone(),
+                key: new_key,
+            };
+            let r =
+                w.h.send(rekeyed.form(&w.h, "/v1/oauth/introspect", &[("token", &tokens.refresh)]));
+            assert_eq!(answer(&r), (200, json!({"active": false}), None));
+            let r =
+                w.h.send(rekeyed.form(&w.h, "/v1/oauth/introspect", &[("token", &tokens.access)]));
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(w.h.metrics.last().unwrap().usage.d1_round_trips, 1);
+        }
+    }
+}
+
+/// With the key cached, a replayed assertion is still refused, and the refusal spends nothing
+/// more.
+#[test]
+fn a_replayed_assertion_is_refused_with_the_key_cached() {
+    let w = world();
+    let tokens = w.client.grant(&w.h, &w.agent);
+    assert_eq!(w.introspect(&tokens.access)["active"], true);
+    let assertion = w.assertion(&format!("{ISSUER}/v1/oauth/introspect"));
+    let send = || {
+        w.h.send(with_assertion(
+            "/v1/oauth/introspect",
+            &assertion,
+            &[("token", &tokens.access)],
+        ))
+    };
+    let first = send();
+    assert_eq!(first.body["active"], true, "{}", first.body);
+    assert_eq!(w.h.metrics.last().unwrap().usage.d1_round_trips, 1);
+    let before = w.h.dump();
+    let replayed = send();
+    assert_eq!(
+        (replayed.status, replayed.body["error_description"].as_str()),
+        (401, Some("client assertion has already been used")),
+        "{}",
+        replayed.body
+    );
+    assert_eq!(replayed.body["error"], "invalid_client");
+    assert_eq!(w.h.metrics.last().unwrap().usage.d1_round_trips, 1);
+    assert!(w.h.dump() == before, "the replay wrote");
+}
+
+/// The `subscription` claims of userinfo, read in its one batch, are the agent's summary of
+/// `/v1/agents/me`, and a repeat (the tiers then surely cached) answers the same bytes.
+#[test]
+fn userinfo_subscription_claims_are_the_agents_summary() {
+    let w = world();
+    let dpop = TestKey::random();
+    let t = w.exchange(&w.code(), Some(&dpop));
+    assert_eq!(t.status, 200, "{}", t.body);
+    let access = t.body["access_token"].as_str().unwrap().to_owned();
+    let first = w.userinfo(&access, &dpop);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = w.userinfo(&access, &dpop);
+    assert_eq!(again.raw, first.raw, "the same bytes with the tiers cached");
+    let me = w.h.send(Req::get("/v1/agents/me").bearer(&w.agent.session));
+    let s = &me.body["subscription"];
+    assert_eq!(
+        first.body,
+        json!({"sub": w.agent.id, "id": w.agent.id, "name": "Agent A", "tier": s["tier"],
+               "oauth_count": s["oauth_count"], "oauth_limit": s["max_oauth_per_period"],
+               "billing_period_end": s["billing_period_end"]}),
+    );
+    assert_eq!(
+        (s["tier"].as_str(), s["oauth_count"].as_i64()),
+        (Some("BASIC"), Some(1))
+    );
+}

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod challenge;
 pub mod claims;
 pub mod client;
+pub mod client_keys;
 pub mod enforcement;
 pub mod ids;
 pub mod overseer;

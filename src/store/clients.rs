@@ -208,6 +208,16 @@ pub fn is_enabled(client_id: &str) -> Guard {
     )
 }
 
+/// "The client exists, enabled, with exactly this key": what a cached key must still be for
+/// the batch that trusted it to take effect.
+pub fn holds_key(client_id: &str, public_key: &str) -> Guard {
+    guard!(
+        "EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?1 AND public_key = ?2 AND disabled = 0)",
+        client_id,
+        public_key
+    )
+}
+
 /// A client to register.
 pub struct NewClient<'a> {
     pub id: &'a str,

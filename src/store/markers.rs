@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use super::batch::Guard;
 use super::meter::Meter;
 use super::{Db, Statement, StoreError};
 use crate::stmt;
@@ -100,6 +101,27 @@ impl Mark<'_> {
             self.now_ms
         )
     }
+
+    /// [`Mark::statement`], recording nothing unless `guard` holds.
+    pub fn statement_if(&self, guard: Guard) -> Statement {
+        let mut s = stmt!(
+            "INSERT INTO jti_markers (hash, kind, expires_at) SELECT ?1, ?2, ?3",
+            self.hash,
+            self.kind.as_str(),
+            self.expires_at_ms,
+            self.now_ms
+        )
+        .only_if(guard);
+        // `?4` (now) is bound by the upsert clause, which follows the SELECT's WHERE (so that
+        // SQLite does not read `ON` as a join constraint).
+        s.sql = format!(
+            "{} ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, \
+             expires_at = excluded.expires_at WHERE jti_markers.expires_at <= ?4",
+            s.sql
+        )
+        .into();
+        s
+    }
 }
 
 /// Where replay markers live. D1 ([`D1Markers`]) is the default; a store elsewhere (Durable
@@ -110,6 +132,14 @@ pub trait ReplayStore {
     /// on first use), when D1 holds the markers. `None`: call [`ReplayStore::first_use`]
     /// before the batch instead.
     fn in_batch(&self, mark: &Mark<'_>) -> Option<Statement>;
+
+    /// Like [`ReplayStore::in_batch`], the marker taking effect only where `guard` holds (a
+    /// batch whose every effect depends on D1 state read in it). `None` when the markers live
+    /// outside D1, where a D1 condition cannot hold them back: the caller then keeps to the
+    /// path that spends them with [`ReplayStore::first_use`].
+    fn in_batch_if(&self, _mark: &Mark<'_>, _guard: Guard) -> Option<Statement> {
+        None
+    }
 
     /// Records `mark` on its own. `db` and `meter` are the request's.
     async fn first_use(
@@ -127,6 +157,10 @@ pub struct D1Markers;
 impl ReplayStore for D1Markers {
     fn in_batch(&self, mark: &Mark<'_>) -> Option<Statement> {
         Some(mark.statement())
+    }
+
+    fn in_batch_if(&self, mark: &Mark<'_>, guard: Guard) -> Option<Statement> {
+        Some(mark.statement_if(guard))
     }
 
     async fn first_use(
@@ -220,6 +254,32 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(kind, Use::First);
+    }
+
+    #[test]
+    fn a_guarded_marker_records_nothing_unless_its_guard_holds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        let mark = |hash, expires_at_ms, now_ms, holds: bool| {
+            let m = Mark {
+                kind: MarkerKind::ClientAssertion,
+                shard: "c",
+                hash,
+                expires_at_ms,
+                now_ms,
+            };
+            let guard = crate::guard!("?1 = 1", i64::from(holds));
+            Use::from_changes(block_on(db.run(m.statement_if(guard))).unwrap().changes)
+        };
+        assert_eq!(mark("h", 2_000, 1_000, false), Use::Replay, "held back");
+        assert_eq!(mark("h", 2_000, 1_000, true), Use::First, "so still unused");
+        assert_eq!(mark("h", 3_000, 1_999, true), Use::Replay);
+        assert_eq!(mark("h", 3_000, 2_000, false), Use::Replay, "no takeover");
+        assert_eq!(
+            mark("h", 3_000, 2_000, true),
+            Use::First,
+            "expired: taken over"
+        );
     }
 }
 

@@ -11,7 +11,9 @@ use crate::ctx::Ctx;
 use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
-use crate::oauth::assertion::{self, AssertionContext, ASSERTION_TYPE};
+use crate::oauth::assertion::{
+    self, AssertionContext, AssertionError, VerifiedAssertion, ASSERTION_TYPE,
+};
 use crate::store::clients::ClientRow;
 use crate::store::markers::{Mark, MarkerKind};
 
@@ -54,6 +56,64 @@ impl<'f> Presented<'f> {
         verify(ctx, self.assertion, client, endpoint_path)
             .await
             .map_err(|e| challenge_header_scheme(ctx, e))
+    }
+
+    /// Verifies the assertion with `public_key`, a key cached for [`Presented::client_id`] and
+    /// not yet confirmed by D1. `None` on any failure: the cache may be stale, so only the
+    /// stored row ([`Presented::verify`]) may refuse.
+    pub async fn verify_cached(
+        &self,
+        ctx: &Ctx<'_>,
+        public_key: &str,
+        endpoint_path: &str,
+    ) -> Option<Unconfirmed> {
+        let key = Ed25519PublicKey::parse(public_key).ok()?;
+        let verified = check(ctx, self.assertion, &self.client_id, &key, endpoint_path)
+            .await
+            .ok()?;
+        Some(Unconfirmed {
+            client_id: self.client_id.clone(),
+            replay_hash: verified.replay_hash,
+            accepted_through: verified.accepted_through,
+        })
+    }
+}
+
+/// An assertion verified with a cached key: it authenticates the client only once D1 confirms,
+/// in the batch that spends its marker, that the client still holds that key.
+pub struct Unconfirmed {
+    client_id: String,
+    replay_hash: String,
+    accepted_through: AcceptedThrough,
+}
+
+impl Unconfirmed {
+    /// The assertion's replay marker, observed at `now_ms` (to spend gated on the key).
+    pub fn mark(&self, now_ms: i64) -> Mark<'_> {
+        single_use::mark(
+            MarkerKind::ClientAssertion,
+            &self.client_id,
+            &self.replay_hash,
+            self.accepted_through,
+            now_ms,
+        )
+    }
+
+    /// The client the assertion names.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The authenticated client, once D1's `client` row (read in the same batch) holds exactly
+    /// `public_key`, the key that verified the assertion, and is enabled; `None` otherwise.
+    pub fn confirm(self, client: Option<ClientRow>, public_key: &str) -> Option<Authenticated> {
+        let client = client
+            .filter(|c| c.id == self.client_id && c.public_key == public_key && !c.disabled)?;
+        Some(Authenticated {
+            client,
+            replay_hash: self.replay_hash,
+            accepted_through: self.accepted_through,
+        })
     }
 }
 
@@ -151,6 +211,24 @@ async fn verify(
     let client = client.ok_or_else(|| invalid_client("unknown client"))?;
     let key = Ed25519PublicKey::parse(&client.public_key)
         .map_err(|_| ApiError::internal("stored client key invalid"))?;
+    let verified = check(ctx, assertion, &client.id, &key, endpoint_path)
+        .await
+        .map_err(|e| invalid_client(e.to_string()))?;
+    Ok(Authenticated {
+        client,
+        replay_hash: verified.replay_hash,
+        accepted_through: verified.accepted_through,
+    })
+}
+
+/// Verifies `assertion` of `client_id` with `key` for the endpoint at `endpoint_path`.
+async fn check(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client_id: &str,
+    key: &Ed25519PublicKey,
+    endpoint_path: &str,
+) -> Result<VerifiedAssertion, AssertionError> {
     let endpoint_url = format!("{}{endpoint_path}", ctx.issuer);
     let actx = AssertionContext {
         issuer: &ctx.issuer,
@@ -159,12 +237,5 @@ async fn verify(
         max_lifetime_secs: ctx.config.client_assertion_max_lifetime_secs,
         skew_secs: ctx.config.clock_skew_secs,
     };
-    let verified = assertion::verify(assertion, &client.id, &key, &actx)
-        .await
-        .map_err(|e| invalid_client(e.to_string()))?;
-    Ok(Authenticated {
-        client,
-        replay_hash: verified.replay_hash,
-        accepted_through: verified.accepted_through,
-    })
+    assertion::verify(assertion, client_id, key, &actx).await
 }

@@ -7,12 +7,14 @@ use serde_json::{json, Map, Value};
 use crate::auth::dpop::VerifiedProof;
 use crate::auth::dpop_request::{self, HeaderProof};
 use crate::ctx::Ctx;
-use crate::domain::tier::agent_summary;
+use crate::domain::tier::{summarize, AgentSummary, TierRead};
+use crate::domain::time::month_bounds_ms;
 use crate::http::form::Form;
 use crate::http::{query, ApiError, Body, Credential, Reply, Sent, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::scope::ScopeToken;
-use crate::store::batch::Batch;
+use crate::store::batch::{Batch, Outcomes};
+use crate::store::subscriptions::SummaryReads;
 
 use super::access::{verified_claims, AccessLookup, ActiveAccess};
 use super::single_use::Spend;
@@ -88,9 +90,41 @@ fn presented_token<'r>(ctx: &'r Ctx<'_>) -> Result<&'r str, ApiError> {
     }
 }
 
+/// The agent summary's reads (those of `/v1/agents/me`), queued in userinfo's one batch when
+/// the token's scope asks for the `subscription` claims; decoded only for an active token.
+struct SummaryLookup {
+    reads: SummaryReads,
+    tiers: TierRead,
+}
+
+impl SummaryLookup {
+    fn push(ctx: &Ctx<'_>, batch: &mut Batch, agent_id: &str) -> Self {
+        Self {
+            reads: SummaryReads::push(batch, agent_id, month_bounds_ms(ctx.now_ms)),
+            tiers: ctx.services.tiers.read_into(batch),
+        }
+    }
+
+    fn summary(
+        self,
+        ctx: &Ctx<'_>,
+        found: &mut Outcomes,
+        agent_id: &str,
+    ) -> Result<AgentSummary, ApiError> {
+        let tiers = ctx.services.tiers.resolve(self.tiers, found)?;
+        Ok(summarize(
+            self.reads.take(found)?,
+            &tiers,
+            agent_id,
+            ctx.now_ms,
+        )?)
+    }
+}
+
 /// `GET|POST /v1/oauth/userinfo`: a proof carrying its own key is verified first, so one D1
-/// batch reads the token's state (with the agent) and spends the proof's `jti`. A proof
-/// without `jwk` (compatible mode) is verified with the client's key, read first.
+/// batch reads the token's state (with the agent and, for the `subscription` scope, the agent
+/// summary) and spends the proof's `jti`. A proof without `jwk` (compatible mode) is verified
+/// with the client's key, read first.
 pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let token = presented_token(ctx)?;
     let invalid = || {
@@ -101,19 +135,21 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         )
     };
     let claims = verified_claims(ctx, token).await?.ok_or_else(invalid)?;
-    let (access, proof) = match check_client_proof(ctx, None, Some(token)).await? {
+    let wants_summary = claims.scope.contains(ScopeToken::Subscription);
+    let sub = claims.sub.clone();
+    let reads = |batch: &mut Batch| {
+        let summary = wants_summary.then(|| SummaryLookup::push(ctx, batch, &sub));
+        (AccessLookup::push(batch, claims), summary)
+    };
+    let (access, proof, summary) = match check_client_proof(ctx, None, Some(token)).await? {
         HeaderProof::Verified(proof) => {
             let mut spend = Spend::new();
             let dpop = spend.mark(proof_mark(&proof, ctx.now_ms));
-            let spent = spend
-                .with(ctx, |reads, _| AccessLookup::push(reads, claims))
-                .await?;
+            let spent = spend.with(ctx, |batch, _| reads(batch)).await?;
             let replayed = spent.replayed(dpop);
-            let access = match spent.written() {
-                (lookup, Some(mut found)) => lookup.active(&mut found)?,
-                (_, None) => None,
-            }
-            .ok_or_else(invalid)?;
+            let ((lookup, summary), found) = spent.written();
+            let mut found = found.ok_or_else(|| ApiError::internal("userinfo read nothing"))?;
+            let access = lookup.active(&mut found)?.ok_or_else(invalid)?;
             if replayed {
                 return Err(unauthorized(
                     "invalid_dpop_proof",
@@ -121,16 +157,15 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     true,
                 ));
             }
-            (access, proof)
+            (access, proof, summary.map(|s| (s, found)))
         }
         _ => {
-            let mut reads = Batch::new();
-            let lookup = AccessLookup::push(&mut reads, claims);
-            let access = lookup
-                .active(&mut reads.run(ctx.db()).await?)?
-                .ok_or_else(invalid)?;
+            let mut batch = Batch::new();
+            let (lookup, summary) = reads(&mut batch);
+            let mut found = batch.run(ctx.db()).await?;
+            let access = lookup.active(&mut found)?.ok_or_else(invalid)?;
             let proof = resource_proof(ctx, &access, token).await?;
-            (access, proof)
+            (access, proof, summary.map(|s| (s, found)))
         }
     };
     if proof.thumbprint != access.claims.jkt {
@@ -157,8 +192,8 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if scope.contains(ScopeToken::PubKey) {
         claims.insert("public_key".into(), json!(agent.agent_public_key));
     }
-    if scope.contains(ScopeToken::Subscription) {
-        let summary = agent_summary(ctx.db(), agent_id, ctx.now_ms).await?;
+    if let Some((lookup, mut found)) = summary {
+        let summary = lookup.summary(ctx, &mut found, agent_id)?;
         claims.insert("tier".into(), json!(summary.tier));
         claims.insert("oauth_count".into(), json!(summary.oauth_count));
         claims.insert("oauth_limit".into(), json!(summary.max_oauth_per_period));

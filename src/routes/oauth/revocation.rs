@@ -1,7 +1,8 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662), for the owning client only.
 //! Revocation always answers `{}`; introspection answers exactly `{"active": false}` for
 //! anything that is not an active token of the caller. Each reads the client with the token's
-//! state in one D1 round trip and spends the assertion's `jti` (with the revocation) in a second.
+//! state in one D1 round trip and spends the assertion's `jti` (with the revocation) in a second;
+//! introspection with the client's key cached in the isolate does both in one.
 
 use serde_json::json;
 
@@ -42,35 +43,52 @@ enum Presented {
     Other(Step),
 }
 
-impl Presented {
-    /// Reads the `token` parameter and queues its lookup on `reads`. `with_state`: also the
-    /// access token's state. A configuration error (no signing key) is held until the client
-    /// has authenticated, where it was always raised.
-    async fn push(
-        ctx: &Ctx<'_>,
-        form: &Form,
-        reads: &mut Batch,
-        with_state: bool,
-    ) -> Result<Self, ApiError> {
+/// The `token` parameter, classified before any storage is read.
+enum Token {
+    Missing,
+    /// A validly signed, unexpired access token of this issuer.
+    Access(Box<AccessClaims>),
+    /// Anything else, by its SHA-256 (hex): perhaps a refresh token.
+    Other(String),
+}
+
+impl Token {
+    /// Reads the `token` parameter. A configuration error (no signing key) is held by the
+    /// caller until the client has authenticated, where it was always raised.
+    async fn read(ctx: &Ctx<'_>, form: &Form) -> Result<Self, ApiError> {
         let Some(token) = form.get("token") else {
-            return Ok(Presented::Missing);
+            return Ok(Token::Missing);
         };
         Ok(match verified_claims(ctx, token).await? {
-            Some(claims) if with_state => {
-                Presented::Checked(Box::new(AccessLookup::push(reads, claims)))
-            }
-            Some(claims) => Presented::Access(Box::new(claims)),
-            None => {
-                Presented::Other(reads.push(grants::find_refresh_statement(&sha256_hex(token))))
-            }
+            Some(claims) => Token::Access(Box::new(claims)),
+            None => Token::Other(sha256_hex(token)),
         })
     }
 }
 
+impl Presented {
+    /// Queues the lookup of `token` on `reads`. `with_state`: also an access token's state.
+    fn push(token: Token, reads: &mut Batch, with_state: bool) -> Self {
+        match token {
+            Token::Missing => Presented::Missing,
+            Token::Access(claims) if with_state => {
+                Presented::Checked(Box::new(AccessLookup::push(reads, *claims)))
+            }
+            Token::Access(claims) => Presented::Access(claims),
+            Token::Other(hash) => {
+                Presented::Other(reads.push(grants::find_refresh_statement(&hash)))
+            }
+        }
+    }
+}
+
 /// Reads the client and what its `token` names in one round trip, then verifies the client's
-/// assertion. The assertion's `jti` is still to be spent.
+/// assertion with the stored key, which the isolate's cache keeps for the next request (when
+/// the markers live in D1, where a cached key can save a round trip). The assertion's `jti` is
+/// still to be spent.
 async fn authenticate(
     ctx: &Ctx<'_>,
+    presented: client_auth::Presented<'_>,
     form: &Form,
     path: &str,
     with_state: bool,
@@ -82,14 +100,26 @@ async fn authenticate(
     ),
     ApiError,
 > {
-    let presented = client_auth::Presented::from_form(ctx, form)?;
     let mut reads = Batch::new();
     let client_step = reads.push(clients::find_statement(presented.client_id()));
-    let token = Presented::push(ctx, form, &mut reads, with_state).await;
+    let token = Token::read(ctx, form)
+        .await
+        .map(|t| Presented::push(t, &mut reads, with_state));
     let mut found = reads.run(ctx.db()).await?;
     let auth = presented
         .verify(ctx, found.take(client_step).first()?, path)
         .await?;
+    if ctx
+        .services
+        .replays
+        .in_batch(&auth.mark(ctx.now_ms))
+        .is_some()
+    {
+        let c = &auth.client;
+        ctx.services
+            .client_keys
+            .keep(&c.id, &c.public_key, !c.disabled, ctx.now_ms);
+    }
     Ok((auth, token, found))
 }
 
@@ -98,11 +128,12 @@ async fn authenticate(
 pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::RevokeIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
-    let (auth, token, mut found) = authenticate(ctx, &form, REVOKE_PATH, false).await?;
+    let presented = client_auth::Presented::from_form(ctx, &form)?;
+    let (auth, token, mut found) = authenticate(ctx, presented, &form, REVOKE_PATH, false).await?;
     let client = &auth.client;
     let mut spend = Spend::new();
     let assertion = spend.mark(auth.mark(ctx.now_ms));
-    let token = match admit(ctx, Bucket::Revoke, client, token).await {
+    let token = match admit(ctx, Bucket::Revoke, client, token, None).await {
         Ok(token) => token,
         Err(e) => return Err(refuse(ctx, spend, assertion, e).await),
     };
@@ -157,14 +188,28 @@ impl Revocation {
     }
 }
 
-/// The checks after client authentication: the client's rate limit and the `token` parameter.
+/// The checks after client authentication: the client's rate limit (unless `counted` already,
+/// on a path that verified the assertion with a cached key) and the `token` parameter.
 async fn admit(
     ctx: &Ctx<'_>,
     bucket: Bucket,
     client: &ClientRow,
     token: Result<Presented, ApiError>,
+    counted: Option<Result<(), ApiError>>,
 ) -> Result<Presented, ApiError> {
-    rate_limit(ctx, bucket, &client.id).await?;
+    let limit = match counted {
+        Some(limit) => limit,
+        None => rate_limit(ctx, bucket, &client.id).await,
+    };
+    admitted(limit, token)
+}
+
+/// The rate limit's verdict, then the `token` parameter's.
+fn admitted(
+    limit: Result<(), ApiError>,
+    token: Result<Presented, ApiError>,
+) -> Result<Presented, ApiError> {
+    limit?;
     match token? {
         Presented::Missing => Err(invalid_request("token is required")),
         token => Ok(token),
@@ -190,26 +235,103 @@ fn refresh_active(row: &RefreshRow, client: &ClientRow, now_ms: i64) -> bool {
         && !row.blocked
 }
 
-/// `POST /v1/oauth/introspect`: one round trip reads the client and the token's state; a
-/// second spends the assertion's `jti`.
+/// `POST /v1/oauth/introspect`. With the client's key in the isolate's cache, one round trip
+/// ([`introspect_cached`]); otherwise, or when D1 disagrees with the cache, one round trip
+/// reads the client and the token's state and a second spends the assertion's `jti`.
 pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::IntrospectIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
-    let (auth, token, mut found) = authenticate(ctx, &form, INTROSPECT_PATH, true).await?;
+    let presented = client_auth::Presented::from_form(ctx, &form)?;
+    let keys = &ctx.services.client_keys;
+    let mut counted = None;
+    if let Some(key) = keys.get(presented.client_id(), ctx.now_ms) {
+        match introspect_cached(ctx, &form, &presented, &key).await? {
+            Cached::Answered(answer) => return answer,
+            Cached::Stale(limit) => {
+                keys.forget(presented.client_id());
+                counted = limit;
+            }
+        }
+    }
+    let (auth, token, mut found) =
+        authenticate(ctx, presented, &form, INTROSPECT_PATH, true).await?;
     let client = &auth.client;
     let mut spend = Spend::new();
     let assertion = spend.mark(auth.mark(ctx.now_ms));
-    let token = match admit(ctx, Bucket::Introspect, client, token).await {
+    let token = match admit(ctx, Bucket::Introspect, client, token, counted).await {
         Ok(token) => token,
         Err(e) => return Err(refuse(ctx, spend, assertion, e).await),
     };
     if spend.alone(ctx).await?.replayed(assertion) {
         return Err(client_auth::replayed(ctx));
     }
+    introspection(client, token, &mut found, ctx.now_ms)
+}
+
+/// How an introspection with a cached client key ended.
+enum Cached {
+    /// D1 confirmed the key: the answer, exactly as the uncached path would give it.
+    Answered(Result<Reply, ApiError>),
+    /// The cached key did not verify the assertion, or D1 no longer holds it for an enabled
+    /// client: nothing was written and no marker spent. Carries the client's rate-limit
+    /// verdict when it was already counted.
+    Stale(Option<Result<(), ApiError>>),
+}
+
+/// The assertion is verified with the cached key first, so ONE batch reads the client row and
+/// the token's state and spends the assertion's marker, the marker gated on the client still
+/// holding exactly that key, enabled: a stale entry spends nothing, and the row read in the
+/// same transaction, not the cache, decides.
+async fn introspect_cached(
+    ctx: &Ctx<'_>,
+    form: &Form,
+    presented: &client_auth::Presented<'_>,
+    key: &str,
+) -> Result<Cached, ApiError> {
+    let Some(unconfirmed) = presented.verify_cached(ctx, key, INTROSPECT_PATH).await else {
+        return Ok(Cached::Stale(None));
+    };
+    let client_id = unconfirmed.client_id();
+    let limit = rate_limit(ctx, Bucket::Introspect, client_id).await;
+    let token = Token::read(ctx, form).await;
+    let mut spend = Spend::new();
+    let assertion = spend.mark(unconfirmed.mark(ctx.now_ms));
+    let guard = clients::holds_key(client_id, key);
+    let spent = spend
+        .confirmed_by(ctx, guard, |reads, _| {
+            let client = reads.push(clients::find_statement(client_id));
+            (client, token.map(|t| Presented::push(t, reads, true)))
+        })
+        .await?;
+    let Some(spent) = spent else {
+        return Ok(Cached::Stale(Some(limit)));
+    };
+    let replayed = spent.replayed(assertion);
+    let ((client, token), found) = spent.written();
+    let mut found = found.ok_or_else(|| ApiError::internal("introspection read nothing"))?;
+    let row = found.take(client).first()?;
+    let Some(auth) = unconfirmed.confirm(row, key) else {
+        return Ok(Cached::Stale(Some(limit)));
+    };
+    if replayed {
+        return Ok(Cached::Answered(Err(client_auth::replayed(ctx))));
+    }
+    Ok(Cached::Answered(admitted(limit, token).and_then(|token| {
+        introspection(&auth.client, token, &mut found, ctx.now_ms)
+    })))
+}
+
+/// RFC 7662's answer for `token` (read into `found`) to the authenticated `client`.
+fn introspection(
+    client: &ClientRow,
+    token: Presented,
+    found: &mut Outcomes,
+    now_ms: i64,
+) -> Result<Reply, ApiError> {
     let inactive = || Ok(Reply::document(&json!({"active": false})));
     match token {
         Presented::Checked(lookup) => {
-            let Some(access) = lookup.active(&mut found)? else {
+            let Some(access) = lookup.active(found)? else {
                 return inactive();
             };
             let c = access.claims;
@@ -227,7 +349,7 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             Ok(Reply::document(&body))
         }
         Presented::Other(step) => match found.take(step).first::<RefreshRow>()? {
-            Some(r) if refresh_active(&r, client, ctx.now_ms) => Ok(Reply::document(&json!({
+            Some(r) if refresh_active(&r, client, now_ms) => Ok(Reply::document(&json!({
                 "active": true, "token_type": "refresh_token", "client_id": r.client_id, "sub": r.agent_id,
                 "scope": r.scope, "exp": r.expires_at / 1000, "iat": r.issued_at / 1000,
             }))),

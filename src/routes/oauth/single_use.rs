@@ -117,6 +117,44 @@ impl<'m> Spend<'m> {
     }
 }
 
+impl<'m> Spend<'m> {
+    /// Like [`Spend::with`], everything the batch does (markers included) taking effect only
+    /// where `guard` holds, for a batch acting on a belief that its own reads confirm (a cached
+    /// client key). The caller must confirm that belief from the batch's reads before it
+    /// trusts [`Spent::replayed`]: when `guard` failed, no marker was recorded and each reads
+    /// as replayed. `None`, with nothing run, when a marker lives outside D1 and so cannot be
+    /// held back by `guard`.
+    pub async fn confirmed_by<W>(
+        self,
+        ctx: &Ctx<'_>,
+        guard: Guard,
+        writes: impl FnOnce(&mut Batch, Guard) -> W,
+    ) -> Result<Option<Spent<W>>, ApiError> {
+        let replays = &ctx.services.replays;
+        let mut batched = Vec::with_capacity(self.marks.len());
+        for mark in &self.marks {
+            match replays.in_batch_if(mark, guard.clone()) {
+                Some(stmt) => batched.push(stmt),
+                None => return Ok(None),
+            }
+        }
+        let gate = self.marks.iter().map(Mark::unused).fold(guard, Guard::and);
+        let mut batch = Batch::new();
+        let written = writes(&mut batch, gate);
+        let steps: Vec<Step> = batched.into_iter().map(|stmt| batch.push(stmt)).collect();
+        let out = batch.run(ctx.db()).await?;
+        let uses = steps
+            .iter()
+            .map(|&step| Use::from_changes(out.changes(step)))
+            .collect();
+        Ok(Some(Spent {
+            uses,
+            written,
+            outcomes: Some(out),
+        }))
+    }
+}
+
 /// How each marker was used, and what the batch produced (`None` when it had nothing to run).
 pub struct Spent<W> {
     uses: Vec<Use>,

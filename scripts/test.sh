@@ -3,9 +3,10 @@
 #
 #   1. scripts/setup.sh
 #   2. cargo fmt --check
-#   3. cargo clippy --all-targets -- -D warnings            (native)
-#   4. cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
-#   5. cargo nextest run + cargo test --doc   (or plain cargo test when nextest is not installed)
+#   3. cargo clippy --workspace --all-targets -- -D warnings            (native: every crate)
+#   4. cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings  (the Worker, the protocol
+#      crate and the client library, which all build for wasm32)
+#   5. cargo nextest run --workspace + cargo test --workspace --doc   (or plain cargo test)
 #   6. web app: type check and Vitest component tests (frontend/, `npm test`)
 #   6b. fuzzing: scripts/fuzz.sh, every cargo-fuzz target for FUZZ_SECONDS (default 30) each;
 #      SKIP_FUZZ=1 skips it (so does E2E_ONLY=1)
@@ -304,20 +305,21 @@ main() {
     log "cargo fmt --check"
     cargo fmt --all -- --check
 
-    log "cargo clippy --all-targets -- -D warnings"
-    cargo clippy --all-targets -- -D warnings
+    log "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets -- -D warnings
 
-    log "cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings"
-    cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+    log "cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings (Worker, protocol, client)"
+    cargo clippy --target wasm32-unknown-unknown -p agent-id -p agent-id-protocol -p agent-id-client \
+      --lib -- -D warnings
 
     if cargo nextest --version >/dev/null 2>&1; then
-      log "cargo nextest run"
-      cargo nextest run --no-tests=warn
-      log "cargo test --doc"
-      cargo test --doc
+      log "cargo nextest run --workspace"
+      cargo nextest run --workspace --no-tests=warn
+      log "cargo test --workspace --doc"
+      cargo test --workspace --doc
     else
-      log "cargo test"
-      cargo test
+      log "cargo test --workspace"
+      cargo test --workspace
     fi
 
     log "web app: type check and Vitest (frontend/)"

@@ -1,5 +1,4 @@
 //! Symmetric primitives shared by webhook verification, link signatures and shadow ids, and the
-//! crate's one hex codec.
+//! one hex codec: from the `agent-id-protocol` crate (DPoP nonces use them too).
 
-pub mod hex;
-pub mod mac;
+pub use agent_id_protocol::{hex, mac};

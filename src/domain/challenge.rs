@@ -2,8 +2,6 @@
 //! signs (api.md 9.2), what the agent is shown, and the records (registration, key rotation,
 //! human and shadow claims) that `store::challenges` keeps in KV until completion or expiry.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Entropy, RandomError};
@@ -60,48 +58,7 @@ pub struct Offer<'a> {
     expires_in: i64,
 }
 
-/// Canonical JSON: keys sorted by code point, no whitespace, serde_json string escaping.
-fn canonical(members: &BTreeMap<&str, &str>) -> String {
-    serde_json::to_string(members).unwrap_or_default()
-}
-
-/// `challenge_data` for registration.
-pub fn registration_data(
-    aud: &str,
-    challenge_id: &str,
-    expires_at: &str,
-    nonce: &str,
-    public_key: &str,
-) -> String {
-    canonical(&BTreeMap::from([
-        ("action", "register"),
-        ("aud", aud),
-        ("challenge_id", challenge_id),
-        ("expires_at", expires_at),
-        ("nonce", nonce),
-        ("public_key", public_key),
-    ]))
-}
-
-/// `challenge_data` for key rotation.
-pub fn rotation_data(
-    aud: &str,
-    agent_id: &str,
-    challenge_id: &str,
-    expires_at: &str,
-    nonce: &str,
-    new_public_key: &str,
-) -> String {
-    canonical(&BTreeMap::from([
-        ("action", "rotate_key"),
-        ("agent_id", agent_id),
-        ("aud", aud),
-        ("challenge_id", challenge_id),
-        ("expires_at", expires_at),
-        ("new_public_key", new_public_key),
-        ("nonce", nonce),
-    ]))
-}
+pub use agent_id_protocol::challenge::{registration_data, rotation_data};
 
 /// A pending registration (KV `reg:<id>`).
 #[derive(Debug, Serialize, Deserialize)]

@@ -1,8 +1,5 @@
-//! JOSE building blocks (base64url, strict JSON, Ed25519/P-256 keys, JWK, compact JWS) shared by DPoP, client assertions and access tokens.
+//! JOSE building blocks (base64url, strict JSON, Ed25519/P-256 keys, JWK, compact JWS) shared by
+//! DPoP, client assertions and access tokens. They live in the `agent-id-protocol` crate, which
+//! the clients share; these are the Worker's names for them.
 
-pub mod b64;
-pub mod ed25519;
-pub mod json;
-pub mod jwk;
-pub mod jws;
-pub mod verify;
+pub use agent_id_protocol::{b64, ed25519, json, jwk, jws, verify};

@@ -4,7 +4,7 @@
 use ed25519_dalek::Signature;
 use p256::ecdsa::signature::Verifier;
 
-use crate::jose::ed25519::Ed25519PublicKey;
+use crate::ed25519::Ed25519PublicKey;
 
 pub(super) async fn ed25519(key: &Ed25519PublicKey, msg: &[u8], sig: &[u8; 64]) -> bool {
     key.verifying_key()

@@ -5,7 +5,7 @@ use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::jose::jws;
+use crate::jws;
 
 /// The verifier is async for the wasm build; natively it is ready at once.
 fn verify_proof(header_value: &str, ctx: &ProofContext) -> Result<VerifiedProof, ProofError> {
@@ -74,10 +74,7 @@ fn token_ctx() -> ProofContext<'static> {
 }
 
 fn seed(b64: &str) -> [u8; 32] {
-    crate::jose::b64::decode_strict(b64)
-        .unwrap()
-        .try_into()
-        .unwrap()
+    crate::b64::decode_strict(b64).unwrap().try_into().unwrap()
 }
 
 fn ka() -> SigningKey {
@@ -95,8 +92,8 @@ fn es_key() -> (p256::ecdsa::SigningKey, Value) {
     let jwk = json!({
         "kty": "EC",
         "crv": "P-256",
-        "x": crate::jose::b64::encode(point.x().unwrap()),
-        "y": crate::jose::b64::encode(point.y().unwrap()),
+        "x": crate::b64::encode(point.x().unwrap()),
+        "y": crate::b64::encode(point.y().unwrap()),
     });
     (sk, jwk)
 }
@@ -173,15 +170,15 @@ impl Proof {
     fn signing_input(&self) -> String {
         format!(
             "{}.{}",
-            crate::jose::b64::encode(self.header.to_string().as_bytes()),
-            crate::jose::b64::encode(self.claims.to_string().as_bytes())
+            crate::b64::encode(self.header.to_string().as_bytes()),
+            crate::b64::encode(self.claims.to_string().as_bytes())
         )
     }
 
     fn build(&self) -> String {
         let input = self.signing_input();
         let sig = sign(&self.signer, input.as_bytes());
-        format!("{input}.{}", crate::jose::b64::encode(&sig))
+        format!("{input}.{}", crate::b64::encode(&sig))
     }
 }
 
@@ -515,7 +512,7 @@ fn dp06_hs256_keyed_with_the_public_key() {
     use hmac::{Mac, SimpleHmac};
     let proof = Proof::login().header("alg", json!("HS256"));
     let input = proof.signing_input();
-    let key_bytes = crate::jose::b64::decode_strict(KA).unwrap();
+    let key_bytes = crate::b64::decode_strict(KA).unwrap();
     let mut mac = <SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(&key_bytes).unwrap();
     mac.update(input.as_bytes());
     let hs = proof.signer(Signer::Raw(mac.finalize().into_bytes().to_vec()));
@@ -817,9 +814,9 @@ fn iat_fraction_is_truncated() {
 fn dp34_flipped_signature_bit() {
     let proof = Proof::login().build();
     let (input, sig) = proof.rsplit_once('.').unwrap();
-    let mut sig = crate::jose::b64::decode_strict(sig).unwrap();
+    let mut sig = crate::b64::decode_strict(sig).unwrap();
     sig[17] ^= 0x01;
-    let tampered = format!("{input}.{}", crate::jose::b64::encode(&sig));
+    let tampered = format!("{input}.{}", crate::b64::encode(&sig));
     assert_invalid(&tampered, &login_ctx(), "DPoP proof signature is invalid");
     // Signed by another key (KB-like) with KA's jwk.
     let other = Proof::login()
@@ -834,17 +831,17 @@ fn dp34_flipped_signature_bit() {
 #[test]
 fn dp35_padded_header_segment() {
     let proof = Proof::login();
-    let header = crate::jose::b64::encode(proof.header.to_string().as_bytes());
+    let header = crate::b64::encode(proof.header.to_string().as_bytes());
     let padded = format!("{header}{}", "=".repeat((4 - header.len() % 4) % 4));
     assert_ne!(
         padded, header,
         "test needs a header whose encoding is padded"
     );
     // Signed over the padded input, so only the encoding rule can reject it.
-    let payload = crate::jose::b64::encode(proof.claims.to_string().as_bytes());
+    let payload = crate::b64::encode(proof.claims.to_string().as_bytes());
     let input = format!("{padded}.{payload}");
     let sig = sign(&Signer::Ed(ka()), input.as_bytes());
-    let token = format!("{input}.{}", crate::jose::b64::encode(&sig));
+    let token = format!("{input}.{}", crate::b64::encode(&sig));
     assert_invalid(
         &token,
         &login_ctx(),

@@ -6,8 +6,8 @@ use subtle::ConstantTimeEq;
 
 use super::{ath as expected_ath, nonce as server_nonce, normalize_htu};
 use super::{ProofContext, ProofError, ProofKey, MAX_PROOF_LEN};
-use crate::jose::jwk::{JwkError, PublicJwk};
-use crate::jose::jws::{self, Alg, CompactJws};
+use crate::jwk::{JwkError, PublicJwk};
+use crate::jws::{self, Alg, CompactJws};
 
 type Check<T = ()> = Result<T, ProofError>;
 

@@ -3,6 +3,7 @@
 //! depends on the endpoint) and P15 (the replay-marker insert, a database write) with the values in
 //! [`VerifiedProof`].
 
+mod accepted;
 mod checks;
 pub mod htu;
 pub mod nonce;
@@ -11,13 +12,13 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::auth::replay::AcceptedThrough;
-use crate::crypto::hex;
-use crate::jose::b64;
-use crate::jose::ed25519::Ed25519PublicKey;
-use crate::jose::jwk::PublicJwk;
-use crate::jose::jws::Alg;
+use crate::b64;
+use crate::ed25519::Ed25519PublicKey;
+use crate::hex;
+use crate::jwk::PublicJwk;
+use crate::jws::Alg;
 
+pub use accepted::AcceptedThrough;
 pub use htu::normalize_htu;
 
 /// Longest `DPoP` header value accepted (P1).

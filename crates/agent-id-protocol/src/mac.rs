@@ -37,7 +37,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::hex::encode as hex;
+    use crate::hex::encode as hex;
 
     #[test]
     fn hmac_matches_rfc_4231() {

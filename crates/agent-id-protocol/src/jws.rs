@@ -150,7 +150,7 @@ pub async fn verify(alg: Alg, key: &PublicJwk, signing_input: &[u8], sig: &[u8])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jose::ed25519::Ed25519PublicKey;
+    use crate::ed25519::Ed25519PublicKey;
     use serde_json::json;
 
     /// The verifier is async for the wasm build; natively it is ready at once.

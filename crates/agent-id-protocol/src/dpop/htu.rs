@@ -2,7 +2,7 @@
 //! ones the spec lists and no more: scheme/host lowercased, default port dropped, query and
 //! fragment dropped, percent-escapes normalised, dot segments removed, empty path → `/`.
 
-use crate::crypto::hex;
+use crate::hex;
 
 /// Normalises an absolute `http`/`https` URL for comparison; `None` when it is not one (relative,
 /// other scheme, user information, malformed authority, port or path).

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha512};
 
 use super::strict::{ed25519_signature, is_small_order_encoding, SignatureError};
 use super::*;
-use crate::jose::b64;
+use crate::b64;
 
 const KA_SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 const L: [u8; 32] = [

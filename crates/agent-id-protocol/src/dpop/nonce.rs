@@ -3,9 +3,9 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::crypto::mac::hmac_sha256;
+use crate::mac::hmac_sha256;
 
-use crate::jose::b64;
+use crate::b64;
 
 /// Seconds per nonce time step.
 const STEP_SECS: i64 = 60;
@@ -75,7 +75,7 @@ mod tests {
     fn vector_5_9() {
         let key = nonce_key(&SERVER_SEED);
         assert_eq!(
-            crate::crypto::hex::encode(&key),
+            crate::hex::encode(&key),
             "ab8dfd1e5941f2c5ff24a047aecf0d809c0fc2acb11208e872390bb5551d18cf"
         );
         assert_eq!(T0 / 60, 29_453_760);

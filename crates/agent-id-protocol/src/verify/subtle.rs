@@ -6,7 +6,7 @@ use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::jose::ed25519::Ed25519PublicKey;
+use crate::ed25519::Ed25519PublicKey;
 
 #[wasm_bindgen]
 extern "C" {

@@ -1,0 +1,3 @@
+//! `agent-id`: the command-line tool for agents.
+
+fn main() {}

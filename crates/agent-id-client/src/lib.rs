@@ -1,0 +1,1 @@
+//! `agent-id-client`: what an agent program links to use an agent-id server.

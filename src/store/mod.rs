@@ -29,6 +29,7 @@ pub mod markers;
 pub mod memory;
 pub mod meter;
 pub mod outbox;
+pub mod overseer_tokens;
 pub mod overseers;
 pub mod oversights;
 pub mod pools;

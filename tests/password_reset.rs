@@ -29,7 +29,10 @@ fn login(h: &Harness, email: &str, password: &str) -> Resp {
 fn reset_token(h: &Harness, email: &str) -> String {
     assert_eq!(request(h, email).status, 202);
     h.drain();
-    h.mail.last(email, "password_reset").token(RESET).expect("a reset link")
+    h.mail
+        .last(email, "password_reset")
+        .token(RESET)
+        .expect("a reset link")
 }
 
 #[test]
@@ -42,7 +45,9 @@ fn a_reset_sets_the_password_ends_every_session_and_notifies() {
     let token = reset_token(&h, "forgetful@example.com");
     assert_eq!(token.len(), 43);
     let mail = h.mail.last("forgetful@example.com", "password_reset");
-    assert!(mail.html.contains(&format!("{ISSUER}{RESET}?token={token}")));
+    assert!(mail
+        .html
+        .contains(&format!("{ISSUER}{RESET}?token={token}")));
 
     let r = complete(&h, &token, "a brand new secret");
     assert_eq!(r.status, 200, "{}", r.body);
@@ -56,7 +61,8 @@ fn a_reset_sets_the_password_ends_every_session_and_notifies() {
     assert_eq!(fresh.status, 200);
     // The link proved the address.
     assert_eq!(fresh.body["overseer"]["id"], json!(o.id));
-    let me = h.send(Req::get("/v1/overseers/me").bearer(fresh.body["session_id"].as_str().unwrap()));
+    let me =
+        h.send(Req::get("/v1/overseers/me").bearer(fresh.body["session_id"].as_str().unwrap()));
     assert_eq!(me.body["overseer"]["email_verified"], json!(true));
 
     h.drain();
@@ -82,7 +88,10 @@ fn tokens_are_single_use_expire_after_30_minutes_and_older_links_die() {
     complete(&h, &second, "new password two").assert_error(400, "token_invalid");
     // An older link of the same account died with the reset.
     complete(&h, &first, "new password two").assert_error(400, "token_invalid");
-    assert_eq!(login(&h, "once@example.com", "new password one").status, 200);
+    assert_eq!(
+        login(&h, "once@example.com", "new password one").status,
+        200
+    );
 
     // Expired: valid for 30 minutes, not one more.
     let token = reset_token(&h, "once@example.com");
@@ -124,7 +133,8 @@ fn foreign_malformed_and_unknown_tokens_are_refused_and_change_nothing() {
     // Nothing changed: the old password and session still work.
     assert_eq!(login(&h, "victim@example.com", PASSWORD).status, 200);
     assert_eq!(
-        h.send(Req::get("/v1/overseers/me").bearer(&o.session)).status,
+        h.send(Req::get("/v1/overseers/me").bearer(&o.session))
+            .status,
         200
     );
     // The token is still good for its owner.
@@ -148,14 +158,14 @@ fn bad_inputs_get_their_codes_and_leave_the_token_usable() {
     send(json!({"token": token, "password": "nul\u{0}in password"}))
         .assert_error(400, "invalid_field");
     h.send(
-        Req::post("/v1/overseers/password-reset/complete")
-            .raw("text/plain", b"token=x".to_vec()),
+        Req::post("/v1/overseers/password-reset/complete").raw("text/plain", b"token=x".to_vec()),
     )
     .assert_error(415, "unsupported_media_type");
     // 72 bytes is allowed (multi-byte characters count as bytes).
     assert_eq!(complete(&h, &token, &"é".repeat(36)).status, 200);
 
-    let ask = |body: serde_json::Value| h.send(Req::post("/v1/overseers/password-reset").json(body));
+    let ask =
+        |body: serde_json::Value| h.send(Req::post("/v1/overseers/password-reset").json(body));
     ask(json!({})).assert_error(400, "missing_field");
     ask(json!({"email": ["a@example.com"]})).assert_error(400, "invalid_field");
     ask(json!({"email": "not-an-address"})).assert_error(400, "invalid_email");
@@ -187,7 +197,10 @@ fn known_and_unknown_addresses_get_the_same_answer_and_the_same_work() {
         )
     };
     assert_eq!(same(&known_usage), same(&unknown_usage));
-    assert_eq!(known_usage.usage.d1_round_trips, 2, "one read and one batch");
+    assert_eq!(
+        known_usage.usage.d1_round_trips, 2,
+        "one read and one batch"
+    );
     assert_eq!(known_usage.usage.d1_statements, 4);
     // Headers too, apart from the request id.
     let headers = |r: &Resp| {
@@ -203,13 +216,20 @@ fn known_and_unknown_addresses_get_the_same_answer_and_the_same_work() {
     assert_eq!(headers(&known), headers(&unknown));
 
     h.drain();
-    assert_eq!(h.mail.sent_to("known@example.com").len(), 2, "verification + reset");
+    assert_eq!(
+        h.mail.sent_to("known@example.com").len(),
+        2,
+        "verification + reset"
+    );
     assert!(h.mail.sent_to("nobody@example.com").is_empty());
     assert_eq!(
         h.count("SELECT COUNT(*) AS n FROM overseer_tokens WHERE purpose = 'password_reset'"),
         1
     );
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE recipient = 'nobody@example.com'"), 0);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE recipient = 'nobody@example.com'"),
+        0
+    );
     assert_eq!(
         h.count("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'overseer.password_reset_requested'"),
         1
@@ -223,7 +243,11 @@ fn requests_are_rate_limited_per_address_and_per_ip() {
         r#"{"password_reset_email": "2/3600", "password_reset": "4/3600"}"#,
     )]);
     assert_eq!(request(&h, "a@example.com").status, 202);
-    assert_eq!(request(&h, "A@Example.com ").status, 202, "the same address");
+    assert_eq!(
+        request(&h, "A@Example.com ").status,
+        202,
+        "the same address"
+    );
     request(&h, "a@example.com").assert_error(429, "rate_limited");
     // Another address from the same IP: allowed until the IP's limit.
     assert_eq!(request(&h, "b@example.com").status, 202);

@@ -70,6 +70,12 @@ impl App {
         self
     }
 
+    /// Uses `mailer` to deliver outgoing e-mail.
+    pub fn with_mailer(mut self, mailer: Rc<dyn crate::mail::Mailer>) -> Self {
+        self.services.mailer = mailer;
+        self
+    }
+
     /// Shares `tally` (the isolate's) for rate-limit counting.
     pub fn with_rate_tally(mut self, tally: Rc<Tally>) -> Self {
         self.services.rate_tally = tally;

@@ -241,6 +241,49 @@ impl Paddle {
     }
 }
 
+/// Which mail provider delivers (`MAIL_PROVIDER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailProvider {
+    /// Resend's REST API (`MAIL_API_URL`, `MAIL_API_KEY`, `MAIL_FROM`).
+    Resend,
+    /// The Worker log (development only: it shows the one-time links).
+    Log,
+}
+
+/// Outgoing e-mail and address verification (issue 12).
+#[derive(Clone)]
+pub struct Mail {
+    pub provider: MailProvider,
+    /// `MAIL_API_KEY`: required by `resend`, never defaulted.
+    pub api_key: Setting<String>,
+    /// `MAIL_FROM`: the sender, `name@domain` or `Name <name@domain>`.
+    pub from: Setting<String>,
+    /// `MAIL_API_URL`: Resend's base URL (e2e points it at a loopback recorder).
+    pub api_url: String,
+    /// `REQUIRE_VERIFIED_EMAIL`: unverified overseers may not claim or subscribe.
+    pub require_verified_email: bool,
+}
+
+/// Written by hand so that logging the settings never prints the API key.
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Mail {
+            provider,
+            api_key,
+            from,
+            api_url,
+            require_verified_email,
+        } = self;
+        f.debug_struct("Mail")
+            .field("provider", provider)
+            .field("api_key", &redacted(api_key))
+            .field("from", from)
+            .field("api_url", api_url)
+            .field("require_verified_email", require_verified_email)
+            .finish()
+    }
+}
+
 /// Validated configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -256,6 +299,7 @@ pub struct Config {
     /// Key for `custom_data` link signatures (api.md 7.3).
     pub link_key: Setting<Vec<u8>>,
     pub paddle: Paddle,
+    pub mail: Mail,
     pub shadow_validity_days: i64,
     pub auth_code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
@@ -301,6 +345,7 @@ impl std::fmt::Debug for Config {
             shadow_secret,
             link_key,
             paddle,
+            mail,
             shadow_validity_days,
             auth_code_ttl_secs,
             access_token_ttl_secs,
@@ -333,6 +378,7 @@ impl std::fmt::Debug for Config {
             .field("shadow_secret", &redacted(shadow_secret))
             .field("link_key", &redacted(link_key))
             .field("paddle", paddle)
+            .field("mail", mail)
             .field("shadow_validity_days", shadow_validity_days)
             .field("auth_code_ttl_secs", auth_code_ttl_secs)
             .field("access_token_ttl_secs", access_token_ttl_secs)
@@ -477,6 +523,8 @@ impl Config {
             ));
         }
 
+        let mail = parse_mail(&get, production, flag("REQUIRE_VERIFIED_EMAIL", false)?)?;
+
         Ok(Config {
             environment,
             public_base_url,
@@ -525,6 +573,7 @@ impl Config {
                 price_shadow: secret("PADDLE_PRICE_ID_SHADOW", 1),
                 webhook_tolerance_secs: num("PADDLE_WEBHOOK_TOLERANCE_SECS", 300, 1, 3600)?,
             },
+            mail,
             rate_limits,
             cors_allowed_origins,
             audit_retention_days: num("AUDIT_RETENTION_DAYS", 400, 1, 36_500)?,
@@ -545,6 +594,77 @@ impl Config {
             },
         })
     }
+}
+
+/// `MAIL_PROVIDER` (default `log` in development, `resend` in production; `log` is refused in
+/// production because it writes one-time links to the log), `MAIL_API_KEY`, `MAIL_FROM`,
+/// `MAIL_API_URL`. A malformed value fails the configuration; a missing key or sender only
+/// fails the sends (the outbox keeps the messages).
+fn parse_mail(
+    get: &dyn Fn(&str) -> Option<String>,
+    production: bool,
+    require_verified_email: bool,
+) -> Result<Mail, ConfigError> {
+    let provider = match get("MAIL_PROVIDER").as_deref() {
+        None if production => MailProvider::Resend,
+        None => MailProvider::Log,
+        Some("resend") => MailProvider::Resend,
+        Some("log") if production => {
+            return Err(err("MAIL_PROVIDER", "must not be `log` in production"))
+        }
+        Some("log") => MailProvider::Log,
+        Some(_) => return Err(err("MAIL_PROVIDER", "must be `resend` or `log`")),
+    };
+    let from = match get("MAIL_FROM") {
+        Some(v) if sender_is_valid(&v) => Ok(v),
+        Some(_) => {
+            return Err(err(
+                "MAIL_FROM",
+                "must be `name@domain` or `Name <name@domain>`",
+            ))
+        }
+        None => Err(err("MAIL_FROM", "is not set")),
+    };
+    let api_url = match get("MAIL_API_URL") {
+        None => crate::mail::resend::DEFAULT_API_URL.to_owned(),
+        Some(u) if u.starts_with("https://") || (!production && u.starts_with("http://")) => u,
+        Some(_) => {
+            return Err(err(
+                "MAIL_API_URL",
+                "must be an https URL (http only outside production)",
+            ))
+        }
+    };
+    Ok(Mail {
+        provider,
+        api_key: match get("MAIL_API_KEY") {
+            Some(k) => Ok(k),
+            None => Err(err("MAIL_API_KEY", "is not set")),
+        },
+        from,
+        api_url,
+        require_verified_email,
+    })
+}
+
+/// `name@domain` or `Name <name@domain>`, one line, no control characters.
+fn sender_is_valid(v: &str) -> bool {
+    if v.chars().any(char::is_control) || v.len() > 320 {
+        return false;
+    }
+    let address = match v.rsplit_once('<') {
+        Some((name, rest)) => {
+            let Some(addr) = rest.strip_suffix('>') else {
+                return false;
+            };
+            if name.trim().is_empty() || name.contains(['<', '>']) {
+                return false;
+            }
+            addr
+        }
+        None => v,
+    };
+    address.trim() == address && crate::domain::overseer::email(address).is_ok()
 }
 
 /// The version baked in at build time (`BUILD_VERSION` env of the build), else the crate's.

@@ -14,6 +14,7 @@ use crate::domain::rate_limit::Tally;
 use crate::domain::tier::TierCache;
 use crate::http::router::Params;
 use crate::http::Request;
+use crate::mail::{self, Mailer};
 use crate::metrics::{self, Metrics};
 use crate::paddle::api::{PaddleApi, Unavailable};
 use crate::store::audit::{Event, Stamp};
@@ -24,7 +25,7 @@ use crate::store::{Db, Kv, StoreError};
 /// A unit of deferred work. Workers is single-threaded, so it need not be `Send`.
 pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// Clock, randomness, storage, the Paddle client, metrics and work queued for after the
+/// Clock, randomness, storage, the Paddle and mail clients, metrics and work queued for after the
 /// response. The App holds one set; each request gets its own copy ([`Services::for_request`])
 /// whose storage is counted and whose deferred work is its own.
 pub struct Services {
@@ -34,6 +35,8 @@ pub struct Services {
     pub kv: Rc<dyn Kv>,
     /// The Paddle API client (calls run only in deferred tasks and the cron job).
     pub paddle: Rc<dyn PaddleApi>,
+    /// The mail provider (sends run only in deferred tasks and the cron job).
+    pub mailer: Rc<dyn Mailer>,
     /// Rate-limit attempts counted but not yet written to KV: one per isolate at the edge, one
     /// per `Services` natively.
     pub rate_tally: Rc<Tally>,
@@ -60,6 +63,7 @@ impl Services {
             db,
             kv,
             paddle: Rc::new(Unavailable),
+            mailer: Rc::new(mail::Unconfigured),
             rate_tally: Rc::new(Tally::default()),
             metrics: Rc::new(metrics::Off),
             replays: Rc::new(D1Markers),
@@ -87,6 +91,7 @@ impl Services {
                 meter: meter.clone(),
             }),
             paddle: self.paddle.clone(),
+            mailer: self.mailer.clone(),
             rate_tally: self.rate_tally.clone(),
             metrics: self.metrics.clone(),
             replays: self.replays.clone(),

@@ -15,6 +15,7 @@ pub mod http;
 pub mod isolate;
 pub mod jose;
 pub mod log;
+pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod paddle;

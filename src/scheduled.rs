@@ -1,6 +1,7 @@
 //! The cron job (api.md 5.14): (1) end shadow sponsorships whose paid validity is over and
 //! enforce the agents' pools, (2) retry pending Paddle cancellations, giving up after 24 h with
-//! an audit row for the operator, (3) purge rows no request depends on any more: expired
+//! an audit row for the operator, and outgoing e-mail still in the outbox, giving up after
+//! [`MAX_ATTEMPTS`](crate::mail::delivery::MAX_ATTEMPTS) with an audit row, (3) purge rows no request depends on any more: expired
 //! markers, codes and tokens, and — past their configured retention — dead grant families,
 //! OAuth request history, webhook and audit rows. Each step is bounded so one run stays within
 //! the Worker's CPU budget and D1's per-query limits; the next run continues.
@@ -10,6 +11,7 @@ use serde_json::json;
 use crate::config::Config;
 use crate::ctx::Services;
 use crate::domain::enforcement::{self, Cause, Scope};
+use crate::mail::delivery::{deliver_logged, Delivery};
 use crate::paddle::calls::send_cancel;
 use crate::store::audit::{Actor, Event, Stamp, Subject};
 use crate::store::batch::Batch;
@@ -18,6 +20,8 @@ use crate::store::{pools, subscriptions, Db, StoreError};
 
 /// Expired sponsorships and pending cancellations handled per run.
 const STEP_LIMIT: i64 = 100;
+/// Outbox messages attempted per run: each is an outgoing request of up to 10 s.
+const MAIL_STEP_LIMIT: i64 = 20;
 const DAY_MS: i64 = 86_400_000;
 /// How long cancellations are retried before the operator is told.
 const CANCEL_RETRY_MS: i64 = DAY_MS;
@@ -36,6 +40,10 @@ pub async fn run(
     let (retried, failed) = retry_cancellations(services, now_ms).await?;
     report.push(("cancel_retried", retried));
     report.push(("cancel_failed", failed));
+    let (sent, gave_up) = retry_mail(services, now_ms).await?;
+    report.push(("mail_sent", sent));
+    report.push(("mail_failed", gave_up));
+    report.extend(purge_mail(services.db.as_ref(), now_ms).await?);
     let retention = config.map_or(Retention::DEFAULT, Retention::of);
     report.extend(purge_expired(services.db.as_ref(), now_ms, retention).await?);
     Ok(report)
@@ -94,6 +102,42 @@ async fn retry_cancellations(services: &Services, now_ms: i64) -> Result<(u64, u
         retried += 1;
     }
     Ok((retried, failed))
+}
+
+/// Step 2b: outbox messages due for another attempt (the send after the response failed, or
+/// never ran); the last failed attempt gives the message up with a `mail.failed` audit row.
+/// Returns (sent, given up).
+async fn retry_mail(services: &Services, now_ms: i64) -> Result<(u64, u64), StoreError> {
+    let db = services.db.as_ref();
+    let due = crate::store::outbox::due(db, now_ms, MAIL_STEP_LIMIT).await?;
+    let (mut sent, mut gave_up) = (0, 0);
+    for pending in &due {
+        match deliver_logged(db, services.mailer.as_ref(), pending, now_ms, None).await {
+            Some(Delivery::Sent) => sent += 1,
+            Some(Delivery::GaveUp) => gave_up += 1,
+            _ => {}
+        }
+    }
+    Ok((sent, gave_up))
+}
+
+/// Sent and given-up outbox rows are kept this long (delivery records for support).
+const MAIL_RECORD_MS: i64 = 30 * DAY_MS;
+
+/// Step 3b: e-mailed tokens a day past their expiry and outbox rows past [`MAIL_RECORD_MS`].
+async fn purge_mail(db: &dyn Db, now_ms: i64) -> Result<Report, StoreError> {
+    let tokens = db
+        .run(crate::store::overseer_tokens::purge_expired(
+            now_ms - DAY_MS,
+        ))
+        .await?;
+    let outbox = db
+        .run(crate::store::outbox::purge_done(now_ms - MAIL_RECORD_MS))
+        .await?;
+    Ok(vec![
+        ("email_tokens", tokens.changes),
+        ("mail_outbox", outbox.changes),
+    ])
 }
 
 /// How long history is kept, in days (configuration; defaults when it is unusable).

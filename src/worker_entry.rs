@@ -67,8 +67,8 @@ fn app(env: &Env) -> worker::Result<Rc<App>> {
 }
 
 /// Everything that does not depend on the request: the configuration (keys are derived on
-/// first use), the route table, the clock and randomness, D1, KV and Paddle clients and the
-/// rate tally. Bindings are per isolate (not request-scoped I/O objects), and the cache key is
+/// first use), the route table, the clock and randomness, D1, KV, Paddle and mail clients and
+/// the rate tally. Bindings are per isolate (not request-scoped I/O objects), and the cache key is
 /// the `env` they come from, so keeping them is the same as reading them again.
 /// Isolate-wide services are attached here, one line each.
 fn build_app(env: &Env) -> worker::Result<App> {
@@ -85,6 +85,10 @@ fn build_app(env: &Env) -> worker::Result<App> {
             .ok()
             .and_then(|c| c.paddle.api_key.as_ref().ok().cloned()),
     };
+    let mailer = config
+        .as_ref()
+        .ok()
+        .map(|c| crate::mail::mailer_for(&c.mail, Rc::new(crate::mail::fetch::FetchPost)));
     let mut app = App::new(
         config,
         Rc::new(JsClock),
@@ -95,6 +99,9 @@ fn build_app(env: &Env) -> worker::Result<App> {
     .with_paddle(Rc::new(paddle))
     .with_rate_tally(RATE_TALLY.with(Rc::clone))
     .with_metrics(crate::metrics::analytics_engine::sink(env));
+    if let Some(mailer) = mailer {
+        app = app.with_mailer(mailer);
+    }
     crate::store::durable_markers::attach(env, &mut app);
     Ok(app)
 }

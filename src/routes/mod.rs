@@ -4,10 +4,12 @@
 pub mod agents;
 pub mod claims;
 pub mod clients;
+pub mod email_verification;
 pub mod oauth;
 pub mod openapi;
 pub mod overseen;
 pub mod overseer_account;
+pub mod password_reset;
 pub mod registration;
 pub mod rotation;
 pub mod service;

@@ -3,7 +3,8 @@
 //! Handlers speak only these two small traits, so the same code runs in workerd and in
 //! `cargo test`. SQL is written once, valid on both SQLite and D1, and lives in this module:
 //! one submodule per aggregate (agents, overseers, oversights, clients, grants,
-//! subscriptions, pools, markers, webhooks, retention, audit, and the KV challenge records)
+//! subscriptions, pools, markers, webhooks, retention, audit, the mail outbox, and the KV
+//! challenge records)
 //! with a small typed API each. [`batch`] builds guarded batches; [`flag`] decodes 0/1 columns;
 //! [`meter`] counts each request's round trips.
 
@@ -27,6 +28,8 @@ pub mod markers;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
 pub mod meter;
+pub mod outbox;
+pub mod overseer_tokens;
 pub mod overseers;
 pub mod oversights;
 pub mod pools;

@@ -164,3 +164,12 @@ export interface ShadowStatus {
   paddle_environment?: 'sandbox' | 'production'
   paddle_client_token?: string | null
 }
+
+// --- Mail (issue 12): e-mail verification and password reset ---
+
+/** The verification state `GET /v1/overseers/me` adds to the overseer. */
+export interface EmailVerification {
+  email: string
+  email_verified: boolean
+  email_verified_at: Timestamp | null
+}

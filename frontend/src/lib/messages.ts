@@ -13,6 +13,9 @@ const MESSAGES: Record<string, string> = {
   agent_not_found: 'No agent with this id.',
   network_error: 'The server could not be reached. Check your connection and try again.',
   configuration_error: 'This feature is not configured on this server.',
+  token_invalid: 'This link is invalid, already used or expired. Ask for a new one.',
+  email_not_verified: 'Verify your e-mail address first: use the link we sent you (or send a new one from the dashboard).',
+  email_already_verified: 'Your e-mail address is already verified.',
 }
 
 export function errorMessage (e: unknown): string {

@@ -1,6 +1,8 @@
 //! The library against the real server code, natively: every call goes through the App's HTTP
 //! surface and every proof through the server's own DPoP verifier.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 mod server;

@@ -44,6 +44,19 @@ pub const PRICE_PRO: &str = "pri_01pro00000000000000000000";
 pub const PRICE_PREMIUM: &str = "pri_01premium0000000000000000";
 pub const PRICE_SHADOW: &str = "pri_01shadow00000000000000000";
 
+/// The Worker's `migrations/`: this file is also compiled into the tests of other workspace
+/// members (`crates/agent-id-client`), whose manifest directory is two levels below the root.
+pub fn migrations_dir() -> std::path::PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        manifest.join("migrations"),
+        manifest.join("../../migrations"),
+    ]
+    .into_iter()
+    .find(|dir| dir.join("0001_initial.sql").is_file())
+    .expect("the workspace root's migrations/ directory")
+}
+
 pub struct Harness {
     pub app: App,
     pub clock: Rc<ManualClock>,
@@ -171,7 +184,7 @@ impl Harness {
         layer: impl FnOnce(Rc<dyn Db>) -> Rc<dyn Db>,
     ) -> Self {
         let clock = Rc::new(ManualClock::at_secs(T0));
-        let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let migrations = migrations_dir();
         let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
         let kv = Rc::new(MemoryKv::new(clock.clone()));
         let paddle = Rc::new(FakePaddle::default());

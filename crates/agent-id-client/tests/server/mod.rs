@@ -6,20 +6,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use std::path::Path;
-
-use agent_id::app::{App, Handled};
-use agent_id::clock::{ManualClock, OsEntropy};
-use agent_id::config::Config;
+use agent_id::app::Handled;
 use agent_id::http::{Body, Request};
-use agent_id::metrics::Recording;
-use agent_id::store::memory::MemoryKv;
-use agent_id::store::sqlite::SqliteDb;
 use agent_id_client::clock::Clock;
 use agent_id_client::{Client, HttpRequest, HttpResponse, ServerUrl, Transport, TransportError};
 use async_trait::async_trait;
 
-use crate::common::{self, FakePaddle, T0};
 pub use crate::common::{Harness, ISSUER};
 
 /// One exchange as the transport saw it.
@@ -109,37 +101,9 @@ impl Clock for AppClock {
     }
 }
 
-/// The Worker's test harness, built as `Harness::with_vars` builds it but with the workspace
-/// root's migrations (`Harness` finds them through this crate's manifest directory otherwise).
-fn harness(vars: &[(&str, &str)]) -> Harness {
-    let clock = Rc::new(ManualClock::at_secs(T0));
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
-    let db = Rc::new(SqliteDb::in_memory(&migrations).expect("migrations apply"));
-    let kv = Rc::new(MemoryKv::new(clock.clone()));
-    let paddle = Rc::new(FakePaddle::default());
-    let metrics = Rc::new(Recording::default());
-    let app = App::new(
-        Config::load(&common::vars(vars)),
-        clock.clone(),
-        Rc::new(OsEntropy),
-        db.clone(),
-        kv.clone(),
-    )
-    .with_paddle(paddle.clone())
-    .with_metrics(metrics.clone());
-    Harness {
-        app,
-        clock,
-        db,
-        kv,
-        paddle,
-        metrics,
-    }
-}
-
 /// A server (with `vars`) and a client of it.
 pub fn setup(vars: &[(&str, &str)]) -> (Rc<Harness>, Rc<AppTransport>, Client) {
-    let harness = Rc::new(harness(vars));
+    let harness = Rc::new(Harness::with_vars(vars));
     let transport = AppTransport::new(harness.clone());
     let client = Client::with_transport_and_clock(
         ServerUrl::parse(ISSUER).unwrap(),

@@ -11,6 +11,7 @@ pub mod client_keys;
 pub mod enforcement;
 pub mod ids;
 pub mod overseer;
+pub mod payment_problem;
 pub mod rate_limit;
 pub mod rfc3339;
 pub mod shadow;

@@ -29,6 +29,7 @@ pub mod memory;
 pub mod meter;
 pub mod overseers;
 pub mod oversights;
+pub mod payment_problems;
 pub mod pools;
 #[cfg(target_arch = "wasm32")]
 pub mod replay_object;

@@ -16,12 +16,14 @@
 //!   computed from the newer state).
 
 mod customer;
+mod payment;
 mod shadow_payment;
 mod subscription;
 
 use serde_json::json;
 
 use crate::ctx::Ctx;
+use crate::domain::payment_problem::{ProblemKind, Signal};
 use crate::domain::rate_limit::Bucket;
 use crate::http::{body, ApiError, ErrorCode, Reply};
 use crate::log;
@@ -186,7 +188,16 @@ async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
         return subscription::handle(ctx, env).await;
     }
     match kind {
+        EventKind::TransactionCompleted if payment::is_subscription_payment(env) => {
+            payment::handle(ctx, env, Signal::Resolved).await
+        }
         EventKind::TransactionCompleted => shadow_payment::handle(ctx, env).await,
+        EventKind::TransactionPaymentFailed => {
+            payment::handle(ctx, env, Signal::Problem(ProblemKind::PaymentFailed)).await
+        }
+        EventKind::TransactionPastDue => {
+            payment::handle(ctx, env, Signal::Problem(ProblemKind::PastDue)).await
+        }
         EventKind::CustomerCreated => customer::handle(ctx, env).await,
         _ => Ok(Decision::ignore("unhandled event type")),
     }

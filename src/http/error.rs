@@ -56,6 +56,12 @@ pub enum ErrorCode {
     RateLimited,
     InternalError,
     ConfigurationError,
+    /// The overseer has no Paddle customer yet, so there is no portal to open (issue 12).
+    NoBillingCustomer,
+    /// Paddle could not be reached in time (issue 12: the portal call waits for Paddle).
+    PaddleUnavailable,
+    /// Paddle answered with an error or an unusable answer.
+    PaddleError,
 }
 
 impl ErrorCode {
@@ -105,6 +111,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ConfigurationError => "configuration_error",
+            ErrorCode::NoBillingCustomer => "no_billing_customer",
+            ErrorCode::PaddleUnavailable => "paddle_unavailable",
+            ErrorCode::PaddleError => "paddle_error",
         }
     }
 
@@ -123,6 +132,7 @@ impl ErrorCode {
             | ErrorCode::AmbiguousAuthentication
             | ErrorCode::InvalidTier
             | ErrorCode::NoSubscription
+            | ErrorCode::NoBillingCustomer
             | ErrorCode::MissingSignature
             | ErrorCode::InvalidPayload => StatusCode::BAD_REQUEST,
             ErrorCode::AuthenticationRequired
@@ -153,7 +163,10 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ConfigurationError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ConfigurationError | ErrorCode::PaddleUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ErrorCode::PaddleError => StatusCode::BAD_GATEWAY,
         }
     }
 }

@@ -4,6 +4,7 @@ import type {
   AuditEvent, BillingConfig, BlockedClient, Checkout, ClaimChallenge, ClaimStatus, Client,
   Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
 } from './types'
+import type { BillingPortal } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
 export class ApiError extends Error {
@@ -123,4 +124,7 @@ export const api = {
     request<ShadowChallenge>('POST', `/v1/agents/malice/${enc(agentId)}`, undefined, { anonymous: true }),
   maliceStatus: (challengeId: string) =>
     request<ShadowStatus>('GET', `/v1/agents/malice/status/${enc(challengeId)}`, undefined, { anonymous: true }),
+
+  // Billing portal and payment failures (issue 12).
+  portal: () => request<BillingPortal>('POST', '/v1/subscriptions/portal'),
 }

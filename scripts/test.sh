@@ -173,6 +173,26 @@ stop_all_servers() {
   SERVER_PIDS=()
 }
 
+# start_paddle_recorder: the loopback recording Paddle API (e2e/paddle_recorder.mjs) on a free
+# port, so the Worker's Paddle calls (customer creation, cancellation, portal sessions) get
+# Paddle's answers and tests read them back. Sets PADDLE_RECORDER_URL and PADDLE_RECORDER_KEY
+# (exported for pytest and node) and adds its PID to SERVER_PIDS (stop_all_servers ends it).
+start_paddle_recorder() {
+  local port logf="$OUT/paddle-recorder.log" start=$SECONDS
+  port="$(free_port)"
+  PADDLE_RECORDER_KEY="pdl_e2e_apikey_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+  PADDLE_RECORDER_URL="http://127.0.0.1:$port"
+  mkdir -p "$OUT"
+  (cd "$ROOT" && exec setsid node e2e/paddle_recorder.mjs "$port" "$PADDLE_RECORDER_KEY") >"$logf" 2>&1 </dev/null &
+  SERVER_PIDS+=("$!")
+  until curl -s -o /dev/null --max-time 2 "$PADDLE_RECORDER_URL/__recorder/calls"; do
+    (( SECONDS - start < 20 )) || { note "paddle recorder did not start; log:"; cat "$logf" >&2; return 1; }
+    sleep 0.2
+  done
+  export PADDLE_RECORDER_URL PADDLE_RECORDER_KEY
+  note "paddle recorder on $PADDLE_RECORDER_URL (log $logf)"
+}
+
 run_e2e() {
   log "e2e: build the worker"
   (cd "$ROOT" && bash scripts/build.sh)
@@ -181,7 +201,10 @@ run_e2e() {
   rm -rf "$OUT/state"
 
   local port nonce_port raw_port main_pid nonce_pid raw_pid rc=0
-  local -a common=(--var "RATE_LIMIT_CONFIG:$E2E_RATE_LIMIT_CONFIG")
+  start_paddle_recorder
+  local -a common=(--var "RATE_LIMIT_CONFIG:$E2E_RATE_LIMIT_CONFIG"
+    --var "PADDLE_API_URL:$PADDLE_RECORDER_URL" --var "PADDLE_API_KEY:$PADDLE_RECORDER_KEY"
+  )
   port="$(free_port)"
   nonce_port="$(free_port)"
   raw_port="$(free_port)"

@@ -436,3 +436,38 @@ fn past_due_keeps_the_tier_until_paddles_dunning_cancels_the_subscription() {
         (Some("FREE"), Value::Null)
     );
 }
+
+#[test]
+fn an_oversized_body_or_a_cross_site_cookie_request_never_reaches_paddle() {
+    let h = Harness::new();
+    let o = h.overseer("o@example.test");
+    subscribe(&h, &o.id, "sub_b", "BASIC", PRICE_BASIC);
+    let big = vec![b' '; 70_000];
+    h.send(
+        Req::post(PORTAL)
+            .bearer(&o.session)
+            .raw("application/json", big),
+    )
+    .assert_error(413, "payload_too_large");
+
+    let login = h.send(
+        Req::post("/v1/overseers/login")
+            .json(json!({"email": "o@example.test", "password": "correct horse"})),
+    );
+    let cookie = login.header("set-cookie").expect("Set-Cookie");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    h.send(
+        Req::post(PORTAL)
+            .header("cookie", &cookie)
+            .header("origin", "https://evil.example"),
+    )
+    .assert_error(403, "csrf_check_failed");
+    assert!(portal_calls(&h).is_empty());
+    // The same cookie from the app's own origin opens it.
+    let r = h.send(
+        Req::post(PORTAL)
+            .header("cookie", &cookie)
+            .header("origin", ISSUER),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -74,7 +74,7 @@ export function Subscription ({ go }: { go?: Go } = {}) {
         {cancelled && <Notice kind="success">Your subscription will end on {formatDate(cancelled)}.</Notice>}
         {sub.id !== null && billing.configured && (
           <p className="actions">
-            <button type="button" className="secondary" disabled={manage.busy} onClick={() => { void manage.run() }}>
+            <button type="button" id="manage-billing" className="secondary" disabled={manage.busy} onClick={() => { void manage.run() }}>
               {manage.busy ? 'Opening the billing portal…' : 'Manage billing'}
             </button>
           </p>

@@ -6,6 +6,8 @@
 //! Where the spec leaves room, this module decides:
 //! * an event with `occurred_at` *equal* to the stored one is applied (only older is stale);
 //! * a `transaction.completed` whose `txn_…` was already applied is answered `ignored` (no effect);
+//! * a `transaction.completed` naming a mirrored subscription (not a shadow claim) is processed: it
+//!   ends that subscription's payment problem (issue 12, `payment.rs`);
 //! * a late shadow payment is stored with an empty validity (`valid_from = valid_until = now`);
 //! * rejected links are audited without an overseer tag: the named overseer is untrusted input;
 //! * an entity whose fields have the wrong types is an incomplete event: `200 ignored`, never 400

@@ -196,6 +196,26 @@ start_mail_recorder() {
   note "mail recorder on $AGENT_ID_MAIL_RECORDER_URL"
 }
 
+# start_paddle_recorder: the loopback recording Paddle API (e2e/paddle_recorder.mjs) on a free
+# port, so the Worker's Paddle calls (customer creation, cancellation, portal sessions) get
+# Paddle's answers and tests read them back. Sets PADDLE_RECORDER_URL and PADDLE_RECORDER_KEY
+# (exported for pytest and node) and adds its PID to SERVER_PIDS (stop_all_servers ends it).
+start_paddle_recorder() {
+  local port logf="$OUT/paddle-recorder.log" start=$SECONDS
+  port="$(free_port)"
+  PADDLE_RECORDER_KEY="pdl_e2e_apikey_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+  PADDLE_RECORDER_URL="http://127.0.0.1:$port"
+  mkdir -p "$OUT"
+  (cd "$ROOT" && exec setsid node e2e/paddle_recorder.mjs "$port" "$PADDLE_RECORDER_KEY") >"$logf" 2>&1 </dev/null &
+  SERVER_PIDS+=("$!")
+  until curl -s -o /dev/null --max-time 2 "$PADDLE_RECORDER_URL/__recorder/calls"; do
+    (( SECONDS - start < 20 )) || { note "paddle recorder did not start; log:"; cat "$logf" >&2; return 1; }
+    sleep 0.2
+  done
+  export PADDLE_RECORDER_URL PADDLE_RECORDER_KEY
+  note "paddle recorder on $PADDLE_RECORDER_URL (log $logf)"
+}
+
 run_e2e() {
   log "e2e: build the worker"
   (cd "$ROOT" && bash scripts/build.sh)
@@ -205,16 +225,21 @@ run_e2e() {
 
   local port nonce_port raw_port main_pid nonce_pid raw_pid rc=0
   start_mail_recorder
+  start_paddle_recorder
   local -a common=(--var "RATE_LIMIT_CONFIG:$E2E_RATE_LIMIT_CONFIG"
     "${MAIL_RECORDER_VARS[@]}"
   )
+  # Paddle's API is the recorder on main and nonce. Not on nodrain, whose tests need no Paddle:
+  # with sign-up's deferred customer creation calling out there, its durable-object burst tests
+  # got "503 Your worker restarted mid-request" from wrangler dev (3 runs of 3; 0 without).
+  local -a paddle=(--var "PADDLE_API_URL:$PADDLE_RECORDER_URL" --var "PADDLE_API_KEY:$PADDLE_RECORDER_KEY")
   port="$(free_port)"
   nonce_port="$(free_port)"
   raw_port="$(free_port)"
   log "e2e: start wrangler dev --local: main 127.0.0.1:$port, nonce $nonce_port, nodrain $raw_port"
-  start_server main "$port" "${common[@]}"
+  start_server main "$port" "${common[@]}" "${paddle[@]}"
   main_pid=$SERVER_PID
-  start_server nonce "$nonce_port" "${common[@]}" --var "DPOP_REQUIRE_NONCE:true"
+  start_server nonce "$nonce_port" "${common[@]}" "${paddle[@]}" --var "DPOP_REQUIRE_NONCE:true"
   nonce_pid=$SERVER_PID
   # wrangler dev drains every unread request body before sending the response (a dev-only
   # middleware; without it an unread large body breaks the next request through its proxy with a

@@ -250,6 +250,21 @@ fn subscription_webhook(h: &Harness) -> Request {
     signed_webhook(h, &body)
 }
 
+/// A failed payment of an existing subscription (issue 12): its state change and its audit row.
+fn payment_failed_webhook(h: &Harness) -> Request {
+    let o = h.overseer("o@example.test");
+    common::paddle::subscribe(h, &o.id, "sub_fault_pay", "BASIC", PRICE_BASIC);
+    let body = envelope(
+        "evt_fault_pay",
+        "transaction.payment_failed",
+        10,
+        json!({"id": "txn_fault_pay", "status": "past_due", "customer_id": "ctm_x",
+               "subscription_id": "sub_fault_pay",
+               "items": [{"price": {"id": PRICE_BASIC}, "quantity": 1}], "custom_data": null}),
+    );
+    signed_webhook(h, &body)
+}
+
 fn shadow_payment_webhook(h: &Harness) -> Request {
     let key = TestKey::random();
     let a = h.register(&key, "Sponsored");
@@ -340,6 +355,15 @@ fn shadow_payment_webhook_is_all_or_nothing() {
         "transaction.completed (shadow)",
         Format::Api,
         shadow_payment_webhook,
+    );
+}
+
+#[test]
+fn payment_failed_webhook_is_all_or_nothing() {
+    fail_every_call(
+        "transaction.payment_failed",
+        Format::Api,
+        payment_failed_webhook,
     );
 }
 

@@ -96,6 +96,8 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("subscriptions.usage",         at_most(4, 0)),
     ("subscriptions.upgrade",       at_most(2, 0)),
     ("subscriptions.cancel",        at_most(3, 0)),
+    // Billing portal (issue 12): the session check's batch reads the current subscription.
+    ("subscriptions.portal",        at_most(1, 0)),
     ("webhooks.paddle",             at_most(7, 0)),
 ];
 
@@ -567,6 +569,15 @@ fn drive(name: &str) -> Vec<Run> {
                 Req::post("/v1/subscriptions/cancel").bearer(&o.session),
             )]
         }
+        "subscriptions.portal" => {
+            let o = h.overseer("o@example.test");
+            h.subscribe(&o.id, "BASIC");
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/subscriptions/portal").bearer(&o.session),
+            )]
+        }
         "webhooks.paddle" => {
             let o = h.overseer("o@example.test");
             let body = envelope(
@@ -584,7 +595,15 @@ fn drive(name: &str) -> Vec<Run> {
             let req = Req::post("/v1/webhooks/paddle")
                 .header("paddle-signature", &sig)
                 .raw("application/json", body.into_bytes());
-            vec![r("subscription activated", 200, req)]
+            let activated = r("subscription activated", 200, req);
+            let failed = json!({"id": "txn_budget", "status": "ready",
+                "subscription_id": "sub_budget", "items": [{"price": {"id": PRICE_BASIC}}]});
+            let body = envelope("evt_budget_f", "transaction.payment_failed", 1, failed);
+            let sig = agent_id::paddle::signature::sign(WEBHOOK_SECRET, h.now_s(), body.as_bytes());
+            let req = Req::post("/v1/webhooks/paddle")
+                .header("paddle-signature", &sig)
+                .raw("application/json", body.into_bytes());
+            vec![activated, r("payment failed", 200, req)]
         }
         other => panic!("no driver for the endpoint {other}: add one to `drive`"),
     }

@@ -12,6 +12,7 @@ pub mod email_token;
 pub mod enforcement;
 pub mod ids;
 pub mod overseer;
+pub mod payment_problem;
 pub mod rate_limit;
 pub mod rfc3339;
 pub mod shadow;

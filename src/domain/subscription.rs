@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::overseer::OverseerRow;
+use crate::domain::payment_problem::PaymentProblem;
 use crate::domain::time::{month_bounds_ms, rfc3339_ms};
 use crate::store::subscriptions::{self, SubscriptionRow, TierRow, Tiers};
 use crate::store::{Db, StoreError};
@@ -127,6 +128,10 @@ pub struct SubscriptionView {
     pub scheduled_cancel_at: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// Present only while a payment is failing (issue 12 item 6): without one the object is
+    /// exactly the v1 one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_problem: Option<PaymentProblem>,
 }
 
 impl SubscriptionView {
@@ -151,6 +156,7 @@ impl SubscriptionView {
                 scheduled_cancel_at: None,
                 created_at: None,
                 updated_at: None,
+                payment_problem: None,
             };
         };
         let is_active = r.status.is_active();
@@ -175,6 +181,10 @@ impl SubscriptionView {
             scheduled_cancel_at: scheduled_cancel_at.map(rfc3339_ms),
             created_at: Some(rfc3339_ms(r.created_at)),
             updated_at: Some(rfc3339_ms(r.updated_at)),
+            payment_problem: PaymentProblem::from_columns(
+                r.payment_problem_kind,
+                r.payment_problem_since,
+            ),
         }
     }
 

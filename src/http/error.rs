@@ -61,6 +61,12 @@ pub enum ErrorCode {
     EmailAlreadyVerified,
     InternalError,
     ConfigurationError,
+    /// The overseer has no Paddle customer yet, so there is no portal to open (issue 12).
+    NoBillingCustomer,
+    /// Paddle could not be reached in time (issue 12: the portal call waits for Paddle).
+    PaddleUnavailable,
+    /// Paddle answered with an error or an unusable answer.
+    PaddleError,
 }
 
 impl ErrorCode {
@@ -113,6 +119,9 @@ impl ErrorCode {
             ErrorCode::EmailAlreadyVerified => "email_already_verified",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ConfigurationError => "configuration_error",
+            ErrorCode::NoBillingCustomer => "no_billing_customer",
+            ErrorCode::PaddleUnavailable => "paddle_unavailable",
+            ErrorCode::PaddleError => "paddle_error",
         }
     }
 
@@ -131,6 +140,7 @@ impl ErrorCode {
             | ErrorCode::AmbiguousAuthentication
             | ErrorCode::InvalidTier
             | ErrorCode::NoSubscription
+            | ErrorCode::NoBillingCustomer
             | ErrorCode::MissingSignature
             | ErrorCode::InvalidPayload
             | ErrorCode::TokenInvalid => StatusCode::BAD_REQUEST,
@@ -164,7 +174,10 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ConfigurationError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ConfigurationError | ErrorCode::PaddleUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ErrorCode::PaddleError => StatusCode::BAD_GATEWAY,
         }
     }
 }

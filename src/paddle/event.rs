@@ -106,6 +106,10 @@ pub enum EventKind {
     SubscriptionResumed,
     SubscriptionCanceled,
     TransactionCompleted,
+    /// A payment attempt failed (issue 12 item 6).
+    TransactionPaymentFailed,
+    /// A subscription's renewal transaction is past due (issue 12 item 6).
+    TransactionPastDue,
     CustomerCreated,
     /// Everything else (`subscription.imported`, other `transaction.*`, misspellings): ignored.
     Unknown,
@@ -124,6 +128,8 @@ impl EventKind {
             "subscription.resumed" => EventKind::SubscriptionResumed,
             "subscription.canceled" => EventKind::SubscriptionCanceled,
             "transaction.completed" => EventKind::TransactionCompleted,
+            "transaction.payment_failed" => EventKind::TransactionPaymentFailed,
+            "transaction.past_due" => EventKind::TransactionPastDue,
             "customer.created" => EventKind::CustomerCreated,
             _ => EventKind::Unknown,
         }
@@ -208,7 +214,7 @@ pub fn subscription(data: &Object) -> Result<SubscriptionData, PayloadError> {
     })
 }
 
-/// The transaction entity of `transaction.completed`.
+/// The transaction entity of `transaction.completed`, `.payment_failed` and `.past_due`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransactionData {
     pub id: String,
@@ -645,6 +651,11 @@ mod tests {
             ("subscription.resumed", EventKind::SubscriptionResumed),
             ("subscription.canceled", EventKind::SubscriptionCanceled),
             ("transaction.completed", EventKind::TransactionCompleted),
+            (
+                "transaction.payment_failed",
+                EventKind::TransactionPaymentFailed,
+            ),
+            ("transaction.past_due", EventKind::TransactionPastDue),
             ("customer.created", EventKind::CustomerCreated),
         ] {
             assert_eq!(EventKind::from_type(name), kind, "{name}");

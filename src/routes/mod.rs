@@ -2,6 +2,7 @@
 //! handler, which the App routes by.
 
 pub mod agents;
+pub mod billing_portal;
 pub mod claims;
 pub mod clients;
 pub mod email_verification;

@@ -358,6 +358,13 @@ pub static ENDPOINTS: &[Endpoint] = &[
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(subscriptions::cancel),
     },
+    // Billing portal and payment failures (issue 12)
+    Endpoint {
+        name: "subscriptions.portal", at: &[(POST, "/v1/subscriptions/portal")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted,
+        handler: handler!(super::billing_portal::portal),
+    },
     Endpoint {
         name: "webhooks.paddle", at: &[(POST, "/v1/webhooks/paddle")],
         auth: Auth::WebhookSignature, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,

@@ -32,6 +32,7 @@ pub mod outbox;
 pub mod overseer_tokens;
 pub mod overseers;
 pub mod oversights;
+pub mod payment_problems;
 pub mod pools;
 #[cfg(target_arch = "wasm32")]
 pub mod replay_object;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::batch::{Batch, Guard, Outcomes, Step};
 use super::{Db, Statement, StoreError};
+use crate::domain::payment_problem::ProblemKind;
 use crate::domain::subscription::{ScheduledChange, Status};
 use crate::{guard, stmt};
 
@@ -68,6 +69,7 @@ impl Tiers {
 #[derive(Clone, Debug, Deserialize)]
 pub struct SubscriptionRow {
     pub id: String,
+    pub customer_id: Option<String>,
     pub status: Status,
     pub tier: Option<String>,
     pub current_period_start: Option<i64>,
@@ -78,12 +80,16 @@ pub struct SubscriptionRow {
     pub cancel_requested_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set while a payment is failing (migration 0006; `store::payment_problems`).
+    pub payment_problem_kind: Option<ProblemKind>,
+    pub payment_problem_since: Option<i64>,
 }
 
 /// The columns of [`SubscriptionRow`].
-const SUBSCRIPTION_COLUMNS: &str = "id, status, tier, current_period_start, current_period_end, \
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, customer_id, status, tier, current_period_start, current_period_end, \
      next_billed_at, scheduled_change_action, scheduled_change_at, cancel_requested_at, \
-     created_at, updated_at";
+     created_at, updated_at, payment_problem_kind, payment_problem_since";
 
 /// The subscription `id`, if it exists.
 pub async fn find(db: &dyn Db, id: &str) -> Result<Option<SubscriptionRow>, StoreError> {

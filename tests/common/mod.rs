@@ -24,7 +24,9 @@ use agent_id::http::{Body, Request};
 use agent_id::jose::b64;
 use agent_id::jose::jws::sign_ed25519;
 use agent_id::metrics::Recording;
-use agent_id::paddle::api::{PaddleApi, PaddleApiError, ScheduledChange};
+use agent_id::paddle::api::{
+    PaddleApi, PaddleApiError, PortalSession, ScheduledChange, SubscriptionLinks,
+};
 use agent_id::store::memory::MemoryKv;
 use agent_id::store::sqlite::SqliteDb;
 use agent_id::store::{Db, Outcome, Statement, Value as SqlValue};
@@ -73,7 +75,15 @@ pub struct Harness {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PaddleCall {
     Cancel(String),
-    CreateCustomer { email: String, custom_data: Value },
+    CreateCustomer {
+        email: String,
+        custom_data: Value,
+    },
+    /// A customer-portal session for `customer_id` with deep links for `subscription_ids`.
+    PortalSession {
+        customer_id: String,
+        subscription_ids: Vec<String>,
+    },
 }
 
 /// A stand-in for the Paddle HTTP API: records every call, answers like Paddle, and can be told
@@ -84,6 +94,8 @@ pub struct FakePaddle {
     pub failing: Cell<bool>,
     /// `effective_at` reported for cancellations (Unix ms).
     pub cancel_effective_at_ms: Cell<Option<i64>>,
+    /// How portal-session calls fail, when set (`failing` makes them fail as unreachable).
+    pub portal_failure: RefCell<Option<PaddleApiError>>,
 }
 
 impl FakePaddle {
@@ -134,6 +146,39 @@ impl PaddleApi for FakePaddle {
             return Err(PaddleApiError::Transport("connection refused".into()));
         }
         Ok(format!("ctm_fake{:04}", self.calls.borrow().len()))
+    }
+
+    /// Answers like Paddle: links on Paddle's portal host naming the customer, one set of deep
+    /// links per subscription asked for.
+    async fn create_portal_session(
+        &self,
+        customer_id: &str,
+        subscription_ids: &[String],
+    ) -> Result<PortalSession, PaddleApiError> {
+        self.calls.borrow_mut().push(PaddleCall::PortalSession {
+            customer_id: customer_id.to_owned(),
+            subscription_ids: subscription_ids.to_vec(),
+        });
+        if self.failing.get() {
+            return Err(PaddleApiError::Transport("connection refused".into()));
+        }
+        if let Some(e) = self.portal_failure.borrow().clone() {
+            return Err(e);
+        }
+        let base = format!("https://customer-portal.paddle.com/cpl_{customer_id}");
+        Ok(PortalSession {
+            overview: format!("{base}?action=overview&token=pga_fake"),
+            subscriptions: subscription_ids
+                .iter()
+                .map(|id| SubscriptionLinks {
+                    id: id.clone(),
+                    cancel_subscription: format!("{base}?action=cancel&subscription_id={id}"),
+                    update_subscription_payment_method: format!(
+                        "{base}?action=update&subscription_id={id}"
+                    ),
+                })
+                .collect(),
+        })
     }
 }
 

@@ -5,6 +5,7 @@ import type {
   Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
 } from './types'
 import type { EmailVerification } from './types'
+import type { BillingPortal } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
 export class ApiError extends Error {
@@ -124,6 +125,9 @@ export const api = {
     request<ShadowChallenge>('POST', `/v1/agents/malice/${enc(agentId)}`, undefined, { anonymous: true }),
   maliceStatus: (challengeId: string) =>
     request<ShadowStatus>('GET', `/v1/agents/malice/status/${enc(challengeId)}`, undefined, { anonymous: true }),
+
+  // Billing portal and payment failures (issue 12).
+  portal: () => request<BillingPortal>('POST', '/v1/subscriptions/portal'),
 }
 
 // --- Mail (issue 12): e-mail verification and password reset ---

@@ -173,3 +173,22 @@ export interface EmailVerification {
   email_verified: boolean
   email_verified_at: Timestamp | null
 }
+
+// --- Billing portal and payment failures (issue 12) ---------------------------------------
+
+/** A failing payment of the subscription; the tier stays in force meanwhile. */
+export interface PaymentProblem {
+  kind: 'payment_failed' | 'past_due'
+  since: Timestamp
+}
+
+/** Adds to `Subscription` above (declaration merging): present only while a payment fails. */
+export interface Subscription {
+  payment_problem?: PaymentProblem
+}
+
+/** `POST /v1/subscriptions/portal`: Paddle customer-portal links, signed in; never stored. */
+export interface BillingPortal {
+  url: string
+  subscriptions: Array<{ id: string, cancel_url: string, update_payment_method_url: string }>
+}

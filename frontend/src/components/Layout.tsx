@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router'
 import { useAuth } from '../auth/AuthContext'
 import { errorMessage } from '../lib/messages'
+import { PaymentBanner } from './PaymentBanner'
 
 /** Page chrome: skip link, navigation, and focus moved to the main heading on navigation. */
 export function Layout () {
@@ -56,6 +57,7 @@ export function Layout () {
         {signedIn && <p className="who">Signed in as {state.overseer.email}</p>}
       </header>
       {logoutError && <div className="notice error" role="alert">{logoutError}</div>}
+      {signedIn && <PaymentBanner />}
       <main id="main" ref={main}>
         <Outlet />
       </main>

@@ -25,6 +25,7 @@ const LABELS: Record<string, string> = {
   'client.unblocked': 'Client unblocked',
   'subscription.activated': 'Subscription activated',
   'subscription.cancel_requested': 'Cancellation requested',
+  'subscription.payment_problem': 'Payment failed',
 }
 
 function subject (e: AuditEvent): string {

@@ -7,12 +7,14 @@ import { ErrorNotice, Loading, Notice } from '../components/Notice'
 import { UsageBar } from '../components/UsageBar'
 import { formatDate, formatPrice, subscriptionLine } from '../lib/format'
 import { openCheckout } from '../lib/paddle'
+import { openBillingPortal, type Go } from '../lib/portal'
 import { useAction, useLoad } from '../lib/useAsync'
 import { usePolling } from '../lib/usePolling'
 
 const limitText = (n: number, what: string) => (n < 0 ? `Unlimited ${what}` : `${n} ${what}`)
 
-export function Subscription () {
+/** `go` replaces the browser navigation to the billing portal (tests only). */
+export function Subscription ({ go }: { go?: Go } = {}) {
   const navigate = useNavigate()
   const [chosen, setChosen] = useState<string | null>(null)
   const [cancelled, setCancelled] = useState<string | null>(null)
@@ -47,8 +49,10 @@ export function Subscription () {
     await load.reload()
   })
 
+  const manage = useAction(async () => { await openBillingPortal(go) })
+
   // One notice for the page, as before: an action's failure, else the load's.
-  const error = upgrade.error ?? cancel.error ?? load.error
+  const error = upgrade.error ?? cancel.error ?? manage.error ?? load.error
   const busyTier = upgrade.busy ? chosen : null
 
   if (!load.data) {
@@ -68,6 +72,13 @@ export function Subscription () {
         <UsageBar label="Clients" used={usage.clients_registered} limit={usage.max_clients} />
         <UsageBar label="OAuth grants this month" used={usage.oauth_count} limit={usage.max_oauth_per_period} />
         {cancelled && <Notice kind="success">Your subscription will end on {formatDate(cancelled)}.</Notice>}
+        {sub.id !== null && billing.configured && (
+          <p className="actions">
+            <button type="button" id="manage-billing" className="secondary" disabled={manage.busy} onClick={() => { void manage.run() }}>
+              {manage.busy ? 'Opening the billing portal…' : 'Manage billing'}
+            </button>
+          </p>
+        )}
         {cancellable && !cancelled && (
           <p className="actions">
             <ConfirmButton

@@ -6,6 +6,8 @@
 //! Where the spec leaves room, this module decides:
 //! * an event with `occurred_at` *equal* to the stored one is applied (only older is stale);
 //! * a `transaction.completed` whose `txn_…` was already applied is answered `ignored` (no effect);
+//! * a `transaction.completed` naming a mirrored subscription (not a shadow claim) is processed: it
+//!   ends that subscription's payment problem (issue 12, `payment.rs`);
 //! * a late shadow payment is stored with an empty validity (`valid_from = valid_until = now`);
 //! * rejected links are audited without an overseer tag: the named overseer is untrusted input;
 //! * an entity whose fields have the wrong types is an incomplete event: `200 ignored`, never 400
@@ -16,12 +18,14 @@
 //!   computed from the newer state).
 
 mod customer;
+mod payment;
 mod shadow_payment;
 mod subscription;
 
 use serde_json::json;
 
 use crate::ctx::Ctx;
+use crate::domain::payment_problem::{ProblemKind, Signal};
 use crate::domain::rate_limit::Bucket;
 use crate::http::{body, ApiError, ErrorCode, Reply};
 use crate::log;
@@ -186,7 +190,16 @@ async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
         return subscription::handle(ctx, env).await;
     }
     match kind {
+        EventKind::TransactionCompleted if payment::is_subscription_payment(env) => {
+            payment::handle(ctx, env, Signal::Resolved).await
+        }
         EventKind::TransactionCompleted => shadow_payment::handle(ctx, env).await,
+        EventKind::TransactionPaymentFailed => {
+            payment::handle(ctx, env, Signal::Problem(ProblemKind::PaymentFailed)).await
+        }
+        EventKind::TransactionPastDue => {
+            payment::handle(ctx, env, Signal::Problem(ProblemKind::PastDue)).await
+        }
         EventKind::CustomerCreated => customer::handle(ctx, env).await,
         _ => Ok(Decision::ignore("unhandled event type")),
     }

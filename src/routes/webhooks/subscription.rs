@@ -7,6 +7,7 @@ use super::{AfterCommit, Decision};
 use crate::ctx::Ctx;
 use crate::domain::enforcement::{self, Cause};
 use crate::domain::ids::canonical_uuid;
+use crate::domain::payment_problem::Signal;
 use crate::domain::subscription::{Status, Transition};
 use crate::http::ApiError;
 use crate::paddle::event::{self, Envelope, SubscriptionData};
@@ -15,7 +16,7 @@ use crate::store::audit::{Actor, Event, Stamp, Subject};
 use crate::store::batch::Batch;
 use crate::store::pools::{self, Deactivation};
 use crate::store::subscriptions::{self, DecidedOn, Mirror, Stored};
-use crate::store::{overseers, Db, Statement, StoreError};
+use crate::store::{overseers, payment_problems, Db, Statement, StoreError};
 
 /// Who a subscription seen for the first time belongs to.
 enum Attribution {
@@ -116,6 +117,14 @@ async fn apply(ctx: &Ctx<'_>, env: &Envelope, s: &State<'_>) -> Result<Decision,
         &mirror(env, data, &s.overseer_id, price_id.as_deref(), tier),
         ctx.now_ms,
     ));
+    // The status also says whether a payment problem started or ended (issue 12 item 6).
+    if let Some(signal) = Signal::of_status(&s.status) {
+        batch.push(payment_problems::apply(
+            &data.id,
+            signal,
+            env.occurred_at_us,
+        ));
+    }
     let mut after = Vec::new();
     if becomes_current {
         batch.push(overseers::set_current_subscription(

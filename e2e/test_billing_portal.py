@@ -161,7 +161,15 @@ def test_a_failed_payment_shows_until_the_payment_completes(http, base_url):
     assert me(http, base_url, overseer["session"])["overseer"]["subscription"]["payment_problem"] == sub["payment_problem"]
 
     time.sleep(0.01)  # a strictly later occurred_at
+    # The payment went through: the transaction stays ignored (the v1 answer), and Paddle's
+    # subscription.updated back to `active` ends the problem.
     paid = post_webhook(http, base_url, secret, transaction_event("transaction.completed", sub_id, "completed"))
-    assert assert_ok(paid) == {"success": True, "received": True}
+    assert assert_ok(paid) == {"success": True, "received": True, "ignored": True}
+    assert "payment_problem" in assert_ok(http.get(f"{base_url}/v1/subscriptions/me", headers=auth))["subscription"]
+    time.sleep(0.01)
+    back = json.loads(activated(sub_id, server_vars()["PADDLE_PRICE_ID_BASIC"], None))
+    back["event_type"] = "subscription.updated"
+    updated = post_webhook(http, base_url, secret, json.dumps(back, separators=(",", ":")).encode())
+    assert assert_ok(updated) == {"success": True, "received": True}
     sub = assert_ok(http.get(f"{base_url}/v1/subscriptions/me", headers=auth))["subscription"]
     assert "payment_problem" not in sub

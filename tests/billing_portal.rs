@@ -231,11 +231,20 @@ fn a_failed_payment_shows_until_a_completed_transaction_ends_it() {
     )));
     assert_eq!(problem(&h, &o.session)["kind"], "past_due");
 
-    assert_processed(&h.webhook(&payment_event(
+    // The payment went through: the transaction is answered as api.md 7.4 says (ignored, no
+    // effect) and the subscription's return to `active` ends the problem.
+    assert_ignored(&h.webhook(&payment_event(
         "evt_ok",
         "transaction.completed",
         40,
         "sub_p",
+    )));
+    assert_eq!(problem(&h, &o.session)["kind"], "past_due");
+    assert_processed(&h.webhook(&envelope(
+        "evt_back",
+        "subscription.updated",
+        41,
+        sub("sub_p", "active", PRICE_BASIC, None),
     )));
     assert_eq!(problem(&h, &o.session), Value::Null, "absent");
 }
@@ -270,12 +279,12 @@ fn payment_events_apply_in_occurred_at_order_whatever_the_delivery_order() {
     let o = h.overseer("o@example.test");
     subscribe(&h, &o.id, "sub_o", "BASIC", PRICE_BASIC);
 
-    // The payment went through at 20; the failure at 10 arrives late: no problem.
-    assert_processed(&h.webhook(&payment_event(
+    // The subscription is active at 20; the failure at 10 arrives late: no problem.
+    assert_processed(&h.webhook(&envelope(
         "evt_c20",
-        "transaction.completed",
+        "subscription.updated",
         20,
-        "sub_o",
+        sub("sub_o", "active", PRICE_BASIC, None),
     )));
     assert_processed(&h.webhook(&payment_event(
         "evt_f10",

@@ -6,8 +6,9 @@
 //! Where the spec leaves room, this module decides:
 //! * an event with `occurred_at` *equal* to the stored one is applied (only older is stale);
 //! * a `transaction.completed` whose `txn_…` was already applied is answered `ignored` (no effect);
-//! * a `transaction.completed` naming a mirrored subscription (not a shadow claim) is processed: it
-//!   ends that subscription's payment problem (issue 12, `payment.rs`);
+//! * a `transaction.completed` that is not a shadow claim stays ignored (api.md 7.4), also when it
+//!   names a mirrored subscription: a payment problem ends with the `subscription.*` event that
+//!   brings the subscription back to `active` (`payment.rs`), so the v1 answers are unchanged;
 //! * a late shadow payment is stored with an empty validity (`valid_from = valid_until = now`);
 //! * rejected links are audited without an overseer tag: the named overseer is untrusted input;
 //! * an entity whose fields have the wrong types is an incomplete event: `200 ignored`, never 400
@@ -190,9 +191,6 @@ async fn dispatch(ctx: &Ctx<'_>, env: &Envelope) -> Result<Decision, ApiError> {
         return subscription::handle(ctx, env).await;
     }
     match kind {
-        EventKind::TransactionCompleted if payment::is_subscription_payment(env) => {
-            payment::handle(ctx, env, Signal::Resolved).await
-        }
         EventKind::TransactionCompleted => shadow_payment::handle(ctx, env).await,
         EventKind::TransactionPaymentFailed => {
             payment::handle(ctx, env, Signal::Problem(ProblemKind::PaymentFailed)).await

@@ -1,8 +1,8 @@
 //! Payment events of subscriptions (issue 12 item 6). `transaction.payment_failed` and
 //! `transaction.past_due` record a payment problem on the mirrored subscription they name, and
-//! audit `subscription.payment_problem` for its overseer; a `transaction.completed` of a mirrored
-//! subscription ends it (`subscription.*` events apply their status the same way, in
-//! `subscription.rs`). Ordering is by `occurred_at` on the payment columns alone
+//! audit `subscription.payment_problem` for its overseer; the `subscription.*` event that brings
+//! the subscription back to `active` ends it (`subscription.rs`; a `transaction.completed` stays
+//! ignored as api.md 7.4 says, since Paddle also moves the subscription out of `past_due`). Ordering is by `occurred_at` on the payment columns alone
 //! (`store::payment_problems::apply`), so these events never race the subscription mirror's
 //! batch guard. Nothing here enforces: see `domain::payment_problem` for the dunning rule.
 
@@ -17,18 +17,6 @@ use crate::paddle::event::{self, Envelope};
 use crate::store::audit::{Actor, Event, Subject};
 use crate::store::batch::Batch;
 use crate::store::payment_problems;
-
-/// Whether a `transaction.completed` is a subscription's payment (handled here) rather than a
-/// shadow-claim payment or a one-time payment (handled by `shadow_payment`).
-pub(super) fn is_subscription_payment(env: &Envelope) -> bool {
-    let names_subscription = matches!(env.data.get("subscription_id"), Some(Value::String(_)));
-    let is_shadow = env
-        .data
-        .get("custom_data")
-        .and_then(|c| c.get("is_shadow_claim"))
-        == Some(&Value::Bool(true));
-    names_subscription && !is_shadow
-}
 
 pub(super) async fn handle(
     ctx: &Ctx<'_>,

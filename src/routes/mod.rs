@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod claims;
 pub mod clients;
+pub mod grants;
 pub mod oauth;
 pub mod openapi;
 pub mod overseen;

@@ -2,7 +2,7 @@
 // script-readable storage). Errors become `ApiError` with the server's machine-readable code.
 import type {
   AuditEvent, BillingConfig, BlockedClient, Checkout, ClaimChallenge, ClaimStatus, Client,
-  Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
+  LiveGrantList, Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
 } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
@@ -123,4 +123,12 @@ export const api = {
     request<ShadowChallenge>('POST', `/v1/agents/malice/${enc(agentId)}`, undefined, { anonymous: true }),
   maliceStatus: (challengeId: string) =>
     request<ShadowStatus>('GET', `/v1/agents/malice/status/${enc(challengeId)}`, undefined, { anonymous: true }),
+
+  // Live grants (issue 12): an overseen agent's grants, and revoking one.
+  myAgents: () => request<{ agents: OverseenAgent[] }>('GET', '/v1/overseers/me/agents'),
+  agentGrants: (agentId: string, cursor: string | null = null, limit = 100) =>
+    request<LiveGrantList>(
+      'GET', `/v1/overseers/agents/${enc(agentId)}/grants?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
+  revokeGrant: (agentId: string, grantId: string) =>
+    request<{ message: string, grant_id: string }>('DELETE', `/v1/overseers/agents/${enc(agentId)}/grants/${enc(grantId)}`),
 }

@@ -92,7 +92,10 @@ fn the_agent_and_its_overseer_list_the_live_grants() {
     w.h.clock.advance_secs(30);
     let tokens = Tokens::issued(&w.exchange(&code, None));
     let g = only_grant(&w);
-    assert_eq!(g["client"], json!({"id": w.client.id, "name": "Demo Client"}));
+    assert_eq!(
+        g["client"],
+        json!({"id": w.client.id, "name": "Demo Client"})
+    );
     assert_eq!(g["scopes"], "id name subscription");
     assert_eq!(g["resources"], Value::Null);
     assert_eq!(g["consented_by"], "agent");
@@ -126,7 +129,8 @@ fn ended_grants_are_not_listed() {
     let w = World::on(Harness::new());
     // Revoked by its client (RFC 7009).
     let revoked = w.client.grant(&w.h, &w.agent);
-    let r = w.h.send(w.client_form("/v1/oauth/revoke", &[("token", &revoked.refresh)]));
+    let r =
+        w.h.send(w.client_form("/v1/oauth/revoke", &[("token", &revoked.refresh)]));
     assert_eq!(r.status, 200);
     assert_eq!(ids(&agent_list(&w)), Vec::<String>::new());
     // Its refresh token expired (30 days without use).
@@ -167,9 +171,8 @@ fn the_overseer_revokes_a_grant_and_its_tokens_stop_at_once() {
     assert!(!ids(&overseer_list(&w)).contains(&grant_id));
 
     // Audited, for the overseer's trail and tagged with the agent.
-    let row = &w
-        .h
-        .sql(
+    let row =
+        &w.h.sql(
             "SELECT actor_type, actor_id, subject_type, subject_id, overseer_id, agent_id, \
                client_id, details FROM audit_events WHERE type = 'oauth.grant_revoked'",
             vec![],
@@ -260,7 +263,10 @@ fn revoking_twice_finds_no_live_grant_and_writes_nothing_more() {
         "SELECT revoked_at FROM oauth_grants WHERE id = ?1",
         vec![grant_id.as_str().into()],
     );
-    assert_eq!(again.rows, revoked_at.rows, "the first revocation's time stays");
+    assert_eq!(
+        again.rows, revoked_at.rows,
+        "the first revocation's time stays"
+    );
 }
 
 #[test]
@@ -356,8 +362,7 @@ fn foreign_agents_and_grants_are_refused_and_nothing_is_written() {
         )
         .header("cookie", &cookie)
     };
-    w.h.send(by_cookie())
-        .assert_error(403, "csrf_check_failed");
+    w.h.send(by_cookie()).assert_error(403, "csrf_check_failed");
     w.h.send(by_cookie().header("origin", "https://evil.example"))
         .assert_error(403, "csrf_check_failed");
 
@@ -379,12 +384,12 @@ fn listings_page_newest_consent_first() {
     w.client.grant(&w.h, &w.agent);
     w.h.clock.advance_secs(1);
     second_client.grant(&w.h, &w.agent);
-    let first = w.h.send(Req::get("/v1/agents/me/grants?limit=1").bearer(&w.agent.session));
+    let first =
+        w.h.send(Req::get("/v1/agents/me/grants?limit=1").bearer(&w.agent.session));
     assert_eq!(first.body["grants"][0]["client"]["name"], "Second");
     let cursor = first.body["next_cursor"].as_str().unwrap();
     let next = w.h.send(
-        Req::get(&format!("/v1/agents/me/grants?limit=1&cursor={cursor}"))
-            .bearer(&w.agent.session),
+        Req::get(&format!("/v1/agents/me/grants?limit=1&cursor={cursor}")).bearer(&w.agent.session),
     );
     assert_eq!(next.body["grants"][0]["client"]["name"], "Demo Client");
     assert_eq!(next.body["next_cursor"], Value::Null);

@@ -15,7 +15,7 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    agents, claims, clients, grants, oauth, openapi, overseen, overseer_account, registration, rotation,
+    agents, claims, clients, oauth, openapi, overseen, overseer_account, registration, rotation,
     service, shadow_claims, subscriptions, webhooks,
 };
 
@@ -203,23 +203,23 @@ pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         name: "grants.agent_list", at: &[(GET, "/v1/agents/me/grants")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(grants::agent_list),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::agent_list),
     },
     Endpoint {
         name: "grants.agent_revoke", at: &[(DELETE, "/v1/agents/me/grants/{grant_id}")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(grants::agent_revoke),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::agent_revoke),
     },
     Endpoint {
         name: "grants.overseer_list", at: &[(GET, "/v1/overseers/agents/{agent_id}/grants")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(grants::overseer_list),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::overseer_list),
     },
     Endpoint {
         name: "grants.overseer_revoke",
         at: &[(DELETE, "/v1/overseers/agents/{agent_id}/grants/{grant_id}")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(grants::overseer_revoke),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::overseer_revoke),
     },
     // OAuth clients
     Endpoint {

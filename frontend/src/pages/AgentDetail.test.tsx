@@ -57,8 +57,8 @@ describe('AgentDetail', () => {
       `Calendar App ${calendar.client.id}`, `Mail App ${mail.client.id}`,
     ])
     expect(rows[0]!.textContent).toContain('by agent')
-    const activity = await screen.findByRole('list', { name: 'Recent activity' })
-    expect(within(activity).getAllByRole('listitem').map((li) => li.getAttribute('data-event-type')))
+    const activity = await screen.findByRole('table', { name: 'Recent activity' })
+    expect(within(activity).getAllByRole('row').slice(1).map((tr) => tr.getAttribute('data-event-type')))
       .toEqual(['client.blocked', 'agent.login'])
     expect(server.unhandled).toEqual([])
   })

@@ -124,13 +124,21 @@ function RecentActivity ({ agentId }: { agentId: string }) {
         : events.length === 0
           ? <p className="muted">No recent activity for this agent.</p>
           : (
-            <ul className="plain" aria-label="Recent activity">
-              {events.map((e) => (
-                <li key={e.id} data-event-type={e.type}>
-                  <span>{formatDateTime(e.created_at)}</span> <code className="small">{e.type}</code> <span className="muted">by {e.actor_type}</span>
-                </li>
-              ))}
-            </ul>
+            <div className="table-wrap">
+              <table>
+                <caption className="sr-only">Recent activity</caption>
+                <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">By</th></tr></thead>
+                <tbody>
+                  {events.map((e) => (
+                    <tr key={e.id} data-event-type={e.type}>
+                      <td>{formatDateTime(e.created_at)}</td>
+                      <td><code className="small">{e.type}</code></td>
+                      <td>{e.actor_type}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
             )}
       <p><Link to="/activity">All activity</Link></p>
     </section>

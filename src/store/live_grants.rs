@@ -144,3 +144,101 @@ pub async fn revoke(
     );
     Ok(batch.run(db).await?.changed(revoked))
 }
+
+/// The revocation's guards on SQLite with the real migrations: the batch itself decides, so a
+/// revocation that lost a race (the grant already ended, the oversight gone) writes nothing.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::store::audit::Actor;
+    use crate::store::sqlite::SqliteDb;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    /// Agent `a1`, client `c1`, grant `g1` with a live refresh token, overseer `o1` overseeing `a1`.
+    fn db() -> SqliteDb {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let db = SqliteDb::in_memory(&dir).unwrap();
+        for sql in [
+            "INSERT INTO agents (id, name, public_key, created_at, updated_at) VALUES ('a1', 'A', 'k', 0, 0)",
+            "INSERT INTO overseers (id, kind, email, name, password_hash, created_at, updated_at) \
+             VALUES ('o1', 'human', 'o@example.test', 'O', 'x', 0, 0)",
+            "INSERT INTO oversights (id, overseer_id, agent_id, active, activated_at, created_at, \
+               updated_at) VALUES ('v1', 'o1', 'a1', 1, 0, 0, 0)",
+            "INSERT INTO oauth_clients (id, owner_type, owner_id, name, redirect_uris, public_key, \
+               key_thumbprint, created_at, updated_at) \
+             VALUES ('c1', 'agent', 'a1', 'C', '[]', 'k', 'j', 0, 0)",
+            "INSERT INTO oauth_grants (id, client_id, agent_id, scope, created_at, last_used_at) \
+             VALUES ('g1', 'c1', 'a1', 'id', 0, 0)",
+            "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at) \
+             VALUES ('r1', 'g1', 'h', 0, 9000000000000)",
+        ] {
+            block_on(db.run(stmt!(sql))).unwrap();
+        }
+        db
+    }
+
+    fn revoked_events(db: &SqliteDb) -> i64 {
+        let out = block_on(db.run(stmt!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'oauth.grant_revoked'"
+        )))
+        .unwrap();
+        out.rows[0]["n"].as_i64().unwrap()
+    }
+
+    fn revocation(only_while: Option<Guard>) -> Revocation<'static> {
+        Revocation {
+            grant_id: "g1",
+            agent_id: "a1",
+            because: RevokedBecause::RevokedByOverseer,
+            only_while,
+        }
+    }
+
+    fn run(db: &SqliteDb, r: &Revocation<'_>) -> bool {
+        let ev = Event::new("oauth.grant_revoked", Actor::Overseer("o1")).agent("a1");
+        block_on(revoke(db, r, &ev, &Stamp::system(NOW))).unwrap()
+    }
+
+    #[test]
+    fn a_grant_is_revoked_once_with_one_audit_row() {
+        let db = db();
+        assert!(run(&db, &revocation(None)));
+        assert!(!run(&db, &revocation(None)), "no longer live");
+        assert_eq!(revoked_events(&db), 1);
+        let live = block_on(db.run(list_statement("a1", NOW, None, 10))).unwrap();
+        assert!(live.rows.is_empty());
+    }
+
+    #[test]
+    fn an_ended_oversight_revokes_nothing() {
+        let db = db();
+        block_on(db.run(stmt!("UPDATE oversights SET active = 0"))).unwrap();
+        let gone = crate::store::oversights::active_guard("o1", "a1");
+        assert!(!run(&db, &revocation(Some(gone))));
+        assert_eq!(revoked_events(&db), 0);
+        let live = block_on(db.run(list_statement("a1", NOW, None, 10))).unwrap();
+        assert_eq!(live.rows.len(), 1);
+    }
+
+    #[test]
+    fn an_expired_or_rotated_family_is_not_live() {
+        let db = db();
+        let listed = |now| {
+            block_on(db.run(list_statement("a1", now, None, 10)))
+                .unwrap()
+                .rows
+                .len()
+        };
+        assert_eq!(listed(NOW), 1);
+        assert_eq!(listed(9_000_000_000_000), 0, "expired");
+        block_on(db.run(stmt!(
+            "UPDATE refresh_tokens SET replaced_by = 'r2', rotated_at = 1"
+        )))
+        .unwrap();
+        assert_eq!(listed(NOW), 0, "rotated, with no successor");
+        assert!(!run(&db, &revocation(None)));
+    }
+}

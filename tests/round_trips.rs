@@ -63,6 +63,12 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("oversight.mark_agent",        at_most(3, 0)),
     ("oversight.clients",           at_most(4, 0)),
     ("oversight.mark_client",       at_most(3, 0)),
+    // Live grants (issue 12): the lists ride on the session check; a revocation reads, then
+    // revokes and audits in one guarded batch.
+    ("grants.agent_list",           at_most(1, 0)),
+    ("grants.agent_revoke",         at_most(2, 0)),
+    ("grants.overseer_list",        at_most(1, 0)),
+    ("grants.overseer_revoke",      at_most(2, 0)),
     // OAuth clients
     ("clients.register",            at_most(5, 0)),
     ("clients.list",                at_most(2, 0)),
@@ -375,6 +381,28 @@ fn drive(name: &str) -> Vec<Run> {
                     vec![r("ok", 200, put(&path).bearer(&o.session))]
                 }
             }
+        }
+        "grants.agent_list"
+        | "grants.agent_revoke"
+        | "grants.overseer_list"
+        | "grants.overseer_revoke" => {
+            let w = World::on(h);
+            w.client.grant(&w.h, &w.agent);
+            let grant = w.h.sql("SELECT id FROM oauth_grants", vec![]).rows[0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (o, a) = (&w.overseer, &w.agent);
+            let overseer_path = format!("/v1/overseers/agents/{}/grants", a.id);
+            let req = match name {
+                "grants.agent_list" => Req::get("/v1/agents/me/grants").bearer(&a.session),
+                "grants.agent_revoke" => {
+                    delete(&format!("/v1/agents/me/grants/{grant}")).bearer(&a.session)
+                }
+                "grants.overseer_list" => Req::get(&overseer_path).bearer(&o.session),
+                _ => delete(&format!("{overseer_path}/{grant}")).bearer(&o.session),
+            };
+            vec![run(&w.h, name, "ok", 200, req)]
         }
         "clients.register" => {
             let o = h.overseer("o@example.test");

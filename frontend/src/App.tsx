@@ -3,6 +3,7 @@ import { AuthProvider } from './auth/AuthContext'
 import { Layout } from './components/Layout'
 import { RequireAuth } from './components/RequireAuth'
 import { Activity } from './pages/Activity'
+import { AgentDetail } from './pages/AgentDetail'
 import { LogIn, SignUp } from './pages/AuthForms'
 import { Clients } from './pages/Clients'
 import { Dashboard } from './pages/Dashboard'
@@ -26,6 +27,7 @@ export const routes: RouteObject[] = [{
     { path: '/reset-password', element: <ResetPassword /> },
     { path: '/verify-email', element: <VerifyEmail /> },
     { path: '/dashboard', element: signedIn(<Dashboard />) },
+    { path: '/agents/:agentId', element: signedIn(<AgentDetail />) },
     { path: '/clients', element: signedIn(<Clients />) },
     { path: '/subscription', element: signedIn(<Subscription />) },
     { path: '/billing/success', element: signedIn(<BillingSuccess />) },

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     NoActiveOversight,
     ClientNotFound,
     BlockNotFound,
+    /// No live grant of that id for the agent (unknown, another agent's, or already ended).
+    GrantNotFound,
     MethodNotAllowed,
     DuplicatePublicKey,
     EmailTaken,
@@ -106,6 +108,7 @@ impl ErrorCode {
             ErrorCode::NoActiveOversight => "no_active_oversight",
             ErrorCode::ClientNotFound => "client_not_found",
             ErrorCode::BlockNotFound => "block_not_found",
+            ErrorCode::GrantNotFound => "grant_not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DuplicatePublicKey => "duplicate_public_key",
             ErrorCode::EmailTaken => "email_taken",
@@ -162,7 +165,8 @@ impl ErrorCode {
             | ErrorCode::ChallengeNotFound
             | ErrorCode::NoActiveOversight
             | ErrorCode::ClientNotFound
-            | ErrorCode::BlockNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::BlockNotFound
+            | ErrorCode::GrantNotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::DuplicatePublicKey
             | ErrorCode::EmailTaken

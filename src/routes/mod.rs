@@ -6,6 +6,7 @@ pub mod billing_portal;
 pub mod claims;
 pub mod clients;
 pub mod email_verification;
+pub mod grants;
 pub mod oauth;
 pub mod openapi;
 pub mod overseen;

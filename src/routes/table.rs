@@ -199,6 +199,28 @@ pub static ENDPOINTS: &[Endpoint] = &[
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseen::mark_client),
     },
+    // Live grants (issue 12): an agent's grants, listed and revoked by the agent or its overseer
+    Endpoint {
+        name: "grants.agent_list", at: &[(GET, "/v1/agents/me/grants")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::agent_list),
+    },
+    Endpoint {
+        name: "grants.agent_revoke", at: &[(DELETE, "/v1/agents/me/grants/{grant_id}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::agent_revoke),
+    },
+    Endpoint {
+        name: "grants.overseer_list", at: &[(GET, "/v1/overseers/agents/{agent_id}/grants")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::overseer_list),
+    },
+    Endpoint {
+        name: "grants.overseer_revoke",
+        at: &[(DELETE, "/v1/overseers/agents/{agent_id}/grants/{grant_id}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(super::grants::overseer_revoke),
+    },
     // OAuth clients
     Endpoint {
         name: "clients.register", at: &[(POST, "/v1/clients/register/{owner_type}")],

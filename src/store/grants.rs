@@ -291,14 +291,17 @@ pub fn push_redemption(
     });
     batch.push_if(
         stmt!(
-            "INSERT INTO oauth_grants (id, client_id, agent_id, scope, code_id, created_at, last_used_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6",
+            "INSERT INTO oauth_grants (id, client_id, agent_id, scope, code_id, created_at, \
+               last_used_at, consented_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, \
+               COALESCE((SELECT created_at FROM oauth_requests WHERE id = ?7), ?6)",
             r.grant_id,
             r.client_id,
             r.agent_id,
             r.scope,
             r.code_id,
-            now
+            now,
+            r.oauth_request_id
         ),
         guard!(
             "EXISTS (SELECT 1 FROM authorization_codes WHERE id = ?1 AND grant_id = ?2)",
@@ -476,6 +479,10 @@ pub enum RevokedBecause {
     RefreshReuse,
     /// Its client revoked a refresh token (RFC 7009).
     Revoked,
+    /// The agent revoked it (its live grants).
+    RevokedByAgent,
+    /// The agent's overseer revoked it (the agent's live grants).
+    RevokedByOverseer,
 }
 
 impl RevokedBecause {
@@ -484,6 +491,8 @@ impl RevokedBecause {
             RevokedBecause::CodeReuse => "code_reuse",
             RevokedBecause::RefreshReuse => "refresh_reuse",
             RevokedBecause::Revoked => "revoked",
+            RevokedBecause::RevokedByAgent => "revoked_by_agent",
+            RevokedBecause::RevokedByOverseer => "revoked_by_overseer",
         }
     }
 }

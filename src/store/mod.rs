@@ -24,6 +24,7 @@ pub mod d1;
 pub mod durable_markers;
 pub mod flag;
 pub mod grants;
+pub mod live_grants;
 pub mod markers;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;

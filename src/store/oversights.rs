@@ -59,14 +59,19 @@ pub async fn active_between(
     overseer_id: &str,
     agent_id: &str,
 ) -> Result<Option<Overseen>, StoreError> {
-    db.run(stmt!(
+    db.run(active_between_statement(overseer_id, agent_id))
+        .await?
+        .first()
+}
+
+/// The SELECT of [`active_between`], for a batch of reads.
+pub fn active_between_statement(overseer_id: &str, agent_id: &str) -> Statement {
+    stmt!(
         "SELECT marked_for_cancellation FROM oversights \
          WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
         overseer_id,
         agent_id
-    ))
-    .await?
-    .first()
+    )
 }
 
 /// Holds while `overseer_id` actively oversees `agent_id`, inside a batch.

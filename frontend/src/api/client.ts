@@ -2,7 +2,7 @@
 // script-readable storage). Errors become `ApiError` with the server's machine-readable code.
 import type {
   AuditEvent, BillingConfig, BlockedClient, Checkout, ClaimChallenge, ClaimStatus, Client,
-  Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
+  LiveGrantList, Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
 } from './types'
 import type { EmailVerification } from './types'
 import type { BillingPortal } from './types'
@@ -128,6 +128,14 @@ export const api = {
 
   // Billing portal and payment failures (issue 12).
   portal: () => request<BillingPortal>('POST', '/v1/subscriptions/portal'),
+
+  // Live grants (issue 12): an overseen agent's grants, and revoking one.
+  myAgents: () => request<{ agents: OverseenAgent[] }>('GET', '/v1/overseers/me/agents'),
+  agentGrants: (agentId: string, cursor: string | null = null, limit = 100) =>
+    request<LiveGrantList>(
+      'GET', `/v1/overseers/agents/${enc(agentId)}/grants?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
+  revokeGrant: (agentId: string, grantId: string) =>
+    request<{ message: string, grant_id: string }>('DELETE', `/v1/overseers/agents/${enc(agentId)}/grants/${enc(grantId)}`),
 }
 
 // --- Mail (issue 12): e-mail verification and password reset ---

@@ -192,3 +192,25 @@ export interface BillingPortal {
   url: string
   subscriptions: Array<{ id: string, cancel_url: string, update_payment_method_url: string }>
 }
+
+// Live grants (issue 12): an agent's grants to OAuth clients, as its overseer lists them.
+
+/** A grant an agent gave an OAuth client, live while its refresh family is alive. */
+export interface LiveGrant {
+  id: string
+  client: { id: string, name: string }
+  /** Space-separated granted scopes. */
+  scopes: string
+  /** Resource indicators the grant is limited to; null until grants carry resources. */
+  resources: string[] | null
+  consented_at: Timestamp
+  consented_by: 'agent' | 'overseer'
+  /** The last token issuance (code exchange or refresh). */
+  last_used_at: Timestamp
+}
+
+export interface LiveGrantList {
+  agent_id: string
+  grants: LiveGrant[]
+  next_cursor: string | null
+}

@@ -11,6 +11,7 @@ const MESSAGES: Record<string, string> = {
   tier_limit_reached: 'Your tier does not allow more. Upgrade on the Subscription page.',
   already_claimed: 'This agent already has an overseer.',
   agent_not_found: 'No agent with this id.',
+  grant_not_found: 'This grant has already ended.',
   network_error: 'The server could not be reached. Check your connection and try again.',
   configuration_error: 'This feature is not configured on this server.',
   token_invalid: 'This link is invalid, already used or expired. Ask for a new one.',

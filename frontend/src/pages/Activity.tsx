@@ -23,6 +23,7 @@ const LABELS: Record<string, string> = {
   'client.enabled': 'Client re-enabled',
   'client.blocked': 'Client blocked',
   'client.unblocked': 'Client unblocked',
+  'oauth.grant_revoked': 'Grant revoked',
   'subscription.activated': 'Subscription activated',
   'subscription.cancel_requested': 'Cancellation requested',
   'subscription.payment_problem': 'Payment failed',

@@ -57,7 +57,7 @@ function AgentCard ({ agent, overseerId, oauthLimit, onChange }: { agent: Overse
   const headingId = `agent-${agent.id}`
   return (
     <li className="card agent" aria-labelledby={headingId}>
-      <h3 id={headingId}>{agent.name}</h3>
+      <h3 id={headingId}><Link to={`/agents/${agent.id}`}>{agent.name}</Link></h3>
       {agent.description && <p className="muted">{agent.description}</p>}
       <dl className="facts">
         <dt>Agent id</dt>

@@ -6,7 +6,7 @@
 //! (`store::payment_problems::apply`), so these events never race the subscription mirror's
 //! batch guard. Nothing here enforces: see `domain::payment_problem` for the dunning rule.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::Decision;
 use crate::ctx::Ctx;

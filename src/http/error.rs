@@ -54,6 +54,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    // Account settings (issue 12)
+    WrongPassword,
+    InvalidEmailChangeToken,
+    SessionNotFound,
     InternalError,
     ConfigurationError,
 }
@@ -103,6 +107,10 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
+            // Account settings (issue 12)
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::InvalidEmailChangeToken => "invalid_email_change_token",
+            ErrorCode::SessionNotFound => "session_not_found",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ConfigurationError => "configuration_error",
         }
@@ -152,6 +160,10 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            // Account settings (issue 12)
+            ErrorCode::InvalidEmailChangeToken => StatusCode::BAD_REQUEST,
+            ErrorCode::WrongPassword => StatusCode::FORBIDDEN,
+            ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ConfigurationError => StatusCode::SERVICE_UNAVAILABLE,
         }

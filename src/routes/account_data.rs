@@ -19,8 +19,8 @@ use crate::store::account_erasure::{self, Erasure};
 use crate::store::audit::{Actor, Event, Subject};
 use crate::store::batch::Batch;
 use crate::store::overseer_sessions::{self, Ended};
-use crate::store::oversights::{self, Deactivation};
 use crate::store::overseers::{self, PasswordHash};
+use crate::store::oversights::{self, Deactivation};
 use crate::store::subscriptions::{self, SubscriptionRow};
 use crate::store::{account_export, pools, Row};
 
@@ -143,7 +143,9 @@ pub async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .subject(Subject::Agent(&a.agent_id))
             .overseer(me)
             .agent(&a.agent_id)
-            .details(json!({ "reason": Deactivation::Declaimed.as_str(), "account_deleted": true }));
+            .details(
+                json!({ "reason": Deactivation::Declaimed.as_str(), "account_deleted": true }),
+            );
         let ended =
             oversights::deactivation(me, &a.agent_id, Deactivation::Declaimed, &declaimed, &stamp);
         batch.extend(ended);
@@ -175,7 +177,9 @@ pub async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let mut out = batch.run(ctx.db()).await?;
     if !out.changed(marked) {
         // A concurrent deletion got there first: this session is gone with the account.
-        return Err(session::invalid_session(crate::http::error::Challenge::Bearer));
+        return Err(session::invalid_session(
+            crate::http::error::Challenge::Bearer,
+        ));
     }
     let ended: Vec<Ended> = out.take(sessions).decode()?;
     session::forget(ctx, ended.into_iter().map(|e| e.token_hash).collect());

@@ -48,7 +48,10 @@ pub async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 fn session_not_found() -> ApiError {
-    ApiError::new(ErrorCode::SessionNotFound, "No such session of this account")
+    ApiError::new(
+        ErrorCode::SessionNotFound,
+        "No such session of this account",
+    )
 }
 
 /// `DELETE /v1/overseers/me/sessions/{session_id}`: ends one of the overseer's sessions (the

@@ -32,7 +32,10 @@ pub(crate) fn confirming_password<'a>(
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::missing_field(field))?;
     if given.len() > overseer::PASSWORD_MAX_BYTES {
-        return Err(ApiError::invalid_field(field, "is longer than any password"));
+        return Err(ApiError::invalid_field(
+            field,
+            "is longer than any password",
+        ));
     }
     Ok(given)
 }
@@ -201,10 +204,22 @@ pub async fn confirm_email_change(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let old_email = s.overseer.email.clone().unwrap_or_default();
     let mut batch = Batch::new();
     batch.push(email_changes::consume(&token_hash, me, ctx.now_ms));
-    batch.extend(email_changes::abort_unless_consumed(&token_hash, ctx.now_ms));
-    batch.push(overseers::set_verified_email(me, &pending.email, ctx.now_ms));
+    batch.extend(email_changes::abort_unless_consumed(
+        &token_hash,
+        ctx.now_ms,
+    ));
+    batch.push(overseers::set_verified_email(
+        me,
+        &pending.email,
+        ctx.now_ms,
+    ));
     batch.push(own_event("overseer.email_changed", me).insert(&ctx.stamp()));
-    batch.push(account_mail::changed_notice(ctx, me, &old_email, &pending.email)?);
+    batch.push(account_mail::changed_notice(
+        ctx,
+        me,
+        &old_email,
+        &pending.email,
+    )?);
     match batch.run(ctx.db()).await {
         Ok(_) => {}
         Err(StoreError::Conflict(Constraint::Check, _)) => return Err(invalid_token()),
@@ -214,7 +229,9 @@ pub async fn confirm_email_change(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let mut overseer = s.overseer;
     overseer.email = Some(pending.email);
     overseer.updated_at = ctx.now_ms;
-    Ok(Reply::ok(&serde_json::json!({ "overseer": view(&overseer) })))
+    Ok(Reply::ok(
+        &serde_json::json!({ "overseer": view(&overseer) }),
+    ))
 }
 
 fn view(o: &OverseerRow) -> overseer::OverseerView<'_> {

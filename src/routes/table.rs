@@ -15,8 +15,9 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    account_data, account_sessions, account_settings, agents, claims, clients, oauth, openapi, overseen, overseer_account, registration, rotation,
-    service, shadow_claims, subscriptions, webhooks,
+    account_data, account_sessions, account_settings, agents, claims, clients, oauth, openapi,
+    overseen, overseer_account, registration, rotation, service, shadow_claims, subscriptions,
+    webhooks,
 };
 
 /// A handler's answer, boxed so that every handler has one type.

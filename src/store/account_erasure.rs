@@ -104,9 +104,9 @@ pub fn statements(e: &Erasure<'_>) -> Vec<Statement> {
         clients,
         mail,
     ]
-        .into_iter()
-        .map(|s| guarded(s, e))
-        .collect();
+    .into_iter()
+    .map(|s| guarded(s, e))
+    .collect();
     out.push(stmt!("DELETE FROM overseers WHERE id = ?1", id));
     out
 }

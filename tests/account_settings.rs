@@ -700,3 +700,27 @@ fn a_deleted_accounts_session_and_a_second_deletion_are_refused() {
         .assert_error(401, "invalid_session");
     assert_eq!(audit_count(&h, "overseer.deleted"), 1);
 }
+
+// --- password guessing with a session ---
+
+#[test]
+fn password_checks_count_in_the_log_ins_per_address_limit() {
+    let h = Harness::with_vars(&[("RATE_LIMIT_CONFIG", r#"{"overseer_login_email":"3/900"}"#)]);
+    let o = sign_up(&h, "Pat Example", "pat@example.test");
+    let wrong = json!({"current_password": "not it at all", "new_password": "a brand new secret"});
+    for _ in 0..3 {
+        post(&h, "/v1/overseers/me/password", &o.session, wrong.clone())
+            .assert_error(403, "wrong_password");
+    }
+    post(&h, "/v1/overseers/me/password", &o.session, wrong)
+        .assert_error(429, "rate_limited");
+    // The delete endpoint draws from the same budget, even with the right password.
+    post(
+        &h,
+        "/v1/overseers/me/delete",
+        &o.session,
+        json!({"password": PASSWORD}),
+    )
+    .assert_error(429, "rate_limited");
+    assert_eq!(me(&h, &o.session).status, 200, "nothing was deleted");
+}

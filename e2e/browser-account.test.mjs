@@ -8,8 +8,10 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { boundedFetch } from './lib/agentid.mjs'
-import { assertClean, BASE, focused, launchBrowser, nav, openPage, shot, tabTo } from './lib/browser.mjs'
+import { boundedFetch, originFromEnv } from './lib/agentid.mjs'
+import { assertClean, focused, launchBrowser, nav, openPage, shot, tabTo } from './lib/browser.mjs'
+
+const BASE = originFromEnv('AGENT_ID_BASE_URL', { required: true })
 
 const PASSWORD = 'correct horse battery staple'
 const NEW_PASSWORD = 'a different horse entirely'
@@ -20,7 +22,7 @@ after(async () => { await browser?.close() })
 
 test('overseer: settings: sessions, password change, export, account deletion', async () => {
   const http = boundedFetch(BASE)
-  const { context, page, seen } = await openPage(browser)
+  const { context, page, seen } = await openPage(browser, BASE)
   const email = `browser-settings-${randomUUID().slice(0, 8)}@example.test`
   try {
     await page.goto('/signup', { waitUntil: 'networkidle' })

@@ -18,33 +18,19 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto'
 import {
-  Agent, boundedFetch, DEV_VARS, deliverWebhook, subscriptionActivated, transactionCompleted,
+  Agent, boundedFetch, DEV_VARS, deliverWebhook, originFromEnv, subscriptionActivated, transactionCompleted,
 } from './lib/agentid.mjs'
 import {
-  assertClean as assertPageClean, BASE, focused, launchBrowser, nav, openPage as openWatchedPage, shot, tabTo,
+  assertClean, focused, launchBrowser, nav, openPage as openPageAt, shot, tabTo,
 } from './lib/browser.mjs'
 
-const PADDLE_JS = 'https://cdn.paddle.com/paddle/v2/paddle.js'
+const BASE = originFromEnv('AGENT_ID_BASE_URL', { required: true })
 const PASSWORD = 'correct horse battery staple'
-
-/** Stands in for Paddle.js: records Initialize/Checkout.open; the test fires Paddle's events. */
-const PADDLE_RECORDER = `
-  window.__paddle = { environment: null, token: null, opens: [], callback: null };
-  window.Paddle = {
-    Environment: { set: (e) => { window.__paddle.environment = e } },
-    Initialize: (o) => { window.__paddle.token = o.token; window.__paddle.callback = o.eventCallback },
-    Checkout: { open: (o) => { window.__paddle.opens.push(JSON.parse(JSON.stringify(o))) } },
-  };`
 
 let browser
 before(async () => { browser = await launchBrowser() })
 after(async () => { await browser?.close() })
-
-/** A watched page whose request for Paddle.js gets the recorder. */
-const openPage = () => openWatchedPage(browser, {
-  intercept: (url) => url === PADDLE_JS ? { status: 200, contentType: 'text/javascript', body: PADDLE_RECORDER } : null,
-})
-const assertClean = (seen, refusals) => assertPageClean(seen, refusals, { ignoreFailed: [PADDLE_JS] })
+const openPage = () => openPageAt(browser, BASE)
 
 /** Waits for the app to call Paddle.Checkout.open and returns what it passed. */
 async function checkoutOpened (page, n = 1) {

@@ -1,6 +1,7 @@
 """Account settings end to end against the real wasm in workerd (docs/accounts.md, "Account
 settings"): sessions listed and ended at once, a password change that keeps only this session,
-the data export, and deleting an account with an agent and a paid subscription."""
+an e-mail change by the link of the message the recording mail server received, the data export,
+and deleting an account with an agent and a paid subscription."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import secrets
 
 from helpers import assert_error, assert_ok
 from test_claims_billing import upgrade
+from test_mail import link_token, messages_to, recorder  # noqa: F401 (`recorder` is a fixture)
 
 PASSWORD = "correct horse battery"
 
@@ -102,3 +104,29 @@ def test_deleting_the_account_declaims_cancels_and_ends_every_session(http, base
     # The address is free again: a new account, with a new id.
     again = sign_up(http, base_url, email=overseer["email"])
     assert again["id"] != overseer["id"]
+
+
+def test_the_e_mail_changes_by_the_link_sent_to_the_new_address(http, base_url, recorder):
+    overseer = sign_up(http, base_url)
+    new = f"e2e-account-new-{secrets.token_hex(6)}@example.test"
+    asked = http.post(base_url + "/v1/overseers/me/email", json={"new_email": new, "password": PASSWORD},
+                      headers=bearer(overseer["session"]))
+    assert_ok(asked, 202)
+    me = assert_ok(http.get(base_url + "/v1/overseers/me", headers=bearer(overseer["session"])))
+    assert me["overseer"]["email"] == overseer["email"], "nothing changes before the link is used"
+
+    message = messages_to(recorder, new, "email_change")[-1]
+    token = link_token(message, base_url, "/settings/email")
+    confirm = base_url + "/v1/overseers/me/email/confirm"
+    stranger = sign_up(http, base_url)
+    assert_error(http.post(confirm, json={"token": token}, headers=bearer(stranger["session"])), 400, "token_invalid")
+    done = assert_ok(http.post(confirm, json={"token": token}, headers=bearer(overseer["session"])))
+    assert done["overseer"]["email"] == new
+    assert_error(http.post(confirm, json={"token": token}, headers=bearer(overseer["session"])), 400, "token_invalid")
+
+    notice = messages_to(recorder, overseer["email"], "email_changed")[-1]
+    assert new in notice["text"]
+    me = assert_ok(http.get(base_url + "/v1/overseers/me", headers=bearer(overseer["session"])))
+    assert me["overseer"]["email"] == new and me["overseer"]["email_verified"] is True
+    assert_ok(log_in(http, base_url, new))
+    assert_error(log_in(http, base_url, overseer["email"]), 401, "invalid_credentials")

@@ -29,6 +29,8 @@ ALTER TABLE overseers ADD COLUMN email_verified_at INTEGER;
 
 -- One-time tokens sent by e-mail: only their SHA-256 is stored. A token is bound to the
 -- address it was sent to, so a token for an address the account no longer has is refused.
+-- `used_by` is the request that used it, so the rest of that request's batch can be guarded on
+-- "this request consumed the token".
 CREATE TABLE overseer_tokens (
   token_hash  TEXT PRIMARY KEY,
   purpose     TEXT NOT NULL CHECK (purpose IN ('email_verification','password_reset','email_change')),
@@ -36,6 +38,7 @@ CREATE TABLE overseer_tokens (
   email       TEXT NOT NULL,
   expires_at  INTEGER NOT NULL,
   used_at     INTEGER,
+  used_by     TEXT,
   created_at  INTEGER NOT NULL
 );
 CREATE INDEX idx_overseer_tokens_overseer ON overseer_tokens(overseer_id, purpose);

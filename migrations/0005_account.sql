@@ -5,13 +5,16 @@
 -- One row per live overseer session, written in the log-in / sign-up batch. KV keeps the
 -- session record (`sess:<hash>`); this row is what lists it and what keeps it alive: the
 -- session check refuses a session whose row is gone, so ending one is a DELETE here.
--- `id` is the public handle of the session (the token hash never leaves the server).
+-- `id` is the public handle of the session (the token hash never leaves the server); `epoch` is
+-- the account's session epoch at log-in, so a session ended by an epoch bump (a password reset)
+-- is no longer listed.
 CREATE TABLE overseer_sessions (
   id          TEXT PRIMARY KEY,
   token_hash  TEXT NOT NULL UNIQUE,
   overseer_id TEXT NOT NULL REFERENCES overseers(id) ON DELETE CASCADE,
   user_agent  TEXT,
   ip          TEXT,
+  epoch       INTEGER NOT NULL,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL
 );

@@ -61,7 +61,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # Every bucket of security.md's rate-limit table opened up for the e2e run (all requests come from
 # 127.0.0.1 and the suite registers and logs in many agents per minute); limits stay enabled.
-E2E_RATE_LIMIT_CONFIG='{"agent_register":"100000/60","agent_login":"100000/60","agent_login_agent":"100000/60","overseer_register":"100000/60","overseer_login":"100000/60","overseer_login_email":"100000/60","malice":"100000/60","malice_agent":"100000/60","token":"100000/60","token_ip":"100000/60","webhook":"100000/60","revoke":"100000/60","revoke_ip":"100000/60","introspect":"100000/60","introspect_ip":"100000/60","authorize_agent":"100000/60"}'
+E2E_RATE_LIMIT_CONFIG='{"agent_register":"100000/60","agent_login":"100000/60","agent_login_agent":"100000/60","overseer_register":"100000/60","overseer_login":"100000/60","overseer_login_email":"100000/60","malice":"100000/60","malice_agent":"100000/60","token":"100000/60","token_ip":"100000/60","webhook":"100000/60","revoke":"100000/60","revoke_ip":"100000/60","introspect":"100000/60","introspect_ip":"100000/60","authorize_agent":"100000/60","email_verification_send":"100000/60","password_reset":"100000/60","password_reset_email":"100000/60","email_token":"100000/60"}'
 
 log() { printf '\n=== test: %s\n' "$*" >&2; }
 note() { printf 'test: %s\n' "$*" >&2; }
@@ -173,6 +173,28 @@ stop_all_servers() {
   SERVER_PIDS=()
 }
 
+# The loopback recording mail server (e2e/mail_recorder.mjs): the Worker's production Resend
+# mailer sends to it (MAIL_API_URL), and tests read the messages from AGENT_ID_MAIL_RECORDER_URL.
+# Sets MAIL_RECORDER_VARS, the --var arguments pointing a server at it; stopped with the servers.
+MAIL_RECORDER_KEY="re_e2e_recorder_key"
+MAIL_RECORDER_VARS=()
+start_mail_recorder() {
+  local port start=$SECONDS
+  port="$(free_port)"
+  mkdir -p "$OUT"
+  (cd "$ROOT" && exec setsid node e2e/mail_recorder.mjs "$port" "$MAIL_RECORDER_KEY") \
+    >"$OUT/mail-recorder.log" 2>&1 </dev/null &
+  SERVER_PIDS+=("$!")
+  until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/health"; do
+    (( SECONDS - start < 20 )) || { note "mail recorder did not start; log:"; cat "$OUT/mail-recorder.log" >&2; return 1; }
+    sleep 0.2
+  done
+  export AGENT_ID_MAIL_RECORDER_URL="http://127.0.0.1:$port"
+  MAIL_RECORDER_VARS=(--var "MAIL_PROVIDER:resend" --var "MAIL_API_URL:$AGENT_ID_MAIL_RECORDER_URL"
+    --var "MAIL_API_KEY:$MAIL_RECORDER_KEY" --var "MAIL_FROM:Agent-ID <no-reply@agent-id.test>")
+  note "mail recorder on $AGENT_ID_MAIL_RECORDER_URL"
+}
+
 run_e2e() {
   log "e2e: build the worker"
   (cd "$ROOT" && bash scripts/build.sh)
@@ -181,7 +203,10 @@ run_e2e() {
   rm -rf "$OUT/state"
 
   local port nonce_port raw_port main_pid nonce_pid raw_pid rc=0
-  local -a common=(--var "RATE_LIMIT_CONFIG:$E2E_RATE_LIMIT_CONFIG")
+  start_mail_recorder
+  local -a common=(--var "RATE_LIMIT_CONFIG:$E2E_RATE_LIMIT_CONFIG"
+    "${MAIL_RECORDER_VARS[@]}"
+  )
   port="$(free_port)"
   nonce_port="$(free_port)"
   raw_port="$(free_port)"

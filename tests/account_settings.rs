@@ -291,6 +291,42 @@ fn logout_empties_the_sessions_list() {
     );
 }
 
+#[test]
+fn sessions_ended_by_a_password_reset_are_no_longer_listed() {
+    let h = Harness::new();
+    let o = sign_up(&h, "Pat Example", "pat@example.test");
+    session_of(&h, "pat@example.test");
+    let r = h
+        .send(Req::post("/v1/overseers/password-reset").json(json!({"email": "pat@example.test"})));
+    assert_eq!(r.status, 202, "{}", r.body);
+    h.drain();
+    let token = h
+        .mail
+        .last("pat@example.test", "password_reset")
+        .token("/reset-password")
+        .expect("the reset link");
+    let r = h.send(
+        Req::post("/v1/overseers/password-reset/complete")
+            .json(json!({"token": token, "password": "a brand new secret"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    me(&h, &o.session).assert_error(401, "invalid_session");
+    let fresh = session_of_with(&h, "pat@example.test", "a brand new secret");
+    let list = sessions(&h, &fresh);
+    assert_eq!(
+        list.len(),
+        1,
+        "only the session made after the reset: {list:?}"
+    );
+    assert_eq!(list[0]["current"], true);
+}
+
+fn session_of_with(h: &Harness, email: &str, password: &str) -> String {
+    let r = log_in(h, email, password);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["session_id"].as_str().unwrap().to_owned()
+}
+
 // --- change e-mail ---
 
 /// The token of the newest e-mail-change link sent to `to`, read from the outbox message.
@@ -342,7 +378,12 @@ fn a_new_address_takes_effect_only_by_its_link_and_the_old_one_is_told() {
         "pat@example.test",
         "nothing changes before the link is used"
     );
-    let stored = h.sql("SELECT token_hash FROM overseer_tokens", vec![]).rows;
+    let stored = h
+        .sql(
+            "SELECT token_hash FROM overseer_tokens WHERE purpose = 'email_change'",
+            vec![],
+        )
+        .rows;
     assert_eq!(
         stored[0]["token_hash"],
         agent_id::domain::ids::sha256_hex(&token),
@@ -373,13 +414,19 @@ fn a_new_address_takes_effect_only_by_its_link_and_the_old_one_is_told() {
         .as_str()
         .unwrap()
         .contains("pat.new@example.test"));
+    h.drain();
+    let sent = h.mail.last("pat@example.test", "email_changed");
+    assert!(
+        sent.text.contains("pat.new@example.test"),
+        "the notice was sent"
+    );
     assert_eq!(log_in(&h, "pat.new@example.test", PASSWORD).status, 200);
     log_in(&h, "pat@example.test", PASSWORD).assert_error(401, "invalid_credentials");
     assert_eq!(audit_count(&h, "overseer.email_change_requested"), 1);
     assert_eq!(audit_count(&h, "overseer.email_changed"), 1);
 
     // Single use.
-    confirm(&h, &o.session, &token).assert_error(400, "invalid_email_change_token");
+    confirm(&h, &o.session, &token).assert_error(400, "token_invalid");
 }
 
 #[test]
@@ -406,7 +453,10 @@ fn change_requests_are_refused_for_a_wrong_password_a_taken_or_bad_address() {
     )
     .assert_error(400, "missing_field");
     post(&h, path, &o.session, json!({"password": PASSWORD})).assert_error(400, "missing_field");
-    assert_eq!(h.count("SELECT COUNT(*) AS n FROM overseer_tokens"), 0);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM overseer_tokens WHERE purpose = 'email_change'"),
+        0
+    );
     assert_eq!(
         h.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE kind = 'email_change'"),
         0,
@@ -425,18 +475,18 @@ fn expired_foreign_replaced_and_unknown_tokens_are_refused() {
     h.clock.advance_secs(1);
     request_change(&h, &o.session, "second@example.test");
     let token = change_token(&h, "second@example.test");
-    confirm(&h, &o.session, &replaced).assert_error(400, "invalid_email_change_token");
+    confirm(&h, &o.session, &replaced).assert_error(400, "token_invalid");
 
     // Another account's session cannot use the link (and does not consume it).
-    confirm(&h, &stranger.session, &token).assert_error(400, "invalid_email_change_token");
-    confirm(&h, &o.session, "bm90IGEgdG9rZW4").assert_error(400, "invalid_email_change_token");
+    confirm(&h, &stranger.session, &token).assert_error(400, "token_invalid");
+    confirm(&h, &o.session, "bm90IGEgdG9rZW4").assert_error(400, "token_invalid");
     confirm(&h, &o.session, "").assert_error(400, "missing_field");
-    confirm(&h, &o.session, &"A".repeat(129)).assert_error(400, "invalid_email_change_token");
+    confirm(&h, &o.session, &"A".repeat(129)).assert_error(400, "token_invalid");
 
     h.clock.advance_secs(24 * 3600 + 1);
     // Sessions last longer than the link in this configuration? Log in again to be sure.
     let fresh = session_of(&h, "pat@example.test");
-    confirm(&h, &fresh, &token).assert_error(400, "invalid_email_change_token");
+    confirm(&h, &fresh, &token).assert_error(400, "token_invalid");
     assert_eq!(me(&h, &fresh).body["overseer"]["email"], "pat@example.test");
     assert_eq!(audit_count(&h, "overseer.email_changed"), 0);
 }
@@ -712,8 +762,7 @@ fn password_checks_count_in_the_log_ins_per_address_limit() {
         post(&h, "/v1/overseers/me/password", &o.session, wrong.clone())
             .assert_error(403, "wrong_password");
     }
-    post(&h, "/v1/overseers/me/password", &o.session, wrong)
-        .assert_error(429, "rate_limited");
+    post(&h, "/v1/overseers/me/password", &o.session, wrong).assert_error(429, "rate_limited");
     // The delete endpoint draws from the same budget, even with the right password.
     post(
         &h,

@@ -81,6 +81,11 @@ const BUDGETS: &[(&str, Budget)] = &[
     // Overseers
     ("overseers.register",          at_most(2, 1)),
     ("overseers.login",             at_most(2, 1)), // bcrypt needs the account row before the audit row
+    // Overseer e-mail verification and password reset (issue 12)
+    ("overseers.email_verification_send",     at_most(2, 0)), // session check, then one batch
+    ("overseers.email_verification_complete", at_most(2, 0)), // token read, then one batch
+    ("overseers.password_reset",              at_most(2, 0)), // the same for unknown addresses
+    ("overseers.password_reset_complete",     at_most(2, 0)), // bcrypt only after the token read
     ("overseers.logout",            at_most(3, 0)),
     ("overseers.me",                at_most(1, 0)),
     ("overseers.agents",            at_most(1, 0)),
@@ -469,6 +474,62 @@ fn drive(name: &str) -> Vec<Run> {
                     401,
                     Req::post("/v1/overseers/login").json(wrong),
                 ),
+            ]
+        }
+        "overseers.email_verification_send" => {
+            let o = h.overseer("o@example.test");
+            vec![r(
+                "ok",
+                202,
+                Req::post("/v1/overseers/email-verification").bearer(&o.session),
+            )]
+        }
+        "overseers.email_verification_complete" => {
+            h.overseer("o@example.test");
+            h.drain();
+            let token = h
+                .mail
+                .last("o@example.test", "email_verification")
+                .token("/verify-email")
+                .unwrap();
+            let path = "/v1/overseers/email-verification/complete";
+            vec![
+                r("ok", 200, Req::post(path).json(json!({"token": token}))),
+                r("used", 400, Req::post(path).json(json!({"token": token}))),
+            ]
+        }
+        "overseers.password_reset" => {
+            h.overseer("o@example.test");
+            let path = "/v1/overseers/password-reset";
+            vec![
+                r(
+                    "known",
+                    202,
+                    Req::post(path).json(json!({"email": "o@example.test"})),
+                ),
+                r(
+                    "unknown",
+                    202,
+                    Req::post(path).json(json!({"email": "x@example.test"})),
+                ),
+            ]
+        }
+        "overseers.password_reset_complete" => {
+            h.overseer("o@example.test");
+            h.send(
+                Req::post("/v1/overseers/password-reset").json(json!({"email": "o@example.test"})),
+            );
+            h.drain();
+            let token = h
+                .mail
+                .last("o@example.test", "password_reset")
+                .token("/reset-password")
+                .unwrap();
+            let path = "/v1/overseers/password-reset/complete";
+            let body = json!({"token": token, "password": "new horse staple"});
+            vec![
+                r("ok", 200, Req::post(path).json(body.clone())),
+                r("used", 400, Req::post(path).json(body)),
             ]
         }
         "overseers.logout" => {

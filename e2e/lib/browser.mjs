@@ -1,24 +1,31 @@
-// The browser plumbing shared by the journeys (browser*.test.mjs): headless Debian Chromium with
-// this machine's closed-network flags, a page that records console errors, page errors, failed,
-// refused and off-site requests, and the checks every journey makes (a clean page, labelled
-// controls, one h1, no horizontal overflow, keyboard reachability). Screenshots go to
-// $AGENT_ID_TEST_OUTPUT/screenshots (test-output/screenshots by default).
+// Helpers shared by the browser journeys (e2e/browser*.test.mjs): headless Debian Chromium driven
+// by playwright-core, a page that records everything that goes wrong, and the checks every journey
+// makes (no console errors, labelled controls, keyboard path, phone width). Moved here from
+// browser.test.mjs unchanged so that each slice's journey can live in its own file.
 
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { originFromEnv } from './agentid.mjs'
 
-export const BASE = originFromEnv('AGENT_ID_BASE_URL', { required: true })
-const OUT = join(process.env.AGENT_ID_TEST_OUTPUT || fileURLToPath(new URL('../../test-output', import.meta.url)), 'screenshots')
+export const OUT = join(process.env.AGENT_ID_TEST_OUTPUT || fileURLToPath(new URL('../../test-output', import.meta.url)), 'screenshots')
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 // Flags for this machine's closed network (no background connections, no updates, no sync).
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
+export const PADDLE_JS = 'https://cdn.paddle.com/paddle/v2/paddle.js'
 
-/** Starts headless Chromium (and makes the screenshot directory). */
+/** Stands in for Paddle.js: records Initialize/Checkout.open; the test fires Paddle's events. */
+const PADDLE_RECORDER = `
+  window.__paddle = { environment: null, token: null, opens: [], callback: null };
+  window.Paddle = {
+    Environment: { set: (e) => { window.__paddle.environment = e } },
+    Initialize: (o) => { window.__paddle.token = o.token; window.__paddle.callback = o.eventCallback },
+    Checkout: { open: (o) => { window.__paddle.opens.push(JSON.parse(JSON.stringify(o))) } },
+  };`
+
+/** Headless Chromium with this machine's flags; screenshots go to {@link OUT}. */
 export async function launchBrowser () {
   mkdirSync(OUT, { recursive: true })
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30000 })
@@ -26,17 +33,15 @@ export async function launchBrowser () {
 
 /**
  * A fresh context and page that watches everything: console errors, page errors, failed and
- * refused (4xx/5xx) requests, and any attempt to leave the server's origin. `intercept(url)` may
- * answer an off-site URL itself (a route `fulfill` object); anything else off-site is refused.
+ * refused (4xx/5xx) requests, and any attempt to leave the server's origin.
  */
-export async function openPage (browser, { intercept = () => null } = {}) {
-  const context = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 } })
+export async function openPage (browser, base) {
+  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } })
   const seen = { consoleErrors: [], pageErrors: [], failed: [], refused: [], offsite: [], requests: [] }
   await context.route('**/*', async (route) => {
     const url = route.request().url()
-    if (url === BASE || url.startsWith(BASE + '/')) return route.continue()
-    const answer = intercept(url)
-    if (answer) return route.fulfill(answer)
+    if (url === base || url.startsWith(base + '/')) return route.continue()
+    if (url === PADDLE_JS) return route.fulfill({ status: 200, contentType: 'text/javascript', body: PADDLE_RECORDER })
     seen.offsite.push(url)
     return route.abort('blockedbyclient')
   })
@@ -53,15 +58,14 @@ export async function openPage (browser, { intercept = () => null } = {}) {
 }
 
 /**
- * The page stayed clean: no script errors, no network failures (but those containing one of
- * `ignoreFailed`), nothing fetched off-site, and the only refused requests are the API answers the
- * journey provoked on purpose (Chromium logs each as a "Failed to load resource" console error,
- * which are therefore matched one to one).
+ * The page stayed clean: no script errors, no network failures, nothing fetched off-site, and the
+ * only refused requests are the API answers the journey provoked on purpose (Chromium logs each
+ * as a "Failed to load resource" console error, which are therefore matched one to one).
  */
-export function assertClean (seen, expectedRefusals, { ignoreFailed = [] } = {}) {
+export function assertClean (seen, expectedRefusals) {
   assert.deepEqual(seen.pageErrors, [], 'uncaught errors in the page')
   assert.deepEqual(seen.offsite, [], 'requests outside the server origin')
-  assert.deepEqual(seen.failed.filter((f) => !ignoreFailed.some((i) => f.includes(i))), [], 'failed requests')
+  assert.deepEqual(seen.failed.filter((f) => !f.includes(PADDLE_JS)), [], 'failed requests')
   for (const r of seen.refused) {
     assert.ok(expectedRefusals.some((re) => re.test(r)), `unexpected refused request: ${r}`)
   }

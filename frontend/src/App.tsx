@@ -8,9 +8,11 @@ import { Clients } from './pages/Clients'
 import { Dashboard } from './pages/Dashboard'
 import { Docs } from './pages/Docs'
 import { Home } from './pages/Home'
+import { ForgotPassword, ResetPassword } from './pages/PasswordReset'
 import { ConfirmEmailChange, Settings } from './pages/Settings'
 import { NotFound, ShadowClaim } from './pages/ShadowClaim'
 import { BillingCancelled, BillingSuccess, Subscription } from './pages/Subscription'
+import { VerifyEmail } from './pages/VerifyEmail'
 
 const signedIn = (element: React.ReactNode) => <RequireAuth>{element}</RequireAuth>
 
@@ -21,6 +23,9 @@ export const routes: RouteObject[] = [{
     { path: '/docs', element: <Docs /> },
     { path: '/signup', element: <SignUp /> },
     { path: '/login', element: <LogIn /> },
+    { path: '/forgot-password', element: <ForgotPassword /> },
+    { path: '/reset-password', element: <ResetPassword /> },
+    { path: '/verify-email', element: <VerifyEmail /> },
     { path: '/dashboard', element: signedIn(<Dashboard />) },
     { path: '/clients', element: signedIn(<Clients />) },
     { path: '/subscription', element: signedIn(<Subscription />) },

@@ -109,6 +109,7 @@ impl Minted {
                 .map(overseer_sessions::summarise_user_agent)
                 .filter(|ua| !ua.is_empty()),
             ip: ctx.ip(),
+            epoch: self.record.epoch,
             created_at: self.record.created_at,
             expires_at: self.record.expires_at,
         }))

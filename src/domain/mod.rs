@@ -8,6 +8,7 @@ pub mod challenge;
 pub mod claims;
 pub mod client;
 pub mod client_keys;
+pub mod email_token;
 pub mod enforcement;
 pub mod ids;
 pub mod overseer;

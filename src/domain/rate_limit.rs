@@ -36,10 +36,18 @@ pub enum Bucket {
     IntrospectIp,
     /// Authorization attempts, per authenticated agent (bounds refusals and their history rows).
     AuthorizeAgent,
+    /// Re-sending the verification e-mail, per overseer.
+    EmailVerificationSend,
+    /// Password-reset requests, per IP.
+    PasswordReset,
+    /// Password-reset requests, per address (hashed into the key like every subject).
+    PasswordResetEmail,
+    /// Completing an e-mailed link (verification, reset), per IP.
+    EmailToken,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 16] = [
+    const ALL: [Bucket; 20] = [
         Bucket::AgentRegister,
         Bucket::AgentLogin,
         Bucket::AgentLoginAgent,
@@ -56,6 +64,10 @@ impl Bucket {
         Bucket::Introspect,
         Bucket::IntrospectIp,
         Bucket::AuthorizeAgent,
+        Bucket::EmailVerificationSend,
+        Bucket::PasswordReset,
+        Bucket::PasswordResetEmail,
+        Bucket::EmailToken,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -76,6 +88,10 @@ impl Bucket {
             Bucket::Introspect => "introspect",
             Bucket::IntrospectIp => "introspect_ip",
             Bucket::AuthorizeAgent => "authorize_agent",
+            Bucket::EmailVerificationSend => "email_verification_send",
+            Bucket::PasswordReset => "password_reset",
+            Bucket::PasswordResetEmail => "password_reset_email",
+            Bucket::EmailToken => "email_token",
         }
     }
 
@@ -102,6 +118,11 @@ impl Bucket {
             Bucket::Introspect => (600, 60),
             Bucket::IntrospectIp => (1200, 60),
             Bucket::AuthorizeAgent => (30, 60),
+            // Every send is an e-mail to a real mailbox: a few an hour is plenty for people.
+            Bucket::EmailVerificationSend => (5, 3600),
+            Bucket::PasswordReset => (20, 3600),
+            Bucket::PasswordResetEmail => (5, 3600),
+            Bucket::EmailToken => (30, 600),
         };
         Limit { count, window_secs }
     }

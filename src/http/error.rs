@@ -54,9 +54,13 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    /// An e-mailed one-time link that is unknown, used, expired, superseded or malformed.
+    TokenInvalid,
+    /// `REQUIRE_VERIFIED_EMAIL` is on and the overseer's address is not verified.
+    EmailNotVerified,
+    EmailAlreadyVerified,
     // Account settings (issue 12)
     WrongPassword,
-    InvalidEmailChangeToken,
     SessionNotFound,
     InternalError,
     ConfigurationError,
@@ -107,9 +111,11 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TokenInvalid => "token_invalid",
+            ErrorCode::EmailNotVerified => "email_not_verified",
+            ErrorCode::EmailAlreadyVerified => "email_already_verified",
             // Account settings (issue 12)
             ErrorCode::WrongPassword => "wrong_password",
-            ErrorCode::InvalidEmailChangeToken => "invalid_email_change_token",
             ErrorCode::SessionNotFound => "session_not_found",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ConfigurationError => "configuration_error",
@@ -132,7 +138,8 @@ impl ErrorCode {
             | ErrorCode::InvalidTier
             | ErrorCode::NoSubscription
             | ErrorCode::MissingSignature
-            | ErrorCode::InvalidPayload => StatusCode::BAD_REQUEST,
+            | ErrorCode::InvalidPayload
+            | ErrorCode::TokenInvalid => StatusCode::BAD_REQUEST,
             ErrorCode::AuthenticationRequired
             | ErrorCode::InvalidSession
             | ErrorCode::InvalidDpopProof
@@ -144,7 +151,8 @@ impl ErrorCode {
             | ErrorCode::CsrfCheckFailed
             | ErrorCode::ChallengeMismatch
             | ErrorCode::OverseerMismatch
-            | ErrorCode::TierLimitReached => StatusCode::FORBIDDEN,
+            | ErrorCode::TierLimitReached
+            | ErrorCode::EmailNotVerified => StatusCode::FORBIDDEN,
             ErrorCode::NotFound
             | ErrorCode::AgentNotFound
             | ErrorCode::ChallengeNotFound
@@ -156,12 +164,12 @@ impl ErrorCode {
             | ErrorCode::EmailTaken
             | ErrorCode::AlreadyClaimed
             | ErrorCode::AlreadyBlocked
-            | ErrorCode::AlreadySubscribed => StatusCode::CONFLICT,
+            | ErrorCode::AlreadySubscribed
+            | ErrorCode::EmailAlreadyVerified => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             // Account settings (issue 12)
-            ErrorCode::InvalidEmailChangeToken => StatusCode::BAD_REQUEST,
             ErrorCode::WrongPassword => StatusCode::FORBIDDEN,
             ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,

@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod dev_log;
 pub mod mailer;
 pub mod resend;
+pub mod templates;
 
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
@@ -83,7 +84,9 @@ pub struct Message {
 }
 
 /// The outbox INSERT of `msg`, for the caller's batch, and its delivery queued for after the
-/// response. If the batch does not commit, the queued delivery finds no row and sends nothing.
+/// response. If the batch does not commit (or a guard the caller attached with
+/// [`Statement::only_if`] kept the row out), the queued delivery finds no row and sends
+/// nothing.
 pub fn enqueue(ctx: &Ctx<'_>, msg: &Message) -> Result<Statement, RandomError> {
     let id = uuid_v4(ctx.rng())?;
     let insert = outbox::insert(&id, msg, ctx.now_ms);

@@ -163,7 +163,7 @@ pub async fn request_email_change(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 fn invalid_token() -> ApiError {
     ApiError::new(
-        ErrorCode::InvalidEmailChangeToken,
+        ErrorCode::TokenInvalid,
         "The link is invalid, used or expired",
     )
 }
@@ -228,6 +228,7 @@ pub async fn confirm_email_change(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let mut overseer = s.overseer;
     overseer.email = Some(pending.email);
+    overseer.email_verified_at = Some(ctx.now_ms);
     overseer.updated_at = ctx.now_ms;
     Ok(Reply::ok(
         &serde_json::json!({ "overseer": view(&overseer) }),

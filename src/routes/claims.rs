@@ -79,6 +79,7 @@ struct Initiated<'a> {
 pub async fn initiate(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
+    crate::routes::email_verification::require_verified(ctx, &s.overseer)?;
     let agent_id = body.req_uuid("agent_id")?;
     if !agents::exists(ctx.db(), &agent_id).await? {
         return Err(ClaimError::AgentNotFound.into());

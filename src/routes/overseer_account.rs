@@ -103,6 +103,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         session_epoch: 0,
         created_at: ctx.now_ms,
         updated_at: ctx.now_ms,
+        email_verified_at: None,
     };
     let hash = password::hash(ctx.rng(), password, ctx.config.bcrypt_cost)?;
     let stamp = ctx.stamp();
@@ -112,6 +113,11 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     batch.push(own_event("overseer.registered", &row.id).insert(&stamp));
     batch.push(own_event("overseer.login", &row.id).insert(&stamp));
     batch.push(minted.index(ctx)?);
+    batch.extend(crate::routes::email_verification::send_link(
+        ctx,
+        &row.id,
+        row.email.as_deref().unwrap_or(""),
+    )?);
     match batch.run(ctx.db()).await {
         Ok(_) => {}
         Err(e) if e.is_unique_violation() => return Err(email_taken()),
@@ -214,6 +220,9 @@ struct MeOverseer<'a> {
     paddle_customer_id: Option<&'a str>,
     paddle_subscription_id: Option<&'a str>,
     subscription: SubscriptionView,
+    /// Whether the current address was proved by its e-mailed link (issue 12).
+    email_verified: bool,
+    email_verified_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -245,6 +254,8 @@ pub async fn me(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 .filter(|c| c.status != "canceled")
                 .map(|c: &SubscriptionRow| c.id.as_str()),
             subscription,
+            email_verified: s.overseer.email_verified_at.is_some(),
+            email_verified_at: s.overseer.email_verified_at.map(rfc3339_ms),
         },
     }))
 }

@@ -131,6 +131,7 @@ struct Checkout {
 pub async fn upgrade(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
+    crate::routes::email_verification::require_verified(ctx, &s.overseer)?;
     let tier = target_tier(&body)?;
     let paddle = &ctx.config.paddle;
     let price_id = paddle

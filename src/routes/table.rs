@@ -15,9 +15,9 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    account_data, account_sessions, account_settings, agents, claims, clients, oauth, openapi,
-    overseen, overseer_account, registration, rotation, service, shadow_claims, subscriptions,
-    webhooks,
+    account_data, account_sessions, account_settings, agents, claims, clients, email_verification,
+    oauth, openapi, overseen, overseer_account, password_reset, registration, rotation, service,
+    shadow_claims, subscriptions, webhooks,
 };
 
 /// A handler's answer, boxed so that every handler has one type.
@@ -286,6 +286,29 @@ pub static ENDPOINTS: &[Endpoint] = &[
         name: "overseers.login", at: &[(POST, "/v1/overseers/login")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::login),
+    },
+    // Overseer e-mail verification and password reset (issue 12)
+    Endpoint {
+        name: "overseers.email_verification_send", at: &[(POST, "/v1/overseers/email-verification")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(email_verification::resend),
+    },
+    Endpoint {
+        name: "overseers.email_verification_complete",
+        at: &[(POST, "/v1/overseers/email-verification/complete")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(email_verification::complete),
+    },
+    Endpoint {
+        name: "overseers.password_reset", at: &[(POST, "/v1/overseers/password-reset")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(password_reset::request),
+    },
+    Endpoint {
+        name: "overseers.password_reset_complete",
+        at: &[(POST, "/v1/overseers/password-reset/complete")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(password_reset::complete),
     },
     Endpoint {
         name: "overseers.logout", at: &[(POST, "/v1/overseers/logout")],

@@ -33,6 +33,7 @@ pub mod memory;
 pub mod meter;
 pub mod outbox;
 pub mod overseer_sessions;
+pub mod overseer_tokens;
 pub mod overseers;
 pub mod oversights;
 pub mod pools;

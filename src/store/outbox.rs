@@ -28,12 +28,13 @@ impl Pending {
     }
 }
 
-/// The outbox INSERT of a new message, due now.
+/// The outbox INSERT of a new message, due now. An `INSERT … SELECT` without `WHERE`, so a
+/// caller can guard it ([`Statement::only_if`]): "send only if the change happened".
 pub fn insert(id: &str, msg: &Message, now_ms: i64) -> Statement {
     stmt!(
         "INSERT INTO mail_outbox (id, kind, overseer_id, recipient, subject, body_text, body_html, \
            status, attempts, next_attempt_at, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8",
         id,
         msg.kind.as_str(),
         msg.overseer_id.as_deref(),

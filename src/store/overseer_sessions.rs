@@ -25,6 +25,8 @@ pub struct NewIndexed<'a> {
     pub overseer_id: &'a str,
     pub user_agent: Option<&'a str>,
     pub ip: Option<&'a str>,
+    /// The account's session epoch the session was made in.
+    pub epoch: i64,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -44,13 +46,14 @@ pub fn summarise_user_agent(user_agent: &str) -> &str {
 
 pub fn insert(s: &NewIndexed<'_>) -> Statement {
     stmt!(
-        "INSERT INTO overseer_sessions (id, token_hash, overseer_id, user_agent, ip, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO overseer_sessions (id, token_hash, overseer_id, user_agent, ip, epoch, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         s.id,
         s.token_hash,
         s.overseer_id,
         s.user_agent,
         s.ip,
+        s.epoch,
         s.created_at,
         s.expires_at
     )
@@ -73,12 +76,15 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
-/// The overseer's unexpired sessions, newest first (rows of [`SessionRow`]). A session lasts
-/// `SESSION_TTL_SECS`, so the list is as long as the log-ins of that window.
+/// The overseer's live sessions, newest first (rows of [`SessionRow`]): unexpired, and made in
+/// the account's current epoch (a password reset or a logout everywhere ended the others). A
+/// session lasts `SESSION_TTL_SECS`, so the list is as long as the log-ins of that window.
 pub fn list(overseer_id: &str, now_ms: i64) -> Statement {
     stmt!(
-        "SELECT id, token_hash, user_agent, ip, created_at, expires_at FROM overseer_sessions \
-         WHERE overseer_id = ?1 AND expires_at > ?2 ORDER BY created_at DESC, id",
+        "SELECT s.id, s.token_hash, s.user_agent, s.ip, s.created_at, s.expires_at \
+         FROM overseer_sessions s JOIN overseers o ON o.id = s.overseer_id \
+         WHERE s.overseer_id = ?1 AND s.expires_at > ?2 AND s.epoch = o.session_epoch \
+         ORDER BY s.created_at DESC, s.id",
         overseer_id,
         now_ms
     )

@@ -28,12 +28,15 @@ pub struct OverseerRow {
     pub session_epoch: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the current address was proved (e-mail verification); `None`: not verified.
+    #[serde(default)]
+    pub email_verified_at: Option<i64>,
 }
 
 impl OverseerRow {
     pub const COLUMNS: &'static str =
         "id, name, email, paddle_customer_id, current_subscription_id, \
-         session_epoch, created_at, updated_at";
+         session_epoch, created_at, updated_at, email_verified_at";
 }
 
 /// An account and its password hash, for the log-in check only.

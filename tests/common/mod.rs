@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod mail;
 pub mod oauth;
 pub mod paddle;
 
@@ -49,6 +50,8 @@ pub struct Harness {
     pub db: Rc<SqliteDb>,
     pub kv: Rc<MemoryKv>,
     pub paddle: Rc<FakePaddle>,
+    /// The fake Resend API the App's real Resend mailer sends to.
+    pub mail: Rc<mail::FakeResend>,
     /// One record per answered request: route, status, storage round trips.
     pub metrics: Rc<Recording>,
 }
@@ -134,6 +137,9 @@ pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("PADDLE_PRICE_ID_PRO", PRICE_PRO),
         ("PADDLE_PRICE_ID_PREMIUM", PRICE_PREMIUM),
         ("PADDLE_PRICE_ID_SHADOW", PRICE_SHADOW),
+        ("MAIL_PROVIDER", "resend"),
+        ("MAIL_API_KEY", mail::MAIL_API_KEY),
+        ("MAIL_FROM", mail::MAIL_FROM),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -170,6 +176,11 @@ impl Harness {
         let kv = Rc::new(MemoryKv::new(clock.clone()));
         let paddle = Rc::new(FakePaddle::default());
         let metrics = Rc::new(Recording::default());
+        let fake_resend = Rc::new(mail::FakeResend::default());
+        let mailer = config
+            .as_ref()
+            .ok()
+            .map(|c| agent_id::mail::mailer_for(&c.mail, fake_resend.clone()));
         let app = App::new(
             config,
             clock.clone(),
@@ -179,12 +190,17 @@ impl Harness {
         )
         .with_paddle(paddle.clone())
         .with_metrics(metrics.clone());
+        let app = match mailer {
+            Some(m) => app.with_mailer(m),
+            None => app,
+        };
         Self {
             app,
             clock,
             db,
             kv,
             paddle,
+            mail: fake_resend,
             metrics,
         }
     }

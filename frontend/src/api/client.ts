@@ -4,6 +4,7 @@ import type {
   AccountDeleted, AccountSession, AuditEvent, BillingConfig, BlockedClient, Checkout, ClaimChallenge, ClaimStatus, Client,
   Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
 } from './types'
+import type { EmailVerification } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
 export class ApiError extends Error {
@@ -139,4 +140,22 @@ export const api = {
     request<ShadowChallenge>('POST', `/v1/agents/malice/${enc(agentId)}`, undefined, { anonymous: true }),
   maliceStatus: (challengeId: string) =>
     request<ShadowStatus>('GET', `/v1/agents/malice/status/${enc(challengeId)}`, undefined, { anonymous: true }),
+}
+
+// --- Mail (issue 12): e-mail verification and password reset ---
+export const mailApi = {
+  /** The session's address and whether it is verified (fields of `GET /v1/overseers/me`). */
+  verification: () => request<{ overseer: EmailVerification }>('GET', '/v1/overseers/me'),
+  /** Sends a new verification link to the session's address. */
+  resendVerification: () => request<{ message: string }>('POST', '/v1/overseers/email-verification'),
+  /** Completes verification with the token of the e-mailed link (no session needed). */
+  verify: (token: string) =>
+    request<{ email_verified: boolean, email_verified_at: string }>(
+      'POST', '/v1/overseers/email-verification/complete', { token }, { anonymous: true }),
+  /** Asks for a reset link; the answer is the same whether or not the address has an account. */
+  requestReset: (email: string) =>
+    request<{ message: string }>('POST', '/v1/overseers/password-reset', { email }, { anonymous: true }),
+  /** Sets a new password with the token of the e-mailed link; every session ends. */
+  completeReset: (token: string, password: string) =>
+    request<{ message: string }>('POST', '/v1/overseers/password-reset/complete', { token, password }, { anonymous: true }),
 }

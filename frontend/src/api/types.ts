@@ -165,6 +165,15 @@ export interface ShadowStatus {
   paddle_client_token?: string | null
 }
 
+// --- Mail (issue 12): e-mail verification and password reset ---
+
+/** The verification state `GET /v1/overseers/me` adds to the overseer. */
+export interface EmailVerification {
+  email: string
+  email_verified: boolean
+  email_verified_at: Timestamp | null
+}
+
 // --- Account settings (issue 12): sessions, e-mail change, export, deletion ---
 
 /** A session of the signed-in overseer (never its token). */

@@ -13,9 +13,11 @@ const MESSAGES: Record<string, string> = {
   agent_not_found: 'No agent with this id.',
   network_error: 'The server could not be reached. Check your connection and try again.',
   configuration_error: 'This feature is not configured on this server.',
+  token_invalid: 'This link is invalid, already used or expired. Ask for a new one.',
+  email_not_verified: 'Verify your e-mail address first: use the link we sent you (or send a new one from the dashboard).',
+  email_already_verified: 'Your e-mail address is already verified.',
   // Account settings (issue 12)
   wrong_password: 'That is not your current password.',
-  invalid_email_change_token: 'This link is invalid, already used or expired. Ask for a new one on the Settings page.',
   session_not_found: 'That session has already ended.',
 }
 

@@ -56,6 +56,7 @@ export function LogIn () {
         {error && <div id="login-error" className="notice error" role="alert">{error}</div>}
         <button type="submit" disabled={busy || !email || !password}>{busy ? 'Logging in…' : 'Log in'}</button>
       </form>
+      <p><Link to="/forgot-password">Forgot password?</Link></p>
       <p>No account yet? <Link to="/signup">Sign up</Link></p>
     </section>
   )

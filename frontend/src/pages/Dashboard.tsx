@@ -9,6 +9,7 @@ import { ErrorNotice, Loading, Notice } from '../components/Notice'
 import { formatDate, formatUse, hasRoom } from '../lib/format'
 import { useAction, useLoad } from '../lib/useAsync'
 import { ClaimAgent } from './ClaimAgent'
+import { EmailVerificationStatus } from './VerifyEmail'
 
 export function Dashboard () {
   const { state } = useAuth()
@@ -25,6 +26,7 @@ export function Dashboard () {
     <>
       <h1>Dashboard</h1>
       {welcome && <Notice kind="success">Welcome to agent-id. Choose a tier on the <Link to="/subscription">Subscription</Link> page to claim agents.</Notice>}
+      <EmailVerificationStatus />
       <ErrorNotice error={load.error} />
       {usage && (
         <section className="stats" aria-label="Tier use">

@@ -119,7 +119,7 @@ describe('Settings: e-mail', () => {
 
   it('explains a used or expired link', async () => {
     const accounts = accountServer({ signedIn: true })
-    accounts.server.on('POST', '/v1/overseers/me/email/confirm', apiError(400, 'invalid_email_change_token'))
+    accounts.server.on('POST', '/v1/overseers/me/email/confirm', apiError(400, 'token_invalid'))
     render(
       <AuthProvider>
         <MemoryRouter initialEntries={['/settings/email?token=used']}>

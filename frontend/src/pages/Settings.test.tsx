@@ -7,6 +7,9 @@ import { accountServer, ada, ADA_PASSWORD, freeSubscription } from '../test/acco
 import { apiError, ok } from '../test/fakeServer'
 import { ConfirmEmailChange, describeAgent, Settings } from './Settings'
 
+// Typing through several forms takes a while on a loaded machine; the default 5 s is too tight.
+vi.setConfig({ testTimeout: 20_000 })
+
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0'
 const SAFARI = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Version/18.0 Mobile/15E148 Safari/604.1'
 

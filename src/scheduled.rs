@@ -43,6 +43,7 @@ pub async fn run(
     let (sent, gave_up) = retry_mail(services, now_ms).await?;
     report.push(("mail_sent", sent));
     report.push(("mail_failed", gave_up));
+    report.extend(purge_mail(services.db.as_ref(), now_ms).await?);
     let retention = config.map_or(Retention::DEFAULT, Retention::of);
     report.extend(purge_expired(services.db.as_ref(), now_ms, retention).await?);
     Ok(report)
@@ -118,6 +119,25 @@ async fn retry_mail(services: &Services, now_ms: i64) -> Result<(u64, u64), Stor
         }
     }
     Ok((sent, gave_up))
+}
+
+/// Sent and given-up outbox rows are kept this long (delivery records for support).
+const MAIL_RECORD_MS: i64 = 30 * DAY_MS;
+
+/// Step 3b: e-mailed tokens a day past their expiry and outbox rows past [`MAIL_RECORD_MS`].
+async fn purge_mail(db: &dyn Db, now_ms: i64) -> Result<Report, StoreError> {
+    let tokens = db
+        .run(crate::store::overseer_tokens::purge_expired(
+            now_ms - DAY_MS,
+        ))
+        .await?;
+    let outbox = db
+        .run(crate::store::outbox::purge_done(now_ms - MAIL_RECORD_MS))
+        .await?;
+    Ok(vec![
+        ("email_tokens", tokens.changes),
+        ("mail_outbox", outbox.changes),
+    ])
 }
 
 /// How long history is kept, in days (configuration; defaults when it is unusable).

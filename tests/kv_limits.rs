@@ -94,6 +94,8 @@ fn harness_with(
         db,
         kv,
         paddle,
+        // No mailer wired: these tests send no mail.
+        mail: Rc::default(),
         metrics,
     }
 }

@@ -445,3 +445,35 @@ fn mail_settings_are_validated() {
     h.send(Req::get("/health"))
         .assert_error(503, "configuration_error");
 }
+
+#[test]
+fn the_cron_job_purges_expired_tokens_and_old_delivery_records() {
+    let h = Harness::new();
+    h.overseer("old@example.com");
+    h.drain();
+    let run = |h: &Harness| {
+        use agent_id::clock::Clock;
+        futures::executor::block_on(agent_id::scheduled::run(
+            &h.app.services,
+            h.app.config.as_ref(),
+            h.clock.now_ms(),
+        ))
+        .unwrap()
+    };
+    h.clock.advance_secs(24 * 3600);
+    run(&h);
+    assert_eq!(
+        h.count("SELECT COUNT(*) AS n FROM overseer_tokens"),
+        1,
+        "expired, kept a day"
+    );
+    h.clock.advance_secs(24 * 3600 + 1);
+    let report = run(&h);
+    assert!(report.contains(&("email_tokens", 1)), "{report:?}");
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM overseer_tokens"), 0);
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM mail_outbox"), 1);
+    h.clock.advance_secs(28 * 24 * 3600);
+    let report = run(&h);
+    assert!(report.contains(&("mail_outbox", 1)), "{report:?}");
+    assert_eq!(h.count("SELECT COUNT(*) AS n FROM mail_outbox"), 0);
+}

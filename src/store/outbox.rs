@@ -131,3 +131,13 @@ pub async fn due(db: &dyn Db, now_ms: i64, limit: i64) -> Result<Vec<Pending>, S
         })
         .collect()
 }
+
+/// Deletes up to 500 messages sent or given up before `cutoff` (the cron job; their bodies are
+/// already blank, the row is only the delivery record).
+pub fn purge_done(cutoff: i64) -> Statement {
+    stmt!(
+        "DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox \
+         WHERE status IN ('sent','failed') AND created_at < ?1 LIMIT 500)",
+        cutoff
+    )
+}

@@ -162,7 +162,7 @@ impl JsonPost for FakeResend {
         if to.len() != 1 || !to.iter().all(|a| is_address(a)) {
             return Ok(self.refuse(format!("to must be one valid address: {to:?}")));
         }
-        if !str_of("subject").is_some_and(|s| !s.trim().is_empty()) {
+        if str_of("subject").is_none_or(|s| s.trim().is_empty()) {
             return Ok(self.refuse("subject is missing".into()));
         }
         let (Some(text), Some(html)) = (str_of("text"), str_of("html")) else {

@@ -47,6 +47,8 @@ test('overseer: settings: sessions, password change, export, account deletion', 
     await shot(page, 'settings')
     await list.getByRole('button', { name: /^End session:/ }).click()
     await page.getByRole('status').filter({ hasText: /^Signed out / }).waitFor()
+    // The list is read again after the notice: wait for the ended session to leave it.
+    await list.getByRole('listitem').nth(1).waitFor({ state: 'detached' })
     assert.equal(await list.getByRole('listitem').count(), 1)
     const refused = await http(BASE + '/v1/overseers/me', { headers: { authorization: `Bearer ${otherSession}` } })
     assert.equal(refused.status, 401)

@@ -181,9 +181,10 @@ function DeleteAccount () {
   const [understood, setUnderstood] = useState(false)
   const remove = useAction(async () => {
     await api.deleteAccount(password)
-    // The server ended every session; the local state follows.
-    await logout()
+    // Leave the signed-in page first (else it would send the now signed-out browser to log in),
+    // then drop the local state: the server already ended every session.
     navigate('/', { replace: true, state: { accountDeleted: true } })
+    await logout()
   })
   const submit = (e: FormEvent) => {
     e.preventDefault()

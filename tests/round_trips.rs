@@ -96,6 +96,15 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("overseers.me",                at_most(1, 0)),
     ("overseers.agents",            at_most(1, 0)),
     ("overseers.audit",             at_most(1, 0)),
+    // Overseer account settings (issue 12)
+    ("account.change_password",     at_most(2, 0)), // the hash read with the session check
+    ("account.change_email",        at_most(3, 0)), // + the address's uniqueness
+    ("account.confirm_email",       at_most(3, 0)), // + uniqueness again at completion
+    ("account.sessions",            at_most(1, 0)),
+    ("account.end_other_sessions",  at_most(2, 0)), // KV deletes run after the answer
+    ("account.end_session",         at_most(2, 0)),
+    ("account.export",              at_most(1, 0)), // seven reads in the session check's batch
+    ("account.delete",              at_most(3, 0)), // + the FREE tier's limits for the declaims
     // Subscriptions and billing
     ("subscriptions.tiers",         at_most(1, 0)),
     ("subscriptions.me",            at_most(3, 0)),
@@ -632,6 +641,97 @@ fn drive(name: &str) -> Vec<Run> {
                 .header("paddle-signature", &sig)
                 .raw("application/json", body.into_bytes());
             vec![activated, r("payment failed", 200, req)]
+        }
+        "account.change_password" => {
+            let o = h.overseer("o@example.test");
+            let path = "/v1/overseers/me/password";
+            let ok = json!({"current_password": "correct horse", "new_password": "new horse!"});
+            let wrong = json!({"current_password": "wrong horse", "new_password": "new horse!"});
+            vec![
+                r(
+                    "wrong password",
+                    403,
+                    Req::post(path).bearer(&o.session).json(wrong),
+                ),
+                r("ok", 200, Req::post(path).bearer(&o.session).json(ok)),
+            ]
+        }
+        "account.change_email" | "account.confirm_email" => {
+            let o = h.overseer("o@example.test");
+            let body = json!({"new_email": "new@example.test", "password": "correct horse"});
+            let ask = Req::post("/v1/overseers/me/email")
+                .bearer(&o.session)
+                .json(body);
+            if name == "account.change_email" {
+                return vec![r("ok", 202, ask)];
+            }
+            assert_eq!(h.send(ask).status, 202);
+            let text = h.sql(
+                "SELECT body_text FROM mail_outbox WHERE kind = 'email_change'",
+                vec![],
+            );
+            let text = text.rows[0]["body_text"].as_str().unwrap().to_owned();
+            let token = text.split("token=").nth(1).unwrap();
+            let token = token.split_whitespace().next().unwrap();
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/overseers/me/email/confirm")
+                    .bearer(&o.session)
+                    .json(json!({"token": token})),
+            )]
+        }
+        "account.sessions" | "account.end_other_sessions" | "account.end_session" => {
+            let o = h.overseer("o@example.test");
+            let login = json!({"email": "o@example.test", "password": "correct horse"});
+            assert_eq!(
+                h.send(Req::post("/v1/overseers/login").json(login)).status,
+                200
+            );
+            h.clock.advance_secs(2);
+            let list = Req::get("/v1/overseers/me/sessions").bearer(&o.session);
+            let req = match name {
+                "account.sessions" => return vec![r("ok", 200, list)],
+                "account.end_other_sessions" => {
+                    Req::new(Method::DELETE, "/v1/overseers/me/sessions").bearer(&o.session)
+                }
+                _ => {
+                    let all = h.send(Req::get("/v1/overseers/me/sessions").bearer(&o.session));
+                    let other = all.body["sessions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|s| s["current"] == false)
+                        .unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    Req::new(
+                        Method::DELETE,
+                        &format!("/v1/overseers/me/sessions/{other}"),
+                    )
+                    .bearer(&o.session)
+                }
+            };
+            vec![r("ok", 200, req)]
+        }
+        "account.export" => {
+            let (o, _) = h.overseer_with_agent("BASIC");
+            vec![r(
+                "ok",
+                200,
+                Req::get("/v1/overseers/me/export").bearer(&o.session),
+            )]
+        }
+        "account.delete" => {
+            let (o, _) = h.overseer_with_agent("BASIC");
+            vec![r(
+                "agent and subscription",
+                200,
+                Req::post("/v1/overseers/me/delete")
+                    .bearer(&o.session)
+                    .json(json!({"password": "correct horse"})),
+            )]
         }
         other => panic!("no driver for the endpoint {other}: add one to `drive`"),
     }

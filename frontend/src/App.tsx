@@ -10,6 +10,7 @@ import { Dashboard } from './pages/Dashboard'
 import { Docs } from './pages/Docs'
 import { Home } from './pages/Home'
 import { ForgotPassword, ResetPassword } from './pages/PasswordReset'
+import { ConfirmEmailChange, Settings } from './pages/Settings'
 import { NotFound, ShadowClaim } from './pages/ShadowClaim'
 import { BillingCancelled, BillingSuccess, Subscription } from './pages/Subscription'
 import { VerifyEmail } from './pages/VerifyEmail'
@@ -33,6 +34,8 @@ export const routes: RouteObject[] = [{
     { path: '/billing/success', element: signedIn(<BillingSuccess />) },
     { path: '/billing/cancelled', element: signedIn(<BillingCancelled />) },
     { path: '/activity', element: signedIn(<Activity />) },
+    { path: '/settings', element: signedIn(<Settings />) },
+    { path: '/settings/email', element: signedIn(<ConfirmEmailChange />) },
     { path: '/malice/:agentId', element: <ShadowClaim /> },
     { path: '*', element: <NotFound /> },
   ],

@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
-use crate::domain::ids::{opaque_token, sha256_hex};
+use crate::domain::ids::{opaque_token, sha256_hex, uuid_v4};
 use crate::domain::overseer::OverseerRow;
 use crate::http::error::Challenge;
 use crate::http::{ApiError, Credential, ErrorCode, Request, Sent, MAX_CREDENTIAL_HEADER_BYTES};
 use crate::store::agents::SessionAgent;
 use crate::store::batch::{Batch, Outcomes};
 use crate::store::overseers::SessionOverseer;
-use crate::store::{agents, kv_ttl, markers, overseers, Namespace};
+use crate::store::{agents, kv_ttl, markers, overseer_sessions, overseers, Namespace, Statement};
 
 /// Which kind of account a session belongs to; sessions never cross kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,29 +59,80 @@ pub async fn create(
     account_id: &str,
     epoch: i64,
 ) -> Result<NewSession, ApiError> {
+    mint(ctx, kind, account_id, epoch)?.store(ctx).await
+}
+
+/// A session drawn but not yet stored: overseer log-ins index it in their own D1 batch
+/// ([`Minted::index`]) before [`Minted::store`] writes the KV record, so the index costs no
+/// round trip of its own.
+#[derive(Debug)]
+pub struct Minted {
+    session_id: String,
+    token_hash: String,
+    record: Record,
+}
+
+/// Draws a session id for an account at its current epoch.
+pub fn mint(
+    ctx: &Ctx<'_>,
+    kind: AccountKind,
+    account_id: &str,
+    epoch: i64,
+) -> Result<Minted, ApiError> {
     let session_id = opaque_token(ctx.rng())?;
     let ttl = ctx.config.session_ttl_secs;
-    let record = Record {
-        kind,
-        id: account_id.to_owned(),
-        epoch,
-        created_at: ctx.now_ms,
-        expires_at: ctx.now_ms + ttl * 1000,
-    };
-    let value = serde_json::to_string(&record).map_err(ApiError::internal)?;
-    ctx.services
-        .kv
-        .put(
-            Namespace::Sessions,
-            &kv_key(&sha256_hex(&session_id)),
-            &value,
-            kv_ttl(ttl),
-        )
-        .await?;
-    Ok(NewSession {
+    Ok(Minted {
+        token_hash: sha256_hex(&session_id),
         session_id,
-        expires_in: ttl,
+        record: Record {
+            kind,
+            id: account_id.to_owned(),
+            epoch,
+            created_at: ctx.now_ms,
+            expires_at: ctx.now_ms + ttl * 1000,
+        },
     })
+}
+
+impl Minted {
+    /// The INSERT of this session's row in the overseer sessions index, with its public handle
+    /// and the request's user agent and IP.
+    pub fn index(&self, ctx: &Ctx<'_>) -> Result<Statement, ApiError> {
+        let handle = uuid_v4(ctx.rng())?;
+        Ok(overseer_sessions::insert(&overseer_sessions::NewIndexed {
+            id: &handle,
+            token_hash: &self.token_hash,
+            overseer_id: &self.record.id,
+            user_agent: ctx
+                .req
+                .header("user-agent")
+                .map(overseer_sessions::summarise_user_agent)
+                .filter(|ua| !ua.is_empty()),
+            ip: ctx.ip(),
+            epoch: self.record.epoch,
+            created_at: self.record.created_at,
+            expires_at: self.record.expires_at,
+        }))
+    }
+
+    /// Writes the KV record; the session works from now on.
+    pub async fn store(self, ctx: &Ctx<'_>) -> Result<NewSession, ApiError> {
+        let ttl = ctx.config.session_ttl_secs;
+        let value = serde_json::to_string(&self.record).map_err(ApiError::internal)?;
+        ctx.services
+            .kv
+            .put(
+                Namespace::Sessions,
+                &kv_key(&self.token_hash),
+                &value,
+                kv_ttl(ttl),
+            )
+            .await?;
+        Ok(NewSession {
+            session_id: self.session_id,
+            expires_in: ttl,
+        })
+    }
 }
 
 /// The Bearer credential of `Authorization`, or the 401 that its absence or shape deserves.
@@ -355,6 +406,25 @@ async fn load(ctx: &Ctx<'_>, token_hash: &str, challenge: Challenge) -> Result<R
         return Err(invalid_session(challenge));
     }
     Ok(record)
+}
+
+/// Removes the KV records of sessions already ended in D1 (their index rows are gone, which
+/// alone refuses them), after the response; a failure is only logged.
+pub fn forget(ctx: &Ctx<'_>, token_hashes: Vec<String>) {
+    if token_hashes.is_empty() {
+        return;
+    }
+    let kv = ctx.services.kv.clone();
+    let request_id = ctx.request_id.to_owned();
+    ctx.defer(async move {
+        for hash in token_hashes {
+            if let Err(e) = kv.delete(Namespace::Sessions, &kv_key(&hash)).await {
+                crate::log::warn(&serde_json::json!({
+                    "request_id": request_id, "task": "session_delete", "detail": e.to_string(),
+                }));
+            }
+        }
+    });
 }
 
 /// Logout: the D1 marker first (authoritative everywhere at once), then the KV entry after the

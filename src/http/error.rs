@@ -61,6 +61,9 @@ pub enum ErrorCode {
     /// `REQUIRE_VERIFIED_EMAIL` is on and the overseer's address is not verified.
     EmailNotVerified,
     EmailAlreadyVerified,
+    // Account settings (issue 12)
+    WrongPassword,
+    SessionNotFound,
     InternalError,
     ConfigurationError,
     /// The overseer has no Paddle customer yet, so there is no portal to open (issue 12).
@@ -120,6 +123,9 @@ impl ErrorCode {
             ErrorCode::TokenInvalid => "token_invalid",
             ErrorCode::EmailNotVerified => "email_not_verified",
             ErrorCode::EmailAlreadyVerified => "email_already_verified",
+            // Account settings (issue 12)
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::SessionNotFound => "session_not_found",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ConfigurationError => "configuration_error",
             ErrorCode::NoBillingCustomer => "no_billing_customer",
@@ -177,6 +183,9 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            // Account settings (issue 12)
+            ErrorCode::WrongPassword => StatusCode::FORBIDDEN,
+            ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ConfigurationError | ErrorCode::PaddleUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -1,6 +1,10 @@
 //! Handlers, one module per resource, and [`table`]: every endpoint with its path, policies and
 //! handler, which the App routes by.
 
+pub mod account_data;
+pub mod account_mail;
+pub mod account_sessions;
+pub mod account_settings;
 pub mod agents;
 pub mod billing_portal;
 pub mod claims;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::password;
-use crate::auth::session::{self, AccountKind};
+use crate::auth::session::{self, AccountKind, NewSession};
 use crate::ctx::Ctx;
 use crate::domain::ids::uuid_v4;
 use crate::domain::overseer::{self, AccountError, OverseenAgent, OverseerRow, OverseerView};
@@ -23,7 +23,7 @@ use crate::routes::rate_limit;
 use crate::store::audit::{self, Actor, Event, Subject};
 use crate::store::batch::Batch;
 use crate::store::subscriptions::SubscriptionRow;
-use crate::store::{overseers, oversights, subscriptions};
+use crate::store::{overseer_sessions, overseers, oversights, subscriptions};
 
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
@@ -47,7 +47,7 @@ impl From<AccountError> for ApiError {
 }
 
 /// An audit event by an overseer about its own account.
-fn own_event<'a>(kind: &'static str, overseer_id: &'a str) -> Event<'a> {
+pub(crate) fn own_event<'a>(kind: &'static str, overseer_id: &'a str) -> Event<'a> {
     Event::new(kind, Actor::Overseer(overseer_id))
         .subject(Subject::Overseer(overseer_id))
         .overseer(overseer_id)
@@ -61,18 +61,11 @@ struct Authenticated<'a> {
 }
 
 /// Answers a new session in the body and as the cookie.
-async fn signed_in(
-    ctx: &Ctx<'_>,
+pub(crate) fn signed_in(
     overseer: &OverseerRow,
+    session: &NewSession,
     status: StatusCode,
 ) -> Result<Reply, ApiError> {
-    let session = session::create(
-        ctx,
-        AccountKind::Overseer,
-        &overseer.id,
-        overseer.session_epoch,
-    )
-    .await?;
     let cookie = session::cookie(Some(&session.session_id), session.expires_in);
     let reply = Reply::success(
         status,
@@ -114,10 +107,12 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     };
     let hash = password::hash(ctx.rng(), password, ctx.config.bcrypt_cost)?;
     let stamp = ctx.stamp();
+    let minted = session::mint(ctx, AccountKind::Overseer, &row.id, row.session_epoch)?;
     let mut batch = Batch::new();
     batch.push(overseers::insert_human(&row, &hash));
     batch.push(own_event("overseer.registered", &row.id).insert(&stamp));
     batch.push(own_event("overseer.login", &row.id).insert(&stamp));
+    batch.push(minted.index(ctx)?);
     batch.extend(crate::routes::email_verification::send_link(
         ctx,
         &row.id,
@@ -134,7 +129,8 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         row.email.as_deref().unwrap_or(""),
         row.name.as_deref().unwrap_or(""),
     );
-    signed_in(ctx, &row, StatusCode::CREATED).await
+    let session = minted.store(ctx).await?;
+    signed_in(&row, &session, StatusCode::CREATED)
 }
 
 fn email_taken() -> ApiError {
@@ -167,9 +163,15 @@ pub async fn login(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .await?;
         return Err(invalid_credentials());
     }
-    ctx.audit(&own_event("overseer.login", &c.overseer.id))
-        .await?;
-    signed_in(ctx, &c.overseer, StatusCode::OK).await
+    // The audit row and the sessions index row share the log-in's second round trip.
+    let o = &c.overseer;
+    let minted = session::mint(ctx, AccountKind::Overseer, &o.id, o.session_epoch)?;
+    let mut batch = Batch::new();
+    batch.push(own_event("overseer.login", &o.id).insert(&ctx.stamp()));
+    batch.push(minted.index(ctx)?);
+    batch.run(ctx.db()).await?;
+    let session = minted.store(ctx).await?;
+    signed_in(o, &session, StatusCode::OK)
 }
 
 fn invalid_credentials() -> ApiError {
@@ -188,8 +190,18 @@ pub async fn logout(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let mut batch = Batch::new();
     batch.push(overseers::end_sessions(&s.overseer.id, ctx.now_ms));
+    let ended = batch.push(overseer_sessions::end_all(&s.overseer.id));
     batch.push(own_event("overseer.logout", &s.overseer.id).insert(&ctx.stamp()));
-    batch.run(ctx.db()).await?;
+    let mut out = batch.run(ctx.db()).await?;
+    let others: Vec<overseer_sessions::Ended> = out.take(ended).decode()?;
+    session::forget(
+        ctx,
+        others
+            .into_iter()
+            .map(|e| e.token_hash)
+            .filter(|h| *h != s.token_hash)
+            .collect(),
+    );
     session::revoke(ctx, &s.token_hash, s.expires_at_ms).await?;
     let cookie = session::cookie(None, 0);
     Ok(Reply::ok(&Message {

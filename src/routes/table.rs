@@ -15,8 +15,9 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    agents, claims, clients, email_verification, oauth, openapi, overseen, overseer_account,
-    password_reset, registration, rotation, service, shadow_claims, subscriptions, webhooks,
+    account_data, account_sessions, account_settings, agents, claims, clients, email_verification,
+    oauth, openapi, overseen, overseer_account, password_reset, registration, rotation, service,
+    shadow_claims, subscriptions, webhooks,
 };
 
 /// A handler's answer, boxed so that every handler has one type.
@@ -350,6 +351,51 @@ pub static ENDPOINTS: &[Endpoint] = &[
         name: "overseers.audit", at: &[(GET, "/v1/overseers/me/audit")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(overseer_account::my_audit),
+    },
+    // Overseer account settings (issue 12)
+    Endpoint {
+        name: "account.change_password", at: &[(POST, "/v1/overseers/me/password")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted,
+        handler: handler!(account_settings::change_password),
+    },
+    Endpoint {
+        name: "account.change_email", at: &[(POST, "/v1/overseers/me/email")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted,
+        handler: handler!(account_settings::request_email_change),
+    },
+    Endpoint {
+        name: "account.confirm_email", at: &[(POST, "/v1/overseers/me/email/confirm")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted,
+        handler: handler!(account_settings::confirm_email_change),
+    },
+    Endpoint {
+        name: "account.sessions", at: &[(GET, "/v1/overseers/me/sessions")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(account_sessions::list),
+    },
+    Endpoint {
+        name: "account.end_other_sessions", at: &[(DELETE, "/v1/overseers/me/sessions")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted,
+        handler: handler!(account_sessions::end_others),
+    },
+    Endpoint {
+        name: "account.end_session", at: &[(DELETE, "/v1/overseers/me/sessions/{session_id}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(account_sessions::end_one),
+    },
+    Endpoint {
+        name: "account.export", at: &[(GET, "/v1/overseers/me/export")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(account_data::export),
+    },
+    Endpoint {
+        name: "account.delete", at: &[(POST, "/v1/overseers/me/delete")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(account_data::delete),
     },
     // Subscriptions and billing
     Endpoint {

@@ -224,7 +224,12 @@ pub async fn revoke_session(
 /// A select-list column `revoked` (0/1): whether the session `token_hash` (bound at
 /// `?{param}`) was revoked, so the account lookups of session checks stay one round trip.
 pub(super) fn revoked_column(param: usize) -> String {
-    format!("EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?{param}) AS revoked")
+    format!("{} AS revoked", revoked_condition(param))
+}
+
+/// The condition of [`revoked_column`], for a check that adds its own.
+pub(super) fn revoked_condition(param: usize) -> String {
+    format!("EXISTS (SELECT 1 FROM session_revocations WHERE token_hash = ?{param})")
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

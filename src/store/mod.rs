@@ -14,6 +14,8 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
+pub mod account_erasure;
+pub mod account_export;
 pub mod agents;
 pub mod audit;
 pub mod batch;
@@ -22,6 +24,7 @@ pub mod clients;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 pub mod durable_markers;
+pub mod email_changes;
 pub mod flag;
 pub mod grants;
 pub mod live_grants;
@@ -30,6 +33,7 @@ pub mod markers;
 pub mod memory;
 pub mod meter;
 pub mod outbox;
+pub mod overseer_sessions;
 pub mod overseer_tokens;
 pub mod overseers;
 pub mod oversights;

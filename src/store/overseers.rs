@@ -75,7 +75,8 @@ pub fn insert_human(row: &OverseerRow, password_hash: &str) -> Statement {
 /// The human account with this e-mail (already normalised) and its hash.
 pub async fn credentials(db: &dyn Db, email: &str) -> Result<Option<Credentials>, StoreError> {
     let sql = format!(
-        "SELECT {}, password_hash FROM overseers WHERE email = ?1 AND kind = 'human'",
+        "SELECT {}, password_hash FROM overseers WHERE email = ?1 AND kind = 'human' \
+         AND deleted_at IS NULL",
         OverseerRow::COLUMNS
     );
     db.run(Statement::new(sql, vec![email.into()]))
@@ -128,16 +129,55 @@ pub async fn for_session(
 }
 
 /// The statement of [`for_session`] (one [`SessionOverseer`] row, or none), for a session
-/// check batched with the handler's reads.
+/// check batched with the handler's reads. A session counts as revoked once it has a logout
+/// marker or its row in the sessions index is gone (ended from the Settings page, by a
+/// password change or by the account's deletion).
 pub fn session_check(id: &str, token_hash: &str) -> Statement {
     crate::stmt!(
         format!(
-            "SELECT {}, {} FROM overseers WHERE id = ?1 AND kind = 'human'",
+            "SELECT {}, ({} OR NOT {}) AS revoked FROM overseers \
+             WHERE id = ?1 AND kind = 'human' AND deleted_at IS NULL",
             crate::domain::overseer::OverseerRow::COLUMNS,
-            super::markers::revoked_column(2)
+            super::markers::revoked_condition(2),
+            super::overseer_sessions::indexed(2)
         ),
         id,
         token_hash
+    )
+}
+
+/// The overseer's password hash (one [`PasswordHash`] row), read with the session check by the
+/// settings that need the current password.
+pub fn password_hash(id: &str) -> Statement {
+    stmt!(
+        "SELECT password_hash FROM overseers WHERE id = ?1 AND kind = 'human'",
+        id
+    )
+}
+
+/// A row of [`password_hash`].
+#[derive(Deserialize)]
+pub struct PasswordHash {
+    pub password_hash: String,
+}
+
+pub fn set_password(id: &str, password_hash: &str, now_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE overseers SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+        id,
+        password_hash,
+        now_ms
+    )
+}
+
+/// Sets an e-mail address just proven by its link (so verified now); a UNIQUE violation when
+/// another account took it meanwhile. Ends in a `WHERE` clause, for the caller's guard.
+pub fn set_verified_email(id: &str, email: &str, now_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE overseers SET email = ?2, email_verified_at = ?3, updated_at = ?3 WHERE id = ?1",
+        id,
+        email,
+        now_ms
     )
 }
 

@@ -226,17 +226,43 @@ pub async fn deactivate(
     then: Vec<Statement>,
 ) -> Result<bool, StoreError> {
     let mut batch = Batch::new();
-    batch.push_if(audit.insert(stamp), active_guard(overseer_id, agent_id));
-    let ended = batch.push(stmt!(
-        "UPDATE oversights SET active = 0, deactivated_reason = ?3, deactivated_at = ?4, updated_at = ?4 \
-         WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
-        overseer_id,
-        agent_id,
-        reason.as_str(),
-        stamp.now_ms
-    ));
+    let [audited, end] = deactivation(overseer_id, agent_id, reason, audit, stamp);
+    batch.push(audited);
+    let ended = batch.push(end);
     batch.extend(then);
     Ok(batch.run(db).await?.changed(ended))
+}
+
+/// The two statements of [`deactivate`] for a caller's own batch (an account deletion ends
+/// every oversight of the account in one): the guarded audit row, then the UPDATE.
+pub fn deactivation(
+    overseer_id: &str,
+    agent_id: &str,
+    reason: Deactivation,
+    audit: &Event<'_>,
+    stamp: &Stamp<'_>,
+) -> [Statement; 2] {
+    [
+        audit
+            .insert(stamp)
+            .only_if(active_guard(overseer_id, agent_id)),
+        stmt!(
+            "UPDATE oversights SET active = 0, deactivated_reason = ?3, deactivated_at = ?4, updated_at = ?4 \
+             WHERE overseer_id = ?1 AND agent_id = ?2 AND active = 1",
+            overseer_id,
+            agent_id,
+            reason.as_str(),
+            stamp.now_ms
+        ),
+    ]
+}
+
+/// The agents `overseer_id` actively oversees (rows with `agent_id`).
+pub fn active_agents(overseer_id: &str) -> Statement {
+    stmt!(
+        "SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1 ORDER BY agent_id",
+        overseer_id
+    )
 }
 
 // --- shadow claims ---

@@ -1,8 +1,9 @@
 // The console's only way to the API: same-origin fetch with the session cookie (never a token in
 // script-readable storage). Errors become `ApiError` with the server's machine-readable code.
 import type {
-  AuditEvent, BillingConfig, BlockedClient, Checkout, ClaimChallenge, ClaimStatus, Client,
-  LiveGrantList, Overseer, OverseenAgent, ShadowChallenge, ShadowStatus, Subscription, Tier, Usage,
+  AccountDeleted, AccountSession, AuditEvent, BillingConfig, BlockedClient, Checkout, ClaimChallenge,
+  ClaimStatus, Client, LiveGrantList, Overseer, OverseenAgent, ShadowChallenge, ShadowStatus,
+  Subscription, Tier, Usage,
 } from './types'
 import type { EmailVerification } from './types'
 import type { BillingPortal } from './types'
@@ -119,6 +120,22 @@ export const api = {
   usage: () => request<{ usage: Usage }>('GET', '/v1/subscriptions/usage'),
   upgrade: (tier: string) => request<Checkout>('POST', '/v1/subscriptions/upgrade', { target_tier: tier }),
   cancel: () => request<{ billing_period_end: string, scheduled_cancel_at: string }>('POST', '/v1/subscriptions/cancel'),
+
+  // Account settings (issue 12): password, e-mail change, sessions, export, deletion.
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<{ message: string, sessions_ended: number }>('POST', '/v1/overseers/me/password',
+      { current_password: currentPassword, new_password: newPassword }),
+  requestEmailChange: (newEmail: string, password: string) =>
+    request<{ message: string, expires_at: string }>('POST', '/v1/overseers/me/email', { new_email: newEmail, password }),
+  confirmEmailChange: (token: string) =>
+    request<{ overseer: Overseer }>('POST', '/v1/overseers/me/email/confirm', { token }),
+  sessions: () => request<{ sessions: AccountSession[] }>('GET', '/v1/overseers/me/sessions'),
+  endSession: (sessionId: string) =>
+    request<{ message: string, current: boolean }>('DELETE', `/v1/overseers/me/sessions/${enc(sessionId)}`),
+  endOtherSessions: () => request<{ message: string, ended: number }>('DELETE', '/v1/overseers/me/sessions'),
+  /** A same-origin link: the browser downloads the attachment with the session cookie. */
+  exportUrl: '/v1/overseers/me/export',
+  deleteAccount: (password: string) => request<AccountDeleted>('POST', '/v1/overseers/me/delete', { password }),
 
   // Shadow claims (2.5): anonymous.
   maliceInitiate: (agentId: string) =>

@@ -214,3 +214,22 @@ export interface LiveGrantList {
   grants: LiveGrant[]
   next_cursor: string | null
 }
+
+// --- Account settings (issue 12): sessions, e-mail change, export, deletion ---
+
+/** A session of the signed-in overseer (never its token). */
+export interface AccountSession {
+  id: string
+  created_at: Timestamp
+  expires_at: Timestamp
+  user_agent: string | null
+  ip: string | null
+  /** The session of this browser. */
+  current: boolean
+}
+
+export interface AccountDeleted {
+  message: string
+  agents_declaimed: number
+  subscription_cancel_requested: boolean
+}

@@ -7,6 +7,8 @@ interface AuthApi {
   login: (email: string, password: string) => Promise<void>
   register: (name: string, email: string, password: string) => Promise<void>
   logout: () => Promise<void>
+  /** Reads the account again (after a settings change such as a new e-mail address). */
+  refresh: () => Promise<void>
 }
 
 const AuthContext = createContext<AuthApi | null>(null)
@@ -62,7 +64,12 @@ export function AuthProvider ({ children }: { children: ReactNode }) {
     dispatch({ type: 'signed-out', logout: true })
   }, [])
 
-  const value = useMemo(() => ({ state, login, register, logout }), [state, login, register, logout])
+  const refresh = useCallback(async () => {
+    const { overseer } = await api.me()
+    dispatch({ type: 'signed-in', overseer })
+  }, [])
+
+  const value = useMemo(() => ({ state, login, register, logout, refresh }), [state, login, register, logout, refresh])
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>
 }
 

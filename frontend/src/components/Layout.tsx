@@ -33,6 +33,7 @@ export function Layout () {
                 <li><NavLink to="/clients">Clients</NavLink></li>
                 <li><NavLink to="/subscription">Subscription</NavLink></li>
                 <li><NavLink to="/activity">Activity</NavLink></li>
+                <li><NavLink to="/settings" end>Settings</NavLink></li>
                 <li>
                   <button
                     type="button"

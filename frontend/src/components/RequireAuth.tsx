@@ -10,7 +10,7 @@ export function RequireAuth ({ children }: { children: ReactNode }) {
   if (state.status === 'loading') return <Loading what="your session" />
   if (state.status === 'anonymous') {
     // After a deliberate logout the next log-in starts at the dashboard, not the last page.
-    return <Navigate to="/login" replace state={state.loggedOut ? null : { from: location.pathname, expired: state.expired }} />
+    return <Navigate to="/login" replace state={state.loggedOut ? null : { from: location.pathname + location.search, expired: state.expired }} />
   }
   return <>{children}</>
 }

@@ -17,6 +17,9 @@ const MESSAGES: Record<string, string> = {
   token_invalid: 'This link is invalid, already used or expired. Ask for a new one.',
   email_not_verified: 'Verify your e-mail address first: use the link we sent you (or send a new one from the dashboard).',
   email_already_verified: 'Your e-mail address is already verified.',
+  // Account settings (issue 12)
+  wrong_password: 'That is not your current password.',
+  session_not_found: 'That session has already ended.',
 }
 
 export function errorMessage (e: unknown): string {

@@ -1,12 +1,15 @@
-import { Link } from 'react-router'
+import { Link, useLocation } from 'react-router'
 import { useAuth } from '../auth/AuthContext'
 import { CopyButton } from '../components/CopyButton'
+import { Notice } from '../components/Notice'
 
 export function Home () {
   const { state } = useAuth()
   const base = `${window.location.origin}/v1`
+  const deleted = (useLocation().state as { accountDeleted?: boolean } | null)?.accountDeleted === true
   return (
     <>
+      {deleted && <Notice kind="success">Your account was deleted.</Notice>}
       <section className="hero">
         <h1>Identity for AI agents</h1>
         <p className="lead">

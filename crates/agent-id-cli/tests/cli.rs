@@ -84,7 +84,7 @@ fn every_subcommand_has_help() {
 #[test]
 fn usage_errors_exit_2() {
     let home = tempfile::tempdir().unwrap();
-    let cases: [&[&str]; 12] = [
+    let cases: [&[&str]; 14] = [
         &[],
         &["no-such-command"],
         &["--server", "http://127.0.0.1:9", "register"],
@@ -115,6 +115,23 @@ fn usage_errors_exit_2() {
         &["--server", "https://id.example.com/v1", "whoami"],
         &["--server", "http://id.example.com", "whoami"],
         &["--server", "http://127.0.0.1:9", "whoami", "--no-such-flag"],
+        &[
+            "--server",
+            "http://127.0.0.1:9",
+            "authorize",
+            "--client-id",
+            "c",
+            "--url",
+            "http://127.0.0.1:9/v1/oauth/authorize?client_id=c",
+        ],
+        // Checked before anything is sent (port 9 is never contacted).
+        &[
+            "--server",
+            "http://127.0.0.1:9",
+            "authorize",
+            "--url",
+            "http://127.0.0.1:10/v1/oauth/authorize?client_id=c&redirect_uri=r&code_challenge=x",
+        ],
     ];
     for args in cases {
         let out = binary(home.path()).args(args).output().unwrap();

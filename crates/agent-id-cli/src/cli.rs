@@ -28,16 +28,19 @@ pub struct Cli {
 /// Options every subcommand accepts (before or after its name).
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// The agent-id server's origin, e.g. https://id.example.com (http only for loopback).
-    #[arg(long, env = "AGENT_ID_SERVER", global = true, value_name = "URL",
-          value_parser = crate::server::parse)]
+    /// The agent-id server's origin, e.g. https://id.example.com (http only for loopback)
+    /// [env: AGENT_ID_SERVER].
+    // The variables are read by `Context`, not by clap: clap validates a global option's variable
+    // even when the option is given, so a stale variable would break every explicit --server.
+    #[arg(long, global = true, value_name = "URL", value_parser = crate::server::parse)]
     pub server: Option<ServerUrl>,
 
     /// Print one JSON object on stdout (errors as one JSON object on stderr).
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// The agent's private key file [default: key.jwk in the server's state directory].
-    #[arg(long, env = "AGENT_ID_KEY_FILE", global = true, value_name = "PATH")]
+    /// The agent's private key file [env: AGENT_ID_KEY_FILE] [default: key.jwk in the server's
+    /// state directory].
+    #[arg(long, global = true, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
 }

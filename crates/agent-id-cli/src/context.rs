@@ -15,19 +15,41 @@ use crate::keyfile;
 use crate::output::Format;
 
 /// What the host provides besides the command line. The binary uses the defaults (the native
-/// transport, `$XDG_CONFIG_HOME`); tests hand in an in-process transport and a temporary base.
-#[derive(Default)]
+/// transport, `$XDG_CONFIG_HOME`, the process's variables); tests hand in an in-process
+/// transport, a temporary base and their own variables.
 pub struct Environment {
     /// The HTTP transport; `None`: the library's default (rustls).
     pub transport: Option<Rc<dyn Transport>>,
     /// The base of the per-server directories; `None`: `$XDG_CONFIG_HOME/agent-id` (or
     /// `~/.config/agent-id`).
     pub config_base: Option<PathBuf>,
+    /// Reads `AGENT_ID_SERVER` and `AGENT_ID_KEY_FILE`.
+    pub var: fn(&str) -> Option<String>,
 }
 
-/// One run's context.
+impl Default for Environment {
+    fn default() -> Self {
+        Self {
+            transport: None,
+            config_base: None,
+            var: |name| std::env::var(name).ok(),
+        }
+    }
+}
+
+/// Stands in for `--server` when that is absent.
+pub const SERVER_VAR: &str = "AGENT_ID_SERVER";
+/// Stands in for `--key-file` when that is absent.
+pub const KEY_FILE_VAR: &str = "AGENT_ID_KEY_FILE";
+
+/// One run's context: the options, with `AGENT_ID_SERVER` / `AGENT_ID_KEY_FILE` standing in for
+/// `--server` / `--key-file` when those are absent (an empty variable counts as unset). clap
+/// does not read them: it validates a global option's variable even when the option is given,
+/// so a stale variable would break every explicit `--server`.
 pub struct Context {
-    global: Global,
+    server: Result<Option<ServerUrl>, String>,
+    json: bool,
+    key_file: Option<PathBuf>,
     env: Environment,
 }
 
@@ -39,22 +61,40 @@ pub struct LoadedKey {
 
 impl Context {
     pub fn new(global: Global, env: Environment) -> Self {
-        Self { global, env }
+        let var = |name| (env.var)(name).filter(|v: &String| !v.is_empty());
+        let server = match global.server {
+            Some(server) => Ok(Some(server)),
+            None => var(SERVER_VAR)
+                .map(|raw| crate::server::parse(&raw).map_err(|e| format!("{SERVER_VAR}: {e}")))
+                .transpose(),
+        };
+        let key_file = global
+            .key_file
+            .or_else(|| var(KEY_FILE_VAR).map(PathBuf::from));
+        Self {
+            server,
+            json: global.json,
+            key_file,
+            env,
+        }
     }
 
     pub fn format(&self) -> Format {
-        match self.global.json {
+        match self.json {
             true => Format::Json,
             false => Format::Human,
         }
     }
 
-    /// The server, or a usage error saying how to name one.
+    /// The server, or a usage error saying how to name one (or what is wrong with the variable).
     pub fn server(&self) -> Result<&ServerUrl, Failure> {
-        self.global
-            .server
-            .as_ref()
-            .ok_or_else(|| Failure::usage("no server: pass --server URL or set AGENT_ID_SERVER"))
+        match &self.server {
+            Ok(Some(server)) => Ok(server),
+            Ok(None) => Err(Failure::usage(format!(
+                "no server: pass --server URL or set {SERVER_VAR}"
+            ))),
+            Err(err) => Err(Failure::usage(err.clone())),
+        }
     }
 
     /// A client of the server over the environment's transport.
@@ -75,9 +115,9 @@ impl Context {
         }
     }
 
-    /// `--key-file`, when given.
+    /// `--key-file` (or `AGENT_ID_KEY_FILE`), when given.
     pub fn key_file(&self) -> Option<&Path> {
-        self.global.key_file.as_deref()
+        self.key_file.as_deref()
     }
 
     /// The agent's key: `--key-file`, else `key.jwk` of the server's state directory.

@@ -176,6 +176,46 @@ fn a_missing_server_is_a_usage_error_in_both_formats() {
 }
 
 #[test]
+fn the_variables_stand_in_for_absent_options_only() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |server_var: &str, args: &[&str]| {
+        let out = binary(home.path())
+            .env("AGENT_ID_SERVER", server_var)
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    // A stale or empty variable does not get in the way of an explicit --server (which reaches
+    // the point of looking for the saved session: exit 3).
+    for stale in ["http://id.example.com", "", "not a url"] {
+        let (code, stderr) = run(stale, &["--server", "http://127.0.0.1:9", "whoami"]);
+        assert_eq!(code, Some(3), "{stale:?}: {stderr}");
+        assert!(stderr.contains("http_127.0.0.1_9/session.json"), "{stderr}");
+    }
+    // Alone, the variable is the server; a bad one is a usage error naming it.
+    let (code, stderr) = run("http://127.0.0.1:9", &["whoami"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let (code, stderr) = run("http://id.example.com", &["whoami"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.starts_with("agent-id: usage: AGENT_ID_SERVER: ") && stderr.contains("loopback")
+    );
+    let (code, stderr) = run("", &["whoami"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no server"), "{stderr}");
+    // AGENT_ID_KEY_FILE is --key-file.
+    let key = home.path().join("from-var.jwk");
+    let out = binary(home.path())
+        .env("AGENT_ID_KEY_FILE", &key)
+        .arg("keygen")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(key.exists());
+}
+
+#[test]
 fn keygen_writes_a_0600_key_and_never_overwrites_it() {
     let home = tempfile::tempdir().unwrap();
     // The per-server default: $XDG_CONFIG_HOME/agent-id/<origin-slug>/key.jwk in a 0700 directory.

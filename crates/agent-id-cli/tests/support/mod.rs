@@ -162,6 +162,7 @@ impl Agent {
         let env = Environment {
             transport: Some(self.server.clone()),
             config_base: Some(self.base.path().to_owned()),
+            var: |_| None,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = agent_id_cli::run(argv, env, &mut out, &mut err);

@@ -1,6 +1,8 @@
 //! The library against the real server code, natively: every call goes through the App's HTTP
 //! surface and every proof through the server's own DPoP verifier.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 mod server;
@@ -89,6 +91,35 @@ fn register_login_me_rotate_old_key_refused_logout() {
         .filter(|e| e.path == "/v1/agents/login" || e.path.contains("rotate-key/complete"))
         .count();
     assert_eq!(proofs, 4);
+}
+
+#[test]
+fn a_saved_session_is_reused_until_it_expires_then_renewed_by_login() {
+    let (h, transport, client) = setup(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile(dir.path());
+    let key = profile.generate_key().unwrap();
+    let registered = run(client.register(&key, "Agent", None)).unwrap();
+    profile.save_session(&registered.session).unwrap();
+    let logins = || {
+        transport
+            .paths()
+            .iter()
+            .filter(|p| *p == "/v1/agents/login")
+            .count()
+    };
+
+    assert_eq!(run(profile.session(&client)).unwrap(), registered.session);
+    assert_eq!(logins(), 0);
+    h.clock.advance_secs(1800);
+    let renewed = run(profile.session(&client)).unwrap();
+    assert_eq!(logins(), 1);
+    assert_ne!(renewed, registered.session);
+    assert_eq!(profile.load_session().unwrap(), renewed);
+    assert_eq!(
+        run(client.me(&renewed)).unwrap().agent.id,
+        registered.agent.id
+    );
 }
 
 #[test]

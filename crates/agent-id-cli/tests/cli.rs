@@ -498,6 +498,31 @@ fn refusals_exit_1_with_the_servers_code() {
         (Some(400), Some("invalid_request"))
     );
 
+    // Base64url values may begin with `-` (a PKCE challenge, a thumbprint, a cursor): they are
+    // values, not options, and reach the server.
+    let hyphen = agent
+        .json(&[
+            "authorize",
+            "--client-id",
+            "00000000-0000-4000-8000-000000000002",
+            "--redirect-uri",
+            "http://127.0.0.1:8790/callback",
+            "--code-challenge",
+            "-eQceg-M0aT-kxg2fezVpJYDR2NvVr1QXpXvdR5OGeY",
+            "--state",
+            "-s",
+            "--dpop-jkt",
+            "-xoxkQe1Y1Lg4yQqyZ9Tyf3Ab3b6sUJ6tXYz7c8fQ0E",
+        ])
+        .error(1);
+    assert_eq!(hyphen["code"], "invalid_request");
+    let cursor = agent.json(&["history", "--cursor", "-abc"]).error(1);
+    assert_eq!(cursor["code"], "invalid_field");
+    let name = agent
+        .json(&["register", "--name", "-dash", "--description", "-d"])
+        .error(1);
+    assert_eq!(name["code"], "duplicate_public_key");
+
     // Human form: the status and code on stderr, nothing on stdout.
     let human = agent.run(&["register", "--name", "again"]);
     assert_eq!(human.code, 1);

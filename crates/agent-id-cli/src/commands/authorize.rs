@@ -29,7 +29,12 @@ pub struct Args {
     #[arg(long, value_name = "URI", required_unless_present = "url")]
     pub redirect_uri: Option<String>,
     /// The client's PKCE `code_challenge` (BASE64URL(SHA-256(code_verifier)), 43 characters).
-    #[arg(long, value_name = "CHALLENGE", required_unless_present = "url")]
+    #[arg(
+        long,
+        value_name = "CHALLENGE",
+        required_unless_present = "url",
+        allow_hyphen_values = true
+    )]
     pub code_challenge: Option<String>,
     /// The PKCE method; only S256 exists (plain is refused by the server).
     #[arg(long, value_name = "METHOD", default_value = "S256",
@@ -39,10 +44,10 @@ pub struct Args {
     #[arg(long)]
     pub scope: Option<String>,
     /// The client's `state`, echoed in the redirect.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub state: Option<String>,
     /// The thumbprint of the client's DPoP key, binding the code to it (RFC 9449 §10).
-    #[arg(long, value_name = "JKT")]
+    #[arg(long, value_name = "JKT", allow_hyphen_values = true)]
     pub dpop_jkt: Option<String>,
 }
 

@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub limit: Option<u32>,
     /// Continue after a previous page (its `next_cursor`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cursor: Option<String>,
 }
 

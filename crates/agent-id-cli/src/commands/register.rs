@@ -11,10 +11,10 @@ use crate::output::Output;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The agent's display name (1..128 characters).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub name: String,
     /// What the agent does (up to 1024 characters).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     pub description: Option<String>,
 }
 

@@ -36,6 +36,7 @@
 #                         AGENT_ID_DURABLE_STATE_DIR  its local state (--persist-to), read by the e2e test
 #                         AGENT_ID_ENV_FILE        the dev-vars file both servers use (.dev.vars.example)
 #                         AGENT_ID_TEST_OUTPUT     test-output/ (server logs: test-output/server-*.log)
+#                         AGENT_ID_CLI             the `agent-id` binary (target/debug, built by build_cli_for_e2e)
 #
 # Reusable: `source scripts/test.sh` defines start_server / wait_healthy / stop_server without
 # running anything (it also turns on `set -euo pipefail` in the sourcing shell);
@@ -261,6 +262,8 @@ run_e2e() {
   export AGENT_ID_ENV_FILE="$ENV_FILE"
   export AGENT_ID_TEST_OUTPUT="$OUT"
 
+  build_cli_for_e2e
+
   if [[ -f "$ROOT/e2e/requirements.txt" ]]; then
     log "e2e: pytest e2e (AGENT_ID_BASE_URL=$AGENT_ID_BASE_URL)"
     (cd "$ROOT" && timeout "${E2E_TIMEOUT:-1800}" e2e/.venv/bin/python -m pytest e2e -q \
@@ -288,6 +291,16 @@ run_e2e() {
   stop_all_servers
   return "$rc"
 }
+
+# --- agent-id CLI for e2e (e2e/test_cli.py) -------------------------------------------------
+# build_cli_for_e2e: build the `agent-id` binary (debug: the e2e tests drive its behaviour, not its
+# speed) and export its path as AGENT_ID_CLI for pytest.
+build_cli_for_e2e() {
+  log "e2e: cargo build -p agent-id-cli (AGENT_ID_CLI for e2e/test_cli.py)"
+  (cd "$ROOT" && cargo build -p agent-id-cli --bin agent-id)
+  export AGENT_ID_CLI="${CARGO_TARGET_DIR:-$ROOT/target}/debug/agent-id"
+}
+# --- end agent-id CLI for e2e ----------------------------------------------------------------
 
 # schemathesis (PyPI) against the real wasm: the document the server serves at /openapi.json is the
 # contract, and every generated request must get a documented status, content type, header set and

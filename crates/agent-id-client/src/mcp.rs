@@ -9,6 +9,11 @@
 pub mod sse;
 
 use serde_json::{json, Value};
+use url::Url;
+
+use crate::oauth::flow::run::{build, header};
+use crate::oauth::flow::store::StoredToken;
+use crate::oauth::flow::{ClientIdentity, FlowError, OAuthAgent};
 
 /// The protocol revision this client speaks.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
@@ -208,6 +213,117 @@ impl McpSession {
             };
         }
         Err(McpError::Malformed(format!("no response with id {id}")))
+    }
+}
+
+/// Why talking to an MCP server failed: getting a token, or the MCP exchange itself.
+#[derive(Debug)]
+pub enum ConnectError {
+    Flow(FlowError),
+    Mcp(McpError),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Flow(e) => e.fmt(f),
+            Self::Mcp(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<FlowError> for ConnectError {
+    fn from(e: FlowError) -> Self {
+        Self::Flow(e)
+    }
+}
+
+impl From<McpError> for ConnectError {
+    fn from(e: McpError) -> Self {
+        Self::Mcp(e)
+    }
+}
+
+/// An MCP session with a protected server: each message goes through
+/// [`OAuthAgent::send_protected`], so the first 401 runs discovery and the token flow and every
+/// later message carries the token (with a fresh DPoP proof each).
+pub struct McpClient<'a> {
+    agent: &'a OAuthAgent<'a>,
+    url: Url,
+    client: ClientIdentity,
+    token: Option<StoredToken>,
+    session: McpSession,
+}
+
+impl<'a> McpClient<'a> {
+    pub fn new(agent: &'a OAuthAgent<'a>, url: Url, client: ClientIdentity) -> Self {
+        Self {
+            agent,
+            url,
+            client,
+            token: None,
+            session: McpSession::new(),
+        }
+    }
+
+    pub fn session(&self) -> &McpSession {
+        &self.session
+    }
+
+    /// `initialize`, then `notifications/initialized`.
+    pub async fn initialize(&mut self) -> Result<Value, ConnectError> {
+        let out = self.session.initialize();
+        let (result, sid) = self.exchange(&out).await?;
+        let result = result.ok_or_else(|| McpError::Malformed("initialize: no result".into()))?;
+        let incoming = Incoming {
+            status: 200,
+            content_type: None,
+            session_id: sid.as_deref(),
+            body: "",
+        };
+        self.session.initialized(&incoming, &result)?;
+        let note = self.session.initialized_notification();
+        self.exchange(&note).await?;
+        Ok(result)
+    }
+
+    /// Any request; its `result`.
+    pub async fn request(&mut self, method: &str, params: Value) -> Result<Value, ConnectError> {
+        let out = self.session.request(method, params);
+        let (result, _) = self.exchange(&out).await?;
+        Ok(result.unwrap_or(Value::Null))
+    }
+
+    async fn exchange(
+        &mut self,
+        out: &Outgoing,
+    ) -> Result<(Option<Value>, Option<String>), ConnectError> {
+        let make = || {
+            let headers: Vec<(&str, &str)> =
+                out.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            build(
+                http::Method::POST,
+                self.url.as_str(),
+                &headers,
+                out.body.clone().into_bytes(),
+            )
+        };
+        let response = self
+            .agent
+            .send_protected(&self.url, &self.client, &make, &mut self.token)
+            .await?;
+        let content_type = header(&response, "content-type");
+        let session_id = header(&response, "mcp-session-id");
+        let body = String::from_utf8_lossy(response.body());
+        let incoming = Incoming {
+            status: response.status().as_u16(),
+            content_type: content_type.as_deref(),
+            session_id: session_id.as_deref(),
+            body: &body,
+        };
+        Ok((self.session.read(out, &incoming)?, session_id))
     }
 }
 

@@ -7,8 +7,11 @@
 
 pub mod authorize;
 pub mod pkce;
+pub mod run;
 pub mod store;
 pub mod token;
+
+pub use run::{Discovered, OAuthAgent, Obtained, TokenCache};
 
 use url::Url;
 
@@ -42,8 +45,8 @@ pub enum FlowError {
     },
     /// The token endpoint's success response was unusable.
     BadTokenResponse(String),
-    /// Transport, randomness or state-directory failure.
-    Local(String),
+    /// Transport, local (randomness, state directory) or protocol failure below the flow.
+    Client(crate::Error),
 }
 
 impl std::fmt::Display for FlowError {
@@ -67,12 +70,30 @@ impl std::fmt::Display for FlowError {
                 description.as_ref().map_or(Ok(()), |d| write!(f, " ({d})"))
             }
             Self::BadTokenResponse(why) => write!(f, "token response: {why}"),
-            Self::Local(why) => f.write_str(why),
+            Self::Client(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for FlowError {}
+
+impl From<crate::Error> for FlowError {
+    fn from(e: crate::Error) -> Self {
+        Self::Client(e)
+    }
+}
+
+impl From<crate::LocalError> for FlowError {
+    fn from(e: crate::LocalError) -> Self {
+        Self::Client(e.into())
+    }
+}
+
+impl From<crate::TransportError> for FlowError {
+    fn from(e: crate::TransportError) -> Self {
+        Self::Client(e.into())
+    }
+}
 
 impl From<DiscoveryError> for FlowError {
     fn from(e: DiscoveryError) -> Self {

@@ -23,9 +23,9 @@ impl std::fmt::Debug for Pkce {
 impl Pkce {
     /// A verifier from 32 fresh random bytes: 43 base64url characters, 256 bits of entropy
     /// (RFC 7636 §4.1 recommends exactly this).
-    pub fn generate() -> Result<Self, getrandom::Error> {
+    pub fn generate() -> Result<Self, crate::LocalError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)?;
+        crate::random::fill(&mut bytes)?;
         Ok(Self::from_verifier(b64::encode(&bytes)))
     }
 
@@ -53,9 +53,9 @@ impl Pkce {
 }
 
 /// A fresh random `state` value (128 bits, base64url) to bind the authorization response.
-pub fn random_state() -> Result<String, getrandom::Error> {
+pub fn random_state() -> Result<String, crate::LocalError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
+    crate::random::fill(&mut bytes)?;
     Ok(b64::encode(&bytes))
 }
 

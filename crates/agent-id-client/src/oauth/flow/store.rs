@@ -1,6 +1,5 @@
 //! Tokens obtained by the flow, kept per (resource, client) so that `agent-id token` can reuse a
-//! live access token or refresh it instead of running the whole flow again. Files are 0600 in a
-//! 0700 directory, written atomically (temporary file + rename), never logged.
+//! live access token or refresh it instead of running the whole flow again; never logged.
 
 use serde::{Deserialize, Serialize};
 
@@ -91,94 +90,60 @@ pub struct TokenTarget {
     pub token_endpoint: String,
 }
 
-/// Token records under one directory (the per-origin state directory's `oauth/`).
-#[cfg(not(target_arch = "wasm32"))]
-pub struct TokenStore {
-    dir: std::path::PathBuf,
+/// Token records in the agent's per-server [`Profile`](crate::Profile) directory, one secret
+/// file (`0600`, atomic, refused when others can read it) per (resource, client).
+#[cfg(unix)]
+pub struct TokenStore<'a> {
+    profile: &'a crate::Profile,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-impl TokenStore {
-    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
-        Self { dir: dir.into() }
+#[cfg(unix)]
+impl<'a> TokenStore<'a> {
+    pub fn new(profile: &'a crate::Profile) -> Self {
+        Self { profile }
     }
 
-    /// One file per (resource, client): the name is a hash, so no URL reaches the file system.
-    fn path(&self, resource: &str, client_id: &str) -> std::path::PathBuf {
+    /// The file name is a hash, so no URL reaches the file system.
+    fn name(resource: &str, client_id: &str) -> String {
         use sha2::{Digest, Sha256};
         let digest = Sha256::new()
             .chain_update(resource.as_bytes())
             .chain_update([0u8])
             .chain_update(client_id.as_bytes())
             .finalize();
-        let name = agent_id_protocol::hex::encode(&digest[..16]);
-        self.dir.join(format!("{name}.json"))
+        format!(
+            "oauth-{}.json",
+            agent_id_protocol::hex::encode(&digest[..16])
+        )
     }
 
-    /// The stored token, if any. A file that group or others can read is refused, as a token
-    /// in it may already have leaked.
-    pub fn load(&self, resource: &str, client_id: &str) -> std::io::Result<Option<StoredToken>> {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.path(resource, client_id);
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+    /// The stored token, if any (a record filed under another key, copied by hand, is not it).
+    pub fn load(
+        &self,
+        resource: &str,
+        client_id: &str,
+    ) -> Result<Option<StoredToken>, crate::LocalError> {
+        let name = Self::name(resource, client_id);
+        let Some(secret) = self.profile.read_secret(&name)? else {
+            return Ok(None);
         };
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} is readable by others; chmod 600 it or delete it",
-                    path.display()
-                ),
-            ));
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let token: StoredToken = serde_json::from_str(&text).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{}: {e}", path.display()),
-            )
-        })?;
-        // A record filed under another key (copied by hand) is not this one.
+        let token: StoredToken =
+            serde_json::from_str(secret.expose()).map_err(|e| crate::LocalError::StateFile {
+                path: self.profile.dir().join(&name),
+                reason: e.to_string(),
+            })?;
         Ok((token.resource == resource && token.client_id == client_id).then_some(token))
     }
 
-    /// Writes the record with mode 0600 (directory 0700), atomically.
-    pub fn save(&self, token: &StoredToken) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)?;
-        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))?;
-        let path = self.path(&token.resource, &token.client_id);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let json = serde_json::to_vec(token).map_err(std::io::Error::other)?;
-        let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+    pub fn save(&self, token: &StoredToken) -> Result<(), crate::LocalError> {
+        let json = serde_json::to_string(token).expect("a StoredToken serialises");
+        let name = Self::name(&token.resource, &token.client_id);
+        self.profile.write_secret(&name, &crate::Secret::new(json))
     }
 
     /// Forgets the record (after the server refused its refresh token).
-    pub fn remove(&self, resource: &str, client_id: &str) -> std::io::Result<()> {
-        match std::fs::remove_file(self.path(resource, client_id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+    pub fn remove(&self, resource: &str, client_id: &str) -> Result<(), crate::LocalError> {
+        self.profile.remove_secret(&Self::name(resource, client_id))
     }
 }
 
@@ -223,13 +188,15 @@ mod tests {
         assert_eq!(kept.refresh_token.as_deref(), Some("old"));
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(unix)]
     #[test]
     fn store_round_trips_with_0600_and_refuses_readable_files() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("agent-id-tokens-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = TokenStore::new(dir.join("oauth"));
+        let base = std::env::temp_dir().join(format!("agent-id-tokens-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let server = crate::ServerUrl::parse("http://127.0.0.1:9").unwrap();
+        let profile = crate::Profile::in_base(&base, &server);
+        let store = TokenStore::new(&profile);
         let t = StoredToken::from_response(resp(Some(60), Some("rt")), &target(), 5, None);
         assert_eq!(store.load(&t.resource, &t.client_id).unwrap(), None);
         store.save(&t).unwrap();
@@ -238,25 +205,21 @@ mod tests {
             Some(t.clone())
         );
         assert_eq!(store.load(&t.resource, "other-client").unwrap(), None);
-        let path = store.path(&t.resource, &t.client_id);
+        let path = profile
+            .dir()
+            .join(TokenStore::name(&t.resource, &t.client_id));
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert_eq!(
-            std::fs::metadata(dir.join("oauth"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o700
-        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = store.load(&t.resource, &t.client_id).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            store.load(&t.resource, &t.client_id),
+            Err(crate::LocalError::Permissions { .. })
+        ));
         store.remove(&t.resource, &t.client_id).unwrap();
         store.remove(&t.resource, &t.client_id).unwrap();
         assert_eq!(store.load(&t.resource, &t.client_id).unwrap(), None);
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

@@ -27,8 +27,8 @@ pub struct AuthorizationRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authorization {
     pub code: Secret,
-    /// `redirect_uri?code=…&state=…&iss=…`.
-    pub redirect_to: String,
+    /// `redirect_uri?code=…&state=…&iss=…` (it carries the code, so it is a [`Secret`] too).
+    pub redirect_to: Secret,
     pub redirect_uri: String,
     pub state: Option<String>,
     pub scope: String,
@@ -66,7 +66,7 @@ impl Client {
             .await?;
         Ok(Authorization {
             code: Secret::new(r.text("code")?),
-            redirect_to: r.text("redirect_to")?,
+            redirect_to: Secret::new(r.text("redirect_to")?),
             redirect_uri: r.text("redirect_uri")?,
             state: r.opt_text("state"),
             scope: r.text("scope")?,

@@ -165,7 +165,131 @@ fn asks_for_nonce(response: &HttpResponse) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
+    use agent_id_protocol::{b64, jws};
+    use async_trait::async_trait;
+
     use super::*;
+    use crate::clock::SystemClock;
+    use crate::keys::AgentKey;
+
+    /// A server that answers every request with the same refusal and a new nonce each time,
+    /// recording the proofs it got. It checks nothing: the server-side checks are exercised
+    /// against the real App in `tests/against_server.rs`.
+    struct Refusing {
+        status: u16,
+        www_authenticate: Option<&'static str>,
+        body: &'static str,
+        proofs: RefCell<Vec<serde_json::Map<String, Value>>>,
+        calls: Cell<u32>,
+    }
+
+    impl Refusing {
+        fn new(
+            status: u16,
+            www_authenticate: Option<&'static str>,
+            body: &'static str,
+        ) -> Rc<Self> {
+            Rc::new(Self {
+                status,
+                www_authenticate,
+                body,
+                proofs: RefCell::default(),
+                calls: Cell::new(0),
+            })
+        }
+    }
+
+    #[async_trait(?Send)]
+    impl Transport for Refusing {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            let proof = request.headers()["dpop"].to_str().unwrap();
+            self.proofs
+                .borrow_mut()
+                .push(jws::parse(proof).unwrap().payload);
+            self.calls.set(self.calls.get() + 1);
+            let mut r = http::Response::builder()
+                .status(self.status)
+                .header("dpop-nonce", format!("nonce-{}", self.calls.get()));
+            if let Some(w) = self.www_authenticate {
+                r = r.header("www-authenticate", w);
+            }
+            Ok(r.body(self.body.as_bytes().to_vec()).unwrap())
+        }
+    }
+
+    fn send(t: &Rc<Refusing>, url: &str, token: Option<&str>) -> (DpopClient, HttpResponse) {
+        let key = AgentKey::generate().unwrap();
+        let dpop = DpopClient::new(t.clone(), Rc::new(SystemClock));
+        let req = http::Request::post(url).body(b"{}".to_vec()).unwrap();
+        let resp = futures::executor::block_on(dpop.send(key.proof_signer(), req, token)).unwrap();
+        (dpop, resp)
+    }
+
+    #[test]
+    fn a_nonce_refusal_is_retried_exactly_once_in_each_style() {
+        let styles = [
+            // agent-id's own endpoints
+            Refusing::new(
+                401,
+                None,
+                r#"{"success":false,"code":"use_dpop_nonce","error":"x"}"#,
+            ),
+            // RFC 9449 §8: authorization server
+            Refusing::new(400, None, r#"{"error":"use_dpop_nonce"}"#),
+            // RFC 9449 §9: resource server, empty body
+            Refusing::new(
+                401,
+                Some(r#"DPoP error="use_dpop_nonce", algs="EdDSA""#),
+                "",
+            ),
+        ];
+        for t in styles {
+            let (dpop, resp) = send(&t, "https://rs.example/api?q=1", Some("tok"));
+            assert_eq!(t.calls.get(), 2, "one retry, no more");
+            assert_eq!(resp.status().as_u16(), t.status);
+            let proofs = t.proofs.borrow();
+            assert_eq!(proofs[0].get("nonce"), None);
+            assert_eq!(proofs[1]["nonce"], "nonce-1");
+            for p in proofs.iter() {
+                assert_eq!(p["htu"], "https://rs.example/api");
+                assert_eq!(p["htm"], "POST");
+                assert_eq!(p["ath"], agent_id_protocol::dpop::ath("tok"));
+            }
+            assert_ne!(proofs[0]["jti"], proofs[1]["jti"]);
+            // The last nonce is cached for the origin.
+            assert_eq!(dpop.nonce("https://rs.example").as_deref(), Some("nonce-2"));
+            assert_eq!(dpop.nonce("https://other.example"), None);
+        }
+    }
+
+    #[test]
+    fn other_refusals_are_not_retried() {
+        for t in [
+            Refusing::new(401, None, r#"{"code":"invalid_dpop_proof","error":"x"}"#),
+            Refusing::new(400, None, r#"{"error":"invalid_grant"}"#),
+            Refusing::new(403, None, r#"{"error":"use_dpop_nonce"}"#),
+        ] {
+            send(&t, "https://as.example/token", None);
+            assert_eq!(t.calls.get(), 1);
+            assert_eq!(t.proofs.borrow()[0].get("ath"), None);
+        }
+    }
+
+    #[test]
+    fn proofs_carry_the_jwk_of_the_signing_key() {
+        let key = AgentKey::generate().unwrap();
+        let dpop = DpopClient::new(Refusing::new(200, None, "{}"), Rc::new(SystemClock));
+        let proof = dpop
+            .proof_for(key.proof_signer(), "GET", "https://x.example/a#f", None)
+            .unwrap();
+        let parsed = jws::parse(&proof).unwrap();
+        assert_eq!(parsed.header["jwk"]["x"], key.public_b64());
+        assert_eq!(parsed.header["typ"], "dpop+jwt");
+        assert_eq!(parsed.payload["htu"], "https://x.example/a");
+        assert!(b64::decode_strict(proof.rsplit('.').next().unwrap()).is_some());
+    }
 
     #[test]
     fn origins() {

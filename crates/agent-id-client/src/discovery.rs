@@ -259,6 +259,10 @@ fn well_known_urls(base: &Url, suffix: &str) -> Vec<Url> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceMetadata {
     pub resource: Url,
+    /// The resource identifier exactly as the document spells it: what the client sends as
+    /// `resource` (RFC 8707) and the token's audience is compared with. `Url` would append a `/`
+    /// to a pathless identifier, making it another string.
+    pub resource_id: String,
     pub authorization_servers: Vec<Url>,
     pub scopes_supported: Vec<String>,
 }
@@ -270,7 +274,8 @@ impl ResourceMetadata {
     /// sub-path of it); at least one secure authorization server.
     pub fn parse(json: &str, requested: &Url) -> Result<Self, DiscoveryError> {
         let doc = object(json)?;
-        let resource = require_secure_url("resource", str_member(&doc, "resource")?)?;
+        let resource_id = str_member(&doc, "resource")?.to_owned();
+        let resource = require_secure_url("resource", &resource_id)?;
         if !same_or_parent_resource(&resource, requested) {
             return Err(DiscoveryError::ResourceMismatch {
                 expected: requested.to_string(),
@@ -287,6 +292,7 @@ impl ResourceMetadata {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             resource,
+            resource_id,
             authorization_servers,
             scopes_supported: string_array(&doc, "scopes_supported")?,
         })

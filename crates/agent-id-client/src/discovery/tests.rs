@@ -130,6 +130,12 @@ fn resource_metadata_must_name_the_requested_resource() {
     let doc = r#"{"resource":"http://127.0.0.1:4000/mcp","authorization_servers":["http://127.0.0.1:4001"]}"#;
     let m = ResourceMetadata::parse(doc, &requested).unwrap();
     assert_eq!(m.authorization_servers, [url("http://127.0.0.1:4001")]);
+    // A pathless identifier is kept exactly as published (`Url` would add a `/`), since it is
+    // what the client sends as `resource`.
+    let pathless =
+        r#"{"resource":"http://127.0.0.1:4000","authorization_servers":["http://127.0.0.1:4001"]}"#;
+    let m = ResourceMetadata::parse(pathless, &requested).unwrap();
+    assert_eq!(m.resource_id, "http://127.0.0.1:4000");
     // A parent resource on the same origin is the same protection space.
     let parent = r#"{"resource":"http://127.0.0.1:4000/","authorization_servers":["http://127.0.0.1:4001"]}"#;
     assert!(ResourceMetadata::parse(parent, &requested).is_ok());

@@ -25,7 +25,7 @@ impl AuthorizationRequest {
     pub fn new(
         meta: &AuthServerMetadata,
         client_id: &str,
-        resource: &Url,
+        resource: &str,
         scope: Option<&str>,
         pkce: Pkce,
         state: String,
@@ -39,7 +39,7 @@ impl AuthorizationRequest {
                 .append_pair("code_challenge", pkce.challenge())
                 .append_pair("code_challenge_method", pkce.method())
                 .append_pair("state", &state)
-                .append_pair("resource", resource.as_str());
+                .append_pair("resource", resource);
             if let Some(scope) = scope.filter(|s| !s.is_empty()) {
                 q.append_pair("scope", scope);
             }
@@ -112,7 +112,7 @@ mod tests {
         AuthorizationRequest::new(
             m,
             "https://client.example/cimd.json",
-            &Url::parse("http://127.0.0.1:4000/mcp").unwrap(),
+            "http://127.0.0.1:4000/mcp",
             Some("mcp:tools"),
             Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()),
             "st8".into(),

@@ -13,13 +13,12 @@ use super::pkce::{random_state, Pkce};
 use super::store::{Freshness, StoredToken, TokenTarget};
 use super::token::{Grant, TokenResponse, TokenType};
 use super::{ClientIdentity, FlowError};
-use crate::clock::Clock;
 use crate::discovery::{
     auth_server_metadata_urls, resource_challenge, resource_metadata_urls, AuthServerMetadata,
     ResourceChallenge, ResourceMetadata,
 };
 use crate::transport::{HttpRequest, HttpResponse, Transport};
-use crate::{AgentKey, DpopClient, ProtocolError};
+use crate::{AgentKey, Client, DpopClient, ProtocolError};
 
 /// Largest metadata document accepted (they are a few hundred bytes).
 const MAX_METADATA: usize = 64 * 1024;
@@ -61,16 +60,24 @@ pub enum Obtained {
     Authorized,
 }
 
-/// The agent as an OAuth client: its key signs every DPoP proof.
+/// The agent as an OAuth client at any server, over its [`Client`]'s transport, clock and
+/// [`DpopClient`] (so nonces are cached per origin across the AS and resources); its key signs
+/// every DPoP proof.
 pub struct OAuthAgent<'a> {
-    pub transport: Rc<dyn Transport>,
-    pub dpop: &'a DpopClient,
-    pub clock: Rc<dyn Clock>,
+    pub client: &'a Client,
     pub key: &'a AgentKey,
     pub cache: Option<&'a dyn TokenCache>,
 }
 
 impl OAuthAgent<'_> {
+    fn transport(&self) -> &Rc<dyn Transport> {
+        self.client.transport()
+    }
+
+    fn dpop(&self) -> &DpopClient {
+        self.client.dpop()
+    }
+
     /// Discovers who protects `resource`: the 401's `resource_metadata` (else the well-known
     /// locations), then the first authorization server's metadata.
     pub async fn discover(
@@ -120,7 +127,7 @@ impl OAuthAgent<'_> {
     ) -> Result<(StoredToken, Obtained), FlowError> {
         let client_id = client.client_id_for(&found.server)?;
         let target = TokenTarget {
-            resource: found.resource.resource.to_string(),
+            resource: found.resource.resource_id.clone(),
             client_id: client_id.clone(),
             issuer: found.server.issuer_str.clone(),
             token_endpoint: found.server.token_endpoint.to_string(),
@@ -197,13 +204,13 @@ impl OAuthAgent<'_> {
         let request = AuthorizationRequest::new(
             &found.server,
             &target.client_id,
-            &found.resource.resource,
+            &found.resource.resource_id,
             found.scope.as_deref(),
             Pkce::generate()?,
             random_state()?,
         );
         let response = self
-            .transport
+            .transport()
             .send(build(
                 http::Method::GET,
                 request.url.as_str(),
@@ -254,7 +261,7 @@ impl OAuthAgent<'_> {
             body.into_bytes(),
         )?;
         let response = self
-            .dpop
+            .dpop()
             .send(self.key.proof_signer(), request, None)
             .await?;
         let status = response.status().as_u16();
@@ -281,7 +288,7 @@ impl OAuthAgent<'_> {
     ) -> Result<HttpResponse, FlowError> {
         match token.token_type {
             TokenType::DPoP => Ok(self
-                .dpop
+                .dpop()
                 .send(self.key.proof_signer(), request, Some(&token.access_token))
                 .await?),
             TokenType::Bearer => {
@@ -290,7 +297,7 @@ impl OAuthAgent<'_> {
                         FlowError::BadTokenResponse("token is not a header value".into())
                     })?;
                 request.headers_mut().insert(AUTHORIZATION, value);
-                Ok(self.transport.send(request).await?)
+                Ok(self.transport().send(request).await?)
             }
         }
     }
@@ -306,21 +313,12 @@ impl OAuthAgent<'_> {
     ) -> Result<HttpResponse, FlowError> {
         let first = match token.as_ref() {
             Some(t) => self.send_with_token(t, make()?).await?,
-            None => self.transport.send(make()?).await?,
+            None => self.transport().send(make()?).await?,
         };
         if first.status() != http::StatusCode::UNAUTHORIZED {
             return Ok(first);
         }
-        let challenges: Vec<&str> = first
-            .headers()
-            .get_all(WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        if challenges.is_empty() {
-            return Ok(first);
-        }
-        let Some(challenge) = resource_challenge(&challenges.join(", "))? else {
+        let Some(challenge) = challenge_of(&first)? else {
             return Ok(first);
         };
         let found = self.discover(url, Some(&challenge)).await?;
@@ -354,7 +352,7 @@ impl OAuthAgent<'_> {
     }
 
     fn now(&self) -> u64 {
-        u64::try_from(self.clock.now_s()).unwrap_or(0)
+        u64::try_from(self.client.now_s()).unwrap_or(0)
     }
 
     /// GETs a metadata document: `Some(body)` on 200, `None` on 404 (try the next location);
@@ -366,7 +364,7 @@ impl OAuthAgent<'_> {
             &[(ACCEPT.as_str(), "application/json")],
             Vec::new(),
         )?;
-        let response = self.transport.send(request).await?;
+        let response = self.transport().send(request).await?;
         match response.status().as_u16() {
             200 if response.body().len() <= MAX_METADATA => {
                 Ok(Some(String::from_utf8_lossy(response.body()).into_owned()))
@@ -396,6 +394,24 @@ pub fn build(
     builder
         .body(body)
         .map_err(|e| crate::LocalError::Invalid(format!("request to {url}: {e}")).into())
+}
+
+/// The `DPoP`/`Bearer` challenge of a 401 (all `WWW-Authenticate` fields together); `None` for
+/// another status or no such challenge.
+pub fn challenge_of(response: &HttpResponse) -> Result<Option<ResourceChallenge>, FlowError> {
+    if response.status() != http::StatusCode::UNAUTHORIZED {
+        return Ok(None);
+    }
+    let challenges: Vec<&str> = response
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if challenges.is_empty() {
+        return Ok(None);
+    }
+    Ok(resource_challenge(&challenges.join(", "))?)
 }
 
 /// A response header as text (the first, if repeated).

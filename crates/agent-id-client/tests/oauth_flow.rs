@@ -139,14 +139,14 @@ impl Fake {
             Err(ProofError::UseNonce) => {
                 self.state.borrow_mut().rs_nonce_challenges += 1;
                 let nonce = self.nonce();
-                return response(
+                response(
                     401,
                     &[
                         ("www-authenticate", r#"DPoP error="use_dpop_nonce""#),
                         ("dpop-nonce", &nonce),
                     ],
                     "",
-                );
+                )
             }
             Err(e) => panic!("resource refused the proof: {e}"),
             Ok(jkt) => {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use agent_id_client::clock::Clock;
+use agent_id_client::oauth::flow::dpop_key::DpopAlg;
 use agent_id_client::oauth::flow::run::build;
 use agent_id_client::oauth::flow::store::{TokenStore, REFRESH_MARGIN_S};
 use agent_id_client::oauth::flow::{ClientIdentity, FlowError, OAuthAgent, Obtained};
@@ -62,6 +63,8 @@ struct State {
 struct Fake {
     clock: Rc<ManualClock>,
     require_nonce: bool,
+    /// The one DPoP algorithm the servers advertise and accept.
+    alg: Alg,
     state: RefCell<State>,
 }
 
@@ -78,10 +81,11 @@ fn form(body: &[u8]) -> HashMap<String, String> {
 }
 
 impl Fake {
-    fn new(require_nonce: bool) -> Rc<Self> {
+    fn new(require_nonce: bool, alg: Alg) -> Rc<Self> {
         Rc::new(Self {
             clock: Rc::new(ManualClock(Cell::new(T0))),
             require_nonce,
+            alg,
             state: RefCell::default(),
         })
     }
@@ -104,7 +108,7 @@ impl Fake {
         let ctx = ProofContext {
             method: req.method().as_str(),
             expected_url: url,
-            allowed_algs: &[Alg::EdDSA],
+            allowed_algs: std::slice::from_ref(&self.alg),
             jwk_required: true,
             fallback_key: None,
             now_s: self.now(),
@@ -279,8 +283,9 @@ impl Transport for Fake {
                     &format!(
                         r#"{{"issuer":"{issuer}","authorization_endpoint":"{AS}/authorize",
                         "token_endpoint":"{AS}/token","code_challenge_methods_supported":["S256"],
-                        "dpop_signing_alg_values_supported":["EdDSA"],
-                        "authorization_response_iss_parameter_supported":true}}"#
+                        "dpop_signing_alg_values_supported":["{alg}"],
+                        "authorization_response_iss_parameter_supported":true}}"#,
+                        alg = self.alg.as_str()
                     ),
                 )
             }
@@ -306,7 +311,11 @@ impl Drop for Setup {
 }
 
 fn setup(name: &str, require_nonce: bool) -> Setup {
-    let fake = Fake::new(require_nonce);
+    setup_with(name, require_nonce, Alg::EdDSA)
+}
+
+fn setup_with(name: &str, require_nonce: bool, alg: Alg) -> Setup {
+    let fake = Fake::new(require_nonce, alg);
     let server = ServerUrl::parse("http://127.0.0.1:9").unwrap();
     let client = Client::with_transport_and_clock(server.clone(), fake.clone(), fake.clock.clone());
     let base = std::env::temp_dir().join(format!("agent-id-oauth-{name}-{}", std::process::id()));
@@ -330,11 +339,7 @@ fn get(url: &str) -> Result<HttpRequest, FlowError> {
 fn discovers_authorizes_reuses_refreshes_and_reauthorizes() {
     let s = setup("lifecycle", false);
     let store = TokenStore::new(&s.profile);
-    let agent = OAuthAgent {
-        client: &s.client,
-        key: &s.key,
-        cache: Some(&store),
-    };
+    let agent = OAuthAgent::new(&s.client, &s.key, Some(&store));
     let url = Url::parse(&format!("{RS}/api")).unwrap();
     let public = ClientIdentity::parse("agent-cli").unwrap();
     let api = format!("{RS}/api");
@@ -435,11 +440,7 @@ fn discovers_authorizes_reuses_refreshes_and_reauthorizes() {
 #[test]
 fn answers_nonce_challenges_at_the_authorization_server_and_the_resource() {
     let s = setup("nonce", true);
-    let agent = OAuthAgent {
-        client: &s.client,
-        key: &s.key,
-        cache: None,
-    };
+    let agent = OAuthAgent::new(&s.client, &s.key, None);
     let url = Url::parse(&format!("{RS}/api")).unwrap();
     let api = format!("{RS}/api");
     let make = || get(&api);
@@ -459,11 +460,7 @@ fn refuses_a_forged_state_or_a_foreign_issuer_before_any_token_request() {
 
     let s = setup("state", false);
     let store = TokenStore::new(&s.profile);
-    let agent = OAuthAgent {
-        client: &s.client,
-        key: &s.key,
-        cache: Some(&store),
-    };
+    let agent = OAuthAgent::new(&s.client, &s.key, Some(&store));
     s.fake.state.borrow_mut().wrong_state = true;
     let found = block_on(agent.discover(&url, None)).unwrap();
     let err = block_on(agent.obtain(&found, &public)).unwrap_err();
@@ -475,11 +472,7 @@ fn refuses_a_forged_state_or_a_foreign_issuer_before_any_token_request() {
     assert_eq!(store.load(RS, "agent-cli").unwrap(), None);
 
     let s = setup("issuer", false);
-    let agent = OAuthAgent {
-        client: &s.client,
-        key: &s.key,
-        cache: None,
-    };
+    let agent = OAuthAgent::new(&s.client, &s.key, None);
     s.fake.state.borrow_mut().wrong_issuer = true;
     let err = block_on(agent.discover(&url, None)).unwrap_err();
     assert!(err.to_string().contains("issuer"), "{err}");
@@ -487,11 +480,7 @@ fn refuses_a_forged_state_or_a_foreign_issuer_before_any_token_request() {
 
     // A Client ID Metadata Document URL is not sent to a server that does not support them.
     let s = setup("cimd", false);
-    let agent = OAuthAgent {
-        client: &s.client,
-        key: &s.key,
-        cache: None,
-    };
+    let agent = OAuthAgent::new(&s.client, &s.key, None);
     let cimd = ClientIdentity::parse("https://agent.example/client.json").unwrap();
     let found = block_on(agent.discover(&url, None)).unwrap();
     assert!(matches!(
@@ -499,4 +488,33 @@ fn refuses_a_forged_state_or_a_foreign_issuer_before_any_token_request() {
         Err(FlowError::ClientId(_))
     ));
     assert!(s.fake.state.borrow().authorizations.is_empty());
+}
+
+#[test]
+fn an_es256_only_server_gets_proofs_by_a_kept_p256_key() {
+    let s = setup_with("es256", true, Alg::ES256);
+    let store = TokenStore::new(&s.profile);
+    let url = Url::parse(&format!("{RS}/api")).unwrap();
+    let api = format!("{RS}/api");
+    let make = || get(&api);
+    let public = ClientIdentity::parse("agent-cli").unwrap();
+    let agent = OAuthAgent::new(&s.client, &s.key, Some(&store));
+    let mut token = None;
+    let resp = block_on(agent.send_protected(&url, &public, &make, &mut token)).unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(token.as_ref().unwrap().dpop_alg, DpopAlg::ES256);
+    let key_file = s.profile.dir().join("oauth-dpop-es256.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A later run (a new agent value) loads the same P-256 key: the stored token, bound to it,
+    // is accepted by the resource.
+    let agent = OAuthAgent::new(&s.client, &s.key, Some(&store));
+    let mut token = store.load(RS, "agent-cli").unwrap();
+    let resp = block_on(agent.send_protected(&url, &public, &make, &mut token)).unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(s.fake.state.borrow().grants, ["authorization_code"]);
 }

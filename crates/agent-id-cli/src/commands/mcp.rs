@@ -51,11 +51,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<Output, Failure> {
     let client = ClientIdentity::parse(&args.client_id)?;
     let parts = AgentParts::load(ctx)?;
     let store = parts.store();
-    let agent = OAuthAgent {
-        client: &parts.client,
-        key: &parts.key.key,
-        cache: Some(&store),
-    };
+    let agent = OAuthAgent::new(&parts.client, &parts.key.key, Some(&store));
     let mut mcp = McpClient::new(&agent, url, client);
     let init = mcp.initialize().await?;
     let tools = mcp.request("tools/list", json!({})).await?;

@@ -90,11 +90,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Output, Failure> {
     let client = ClientIdentity::parse(&args.client_id)?;
     let parts = AgentParts::load(ctx)?;
     let store = parts.store();
-    let agent = OAuthAgent {
-        client: &parts.client,
-        key: &parts.key.key,
-        cache: Some(&store),
-    };
+    let agent = OAuthAgent::new(&parts.client, &parts.key.key, Some(&store));
     let make = || {
         let mut request = build(method.clone(), url.as_str(), &[], body.clone())?;
         for (name, value) in &headers {

@@ -43,11 +43,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Output, Failure> {
     let client = ClientIdentity::parse(&args.client_id)?;
     let parts = AgentParts::load(ctx)?;
     let store = parts.store();
-    let agent = OAuthAgent {
-        client: &parts.client,
-        key: &parts.key.key,
-        cache: Some(&store),
-    };
+    let agent = OAuthAgent::new(&parts.client, &parts.key.key, Some(&store));
     // A resource names its protection in a 401; one that answers the probe otherwise (an MCP
     // endpoint takes only POST) is looked up at the RFC 9728 well-known locations instead.
     let probe = build(http::Method::GET, resource.as_str(), &[], Vec::new())?;

@@ -6,6 +6,7 @@
 //! the state directory.
 
 pub mod authorize;
+pub mod dpop_key;
 pub mod pkce;
 pub mod run;
 pub mod store;
@@ -45,6 +46,8 @@ pub enum FlowError {
     },
     /// The token endpoint's success response was unusable.
     BadTokenResponse(String),
+    /// The authorization server lists DPoP algorithms of which this client has none.
+    NoCommonDpopAlg(String),
     /// Transport, local (randomness, state directory) or protocol failure below the flow.
     Client(crate::Error),
 }
@@ -70,6 +73,12 @@ impl std::fmt::Display for FlowError {
                 description.as_ref().map_or(Ok(()), |d| write!(f, " ({d})"))
             }
             Self::BadTokenResponse(why) => write!(f, "token response: {why}"),
+            Self::NoCommonDpopAlg(algs) => {
+                write!(
+                    f,
+                    "the authorization server accepts DPoP proofs only in: {algs}"
+                )
+            }
             Self::Client(e) => e.fmt(f),
         }
     }

@@ -9,6 +9,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICA
 use url::Url;
 
 use super::authorize::{AuthorizationRequest, REDIRECT_URI};
+use super::dpop_key::{DpopAlg, Es256Key};
 use super::pkce::{random_state, Pkce};
 use super::store::{Freshness, StoredToken, TokenTarget};
 use super::token::{Grant, TokenResponse, TokenType};
@@ -18,7 +19,7 @@ use crate::discovery::{
     ResourceChallenge, ResourceMetadata,
 };
 use crate::transport::{HttpRequest, HttpResponse, Transport};
-use crate::{AgentKey, Client, DpopClient, ProtocolError};
+use crate::{AgentKey, Client, DpopClient, ProofSigner, ProtocolError};
 
 /// Largest metadata document accepted (they are a few hundred bytes).
 const MAX_METADATA: usize = 64 * 1024;
@@ -37,6 +38,8 @@ pub trait TokenCache {
     fn load(&self, resource: &str, client_id: &str) -> Result<Option<StoredToken>, FlowError>;
     fn save(&self, token: &StoredToken) -> Result<(), FlowError>;
     fn remove(&self, resource: &str, client_id: &str) -> Result<(), FlowError>;
+    /// The agent's P-256 DPoP key, the same across runs (created on first use).
+    fn es256_key(&self) -> Result<Es256Key, FlowError>;
 }
 
 #[cfg(unix)]
@@ -49,6 +52,9 @@ impl TokenCache for super::store::TokenStore<'_> {
     }
     fn remove(&self, resource: &str, client_id: &str) -> Result<(), FlowError> {
         Ok(super::store::TokenStore::remove(self, resource, client_id)?)
+    }
+    fn es256_key(&self) -> Result<Es256Key, FlowError> {
+        Ok(super::store::TokenStore::es256_key(self)?)
     }
 }
 
@@ -64,12 +70,41 @@ pub enum Obtained {
 /// [`DpopClient`] (so nonces are cached per origin across the AS and resources); its key signs
 /// every DPoP proof.
 pub struct OAuthAgent<'a> {
-    pub client: &'a Client,
-    pub key: &'a AgentKey,
-    pub cache: Option<&'a dyn TokenCache>,
+    client: &'a Client,
+    key: &'a AgentKey,
+    cache: Option<&'a dyn TokenCache>,
+    es256: std::cell::OnceCell<Es256Key>,
 }
 
-impl OAuthAgent<'_> {
+impl<'a> OAuthAgent<'a> {
+    /// `cache`: where tokens (and the P-256 DPoP key) are kept; `None`: in memory only.
+    pub fn new(client: &'a Client, key: &'a AgentKey, cache: Option<&'a dyn TokenCache>) -> Self {
+        Self {
+            client,
+            key,
+            cache,
+            es256: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The proof signer for a token bound with `alg`.
+    fn signer(&self, alg: DpopAlg) -> Result<ProofSigner<'_>, FlowError> {
+        match alg {
+            DpopAlg::EdDSA => Ok(self.key.proof_signer()),
+            DpopAlg::ES256 => {
+                if self.es256.get().is_none() {
+                    let key = match self.cache {
+                        Some(cache) => cache.es256_key()?,
+                        None => Es256Key::generate()?,
+                    };
+                    let _ = self.es256.set(key);
+                }
+                let key = self.es256.get().expect("set above");
+                Ok(ProofSigner::Es256(key.signing_key()))
+            }
+        }
+    }
+
     fn transport(&self) -> &Rc<dyn Transport> {
         self.client.transport()
     }
@@ -131,6 +166,7 @@ impl OAuthAgent<'_> {
             client_id: client_id.clone(),
             issuer: found.server.issuer_str.clone(),
             token_endpoint: found.server.token_endpoint.to_string(),
+            dpop_alg: DpopAlg::choose(&found.server.dpop_signing_alg_values_supported)?,
         };
         let now = self.now();
         if let Some(stored) = self.load(&target)? {
@@ -167,12 +203,7 @@ impl OAuthAgent<'_> {
         let endpoint = Url::parse(&stored.token_endpoint)
             .map_err(|_| FlowError::BadTokenResponse("stored token endpoint".into()))?;
         let grant = Grant::Refresh { refresh_token };
-        let target = TokenTarget {
-            resource: stored.resource.clone(),
-            client_id: stored.client_id.clone(),
-            issuer: stored.issuer.clone(),
-            token_endpoint: stored.token_endpoint.clone(),
-        };
+        let target = TokenTarget::of(stored);
         match self.token_request(&endpoint, &grant, &target).await {
             Ok(resp) => {
                 let token = StoredToken::from_response(
@@ -262,7 +293,7 @@ impl OAuthAgent<'_> {
         )?;
         let response = self
             .dpop()
-            .send(self.key.proof_signer(), request, None)
+            .send(self.signer(target.dpop_alg)?, request, None)
             .await?;
         let status = response.status().as_u16();
         let text = String::from_utf8_lossy(response.body());
@@ -289,7 +320,11 @@ impl OAuthAgent<'_> {
         match token.token_type {
             TokenType::DPoP => Ok(self
                 .dpop()
-                .send(self.key.proof_signer(), request, Some(&token.access_token))
+                .send(
+                    self.signer(token.dpop_alg)?,
+                    request,
+                    Some(&token.access_token),
+                )
                 .await?),
             TokenType::Bearer => {
                 let value = http::HeaderValue::from_str(&format!("Bearer {}", token.access_token))
@@ -328,15 +363,7 @@ impl OAuthAgent<'_> {
         if how == Obtained::Reused && token.is_some() {
             fresh = match self.refresh(&fresh).await? {
                 Some(t) => t,
-                None => {
-                    let target = TokenTarget {
-                        resource: fresh.resource.clone(),
-                        client_id: fresh.client_id.clone(),
-                        issuer: fresh.issuer.clone(),
-                        token_endpoint: fresh.token_endpoint.clone(),
-                    };
-                    self.authorize(&found, &target).await?
-                }
+                None => self.authorize(&found, &TokenTarget::of(&fresh)).await?,
             };
         }
         let response = self.send_with_token(&fresh, make()?).await?;

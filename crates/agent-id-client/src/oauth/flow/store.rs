@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dpop_key::DpopAlg;
 use super::token::{TokenResponse, TokenType};
 
 /// Refresh this long before the access token expires, so a request never races the expiry.
@@ -21,6 +22,9 @@ pub struct StoredToken {
     pub expires_at: Option<u64>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// The key the token is bound to (proofs at the resource and refreshes use it).
+    #[serde(default)]
+    pub dpop_alg: DpopAlg,
 }
 
 impl std::fmt::Debug for StoredToken {
@@ -31,6 +35,7 @@ impl std::fmt::Debug for StoredToken {
             .field("issuer", &self.issuer)
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)
+            .field("dpop_alg", &self.dpop_alg)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +70,7 @@ impl StoredToken {
             expires_at: resp.expires_in.map(|s| now_s.saturating_add(s)),
             refresh_token: resp.refresh_token.or(previous_refresh),
             scope: resp.scope,
+            dpop_alg: target.dpop_alg,
         }
     }
 
@@ -88,6 +94,20 @@ pub struct TokenTarget {
     pub client_id: String,
     pub issuer: String,
     pub token_endpoint: String,
+    pub dpop_alg: DpopAlg,
+}
+
+impl TokenTarget {
+    /// The target a stored token was obtained for.
+    pub fn of(token: &StoredToken) -> Self {
+        Self {
+            resource: token.resource.clone(),
+            client_id: token.client_id.clone(),
+            issuer: token.issuer.clone(),
+            token_endpoint: token.token_endpoint.clone(),
+            dpop_alg: token.dpop_alg,
+        }
+    }
 }
 
 /// Token records in the agent's per-server [`Profile`](crate::Profile) directory, one secret
@@ -145,6 +165,24 @@ impl<'a> TokenStore<'a> {
     pub fn remove(&self, resource: &str, client_id: &str) -> Result<(), crate::LocalError> {
         self.profile.remove_secret(&Self::name(resource, client_id))
     }
+
+    /// The agent's P-256 DPoP key, created on first use (`oauth-dpop-es256.key`, `0600`).
+    pub fn es256_key(&self) -> Result<super::dpop_key::Es256Key, crate::LocalError> {
+        use super::dpop_key::Es256Key;
+        const NAME: &str = "oauth-dpop-es256.key";
+        if let Some(secret) = self.profile.read_secret(NAME)? {
+            return Es256Key::from_secret(secret.expose()).ok_or_else(|| {
+                crate::LocalError::StateFile {
+                    path: self.profile.dir().join(NAME),
+                    reason: "not a P-256 private key".into(),
+                }
+            });
+        }
+        let key = Es256Key::generate()?;
+        self.profile
+            .write_secret(NAME, &crate::Secret::new(key.to_secret().as_str()))?;
+        Ok(key)
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +195,7 @@ mod tests {
             client_id: "cli".into(),
             issuer: "http://127.0.0.1:2".into(),
             token_endpoint: "http://127.0.0.1:2/token".into(),
+            dpop_alg: DpopAlg::EdDSA,
         }
     }
 

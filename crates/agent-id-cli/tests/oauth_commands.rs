@@ -13,11 +13,14 @@ use serde_json::Value;
 
 const MCP: &str = "http://127.0.0.1:7/mcp";
 
+/// A request as the server saw it: its JSON-RPC method and its headers.
+type Seen = (String, Vec<(String, String)>);
+
 /// An MCP server that needs no token: answers `initialize` as an SSE stream with a session id,
 /// everything else as JSON; records the requests' headers.
 #[derive(Default)]
 struct OpenMcp {
-    seen: RefCell<Vec<(String, Vec<(String, String)>)>>,
+    seen: RefCell<Vec<Seen>>,
 }
 
 #[async_trait(?Send)]

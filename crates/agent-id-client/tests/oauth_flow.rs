@@ -47,6 +47,8 @@ struct State {
     last_form: HashMap<String, String>,
     as_nonce_challenges: u32,
     rs_nonce_challenges: u32,
+    /// Tokens the resource refused (unknown, expired or bound to another key).
+    rs_refusals: u32,
     /// PKCE challenge of the pending code.
     code_challenge: Option<String>,
     /// access token → (bound thumbprint, expiry).
@@ -154,16 +156,19 @@ impl Fake {
             }
             Err(e) => panic!("resource refused the proof: {e}"),
             Ok(jkt) => {
-                let state = self.state.borrow();
+                let mut state = self.state.borrow_mut();
                 match state.access.get(&token) {
                     Some((bound, exp)) if *bound == jkt && *exp > self.now() => {
                         response(200, &[("content-type", "text/plain")], "hello agent")
                     }
-                    _ => response(
-                        401,
-                        &[("www-authenticate", r#"DPoP error="invalid_token""#)],
-                        "",
-                    ),
+                    _ => {
+                        state.rs_refusals += 1;
+                        response(
+                            401,
+                            &[("www-authenticate", r#"DPoP error="invalid_token""#)],
+                            "",
+                        )
+                    }
                 }
             }
         }
@@ -418,18 +423,38 @@ fn discovers_authorizes_reuses_refreshes_and_reauthorizes() {
     let resp = block_on(agent.send_protected(&url, &public, &make, &mut token)).unwrap();
     assert_eq!(resp.status(), 200);
 
+    // 3b. A session that keeps its token refreshes it before sending once it is near expiry:
+    //     the resource never sees the old token late.
+    s.fake
+        .clock
+        .0
+        .set(T0 + 2 * LIFETIME - REFRESH_MARGIN_S as i64 + 1);
+    let resp = block_on(agent.send_protected(&url, &public, &make, &mut token)).unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(token.as_ref().unwrap().access_token, "at-3");
+    assert_eq!(
+        s.fake.state.borrow().rs_refusals,
+        0,
+        "the expiring token was never sent"
+    );
+    assert_eq!(
+        s.fake.state.borrow().grants,
+        ["authorization_code", "refresh_token", "refresh_token"]
+    );
+
     // 4. Expired and the refresh token revoked: refused refresh, forgotten, full flow again.
     s.fake.state.borrow_mut().refresh.clear();
     s.fake.clock.0.set(T0 + 10 * LIFETIME);
     let (fresh, how) = block_on(agent.obtain(&found, &public)).unwrap();
     assert_eq!(
         (how, fresh.access_token.as_str()),
-        (Obtained::Authorized, "at-3")
+        (Obtained::Authorized, "at-4")
     );
     assert_eq!(
         s.fake.state.borrow().grants,
         [
             "authorization_code",
+            "refresh_token",
             "refresh_token",
             "refresh_token",
             "authorization_code"

@@ -346,6 +346,13 @@ impl<'a> OAuthAgent<'a> {
         make: &dyn Fn() -> Result<HttpRequest, FlowError>,
         token: &mut Option<StoredToken>,
     ) -> Result<HttpResponse, FlowError> {
+        // A token about to expire is refreshed before it is sent (a long MCP session outlives
+        // its first token); one that cannot be refreshed is dropped, and the 401 starts over.
+        if let Some(t) = token.as_ref() {
+            if t.freshness(self.now()) != Freshness::Live {
+                *token = self.refresh(t).await?;
+            }
+        }
         let first = match token.as_ref() {
             Some(t) => self.send_with_token(t, make()?).await?,
             None => self.transport().send(make()?).await?,

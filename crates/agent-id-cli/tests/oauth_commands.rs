@@ -84,6 +84,7 @@ fn run(server: &Rc<OpenMcp>, base: &std::path::Path, args: &[&str]) -> Run {
     let env = Environment {
         transport: Some(server.clone()),
         config_base: Some(base.to_owned()),
+        var: |_| None,
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = agent_id_cli::run(argv, env, &mut out, &mut err);

@@ -62,7 +62,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # Every bucket of security.md's rate-limit table opened up for the e2e run (all requests come from
 # 127.0.0.1 and the suite registers and logs in many agents per minute); limits stay enabled.
-E2E_RATE_LIMIT_CONFIG='{"agent_register":"100000/60","agent_login":"100000/60","agent_login_agent":"100000/60","overseer_register":"100000/60","overseer_login":"100000/60","overseer_login_email":"100000/60","malice":"100000/60","malice_agent":"100000/60","token":"100000/60","token_ip":"100000/60","webhook":"100000/60","revoke":"100000/60","revoke_ip":"100000/60","introspect":"100000/60","introspect_ip":"100000/60","authorize_agent":"100000/60"}'
+E2E_RATE_LIMIT_CONFIG='{"agent_register":"100000/60","agent_login":"100000/60","agent_login_agent":"100000/60","overseer_register":"100000/60","overseer_login":"100000/60","overseer_login_email":"100000/60","malice":"100000/60","malice_agent":"100000/60","token":"100000/60","token_ip":"100000/60","webhook":"100000/60","revoke":"100000/60","revoke_ip":"100000/60","introspect":"100000/60","introspect_ip":"100000/60","authorize_agent":"100000/60","verify_http_signature":"100000/60"}'
 
 log() { printf '\n=== test: %s\n' "$*" >&2; }
 note() { printf 'test: %s\n' "$*" >&2; }

@@ -36,10 +36,12 @@ pub enum Bucket {
     IntrospectIp,
     /// Authorization attempts, per authenticated agent (bounds refusals and their history rows).
     AuthorizeAgent,
+    /// Web Bot Auth verifications at `POST /v1/verify/http-signature`, per IP.
+    VerifyHttpSignature,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 16] = [
+    const ALL: [Bucket; 17] = [
         Bucket::AgentRegister,
         Bucket::AgentLogin,
         Bucket::AgentLoginAgent,
@@ -56,6 +58,7 @@ impl Bucket {
         Bucket::Introspect,
         Bucket::IntrospectIp,
         Bucket::AuthorizeAgent,
+        Bucket::VerifyHttpSignature,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Bucket {
             Bucket::Introspect => "introspect",
             Bucket::IntrospectIp => "introspect_ip",
             Bucket::AuthorizeAgent => "authorize_agent",
+            Bucket::VerifyHttpSignature => "verify_http_signature",
         }
     }
 
@@ -102,6 +106,9 @@ impl Bucket {
             Bucket::Introspect => (600, 60),
             Bucket::IntrospectIp => (1200, 60),
             Bucket::AuthorizeAgent => (30, 60),
+            // Optional for sites (they can verify themselves); one verification is a D1 read
+            // and an Ed25519 verify.
+            Bucket::VerifyHttpSignature => (300, 60),
         };
         Limit { count, window_secs }
     }

@@ -1,9 +1,12 @@
 //! Handlers, one module per resource, and [`table`]: every endpoint with its path, policies and
 //! handler, which the App routes by.
 
+pub mod agent_card;
 pub mod agents;
 pub mod claims;
 pub mod clients;
+pub mod http_signatures;
+pub mod key_directory;
 pub mod oauth;
 pub mod openapi;
 pub mod overseen;

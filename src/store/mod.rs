@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
+pub mod agent_keys;
 pub mod agents;
 pub mod audit;
 pub mod batch;

@@ -1,9 +1,10 @@
 //! DPoP proof validation (RFC 9449; `security.md` §2). [`verify_proof`] runs checks P1–P13 as pure
 //! functions of the header value and a [`ProofContext`]; the caller does P14 (key binding, which
 //! depends on the endpoint) and P15 (the replay-marker insert, a database write) with the values in
-//! [`VerifiedProof`].
+//! [`VerifiedProof`]. [`build_proof`] makes proofs as clients send them.
 
 mod accepted;
+pub mod build;
 mod checks;
 pub mod htu;
 pub mod nonce;
@@ -19,6 +20,7 @@ use crate::jwk::PublicJwk;
 use crate::jws::Alg;
 
 pub use accepted::AcceptedThrough;
+pub use build::{build_proof, ProofClaims, ProofSigner};
 pub use htu::normalize_htu;
 
 /// Longest `DPoP` header value accepted (P1).

@@ -231,6 +231,9 @@ run_e2e() {
   fi
 
   if [[ $rc -eq 0 ]]; then
+    run_web_bot_auth_interop || rc=$?
+  fi
+  if [[ $rc -eq 0 ]]; then
     run_schemathesis "$AGENT_ID_BASE_URL" || rc=$?
   fi
 
@@ -238,6 +241,21 @@ run_e2e() {
   stop_all_servers
   return "$rc"
 }
+
+# --- Web Bot Auth (issue 14) ---------------------------------------------------------------
+# Cloudflare's `web-bot-auth` crate (crates.io, a dev-dependency of agent-id-client) verifies a
+# request signed by our SDK, with the keys it discovers from the card and fetches from the key
+# directory of the real wasm over loopback (crates/agent-id-client/tests/web_bot_auth_interop.rs).
+run_web_bot_auth_interop() {
+  case "$AGENT_ID_BASE_URL" in
+    http://127.0.0.1:*) ;;
+    *) note "web-bot-auth interop: refusing non-loopback base URL $AGENT_ID_BASE_URL"; return 1 ;;
+  esac
+  log "e2e: Cloudflare web-bot-auth verifies SDK signatures with keys from $AGENT_ID_BASE_URL"
+  (cd "$ROOT" && timeout 900 cargo test -q -p agent-id-client --test web_bot_auth_interop -- \
+    --ignored --test-threads 1)
+}
+# --- end Web Bot Auth ------------------------------------------------------------------------
 
 # schemathesis (PyPI) against the real wasm: the document the server serves at /openapi.json is the
 # contract, and every generated request must get a documented status, content type, header set and

@@ -1,3 +1,8 @@
-//! `agent-id`: the command-line tool for agents.
+//! The `agent-id` binary: everything is in the library (`agent_id_cli::main`), so that tests can
+//! run the same code in process.
 
-fn main() {}
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    agent_id_cli::main()
+}

@@ -24,6 +24,7 @@ mod whoami;
 // OAuth client and resources (token, request, mcp): `mod` lines below.
 
 // HTTP message signatures (sign): `mod` lines below.
+mod sign;
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -52,6 +53,8 @@ pub enum Command {
     // OAuth client and resources (token, request, mcp): variants below.
 
     // HTTP message signatures (sign): variants below.
+    /// Print the Web Bot Auth headers (RFC 9421) that sign a request with the agent's key.
+    Sign(sign::Args),
 }
 
 /// Runs one command.
@@ -70,5 +73,6 @@ pub async fn run(command: Command, ctx: &Context) -> Result<Output, Failure> {
         // OAuth client and resources (token, request, mcp): arms below.
 
         // HTTP message signatures (sign): arms below.
+        Command::Sign(args) => sign::run(ctx, args).await,
     }
 }

@@ -16,6 +16,8 @@
 #      (oauth4webapi, and the web app in headless Chromium; screenshots in
 #      test-output/screenshots), then schemathesis against /openapi.json (run_schemathesis),
 #      stop the servers.
+#   7b. MCP conformance: scripts/conformance.sh runs @modelcontextprotocol/conformance's client
+#      scenarios (auth/dpop, auth/dpop-nonce, auth/basic-cimd) against `agent-id mcp connect`
 #   8. bundle size (scripts/bundle-size.sh) within the 600 KB gzip budget (README "Bundle size
 #      and cold start")
 #
@@ -352,6 +354,11 @@ main() {
 
   if [[ "${SKIP_E2E:-0}" != 1 ]]; then
     run_e2e "$@"
+
+    # --- MCP conformance (issue 11): the suite's own fake AS and MCP server, loopback only ---
+    log "MCP conformance: scripts/conformance.sh (client scenarios against agent-id mcp connect)"
+    bash scripts/conformance.sh
+    # --- end MCP conformance ---
 
     log "bundle size (wrangler deploy --dry-run; budget ${BUNDLE_MAX_GZIP} B gzip)"
     local out line total

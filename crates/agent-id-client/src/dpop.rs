@@ -94,6 +94,14 @@ impl DpopClient {
         self.proof(signer, method, url, nonce.as_deref(), access_token)
     }
 
+    /// Caches `nonce` for the origin of `url` (a nonce the caller received on a response it
+    /// handled itself).
+    pub fn remember_nonce(&self, url: &str, nonce: &str) {
+        if let Some(origin) = origin_of(url) {
+            self.nonces.borrow_mut().insert(origin, nonce.to_owned());
+        }
+    }
+
     /// The cached nonce of an origin (`scheme://host[:port]`).
     pub fn nonce(&self, origin: &str) -> Option<String> {
         self.nonces.borrow().get(origin).cloned()

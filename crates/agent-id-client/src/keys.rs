@@ -10,7 +10,7 @@ use agent_id_protocol::ed25519::Ed25519PublicKey;
 use agent_id_protocol::json;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::LocalError;
 use crate::random;
@@ -104,14 +104,20 @@ impl AgentKey {
 
     /// The private JWK text (what a key file holds); wiped when the returned value is dropped.
     pub fn to_private_jwk(&self) -> Zeroizing<String> {
-        let mut d = Zeroizing::new(b64::encode(self.signing.as_bytes()));
-        let text = format!(
-            "{{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"{}\",\"d\":\"{}\"}}\n",
-            self.public_b64(),
-            d.as_str()
-        );
-        d.zeroize();
-        Zeroizing::new(text)
+        let d = Zeroizing::new(b64::encode(self.signing.as_bytes()));
+        // Sized up front so that the secret is never left behind in a reallocated buffer.
+        let mut text = Zeroizing::new(String::with_capacity(192));
+        for part in [
+            r#"{"kty":"OKP","crv":"Ed25519","x":""#,
+            &self.public_b64(),
+            r#"","d":""#,
+            &d,
+            "\"}\n",
+        ] {
+            text.push_str(part);
+        }
+        debug_assert!(text.capacity() == 192, "the key text outgrew its buffer");
+        text
     }
 
     /// Reads a private JWK text written by [`AgentKey::to_private_jwk`] (or any RFC 8037 Ed25519

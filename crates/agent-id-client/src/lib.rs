@@ -31,12 +31,15 @@
 mod client;
 pub mod clock;
 mod consent;
+pub mod discovery;
 pub mod dpop;
 pub mod error;
 #[cfg(unix)]
 mod files;
 mod identity;
 pub mod keys;
+pub mod mcp;
+pub mod oauth;
 #[cfg(unix)]
 pub mod profile;
 mod random;

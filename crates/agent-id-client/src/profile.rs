@@ -116,6 +116,19 @@ impl Profile {
         })
     }
 
+    /// A usable session: the saved one while it has not expired, otherwise a fresh log-in with
+    /// `key.jwk` (saved for next time).
+    pub async fn session(&self, client: &Client) -> Result<Session, Error> {
+        match self.load_session() {
+            Ok(s) if !s.is_expired(client.now_s()) => return Ok(s),
+            Ok(_) | Err(LocalError::NoSession { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let session = client.login(&self.load_key()?, None).await?;
+        self.save_session(&session)?;
+        Ok(session)
+    }
+
     /// Forgets the saved session.
     pub fn clear_session(&self) -> Result<(), LocalError> {
         files::remove(&self.session_path())

@@ -92,6 +92,35 @@ fn register_login_me_rotate_old_key_refused_logout() {
 }
 
 #[test]
+fn a_saved_session_is_reused_until_it_expires_then_renewed_by_login() {
+    let (h, transport, client) = setup(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile(dir.path());
+    let key = profile.generate_key().unwrap();
+    let registered = run(client.register(&key, "Agent", None)).unwrap();
+    profile.save_session(&registered.session).unwrap();
+    let logins = || {
+        transport
+            .paths()
+            .iter()
+            .filter(|p| *p == "/v1/agents/login")
+            .count()
+    };
+
+    assert_eq!(run(profile.session(&client)).unwrap(), registered.session);
+    assert_eq!(logins(), 0);
+    h.clock.advance_secs(1800);
+    let renewed = run(profile.session(&client)).unwrap();
+    assert_eq!(logins(), 1);
+    assert_ne!(renewed, registered.session);
+    assert_eq!(profile.load_session().unwrap(), renewed);
+    assert_eq!(
+        run(client.me(&renewed)).unwrap().agent.id,
+        registered.agent.id
+    );
+}
+
+#[test]
 fn nonce_required_login_retries_once_then_reuses_the_cached_nonce() {
     let (h, transport, client) = setup(&[("DPOP_REQUIRE_NONCE", "true")]);
     let key = AgentKey::generate().unwrap();

@@ -1,5 +1,7 @@
 //! Key and state files on disk: modes, refusals with the file named, tampering, no overwrite.
 
+#![cfg(unix)]
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 

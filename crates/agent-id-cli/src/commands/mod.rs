@@ -22,6 +22,10 @@ mod rotate;
 mod shown;
 mod whoami;
 // OAuth client and resources (token, request, mcp): `mod` lines below.
+mod mcp;
+mod oauth_client;
+mod request;
+mod token;
 
 // HTTP message signatures (sign): `mod` lines below.
 mod sign;
@@ -51,7 +55,14 @@ pub enum Command {
     /// Approve an OAuth client's authorization request; prints the redirect URL with the code.
     Authorize(authorize::Args),
     // OAuth client and resources (token, request, mcp): variants below.
-
+    /// Print an access token for a protected resource (runs the OAuth flow, or refreshes, or
+    /// reuses a live one).
+    Token(token::Args),
+    /// Send a request to a protected resource with the agent's DPoP-bound token (curl-like).
+    Request(request::Args),
+    /// Talk to a protected MCP server (streamable HTTP) as the agent.
+    #[command(subcommand)]
+    Mcp(mcp::Command),
     // HTTP message signatures (sign): variants below.
     /// Print the Web Bot Auth headers (RFC 9421) that sign a request with the agent's key.
     Sign(sign::Args),
@@ -71,7 +82,9 @@ pub async fn run(command: Command, ctx: &Context) -> Result<Output, Failure> {
         Command::Overseer(args) => overseer::run(ctx, args).await,
         Command::Authorize(args) => authorize::run(ctx, args).await,
         // OAuth client and resources (token, request, mcp): arms below.
-
+        Command::Token(args) => token::run(ctx, args).await,
+        Command::Request(args) => request::run(ctx, args).await,
+        Command::Mcp(command) => mcp::run(ctx, command).await,
         // HTTP message signatures (sign): arms below.
         Command::Sign(args) => sign::run(ctx, args).await,
     }

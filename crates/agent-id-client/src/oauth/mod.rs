@@ -1,0 +1,3 @@
+//! OAuth as the agent.
+
+pub mod flow;

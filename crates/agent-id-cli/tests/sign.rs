@@ -3,8 +3,30 @@
 
 mod support;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use agent_id_cli::Environment;
+use agent_id_client::{HttpRequest, HttpResponse, Transport, TransportError};
 use serde_json::{json, Value};
 use support::{Agent, InProcess, SERVER};
+
+/// A third-party site: records the request it receives and answers `200 ok`.
+#[derive(Default)]
+struct Site {
+    received: RefCell<Vec<HttpRequest>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Transport for Site {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.received.borrow_mut().push(request);
+        Ok(http::Response::builder()
+            .status(200)
+            .body(b"ok".to_vec())
+            .unwrap())
+    }
+}
 
 fn verify(server: &InProcess, signed: &Value, authority: &str) -> (u16, Value) {
     let body = json!({
@@ -114,4 +136,40 @@ fn bad_requests_to_sign_are_usage_errors() {
         agent.json(&["sign", "https://a.example/"]).error(2)["kind"],
         "usage"
     );
+}
+
+#[test]
+fn request_sign_sends_a_request_the_server_verifies_as_the_agent() {
+    let server = InProcess::new(&[]);
+    let agent = Agent::new(&server);
+    agent.ok(&["keygen"]);
+    let registered = agent.ok(&["register", "--name", "Signer"]);
+    let site = Rc::new(Site::default());
+    let env = Environment {
+        transport: Some(site.clone()),
+        config_base: Some(agent.base.path().to_owned()),
+    };
+    let argv = [
+        "agent-id",
+        "--server",
+        SERVER,
+        "request",
+        "--sign",
+        "https://shop.example/basket",
+    ];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = agent_id_cli::run(argv, env, &mut out, &mut err);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(String::from_utf8(out).unwrap().trim(), "ok");
+
+    let received = site.received.borrow();
+    let h = |name: &str| received[0].headers()[name].to_str().unwrap().to_owned();
+    let signed = json!({
+        "signature_input": h("signature-input"),
+        "signature": h("signature"),
+        "signature_agent": h("signature-agent"),
+    });
+    let (status, body) = verify(&server, &signed, "shop.example");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["agent"]["id"], registered["agent"]["id"]);
 }

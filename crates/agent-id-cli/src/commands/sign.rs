@@ -3,7 +3,9 @@
 //! agent-id server, `Signature-Input` and `Signature` — printed as header lines to add to the
 //! request (`--json`: one object). Nothing is sent.
 
+use agent_id_client::oauth::flow::FlowError;
 use agent_id_client::signing::{card_url, RequestSigner, SigningError, DEFAULT_VALIDITY_SECS};
+use agent_id_client::{AgentKey, Error, HttpRequest, LocalError};
 use serde::Serialize;
 
 use crate::context::Context;
@@ -84,6 +86,26 @@ pub(crate) fn agent_id(ctx: &Context, given: Option<String>) -> Result<String, F
                 Failure::usage("no agent: pass --agent-id ID, or register or log in first")
             }),
     }
+}
+
+/// For `request --sign`: a signer with `key` naming the saved session's agent.
+pub(crate) fn signer_for<'k>(
+    ctx: &Context,
+    key: &'k AgentKey,
+) -> Result<RequestSigner<'k>, Failure> {
+    let server = ctx.server()?;
+    Ok(RequestSigner::for_agent(key, server, &agent_id(ctx, None)?))
+}
+
+/// Signs `request` at `now`, failing in the error type of the OAuth flow that sends it.
+pub(crate) fn sign_now(
+    signer: &RequestSigner<'_>,
+    request: &mut HttpRequest,
+    now: i64,
+) -> Result<(), FlowError> {
+    signer
+        .sign(request, now)
+        .map_err(|e| FlowError::Client(Error::Local(LocalError::Invalid(e.to_string()))))
 }
 
 pub async fn run(ctx: &Context, args: Args) -> Result<Output, Failure> {

@@ -61,7 +61,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| verifying.verify_strict(std::hint::black_box(base.as_bytes()), &signature))
     });
     group.bench_function("parse_fields", |b| {
-        b.iter(|| parse_fields(std::hint::black_box(&signed.signature_input), &signed.signature))
+        b.iter(|| {
+            parse_fields(
+                std::hint::black_box(&signed.signature_input),
+                &signed.signature,
+            )
+        })
     });
     group.bench_function("web_bot_auth_verify_full", |b| b.iter(verify_all));
     group.finish();

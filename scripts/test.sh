@@ -65,7 +65,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # Every bucket of security.md's rate-limit table opened up for the e2e run (all requests come from
 # 127.0.0.1 and the suite registers and logs in many agents per minute); limits stay enabled.
-E2E_RATE_LIMIT_CONFIG='{"agent_register":"100000/60","agent_login":"100000/60","agent_login_agent":"100000/60","overseer_register":"100000/60","overseer_login":"100000/60","overseer_login_email":"100000/60","malice":"100000/60","malice_agent":"100000/60","token":"100000/60","token_ip":"100000/60","webhook":"100000/60","revoke":"100000/60","revoke_ip":"100000/60","introspect":"100000/60","introspect_ip":"100000/60","authorize_agent":"100000/60","email_verification_send":"100000/60","password_reset":"100000/60","password_reset_email":"100000/60","email_token":"100000/60"}'
+E2E_RATE_LIMIT_CONFIG='{"agent_register":"100000/60","agent_login":"100000/60","agent_login_agent":"100000/60","overseer_register":"100000/60","overseer_login":"100000/60","overseer_login_email":"100000/60","malice":"100000/60","malice_agent":"100000/60","token":"100000/60","token_ip":"100000/60","webhook":"100000/60","revoke":"100000/60","revoke_ip":"100000/60","introspect":"100000/60","introspect_ip":"100000/60","authorize_agent":"100000/60","email_verification_send":"100000/60","password_reset":"100000/60","password_reset_email":"100000/60","email_token":"100000/60","verify_http_signature":"100000/60"}'
 
 log() { printf '\n=== test: %s\n' "$*" >&2; }
 note() { printf 'test: %s\n' "$*" >&2; }
@@ -286,6 +286,9 @@ run_e2e() {
   fi
 
   if [[ $rc -eq 0 ]]; then
+    run_web_bot_auth_interop || rc=$?
+  fi
+  if [[ $rc -eq 0 ]]; then
     run_schemathesis "$AGENT_ID_BASE_URL" || rc=$?
   fi
 
@@ -303,6 +306,21 @@ build_cli_for_e2e() {
   export AGENT_ID_CLI="${CARGO_TARGET_DIR:-$ROOT/target}/debug/agent-id"
 }
 # --- end agent-id CLI for e2e ----------------------------------------------------------------
+
+# --- Web Bot Auth (issue 14) ---------------------------------------------------------------
+# Cloudflare's `web-bot-auth` crate (crates.io, a dev-dependency of agent-id-client) verifies a
+# request signed by our SDK, with the keys it discovers from the card and fetches from the key
+# directory of the real wasm over loopback (crates/agent-id-client/tests/web_bot_auth_interop.rs).
+run_web_bot_auth_interop() {
+  case "$AGENT_ID_BASE_URL" in
+    http://127.0.0.1:*) ;;
+    *) note "web-bot-auth interop: refusing non-loopback base URL $AGENT_ID_BASE_URL"; return 1 ;;
+  esac
+  log "e2e: Cloudflare web-bot-auth verifies SDK signatures with keys from $AGENT_ID_BASE_URL"
+  (cd "$ROOT" && timeout 900 cargo test -q -p agent-id-client --test web_bot_auth_interop -- \
+    --ignored --test-threads 1)
+}
+# --- end Web Bot Auth ------------------------------------------------------------------------
 
 # schemathesis (PyPI) against the real wasm: the document the server serves at /openapi.json is the
 # contract, and every generated request must get a documented status, content type, header set and

@@ -309,6 +309,9 @@ pub struct Config {
     pub registration_challenge_ttl_secs: i64,
     pub rotation_challenge_ttl_secs: i64,
     pub claim_challenge_ttl_secs: i64,
+    /// How long an agent's previous key stays in its Web Bot Auth key directory after a
+    /// rotation, so signatures made just before it still verify (`KEY_DIRECTORY_OVERLAP_SECS`).
+    pub key_directory_overlap_secs: i64,
     pub shadow_challenge_ttl_secs: i64,
     /// How long after the agent confirmed a shadow claim its signed checkout link may be paid
     /// (judged at the payment's `occurred_at`); never shorter than the challenge itself.
@@ -355,6 +358,7 @@ impl std::fmt::Debug for Config {
             registration_challenge_ttl_secs,
             rotation_challenge_ttl_secs,
             claim_challenge_ttl_secs,
+            key_directory_overlap_secs,
             shadow_challenge_ttl_secs,
             shadow_link_ttl_secs,
             dpop_iat_past_secs,
@@ -393,6 +397,7 @@ impl std::fmt::Debug for Config {
                 registration_challenge_ttl_secs,
             )
             .field("rotation_challenge_ttl_secs", rotation_challenge_ttl_secs)
+            .field("key_directory_overlap_secs", key_directory_overlap_secs)
             .field("claim_challenge_ttl_secs", claim_challenge_ttl_secs)
             .field("shadow_challenge_ttl_secs", shadow_challenge_ttl_secs)
             .field("shadow_link_ttl_secs", shadow_link_ttl_secs)
@@ -534,6 +539,7 @@ impl Config {
             registration_challenge_ttl_secs: num("REGISTRATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
             rotation_challenge_ttl_secs: num("ROTATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
             claim_challenge_ttl_secs: num("CLAIM_CHALLENGE_TTL_SECS", 900, 60, DAY)?,
+            key_directory_overlap_secs: num("KEY_DIRECTORY_OVERLAP_SECS", 3600, 0, 7 * DAY)?,
             shadow_challenge_ttl_secs,
             shadow_link_ttl_secs,
             dpop_iat_past_secs: num("DPOP_IAT_PAST_SECS", 300, 1, 3600)?,

@@ -45,6 +45,12 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("agents.oauth_history",        at_most(1, 0)),
     ("agents.overseer",             at_most(1, 0)),
     ("agents.profile",              at_most(1, 0)),
+    // Web Bot Auth: the agent, its listed keys and its oversight in one batch.
+    ("agents.key_directory",        at_most(1, 0)),
+    ("agents.card",                 at_most(1, 0)),
+    ("agents.did",                  at_most(1, 0)),
+    ("agents.remove_previous_key",  at_most(2, 0)),
+    ("verify.http_signature",       at_most(1, 0)),
     ("agents.rotate_initiate",      at_most(2, 1)),
     ("agents.rotate_complete",      at_most(3, 1)),
     // Claims
@@ -247,6 +253,39 @@ fn drive(name: &str) -> Vec<Run> {
         "agents.profile" => {
             let a = h.register(&TestKey::random(), "A");
             vec![r("ok", 200, Req::get(&format!("/v1/agents/{}", a.id)))]
+        }
+        "agents.key_directory" | "agents.card" | "agents.did" => {
+            let a = h.register(&TestKey::random(), "A");
+            let tail = match name {
+                "agents.key_directory" => "http-message-signatures-directory",
+                "agents.card" => "card",
+                _ => "did.json",
+            };
+            vec![r(
+                "ok",
+                200,
+                Req::get(&format!("/v1/agents/{}/{tail}", a.id)),
+            )]
+        }
+        "agents.remove_previous_key" => {
+            let (old, new) = (TestKey::random(), TestKey::random());
+            let a = h.register(&old, "A");
+            let session = rotate(&h, &a, &old, &new);
+            let path = format!("/v1/agents/me/keys/{}", old.proof_thumbprint());
+            vec![r(
+                "ok",
+                200,
+                Req::new(Method::DELETE, &path).bearer(&session),
+            )]
+        }
+        "verify.http_signature" => {
+            let key = TestKey::random();
+            let a = h.register(&key, "A");
+            vec![r(
+                "ok",
+                200,
+                Req::post("/v1/verify/http-signature").json(web_bot_auth_body(&h, &key, &a)),
+            )]
         }
         "agents.rotate_initiate" => {
             let a = h.register(&TestKey::random(), "A");
@@ -735,6 +774,53 @@ fn drive(name: &str) -> Vec<Run> {
         }
         other => panic!("no driver for the endpoint {other}: add one to `drive`"),
     }
+}
+
+/// Rotates `a` from `old` to `new`; the new session.
+fn rotate(h: &Harness, a: &Agent, old: &TestKey, new: &TestKey) -> String {
+    let started = h.send(
+        Req::post("/v1/agents/rotate-key/initiate")
+            .bearer(&a.session)
+            .json(json!({"new_public_key": new.x()})),
+    );
+    let data = started.body["challenge_data"].as_str().unwrap();
+    let path = format!(
+        "/v1/agents/rotate-key/complete/{}",
+        started.body["challenge_id"].as_str().unwrap()
+    );
+    let done = h.send(
+        Req::post(&path)
+            .header("dpop", &h.post_proof(old, &path))
+            .json(json!({"signature": new.sign_b64(data.as_bytes())})),
+    );
+    done.body["session_id"].as_str().unwrap().to_owned()
+}
+
+/// A verification request for a Web Bot Auth signature by `key` for `a`, made now.
+fn web_bot_auth_body(h: &Harness, key: &TestKey, a: &Agent) -> serde_json::Value {
+    use agent_id_protocol::httpsig::{message::HttpRequest, signature::sign_ed25519, webbot};
+    let card = format!("{ISSUER}/v1/agents/{}/card", a.id);
+    let field = webbot::signature_agent_field("agent1", &card);
+    let public = agent_id::jose::ed25519::Ed25519PublicKey::parse(&key.x()).unwrap();
+    let params = webbot::signer_params(
+        &webbot::SignerParams {
+            label: "sig1",
+            created: h.now_s(),
+            expires: h.now_s() + 60,
+            signature_agent: Some(("agent1", &card)),
+            nonce: None,
+        },
+        &public,
+    );
+    let headers = [("Signature-Agent", field.as_str())];
+    let req = HttpRequest {
+        method: "GET",
+        url: "https://site.example/",
+        headers: &headers,
+    };
+    let s = sign_ed25519("sig1", &params, &req, &key.0).unwrap();
+    json!({"signature_input": s.signature_input, "signature": s.signature,
+           "signature_agent": field, "authority": "site.example"})
 }
 
 #[test]

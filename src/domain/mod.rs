@@ -20,3 +20,4 @@ pub mod subscription;
 pub mod text;
 pub mod tier;
 pub mod time;
+pub mod web_bot_auth;

@@ -44,10 +44,12 @@ pub enum Bucket {
     PasswordResetEmail,
     /// Completing an e-mailed link (verification, reset), per IP.
     EmailToken,
+    /// Web Bot Auth verifications at `POST /v1/verify/http-signature`, per IP.
+    VerifyHttpSignature,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 20] = [
+    const ALL: [Bucket; 21] = [
         Bucket::AgentRegister,
         Bucket::AgentLogin,
         Bucket::AgentLoginAgent,
@@ -68,6 +70,7 @@ impl Bucket {
         Bucket::PasswordReset,
         Bucket::PasswordResetEmail,
         Bucket::EmailToken,
+        Bucket::VerifyHttpSignature,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -92,6 +95,7 @@ impl Bucket {
             Bucket::PasswordReset => "password_reset",
             Bucket::PasswordResetEmail => "password_reset_email",
             Bucket::EmailToken => "email_token",
+            Bucket::VerifyHttpSignature => "verify_http_signature",
         }
     }
 
@@ -123,6 +127,9 @@ impl Bucket {
             Bucket::PasswordReset => (20, 3600),
             Bucket::PasswordResetEmail => (5, 3600),
             Bucket::EmailToken => (30, 600),
+            // Optional for sites (they can verify themselves); one verification is a D1 read
+            // and an Ed25519 verify.
+            Bucket::VerifyHttpSignature => (300, 60),
         };
         Limit { count, window_secs }
     }

@@ -130,6 +130,21 @@ impl JsonBody {
         }
     }
 
+    /// An object of string values, in the body's order; `null` counts as absent; anything
+    /// else is `invalid_field`.
+    pub fn opt_str_map(&self, field: &str) -> Result<Option<Vec<(&str, &str)>>, ApiError> {
+        let bad = || ApiError::invalid_field(field, "expected an object of strings");
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Object(members)) => members
+                .iter()
+                .map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)).ok_or_else(bad))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(bad()),
+        }
+    }
+
     /// A boolean field; `null` counts as absent.
     pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.get(field) {

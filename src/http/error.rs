@@ -72,6 +72,22 @@ pub enum ErrorCode {
     PaddleUnavailable,
     /// Paddle answered with an error or an unusable answer.
     PaddleError,
+    // Web Bot Auth (issue 14): the verification endpoint's refusals, one per rule, and the
+    // key directory's removal of an unknown key.
+    MalformedSignature,
+    InvalidSignatureTag,
+    MissingSignatureParameter,
+    UnsupportedSignatureAlgorithm,
+    SignatureExpired,
+    SignatureNotYetValid,
+    InvalidSignatureValidity,
+    AuthorityNotCovered,
+    SignatureAgentNotCovered,
+    MissingComponent,
+    UnknownSignatureAgent,
+    SignatureMismatch,
+    UnknownKey,
+    KeyNotFound,
 }
 
 impl ErrorCode {
@@ -131,6 +147,20 @@ impl ErrorCode {
             ErrorCode::NoBillingCustomer => "no_billing_customer",
             ErrorCode::PaddleUnavailable => "paddle_unavailable",
             ErrorCode::PaddleError => "paddle_error",
+            ErrorCode::MalformedSignature => "malformed_signature",
+            ErrorCode::InvalidSignatureTag => "invalid_signature_tag",
+            ErrorCode::MissingSignatureParameter => "missing_signature_parameter",
+            ErrorCode::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
+            ErrorCode::SignatureExpired => "signature_expired",
+            ErrorCode::SignatureNotYetValid => "signature_not_yet_valid",
+            ErrorCode::InvalidSignatureValidity => "invalid_signature_validity",
+            ErrorCode::AuthorityNotCovered => "authority_not_covered",
+            ErrorCode::SignatureAgentNotCovered => "signature_agent_not_covered",
+            ErrorCode::MissingComponent => "missing_component",
+            ErrorCode::UnknownSignatureAgent => "unknown_signature_agent",
+            ErrorCode::SignatureMismatch => "signature_mismatch",
+            ErrorCode::UnknownKey => "unknown_key",
+            ErrorCode::KeyNotFound => "key_not_found",
         }
     }
 
@@ -153,6 +183,18 @@ impl ErrorCode {
             | ErrorCode::MissingSignature
             | ErrorCode::InvalidPayload
             | ErrorCode::TokenInvalid => StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedSignature
+            | ErrorCode::InvalidSignatureTag
+            | ErrorCode::MissingSignatureParameter
+            | ErrorCode::UnsupportedSignatureAlgorithm
+            | ErrorCode::SignatureExpired
+            | ErrorCode::SignatureNotYetValid
+            | ErrorCode::InvalidSignatureValidity
+            | ErrorCode::AuthorityNotCovered
+            | ErrorCode::SignatureAgentNotCovered
+            | ErrorCode::MissingComponent
+            | ErrorCode::UnknownSignatureAgent
+            | ErrorCode::SignatureMismatch => StatusCode::BAD_REQUEST,
             ErrorCode::AuthenticationRequired
             | ErrorCode::InvalidSession
             | ErrorCode::InvalidDpopProof
@@ -172,7 +214,9 @@ impl ErrorCode {
             | ErrorCode::NoActiveOversight
             | ErrorCode::ClientNotFound
             | ErrorCode::BlockNotFound
-            | ErrorCode::GrantNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::GrantNotFound
+            | ErrorCode::UnknownKey
+            | ErrorCode::KeyNotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::DuplicatePublicKey
             | ErrorCode::EmailTaken

@@ -36,7 +36,10 @@ pub fn finish(
     for (k, v) in extra {
         h.append(k, v);
     }
-    set(h, header::CONTENT_TYPE, JSON);
+    // A handler may name a more specific JSON media type (the Web Bot Auth key directory).
+    if !h.contains_key(header::CONTENT_TYPE) {
+        set(h, header::CONTENT_TYPE, JSON);
+    }
     set(
         h,
         header::CONTENT_SECURITY_POLICY,

@@ -107,15 +107,18 @@ pub async fn complete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     agent_proof::consume(ctx, &proof.proof, CH).await?;
 
+    let old_thumbprint = proof.key.thumbprint();
     let change = KeyChange {
         agent_id: &agent.id,
         old_key: &rotation.old_public_key,
+        old_thumbprint: &old_thumbprint,
         new_key: &rotation.new_public_key,
         now_ms: ctx.now_ms,
+        old_listed_until: ctx.now_ms + ctx.config.key_directory_overlap_secs * 1000,
     };
     let event = Event::by_agent("agent.key_rotated", &agent.id).details(json!({
         "challenge_id": rotation.challenge_id,
-        "old_key_thumbprint": proof.key.thumbprint(),
+        "old_key_thumbprint": old_thumbprint,
         "new_key_thumbprint": new_key.thumbprint(),
     }));
     match agents::rotate_key(ctx.db(), &change, &event, &ctx.stamp()).await? {

@@ -15,9 +15,9 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    account_data, account_sessions, account_settings, agents, claims, clients, email_verification,
-    oauth, openapi, overseen, overseer_account, password_reset, registration, rotation, service,
-    shadow_claims, subscriptions, webhooks,
+    account_data, account_sessions, account_settings, agent_card, agents, claims, clients,
+    email_verification, http_signatures, key_directory, oauth, openapi, overseen, overseer_account,
+    password_reset, registration, rotation, service, shadow_claims, subscriptions, webhooks,
 };
 
 /// A handler's answer, boxed so that every handler has one type.
@@ -113,6 +113,32 @@ pub static ENDPOINTS: &[Endpoint] = &[
         name: "agents.profile", at: &[(GET, "/v1/agents/{id}")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(agents::profile),
+    },
+    // Web Bot Auth (issue 14)
+    Endpoint {
+        name: "agents.key_directory", at: &[(GET, "/v1/agents/{id}/http-message-signatures-directory")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(key_directory::directory),
+    },
+    Endpoint {
+        name: "agents.card", at: &[(GET, "/v1/agents/{id}/card")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(agent_card::card),
+    },
+    Endpoint {
+        name: "agents.did", at: &[(GET, "/v1/agents/{id}/did.json")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(key_directory::did_document),
+    },
+    Endpoint {
+        name: "agents.remove_previous_key", at: &[(DELETE, "/v1/agents/me/keys/{kid}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(key_directory::remove_previous_key),
+    },
+    Endpoint {
+        name: "verify.http_signature", at: &[(POST, "/v1/verify/http-signature")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(http_signatures::verify),
     },
     Endpoint {
         name: "agents.rotate_initiate", at: &[(POST, "/v1/agents/rotate-key/initiate")],

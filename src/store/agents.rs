@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::agent_keys;
 use super::audit::{self, Event, Stamp};
 use super::batch::{Batch, Guard, Step};
 use super::markers::Use;
@@ -262,12 +263,17 @@ pub async fn register(
 pub struct KeyChange<'a> {
     pub agent_id: &'a str,
     pub old_key: &'a str,
+    /// The old key's RFC 7638 thumbprint, its `kid` in the key directory.
+    pub old_thumbprint: &'a str,
     pub new_key: &'a str,
     pub now_ms: i64,
+    /// Until when the old key stays in the Web Bot Auth key directory.
+    pub old_listed_until: i64,
 }
 
 /// Replaces the agent's key if it still holds `old_key`, ending its sessions (the epoch moves
-/// on); `event` is written only if this request made the change.
+/// on) and listing the old key in its key directory for the overlap; `event` and the listing
+/// are written only if this request made the change. One batch, so one round trip.
 pub async fn rotate_key(
     db: &dyn Db,
     change: &KeyChange<'_>,
@@ -287,6 +293,16 @@ pub async fn rotate_key(
         event.insert(stamp),
         holds_key(change.agent_id, change.new_key),
     );
+    let retired = agent_keys::Retired {
+        agent_id: change.agent_id,
+        thumbprint: change.old_thumbprint,
+        public_key: change.old_key,
+        now_ms: change.now_ms,
+        listed_until: change.old_listed_until,
+    };
+    batch.extend(agent_keys::retire(&retired, || {
+        holds_key(change.agent_id, change.new_key)
+    }));
     match batch.run(db).await {
         Ok(out) if out.changed(rotated) => Ok(KeyOutcome::Done),
         Ok(_) => Ok(KeyOutcome::KeyChanged),
@@ -349,8 +365,10 @@ mod tests {
         let change = KeyChange {
             agent_id: id,
             old_key: old,
+            old_thumbprint: old,
             new_key: new,
             now_ms,
+            old_listed_until: now_ms + 1_000,
         };
         let event = Event::by_agent("agent.key_rotated", id).details(json!({ "at": now_ms }));
         block_on(rotate_key(db, &change, &event, &Stamp::system(now_ms))).unwrap()

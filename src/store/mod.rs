@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 
 pub mod account_erasure;
 pub mod account_export;
+pub mod agent_keys;
 pub mod agents;
 pub mod audit;
 pub mod batch;

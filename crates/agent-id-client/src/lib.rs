@@ -10,6 +10,8 @@
 //!   [`overseer`](Client::overseer), [`authorize`](Client::authorize) (consent).
 //! - [`DpopClient`]: DPoP proofs for any request at any server, with per-origin nonces and one
 //!   retry on `use_dpop_nonce`.
+//! - [`RequestSigner`]: Web Bot Auth, HTTP message signatures (RFC 9421) on the agent's
+//!   outgoing requests, naming its card as `Signature-Agent`.
 //! - [`Error`]: the server's refusals with their `code`, transport, local and protocol errors.
 //!
 //! ```no_run
@@ -43,6 +45,7 @@ pub mod profile;
 mod random;
 pub mod server;
 pub mod session;
+pub mod signing;
 pub mod transport;
 
 pub use agent_id_protocol::dpop::ProofSigner;
@@ -58,4 +61,5 @@ pub use keys::{AgentKey, KeyFormatError};
 pub use profile::{Profile, Recovery};
 pub use server::ServerUrl;
 pub use session::{Secret, Session};
+pub use signing::{RequestSigner, SignatureHeaders, SigningError};
 pub use transport::{HttpRequest, HttpResponse, Transport};

@@ -28,6 +28,7 @@ mod request;
 mod token;
 
 // HTTP message signatures (sign): `mod` lines below.
+mod sign;
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -63,6 +64,8 @@ pub enum Command {
     #[command(subcommand)]
     Mcp(mcp::Command),
     // HTTP message signatures (sign): variants below.
+    /// Print the Web Bot Auth headers (RFC 9421) that sign a request with the agent's key.
+    Sign(sign::Args),
 }
 
 /// Runs one command.
@@ -83,5 +86,6 @@ pub async fn run(command: Command, ctx: &Context) -> Result<Output, Failure> {
         Command::Request(args) => request::run(ctx, args).await,
         Command::Mcp(command) => mcp::run(ctx, command).await,
         // HTTP message signatures (sign): arms below.
+        Command::Sign(args) => sign::run(ctx, args).await,
     }
 }

@@ -35,6 +35,9 @@ pub struct Args {
     /// The request body (`@-` reads it from stdin).
     #[arg(long, value_name = "BODY")]
     pub data: Option<String>,
+    /// Sign the request the Web Bot Auth way (RFC 9421) with the agent's key, naming its card.
+    #[arg(long)]
+    pub sign: bool,
     /// The client id for a token flow the resource asks for (see `agent-id token`).
     #[arg(long, value_name = "ID_OR_URL", default_value = "agent-id-cli")]
     pub client_id: String,
@@ -91,10 +94,16 @@ pub async fn run(ctx: &Context, args: Args) -> Result<Output, Failure> {
     let parts = AgentParts::load(ctx)?;
     let store = parts.store();
     let agent = OAuthAgent::new(&parts.client, &parts.key.key, Some(&store));
+    let signer = (args.sign)
+        .then(|| super::sign::signer_for(ctx, &parts.key.key))
+        .transpose()?;
     let make = || {
         let mut request = build(method.clone(), url.as_str(), &[], body.clone())?;
         for (name, value) in &headers {
             request.headers_mut().append(name.clone(), value.clone());
+        }
+        if let Some(signer) = &signer {
+            super::sign::sign_now(signer, &mut request, parts.client.now_s())?;
         }
         Ok(request)
     };

@@ -148,6 +148,7 @@ fn request_sign_sends_a_request_the_server_verifies_as_the_agent() {
     let env = Environment {
         transport: Some(site.clone()),
         config_base: Some(agent.base.path().to_owned()),
+        var: |_| None,
     };
     let argv = [
         "agent-id",

@@ -42,6 +42,7 @@ pub mod payment_problems;
 pub mod pools;
 #[cfg(target_arch = "wasm32")]
 pub mod replay_object;
+pub mod resources;
 pub mod retention;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;

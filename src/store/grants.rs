@@ -10,6 +10,7 @@
 use serde::Deserialize;
 
 use super::batch::{Batch, Guard, Step};
+use super::live_grants::ConsentedBy;
 use super::oversights::blocked;
 use super::{flag, Db, Statement, StoreError, Value};
 use crate::{guard, stmt};
@@ -34,6 +35,10 @@ pub struct Approval<'a> {
     pub client_id: &'a str,
     pub client_name: &'a str,
     pub scope: &'a str,
+    /// The resource indicators requested (JSON array of URIs), `None` for an identity grant.
+    pub resources: Option<&'a str>,
+    /// Who approved: the agent itself, or its overseer in the browser.
+    pub consented_by: ConsentedBy,
     /// The tier's `max_oauth_per_period` (−1 unlimited).
     pub limit: i64,
     /// The current period, `[start, end)` in Unix milliseconds.
@@ -58,8 +63,8 @@ pub async fn approve(
 ) -> Result<ApproveOutcome, StoreError> {
     let history = Statement::new(
         "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, \
-           exchanged_at, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, 'approved', NULL, NULL, ?6",
+           exchanged_at, created_at, resources, consented_by) \
+         SELECT ?1, ?2, ?3, ?4, ?5, 'approved', NULL, NULL, ?6, ?7, ?8",
         vec![
             Value::from(a.request_id),
             Value::from(a.agent_id),
@@ -67,6 +72,8 @@ pub async fn approve(
             Value::from(a.client_name),
             Value::from(a.scope),
             Value::from(a.now_ms),
+            Value::from(a.resources),
+            Value::from(a.consented_by.as_str()),
         ],
     );
     let under_limit = guard!(
@@ -79,8 +86,9 @@ pub async fn approve(
     );
     let code = Statement::new(
         "INSERT INTO authorization_codes (id, code_hash, client_id, agent_id, redirect_uri, \
-           code_challenge, scope, dpop_jkt, oauth_request_id, expires_at, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11",
+           code_challenge, scope, dpop_jkt, oauth_request_id, expires_at, created_at, resources, \
+           consented_by) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13",
         vec![
             Value::from(a.code.id),
             Value::from(a.code.hash),
@@ -93,6 +101,8 @@ pub async fn approve(
             Value::from(a.request_id),
             Value::from(a.code.expires_at_ms),
             Value::from(a.now_ms),
+            Value::from(a.resources),
+            Value::from(a.consented_by.as_str()),
         ],
     );
     let mut batch = Batch::new();
@@ -178,6 +188,9 @@ pub struct CodeRow {
     pub used_at: Option<i64>,
     /// The grant its redemption created.
     pub grant_id: Option<String>,
+    /// The resource indicators approved (JSON array of URIs), `None` for an identity grant.
+    pub resources: Option<String>,
+    pub consented_by: ConsentedBy,
     #[serde(deserialize_with = "flag::deserialize")]
     pub blocked: bool,
 }
@@ -192,8 +205,8 @@ pub fn find_code_statement(code_hash: &str) -> Statement {
     stmt!(
         format!(
             "SELECT k.id, k.client_id, k.agent_id, k.redirect_uri, k.code_challenge, k.scope, \
-               k.dpop_jkt, k.oauth_request_id, k.expires_at, k.used_at, k.grant_id, \
-               {} AS blocked FROM authorization_codes k WHERE k.code_hash = ?1",
+               k.dpop_jkt, k.oauth_request_id, k.expires_at, k.used_at, k.grant_id, k.resources, \
+               k.consented_by, {} AS blocked FROM authorization_codes k WHERE k.code_hash = ?1",
             blocked("k.client_id", "k.agent_id")
         ),
         code_hash
@@ -292,9 +305,11 @@ pub fn push_redemption(
     batch.push_if(
         stmt!(
             "INSERT INTO oauth_grants (id, client_id, agent_id, scope, code_id, created_at, \
-               last_used_at, consented_at) \
+               last_used_at, consented_at, resources, consented_by) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, \
-               COALESCE((SELECT created_at FROM oauth_requests WHERE id = ?7), ?6)",
+               COALESCE((SELECT created_at FROM oauth_requests WHERE id = ?7), ?6), \
+               (SELECT resources FROM authorization_codes WHERE id = ?5), \
+               (SELECT consented_by FROM authorization_codes WHERE id = ?5)",
             r.grant_id,
             r.client_id,
             r.agent_id,
@@ -747,6 +762,8 @@ mod tests {
             client_id: "c1",
             client_name: "Client",
             scope: "id",
+            resources: None,
+            consented_by: ConsentedBy::Agent,
             limit: 1,
             period_ms: (NOW - 1000, NOW + 1000),
             code: NewCode {

@@ -26,10 +26,19 @@ fn live(grant: &str, now: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentedBy {
-    /// The agent, at the authorization endpoint (the only way today).
+    /// The agent, at the authorization endpoint (session or DPoP proof).
     Agent,
-    /// The agent's overseer on its behalf (reserved for overseer consent).
+    /// The agent's overseer on its behalf, in the browser.
     Overseer,
+}
+
+impl ConsentedBy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConsentedBy::Agent => "agent",
+            ConsentedBy::Overseer => "overseer",
+        }
+    }
 }
 
 /// One live grant, as listed.

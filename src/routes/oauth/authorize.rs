@@ -25,6 +25,7 @@ use crate::store::audit::{Actor, Event, Subject};
 use crate::store::batch::Batch;
 use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{self, Approval, ApproveOutcome, NewCode, Refusal};
+use crate::store::live_grants::ConsentedBy;
 
 use super::{invalid_request, oauth_error};
 
@@ -379,6 +380,8 @@ async fn approve(
         client_id: &client.id,
         client_name: &client.name,
         scope: &scope_text,
+        resources: None,
+        consented_by: ConsentedBy::Agent,
         limit,
         period_ms: month_bounds_ms(ctx.now_ms),
         code: NewCode {

@@ -116,11 +116,14 @@ mod binding {
         async fn get(&self, path: &str) -> Result<StaticFile, StaticFileError> {
             let backend = |e: worker::Error| StaticFileError::Backend(e.to_string());
             // The asset store looks only at the path; the host is a placeholder.
-            let mut res = self
-                .0
-                .fetch(format!("https://assets.local{path}"), None)
-                .await
-                .map_err(backend)?;
+            let req = crate::http::outbound::request(
+                "GET",
+                &format!("https://assets.local{path}"),
+                None,
+                None,
+            )
+            .map_err(backend)?;
+            let mut res = self.0.fetch_request(req).await.map_err(backend)?;
             match res.status_code() {
                 200 => {}
                 404 => return Err(StaticFileError::Missing),

@@ -278,7 +278,8 @@ fn respond(res: crate::http::Response) -> worker::Result<web_sys::Response> {
 /// Static Assets answer the path itself, or index.html for app routes (SPA fallback), with the
 /// App's document headers added.
 async fn asset(env: &Env, url: &str, extra: &HeaderMap) -> worker::Result<web_sys::Response> {
-    let asset = env.assets("ASSETS")?.fetch(url, None).await?;
+    let req = crate::http::outbound::request("GET", url, None, None)?;
+    let asset = env.assets("ASSETS")?.fetch_request(req).await?;
     let headers = worker::Headers::new();
     for (name, value) in asset.headers().entries() {
         headers.set(&name, &value)?;

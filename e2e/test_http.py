@@ -106,6 +106,26 @@ def test_root_in_json_mode_is_service_info(http, base_url):
     assert body["endpoints"] == EXPECTED_ENDPOINTS
 
 
+COMMITTED_OPENAPI = os.path.join(os.path.dirname(__file__), "..", "openapi", "openapi.json")
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_openapi_document_is_the_committed_one_from_the_static_assets(http, base_url, accept):
+    """The Worker reads /openapi.json from its ASSETS binding (the build ships it there, minified)
+    and answers with its own headers, whatever the client accepts."""
+    resp = http.get(base_url + "/openapi.json", headers={"Accept": accept})
+    ctx = describe(resp)
+    assert resp.status_code == 200, ctx
+    assert resp.headers.get("Content-Type") == "application/json; charset=utf-8", ctx
+    assert resp.headers.get("Cache-Control") == "public, max-age=300", ctx
+    assert resp.headers.get("X-Content-Type-Options") == "nosniff", ctx
+    assert resp.headers.get("Content-Security-Policy") == CSP_JSON, ctx
+    assert_uuid4(resp.headers.get("X-Request-Id"), "X-Request-Id")
+    with open(COMMITTED_OPENAPI, encoding="utf-8") as f:
+        assert resp.json() == json.load(f), "the served document is not the committed one"
+    assert b"\n" not in resp.content, "the served document keeps its indentation"
+
+
 # --------------------------------------------------------------------------------------------------
 # Routing: 404 and 405 (api.md 1.1, 2.12; security.md G11-G16)
 # --------------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 /// <reference types="vitest/config" />
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
 import react from '@vitejs/plugin-react'
+import { openapiDocument } from './plugins/openapi-document.ts'
 
 // The build output is served by the Worker as Workers Static Assets (wrangler.toml [assets]).
 // Hashed files live under /assets/ and are served straight from the asset store; every other path
-// goes through the Worker, which adds the document CSP (src/http/csp.rs).
+// goes through the Worker, which adds the document CSP (src/http/document.rs). The API's OpenAPI
+// document is shipped here too (dist/openapi.json) and served by the Worker at /openapi.json.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), openapiDocument(fileURLToPath(new URL('../openapi/openapi.json', import.meta.url)))],
   build: {
     outDir: 'dist',
     assetsDir: 'assets',
@@ -23,7 +26,7 @@ export default defineConfig({
     environment: 'jsdom',
     globals: true,
     setupFiles: ['./src/test/setup.ts'],
-    include: ['src/**/*.test.{ts,tsx}'],
+    include: ['src/**/*.test.{ts,tsx}', 'plugins/**/*.test.ts'],
     restoreMocks: true,
     // Tests replace the network with vi.stubGlobal('fetch', …); undo it after each test.
     unstubGlobals: true,

@@ -5,7 +5,9 @@
 #   WASM_OPT_BIN      node_modules/binaryen/bin/wasm-opt   (npm binaryen 132.0.0)
 #   ESBUILD_BIN       node_modules/.bin/esbuild        (wrangler's own esbuild)
 # BUILD_VERSION=<crate version>+<short git sha | dev> is baked in (option_env!("BUILD_VERSION")).
-# Also builds the web app (frontend/ -> frontend/dist) when its sources changed.
+# Also builds the web app (frontend/ -> frontend/dist) when its sources changed; that build ships
+# openapi/openapi.json, minified, as frontend/dist/openapi.json, which the Worker serves at
+# /openapi.json from its ASSETS binding (frontend/plugins/openapi-document.ts).
 #
 # Called by wrangler ([build] command in wrangler.toml) on `wrangler dev` / `wrangler deploy`.
 # When nothing changed since the last build it returns immediately; AGENT_ID_FORCE_BUILD=1 forces.
@@ -36,16 +38,17 @@ build_frontend() {
   fi
   local newer=""
   if [[ -f frontend/dist/index.html ]]; then
-    newer="$(find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o \
+    newer="$(find frontend openapi -path frontend/node_modules -prune -o -path frontend/dist -prune -o \
       -type f -newer frontend/dist/index.html -print -quit)"
   fi
-  if [[ ! -f frontend/dist/index.html || -n "$newer" ]]; then
+  if [[ ! -f frontend/dist/index.html || ! -f frontend/dist/openapi.json || -n "$newer" ]]; then
     log "frontend: npm run build"
     (cd frontend && npm run build)
   else
     log "frontend: up to date"
   fi
   [[ -f frontend/dist/index.html ]] || die "frontend build did not produce frontend/dist/index.html"
+  [[ -f frontend/dist/openapi.json ]] || die "frontend build did not produce frontend/dist/openapi.json"
 }
 
 build_frontend
@@ -87,7 +90,7 @@ stamp_want="$BUILD_VERSION $(worker-build --version) $("$WASM_BINDGEN_BIN" --ver
 if [[ "${AGENT_ID_FORCE_BUILD:-0}" != 1 && -f build/worker/shim.mjs && -f "$stamp" \
       && "$(cat "$stamp")" == "$stamp_want" ]]; then
   inputs=(Cargo.toml scripts/build.sh)
-  for p in Cargo.lock src build.rs migrations openapi; do [[ -e "$p" ]] && inputs+=("$p"); done
+  for p in Cargo.lock src build.rs crates migrations; do [[ -e "$p" ]] && inputs+=("$p"); done
   if [[ -z "$(find "${inputs[@]}" -newer "$stamp" -print -quit)" ]]; then
     log "worker up to date ($BUILD_VERSION), skipping (AGENT_ID_FORCE_BUILD=1 to force)"
     exit 0

@@ -76,6 +76,12 @@ impl App {
         self
     }
 
+    /// Reads the files shipped beside the Worker from `files`.
+    pub fn with_static_files(mut self, files: Rc<dyn crate::static_files::StaticFiles>) -> Self {
+        self.services.static_files = files;
+        self
+    }
+
     /// Shares `tally` (the isolate's) for rate-limit counting.
     pub fn with_rate_tally(mut self, tally: Rc<Tally>) -> Self {
         self.services.rate_tally = tally;

@@ -17,6 +17,7 @@ use crate::http::Request;
 use crate::mail::{self, Mailer};
 use crate::metrics::{self, Metrics};
 use crate::paddle::api::{PaddleApi, Unavailable};
+use crate::static_files::{MemoryFiles, StaticFiles};
 use crate::store::audit::{Event, Stamp};
 use crate::store::markers::{D1Markers, ReplayStore};
 use crate::store::meter::{Meter, MeteredDb, MeteredKv};
@@ -44,6 +45,8 @@ pub struct Services {
     pub metrics: Rc<dyn Metrics>,
     /// Where DPoP and client-assertion `jti` markers live (D1 unless configured).
     pub replays: Rc<dyn ReplayStore>,
+    /// The files shipped beside the Worker (the `ASSETS` binding at the edge; none by default).
+    pub static_files: Rc<dyn StaticFiles>,
     /// This request's storage calls (in the App's own set: nothing counted).
     pub meter: Meter,
     /// The tiers, read once per `Services` (per isolate at the edge).
@@ -67,6 +70,7 @@ impl Services {
             rate_tally: Rc::new(Tally::default()),
             metrics: Rc::new(metrics::Off),
             replays: Rc::new(D1Markers),
+            static_files: Rc::new(MemoryFiles::default()),
             meter: Meter::default(),
             tiers: Rc::new(TierCache::default()),
             client_keys: Rc::new(ClientKeyCache::default()),
@@ -95,6 +99,7 @@ impl Services {
             rate_tally: self.rate_tally.clone(),
             metrics: self.metrics.clone(),
             replays: self.replays.clone(),
+            static_files: self.static_files.clone(),
             meter,
             tiers: self.tiers.clone(),
             client_keys: self.client_keys.clone(),

@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod paddle;
 pub mod routes;
 pub mod scheduled;
+pub mod static_files;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

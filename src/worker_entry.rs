@@ -67,9 +67,9 @@ fn app(env: &Env) -> worker::Result<Rc<App>> {
 }
 
 /// Everything that does not depend on the request: the configuration (keys are derived on
-/// first use), the route table, the clock and randomness, D1, KV, Paddle and mail clients and
-/// the rate tally. Bindings are per isolate (not request-scoped I/O objects), and the cache key is
-/// the `env` they come from, so keeping them is the same as reading them again.
+/// first use), the route table, the clock and randomness, D1, KV, Paddle and mail clients, the
+/// static files and the rate tally. Bindings are per isolate (not request-scoped I/O objects), and
+/// the cache key is the `env` they come from, so keeping them is the same as reading them again.
 /// Isolate-wide services are attached here, one line each.
 fn build_app(env: &Env) -> worker::Result<App> {
     // Once per isolate and environment: a line per request would mean the cache never hits.
@@ -101,6 +101,10 @@ fn build_app(env: &Env) -> worker::Result<App> {
     .with_metrics(crate::metrics::analytics_engine::sink(env));
     if let Some(mailer) = mailer {
         app = app.with_mailer(mailer);
+    }
+    // Without the binding every static file is missing: the endpoints that read one answer 500.
+    if let Ok(assets) = env.assets("ASSETS") {
+        app = app.with_static_files(Rc::new(crate::static_files::AssetsBinding(assets)));
     }
     crate::store::durable_markers::attach(env, &mut app);
     Ok(app)
@@ -274,7 +278,8 @@ fn respond(res: crate::http::Response) -> worker::Result<web_sys::Response> {
 /// Static Assets answer the path itself, or index.html for app routes (SPA fallback), with the
 /// App's document headers added.
 async fn asset(env: &Env, url: &str, extra: &HeaderMap) -> worker::Result<web_sys::Response> {
-    let asset = env.assets("ASSETS")?.fetch(url, None).await?;
+    let req = crate::http::outbound::request("GET", url, None, None)?;
+    let asset = env.assets("ASSETS")?.fetch_request(req).await?;
     let headers = worker::Headers::new();
     for (name, value) in asset.headers().entries() {
         headers.set(&name, &value)?;

@@ -7,6 +7,8 @@ pub mod edge;
 pub mod error;
 pub mod form;
 pub mod headers;
+#[cfg(target_arch = "wasm32")]
+pub mod outbound;
 pub mod pagination;
 pub mod query;
 pub mod reply;

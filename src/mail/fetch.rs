@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::future::{select, Either};
 use serde_json::Value;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers};
 
 use super::resend::{HttpReply, JsonPost};
 
@@ -26,11 +26,9 @@ impl JsonPost for FetchPost {
         for (name, value) in extra {
             headers.set(name, value).map_err(t)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.to_string().into()));
-        let req = Request::new_with_init(url, &init).map_err(t)?;
+        let req =
+            crate::http::outbound::request("POST", url, Some(&headers), Some(&body.to_string()))
+                .map_err(t)?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let fetch = Fetch::Request(req);

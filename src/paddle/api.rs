@@ -204,7 +204,7 @@ mod fetch {
     use async_trait::async_trait;
     use futures_util::future::{select, Either};
     use serde_json::{json, Value};
-    use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+    use worker::{AbortController, Delay, Fetch, Headers};
 
     use super::{
         customer_id_of, portal_session_of, scheduled_change_of, valid_customer_id, PaddleApi,
@@ -229,12 +229,14 @@ mod fetch {
                 .set("authorization", &format!("Bearer {key}"))
                 .map_err(t)?;
             headers.set("content-type", "application/json").map_err(t)?;
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post)
-                .with_headers(headers)
-                .with_body(Some(body.to_string().into()));
             let url = format!("{}{path}", self.api_url.trim_end_matches('/'));
-            let req = Request::new_with_init(&url, &init).map_err(t)?;
+            let req = crate::http::outbound::request(
+                "POST",
+                &url,
+                Some(&headers),
+                Some(&body.to_string()),
+            )
+            .map_err(t)?;
             let controller = AbortController::default();
             let signal = controller.signal();
             let fetch = Fetch::Request(req);

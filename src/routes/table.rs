@@ -71,7 +71,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         name: "openapi", at: &[(GET, "/openapi.json")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
-        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(openapi_document),
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(openapi::document),
     },
     // Agents
     Endpoint {
@@ -481,10 +481,6 @@ pub fn operations() -> impl Iterator<Item = (&'static Method, &'static str)> {
 
 async fn service_info(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(service::info(ctx))
-}
-
-async fn openapi_document(_: &Ctx<'_>) -> Result<Reply, ApiError> {
-    Ok(openapi::document())
 }
 
 async fn discovery_metadata(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {

@@ -186,7 +186,7 @@ mod edge {
     use std::rc::Rc;
 
     use async_trait::async_trait;
-    use worker::{Env, Method, ObjectNamespace, Request, RequestInit};
+    use worker::{Env, ObjectNamespace};
 
     use super::{choose, MarkRequest, BINDING, OBJECT_CALL};
     use crate::app::App;
@@ -233,10 +233,13 @@ mod edge {
                 .id_from_name(mark.shard)
                 .and_then(|id| id.get_stub())
                 .map_err(backend)?;
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(body.into()));
-            let req = Request::new_with_init("https://replay-markers.internal/mark", &init)
-                .map_err(backend)?;
+            let req = crate::http::outbound::request(
+                "POST",
+                "https://replay-markers.internal/mark",
+                None,
+                Some(&body),
+            )
+            .map_err(backend)?;
             let mut res = stub.fetch_with_request(req).await.map_err(backend)?;
             let status = res.status_code();
             let text = res.text().await.map_err(backend)?;

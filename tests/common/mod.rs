@@ -27,6 +27,7 @@ use agent_id::metrics::Recording;
 use agent_id::paddle::api::{
     PaddleApi, PaddleApiError, PortalSession, ScheduledChange, SubscriptionLinks,
 };
+use agent_id::static_files::MemoryFiles;
 use agent_id::store::memory::MemoryKv;
 use agent_id::store::sqlite::SqliteDb;
 use agent_id::store::{Db, Outcome, Statement, Value as SqlValue};
@@ -208,6 +209,16 @@ pub fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
     v
 }
 
+/// The files the build ships beside the Worker (Workers Static Assets): the OpenAPI document,
+/// as committed (the build also drops its indentation; `frontend/plugins` tests that step).
+pub fn static_files() -> MemoryFiles {
+    MemoryFiles::default().with(
+        "/openapi.json",
+        "application/json",
+        include_str!("../../openapi/openapi.json"),
+    )
+}
+
 impl Harness {
     pub fn new() -> Self {
         Self::with_vars(&[])
@@ -247,7 +258,8 @@ impl Harness {
             kv.clone(),
         )
         .with_paddle(paddle.clone())
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics.clone())
+        .with_static_files(Rc::new(static_files()));
         let app = match mailer {
             Some(m) => app.with_mailer(m),
             None => app,

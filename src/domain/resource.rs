@@ -7,6 +7,11 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+use crate::store::resources::ResourceRow;
+use crate::store::StoreError;
+
 /// Longest accepted resource identifier.
 pub const MAX_URI_LEN: usize = 2048;
 
@@ -225,6 +230,158 @@ fn upper_escapes(out: &mut String, path: &str) {
     out.push_str(rest);
 }
 
+// --- scopes ----------------------------------------------------------------------------------
+
+/// Most scopes one resource may declare.
+pub const MAX_SCOPES: usize = 32;
+/// Longest scope name, in characters.
+pub const MAX_SCOPE_NAME_LEN: usize = 64;
+/// Longest scope description, in characters.
+pub const MAX_SCOPE_DESCRIPTION_LEN: usize = 200;
+
+/// Names a resource may not declare: the identity registry (`api.md` 2.11), whose tokens mean
+/// agent-id's own claims; `offline_access`, which asks the authorization server for a refresh
+/// token; and `openid`, kept for OpenID Connect.
+pub const RESERVED_SCOPES: [&str; 7] = [
+    "id",
+    "name",
+    "description",
+    "pub_key",
+    "subscription",
+    "offline_access",
+    "openid",
+];
+
+/// One scope a resource understands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceScope {
+    pub name: String,
+    /// Shown to whoever consents; may be empty.
+    pub description: String,
+}
+
+/// A resource's scopes: 1..=32, unique names, none reserved. Stored as the JSON array of
+/// `{"name", "description"}` in `protected_resources.scopes`, in the order registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceScopes(Vec<ResourceScope>);
+
+/// Why a scope list is refused (`400 invalid_scope` at registration and update).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResourceScopeError {
+    /// No scope, or more than [`MAX_SCOPES`].
+    Count,
+    /// A name that is not an RFC 6749 scope-token (`%x21 / %x23-5B / %x5D-7E`), or too long.
+    Name(String),
+    /// A name of [`RESERVED_SCOPES`].
+    Reserved(String),
+    /// The same name twice.
+    Duplicate(String),
+    /// A description that is too long or holds control characters.
+    Description(String),
+}
+
+impl fmt::Display for ResourceScopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceScopeError::Count => write!(f, "scopes must have 1 to {MAX_SCOPES} entries"),
+            ResourceScopeError::Name(n) => write!(
+                f,
+                "scope name {n:?} must be 1 to {MAX_SCOPE_NAME_LEN} printable ASCII characters without space, \" or \\"
+            ),
+            ResourceScopeError::Reserved(n) => write!(
+                f,
+                "scope name {n:?} is reserved (id, name, description, pub_key, subscription, offline_access, openid)"
+            ),
+            ResourceScopeError::Duplicate(n) => write!(f, "scope name {n:?} is listed twice"),
+            ResourceScopeError::Description(n) => write!(
+                f,
+                "description of scope {n:?} must be at most {MAX_SCOPE_DESCRIPTION_LEN} characters without control characters"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ResourceScopeError {}
+
+/// RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_SCOPE_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+impl ResourceScopes {
+    /// Validates a list as given (names exactly as written: scope tokens are case-sensitive;
+    /// descriptions trimmed).
+    pub fn new(list: Vec<ResourceScope>) -> Result<Self, ResourceScopeError> {
+        if list.is_empty() || list.len() > MAX_SCOPES {
+            return Err(ResourceScopeError::Count);
+        }
+        let mut out: Vec<ResourceScope> = Vec::with_capacity(list.len());
+        for ResourceScope { name, description } in list {
+            if !is_scope_token(&name) {
+                return Err(ResourceScopeError::Name(name));
+            }
+            if RESERVED_SCOPES.contains(&name.as_str()) {
+                return Err(ResourceScopeError::Reserved(name));
+            }
+            if out.iter().any(|s| s.name == name) {
+                return Err(ResourceScopeError::Duplicate(name));
+            }
+            let description = description.trim();
+            if description.chars().count() > MAX_SCOPE_DESCRIPTION_LEN
+                || description.chars().any(char::is_control)
+            {
+                return Err(ResourceScopeError::Description(name));
+            }
+            out.push(ResourceScope {
+                description: description.to_owned(),
+                name,
+            });
+        }
+        Ok(Self(out))
+    }
+
+    /// The scopes as stored (already validated when written).
+    pub fn from_stored(json: &str) -> Result<Self, StoreError> {
+        serde_json::from_str(json).map_err(|e| StoreError::Decode(format!("resource scopes: {e}")))
+    }
+
+    /// The JSON text `protected_resources.scopes` holds.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+
+    pub fn as_slice(&self) -> &[ResourceScope] {
+        &self.0
+    }
+
+    /// The names, in the order registered (`scopes_supported` of the metadata document).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|s| s.name.as_str())
+    }
+
+    /// Whether the resource understands `name` (exact, case-sensitive).
+    pub fn contains(&self, name: &str) -> bool {
+        self.names().any(|n| n == name)
+    }
+}
+
+impl ResourceRow {
+    /// The resource's scopes, decoded from the stored JSON.
+    pub fn scope_list(&self) -> Result<ResourceScopes, StoreError> {
+        ResourceScopes::from_stored(&self.scopes)
+    }
+
+    /// The names of the resource's scopes, in the order registered.
+    pub fn scope_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.scope_list()?.names().map(str::to_owned).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +492,60 @@ mod tests {
         assert!(!issuer_is_loopback("https://localhost:8787"));
         assert!(!issuer_is_loopback("http://id.example.com"));
         assert!(!issuer_is_loopback("http://127.0.0.1.example.com"));
+    }
+
+    fn scope(name: &str, description: &str) -> ResourceScope {
+        ResourceScope {
+            name: name.into(),
+            description: description.into(),
+        }
+    }
+
+    #[test]
+    fn scopes_are_validated_and_round_trip() {
+        let scopes = ResourceScopes::new(vec![
+            scope("tools:read", "  Read tools "),
+            scope("Tools:Write", ""),
+            scope("a!#[]~", "x"),
+        ])
+        .unwrap();
+        assert_eq!(
+            scopes.names().collect::<Vec<_>>(),
+            ["tools:read", "Tools:Write", "a!#[]~"]
+        );
+        assert_eq!(scopes.as_slice()[0].description, "Read tools");
+        let stored = scopes.to_stored();
+        assert!(
+            stored.starts_with(r#"[{"name":"tools:read","description":"Read tools"},{"#),
+            "{stored}"
+        );
+        assert_eq!(ResourceScopes::from_stored(&stored).unwrap(), scopes);
+        assert!(scopes.contains("Tools:Write") && !scopes.contains("tools:write"));
+    }
+
+    #[test]
+    fn scope_refusals() {
+        type Se = ResourceScopeError;
+        let one = |name: &str, d: &str| ResourceScopes::new(vec![scope(name, d)]);
+        assert_eq!(ResourceScopes::new(vec![]), Err(Se::Count));
+        let many = (0..=MAX_SCOPES)
+            .map(|i| scope(&format!("s{i}"), ""))
+            .collect();
+        assert_eq!(ResourceScopes::new(many), Err(Se::Count));
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\tb"] {
+            assert_eq!(one(bad, ""), Err(Se::Name(bad.into())), "{bad:?}");
+        }
+        assert_eq!(one(&"a".repeat(65), ""), Err(Se::Name("a".repeat(65))));
+        assert!(one(&"a".repeat(64), "").is_ok());
+        for reserved in RESERVED_SCOPES {
+            assert_eq!(one(reserved, ""), Err(Se::Reserved(reserved.into())));
+        }
+        assert_eq!(
+            ResourceScopes::new(vec![scope("a", ""), scope("a", "again")]),
+            Err(Se::Duplicate("a".into()))
+        );
+        assert_eq!(one("a", &"x".repeat(201)), Err(Se::Description("a".into())));
+        assert!(one("a", &"é".repeat(200)).is_ok());
+        assert_eq!(one("a", "x\ny"), Err(Se::Description("a".into())));
     }
 }

@@ -452,7 +452,10 @@ fn another_overseers_resource_is_not_found() {
     assert_eq!(got.body["resource"]["name"], "Example MCP");
     // Agents have no resources: an agent session is the wrong kind of account.
     let agent = h.register(&TestKey::random(), "A");
-    assert_eq!(h.send(Req::get(PATH).bearer(&agent.session)).status, 403);
+    assert_eq!(
+        code(&h.send(Req::get(PATH).bearer(&agent.session))),
+        (403, "forbidden")
+    );
 }
 
 /// Registers `n` resources `https://{tag}-{i}.example.com/`.

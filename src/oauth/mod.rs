@@ -8,4 +8,5 @@ pub mod assertion;
 pub mod discovery;
 pub mod pkce;
 pub mod redirect;
+pub mod resource_metadata;
 pub mod scope;

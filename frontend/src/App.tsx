@@ -6,6 +6,7 @@ import { Activity } from './pages/Activity'
 import { AgentDetail } from './pages/AgentDetail'
 import { LogIn, SignUp } from './pages/AuthForms'
 import { Clients } from './pages/Clients'
+import { Consent } from './pages/Consent'
 import { Dashboard } from './pages/Dashboard'
 import { Docs } from './pages/Docs'
 import { Home } from './pages/Home'
@@ -36,6 +37,7 @@ export const routes: RouteObject[] = [{
     { path: '/activity', element: signedIn(<Activity />) },
     { path: '/settings', element: signedIn(<Settings />) },
     { path: '/settings/email', element: signedIn(<ConfirmEmailChange />) },
+    { path: '/consent', element: signedIn(<Consent />) },
     { path: '/malice/:agentId', element: <ShadowClaim /> },
     { path: '*', element: <NotFound /> },
   ],

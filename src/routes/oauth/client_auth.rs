@@ -12,9 +12,10 @@ use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::assertion::{
-    self, AssertionContext, AssertionError, VerifiedAssertion, ASSERTION_TYPE,
+    self, AssertionContext, AssertionError, ClientKeys, VerifiedAssertion, ASSERTION_TYPE,
 };
-use crate::store::clients::ClientRow;
+use crate::oauth::client_metadata::is_url_client_id;
+use crate::store::clients::{ClientOrigin, ClientRow};
 use crate::store::markers::{Mark, MarkerKind};
 
 use super::single_use;
@@ -208,12 +209,67 @@ async fn verify(
     client: Option<ClientRow>,
     endpoint_path: &str,
 ) -> Result<Authenticated, ApiError> {
+    if is_url_client_id(
+        assertion::peek_client_id(assertion)
+            .as_deref()
+            .unwrap_or_default(),
+    ) {
+        return verify_metadata_client(ctx, assertion, client, endpoint_path).await;
+    }
     let client = client.ok_or_else(|| invalid_client("unknown client"))?;
     let key = Ed25519PublicKey::parse(&client.public_key)
         .map_err(|_| ApiError::internal("stored client key invalid"))?;
     let verified = check(ctx, assertion, &client.id, &key, endpoint_path)
         .await
         .map_err(|e| invalid_client(e.to_string()))?;
+    Ok(Authenticated {
+        client,
+        replay_hash: verified.replay_hash,
+        accepted_through: verified.accepted_through,
+    })
+}
+
+/// A Client ID Metadata Document client: its row as cached (`client`), or its document fetched
+/// again when missing or expired; then the assertion verified with the client's keys, fetched
+/// again from its `jwks_uri` once when the assertion names a key the cache does not hold.
+async fn verify_metadata_client(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client: Option<ClientRow>,
+    endpoint_path: &str,
+) -> Result<Authenticated, ApiError> {
+    let client_id =
+        assertion::peek_client_id(assertion).map_err(|e| invalid_client(e.to_string()))?;
+    let client = crate::cimd::current(ctx, &client_id, client)
+        .await
+        .map_err(crate::cimd::CimdError::at_token)?;
+    if client.origin != ClientOrigin::MetadataDocument || client.jwks.is_none() {
+        return Err(invalid_client(
+            "this client does not authenticate with private_key_jwt",
+        ));
+    }
+    let keys = crate::cimd::keys_of(&client);
+    let mut result = check_with(
+        ctx,
+        assertion,
+        &client.id,
+        ClientKeys::Metadata(&keys),
+        endpoint_path,
+    )
+    .await;
+    if result == Err(AssertionError::UnknownKey) {
+        if let Some(fresh) = crate::cimd::refetch_keys(ctx, &client).await {
+            result = check_with(
+                ctx,
+                assertion,
+                &client.id,
+                ClientKeys::Metadata(&fresh),
+                endpoint_path,
+            )
+            .await;
+        }
+    }
+    let verified = result.map_err(|e| invalid_client(e.to_string()))?;
     Ok(Authenticated {
         client,
         replay_hash: verified.replay_hash,
@@ -229,6 +285,24 @@ async fn check(
     key: &Ed25519PublicKey,
     endpoint_path: &str,
 ) -> Result<VerifiedAssertion, AssertionError> {
+    check_with(
+        ctx,
+        assertion,
+        client_id,
+        ClientKeys::Registered(key),
+        endpoint_path,
+    )
+    .await
+}
+
+/// [`check`] with the keys of any kind of client.
+async fn check_with(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client_id: &str,
+    keys: ClientKeys<'_>,
+    endpoint_path: &str,
+) -> Result<VerifiedAssertion, AssertionError> {
     let endpoint_url = format!("{}{endpoint_path}", ctx.issuer);
     let actx = AssertionContext {
         issuer: &ctx.issuer,
@@ -237,5 +311,5 @@ async fn check(
         max_lifetime_secs: ctx.config.client_assertion_max_lifetime_secs,
         skew_secs: ctx.config.clock_skew_secs,
     };
-    assertion::verify(assertion, client_id, key, &actx).await
+    assertion::verify_with(assertion, client_id, keys, &actx).await
 }

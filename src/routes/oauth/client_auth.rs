@@ -54,9 +54,13 @@ impl<'f> Presented<'f> {
         client: Option<ClientRow>,
         endpoint_path: &str,
     ) -> Result<Authenticated, ApiError> {
-        verify(ctx, self.assertion, client, endpoint_path)
-            .await
-            .map_err(|e| challenge_header_scheme(ctx, e))
+        let verified = if is_url_client_id(&self.client_id) {
+            verify_metadata_client(ctx, self.assertion, &self.client_id, client, endpoint_path)
+                .await
+        } else {
+            verify(ctx, self.assertion, client, endpoint_path).await
+        };
+        verified.map_err(|e| challenge_header_scheme(ctx, e))
     }
 
     /// Verifies the assertion with `public_key`, a key cached for [`Presented::client_id`] and
@@ -209,13 +213,6 @@ async fn verify(
     client: Option<ClientRow>,
     endpoint_path: &str,
 ) -> Result<Authenticated, ApiError> {
-    if is_url_client_id(
-        assertion::peek_client_id(assertion)
-            .as_deref()
-            .unwrap_or_default(),
-    ) {
-        return verify_metadata_client(ctx, assertion, client, endpoint_path).await;
-    }
     let client = client.ok_or_else(|| invalid_client("unknown client"))?;
     let key = Ed25519PublicKey::parse(&client.public_key)
         .map_err(|_| ApiError::internal("stored client key invalid"))?;
@@ -235,12 +232,11 @@ async fn verify(
 async fn verify_metadata_client(
     ctx: &Ctx<'_>,
     assertion: &str,
+    client_id: &str,
     client: Option<ClientRow>,
     endpoint_path: &str,
 ) -> Result<Authenticated, ApiError> {
-    let client_id =
-        assertion::peek_client_id(assertion).map_err(|e| invalid_client(e.to_string()))?;
-    let client = crate::cimd::current(ctx, &client_id, client)
+    let client = crate::cimd::current(ctx, client_id, client)
         .await
         .map_err(crate::cimd::CimdError::at_token)?;
     if client.origin != ClientOrigin::MetadataDocument || client.jwks.is_none() {

@@ -24,3 +24,13 @@ pub fn request(
     }
     Ok(web_sys::Request::new_with_str_and_init(url, &init)?.into())
 }
+
+/// `GET url` with `headers` that hands a redirect back instead of following it
+/// (`redirect: "manual"`), for fetches whose target must be the URL asked for.
+pub fn get_without_redirects(url: &str, headers: &Headers) -> Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    init.set_headers(&headers.0);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    Ok(web_sys::Request::new_with_str_and_init(url, &init)?.into())
+}

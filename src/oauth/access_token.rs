@@ -183,7 +183,8 @@ pub async fn verify(
     Ok(claims)
 }
 
-/// T3 typing. Ids must be canonical lowercase UUIDs, as minted; times integers; `scope` a
+/// T3 typing. Ids must be canonical lowercase UUIDs, as minted (a metadata-document client's
+/// id is its URL); times integers; `scope` a
 /// registry scope; `cnf.jkt` a 43-character base64url thumbprint.
 fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     let string = |name: &str| {
@@ -204,10 +205,23 @@ fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
             .and_then(Value::as_i64)
             .ok_or(TokenError::Claims)
     };
+    // A client is named by its UUID, or (Client ID Metadata Documents) by its document's URL.
+    let client = |name: &str| match uuid(name) {
+        Ok(id) => Ok(id),
+        Err(_) => string(name).and_then(|s| {
+            if super::client_metadata::is_url_client_id(&s)
+                && s.len() <= super::client_metadata::MAX_URL_LEN
+            {
+                Ok(s)
+            } else {
+                Err(TokenError::Claims)
+            }
+        }),
+    };
     let iss = string("iss")?;
     let sub = uuid("sub")?;
-    let aud = uuid("aud")?;
-    let client_id = uuid("client_id")?;
+    let aud = client("aud")?;
+    let client_id = client("client_id")?;
     if aud != client_id {
         return Err(TokenError::Claims);
     }

@@ -5,6 +5,7 @@
 
 pub mod access_token;
 pub mod assertion;
+pub mod client_metadata;
 pub mod discovery;
 pub mod pkce;
 pub mod redirect;

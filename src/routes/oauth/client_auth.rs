@@ -12,9 +12,10 @@ use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::assertion::{
-    self, AssertionContext, AssertionError, VerifiedAssertion, ASSERTION_TYPE,
+    self, AssertionContext, AssertionError, ClientKeys, VerifiedAssertion, ASSERTION_TYPE,
 };
-use crate::store::clients::ClientRow;
+use crate::oauth::client_metadata::is_url_client_id;
+use crate::store::clients::{ClientOrigin, ClientRow};
 use crate::store::markers::{Mark, MarkerKind};
 
 use super::single_use;
@@ -53,9 +54,13 @@ impl<'f> Presented<'f> {
         client: Option<ClientRow>,
         endpoint_path: &str,
     ) -> Result<Authenticated, ApiError> {
-        verify(ctx, self.assertion, client, endpoint_path)
-            .await
-            .map_err(|e| challenge_header_scheme(ctx, e))
+        let verified = if is_url_client_id(&self.client_id) {
+            verify_metadata_client(ctx, self.assertion, &self.client_id, client, endpoint_path)
+                .await
+        } else {
+            verify(ctx, self.assertion, client, endpoint_path).await
+        };
+        verified.map_err(|e| challenge_header_scheme(ctx, e))
     }
 
     /// Verifies the assertion with `public_key`, a key cached for [`Presented::client_id`] and
@@ -221,12 +226,77 @@ async fn verify(
     })
 }
 
+/// A Client ID Metadata Document client: its row as cached (`client`), or its document fetched
+/// again when missing or expired; then the assertion verified with the client's keys, fetched
+/// again from its `jwks_uri` once when the assertion names a key the cache does not hold.
+async fn verify_metadata_client(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client_id: &str,
+    client: Option<ClientRow>,
+    endpoint_path: &str,
+) -> Result<Authenticated, ApiError> {
+    let client = crate::cimd::current(ctx, client_id, client)
+        .await
+        .map_err(crate::cimd::CimdError::at_token)?;
+    if client.origin != ClientOrigin::MetadataDocument || client.jwks.is_none() {
+        return Err(invalid_client(
+            "this client does not authenticate with private_key_jwt",
+        ));
+    }
+    let keys = crate::cimd::keys_of(&client);
+    let mut result = check_with(
+        ctx,
+        assertion,
+        &client.id,
+        ClientKeys::Metadata(&keys),
+        endpoint_path,
+    )
+    .await;
+    if result == Err(AssertionError::UnknownKey) {
+        if let Some(fresh) = crate::cimd::refetch_keys(ctx, &client).await {
+            result = check_with(
+                ctx,
+                assertion,
+                &client.id,
+                ClientKeys::Metadata(&fresh),
+                endpoint_path,
+            )
+            .await;
+        }
+    }
+    let verified = result.map_err(|e| invalid_client(e.to_string()))?;
+    Ok(Authenticated {
+        client,
+        replay_hash: verified.replay_hash,
+        accepted_through: verified.accepted_through,
+    })
+}
+
 /// Verifies `assertion` of `client_id` with `key` for the endpoint at `endpoint_path`.
 async fn check(
     ctx: &Ctx<'_>,
     assertion: &str,
     client_id: &str,
     key: &Ed25519PublicKey,
+    endpoint_path: &str,
+) -> Result<VerifiedAssertion, AssertionError> {
+    check_with(
+        ctx,
+        assertion,
+        client_id,
+        ClientKeys::Registered(key),
+        endpoint_path,
+    )
+    .await
+}
+
+/// [`check`] with the keys of any kind of client.
+async fn check_with(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client_id: &str,
+    keys: ClientKeys<'_>,
     endpoint_path: &str,
 ) -> Result<VerifiedAssertion, AssertionError> {
     let endpoint_url = format!("{}{endpoint_path}", ctx.issuer);
@@ -237,5 +307,5 @@ async fn check(
         max_lifetime_secs: ctx.config.client_assertion_max_lifetime_secs,
         skew_secs: ctx.config.clock_skew_secs,
     };
-    assertion::verify(assertion, client_id, key, &actx).await
+    assertion::verify_with(assertion, client_id, keys, &actx).await
 }

@@ -108,7 +108,11 @@ impl Params {
                 p.set(name, v.to_owned());
             }
         }
-        p.resource = form.all("resource").to_vec();
+        p.resource = form
+            .all("resource")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Ok(p)
     }
 }

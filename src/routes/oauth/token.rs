@@ -458,7 +458,8 @@ async fn plan_redemption(
         resources: row.resources.as_deref(),
     };
     let identity = || stored_scope(&row.scope);
-    let decided = token_policy::decide(ctx, form, client, grant, identity, None, proof_jkt).await?;
+    let decided =
+        token_policy::decide(ctx, form, client, grant, &identity, None, proof_jkt).await?;
     let grant_id = uuid_v4(ctx.rng())?;
     let refresh = FreshRefresh::new(ctx)?;
     let (minted, token_type, scope) = mint(ctx, &grant_id, client, &row.agent_id, decided)?;
@@ -553,7 +554,7 @@ async fn plan_rotation(
     let identity = || narrowed_scope(form, stored_scope(&row.scope)?);
     let narrow = form.get("scope");
     let decided =
-        token_policy::decide(ctx, form, client, grant, identity, narrow, proof_jkt).await?;
+        token_policy::decide(ctx, form, client, grant, &identity, narrow, proof_jkt).await?;
     let successor = FreshRefresh::new(ctx)?;
     let (minted, token_type, scope) = mint(ctx, &row.grant_id, client, &row.agent_id, decided)?;
     Ok(Plan::Rotate(Box::new(Rotate {

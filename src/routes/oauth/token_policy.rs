@@ -65,7 +65,7 @@ pub async fn decide(
     form: &Form,
     client: &ClientRow,
     grant: Grant<'_>,
-    identity: impl FnOnce() -> Result<Scope, ApiError>,
+    identity: &dyn Fn() -> Result<Scope, ApiError>,
     narrow: Option<&str>,
     proof_jkt: Option<&str>,
 ) -> Result<Decided, ApiError> {
@@ -82,8 +82,8 @@ pub async fn decide(
             jkt: jkt.map(str::to_owned),
         });
     };
-    let uri = resources.audience(requested).map_err(invalid_target)?;
-    let row = registered(ctx, &[uri]).await??.remove(0);
+    let uri = resources.audience(&requested).map_err(invalid_target)?;
+    let row = registered(ctx, &[uri.to_owned()]).await??.remove(0);
     if row.access_token_alg != TokenAlg::EdDSA {
         // ES256 signing is not built yet: refuse rather than mint what the resource rejects.
         return Err(oauth_error(

@@ -88,6 +88,13 @@ pub enum ErrorCode {
     SignatureMismatch,
     UnknownKey,
     KeyNotFound,
+    // Protected resources (issue 10)
+    /// A resource identifier that is not an absolute https URI in canonical-able form.
+    InvalidResourceUri,
+    /// Another resource (anyone's) already has this identifier.
+    ResourceExists,
+    /// No resource of that id for the overseer (unknown or another overseer's).
+    ResourceNotFound,
 }
 
 impl ErrorCode {
@@ -161,6 +168,9 @@ impl ErrorCode {
             ErrorCode::SignatureMismatch => "signature_mismatch",
             ErrorCode::UnknownKey => "unknown_key",
             ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::InvalidResourceUri => "invalid_resource_uri",
+            ErrorCode::ResourceExists => "resource_exists",
+            ErrorCode::ResourceNotFound => "resource_not_found",
         }
     }
 
@@ -235,6 +245,9 @@ impl ErrorCode {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ErrorCode::PaddleError => StatusCode::BAD_GATEWAY,
+            ErrorCode::InvalidResourceUri => StatusCode::BAD_REQUEST,
+            ErrorCode::ResourceExists => StatusCode::CONFLICT,
+            ErrorCode::ResourceNotFound => StatusCode::NOT_FOUND,
         }
     }
 }

@@ -8,12 +8,12 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::domain::resource::canonical_resource_uri;
+
 use crate::store::resources::ResourceRow;
 
 /// Most resources one authorization request may name (each is read at authorize).
 pub const MAX_RESOURCES: usize = 5;
-/// Longest resource URI accepted.
-const MAX_URI_LEN: usize = 2048;
 /// The scope that asks for a refresh token (OpenID Connect Core §11). Refresh tokens are always
 /// issued (as for v1 clients), so it is accepted with any resource and never reaches a token.
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -48,38 +48,9 @@ impl fmt::Display for TargetError {
 
 impl std::error::Error for TargetError {}
 
-/// The canonical form of a resource URI: an absolute `https` URI (or `http` on a loopback host),
-/// no fragment, no user information, scheme and host lowercased; `None` when it is none of that.
-///
-/// Private stand-in for `crate::domain::resource::canonical_resource_uri` of the protected
-/// resources slice, removed when that lands.
-fn canonical_resource_uri(uri: &str) -> Option<String> {
-    if uri.is_empty()
-        || uri.len() > MAX_URI_LEN
-        || uri.contains('#')
-        || !uri.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return None;
-    }
-    let (scheme, rest) = uri.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    let authority = authority.to_ascii_lowercase();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().map(|h| format!("[{h}]"))?,
-        None => authority.split(':').next()?.to_owned(),
-    };
-    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
-    match scheme.as_str() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return None,
-    }
-    Some(format!("{scheme}://{authority}{tail}"))
+/// The canonical form of a resource URI (`domain::resource`), or `None` when it is not one.
+fn canonical(uri: &str, allow_loopback_http: bool) -> Option<String> {
+    canonical_resource_uri(uri, allow_loopback_http).ok()
 }
 
 /// The resources one request names: canonical, without duplicates, 1 to [`MAX_RESOURCES`],
@@ -89,13 +60,19 @@ pub struct Resources(Vec<String>);
 
 impl Resources {
     /// The `resource` values of a request; `None` when there are none (an identity request).
-    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Option<Self>, TargetError> {
+    /// `allow_loopback_http`: the issuer is on loopback (development), so `http` loopback
+    /// resources exist.
+    pub fn parse<S: AsRef<str>>(
+        raw: &[S],
+        allow_loopback_http: bool,
+    ) -> Result<Option<Self>, TargetError> {
         if raw.is_empty() {
             return Ok(None);
         }
         let mut uris: Vec<String> = Vec::with_capacity(raw.len());
         for value in raw {
-            let uri = canonical_resource_uri(value.as_ref()).ok_or(TargetError::Malformed)?;
+            let uri =
+                canonical(value.as_ref(), allow_loopback_http).ok_or(TargetError::Malformed)?;
             if !uris.contains(&uri) {
                 uris.push(uri);
             }
@@ -123,14 +100,19 @@ impl Resources {
 
     /// The one resource a token is minted for: the `requested` one (at most one value, covered
     /// by this grant), or the grant's only resource when none is requested.
-    pub fn audience<'a, S: AsRef<str>>(&'a self, requested: &[S]) -> Result<&'a str, TargetError> {
+    pub fn audience<'a, S: AsRef<str>>(
+        &'a self,
+        requested: &[S],
+        allow_loopback_http: bool,
+    ) -> Result<&'a str, TargetError> {
         match requested {
             [] => match self.0.as_slice() {
                 [only] => Ok(only),
                 _ => Err(TargetError::Ambiguous),
             },
             [one] => {
-                let uri = canonical_resource_uri(one.as_ref()).ok_or(TargetError::Malformed)?;
+                let uri =
+                    canonical(one.as_ref(), allow_loopback_http).ok_or(TargetError::Malformed)?;
                 self.0
                     .iter()
                     .find(|r| **r == uri)
@@ -299,7 +281,7 @@ mod tests {
 
     #[test]
     fn resource_uris_are_canonical_absolute_and_without_fragment() {
-        let ok = |raw: &[&str]| Resources::parse(raw).unwrap().unwrap().0;
+        let ok = |raw: &[&str]| Resources::parse(raw, true).unwrap().unwrap().0;
         assert_eq!(
             ok(&["HTTPS://MCP.Example.com/mcp"]),
             ["https://mcp.example.com/mcp"]
@@ -312,7 +294,11 @@ mod tests {
             ]),
             ["https://a.example/x", "http://127.0.0.1:8080/m"]
         );
-        assert_eq!(Resources::parse::<&str>(&[]), Ok(None));
+        assert_eq!(Resources::parse::<&str>(&[], false), Ok(None));
+        assert_eq!(
+            Resources::parse(&["http://127.0.0.1:8080/m"], false),
+            Err(TargetError::Malformed)
+        );
         for bad in [
             "https://a.example/mcp#frag",
             "https://a.example/#",
@@ -333,12 +319,12 @@ mod tests {
             );
         }
         let six: Vec<String> = (0..6).map(|i| format!("https://r{i}.example/")).collect();
-        assert_eq!(Resources::parse(&six), Err(TargetError::TooMany));
+        assert_eq!(Resources::parse(&six, false), Err(TargetError::TooMany));
     }
 
     #[test]
     fn stored_form_round_trips() {
-        let r = Resources::parse(&["https://a.example/", "https://b.example/x"])
+        let r = Resources::parse(&["https://a.example/", "https://b.example/x"], false)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -356,21 +342,24 @@ mod tests {
             "https://a.example/".into(),
             "https://b.example/".into(),
         ]);
-        assert_eq!(one.audience::<&str>(&[]), Ok("https://a.example/"));
-        assert_eq!(two.audience::<&str>(&[]), Err(TargetError::Ambiguous));
+        assert_eq!(one.audience::<&str>(&[], false), Ok("https://a.example/"));
         assert_eq!(
-            two.audience(&["https://B.example/"]),
+            two.audience::<&str>(&[], false),
+            Err(TargetError::Ambiguous)
+        );
+        assert_eq!(
+            two.audience(&["https://B.example/"], false),
             Ok("https://b.example/")
         );
         assert_eq!(
-            two.audience(&["https://c.example/"]),
+            two.audience(&["https://c.example/"], false),
             Err(TargetError::NotGranted)
         );
         assert_eq!(
-            two.audience(&["https://a.example/", "https://b.example/"]),
+            two.audience(&["https://a.example/", "https://b.example/"], false),
             Err(TargetError::Ambiguous)
         );
-        assert_eq!(two.audience(&["/a"]), Err(TargetError::Malformed));
+        assert_eq!(two.audience(&["/a"], false), Err(TargetError::Malformed));
     }
 
     #[test]

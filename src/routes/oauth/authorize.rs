@@ -12,6 +12,7 @@ use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
+use crate::domain::resource::issuer_is_loopback;
 use crate::domain::tier::{agent_standing, Tiers};
 use crate::domain::time::month_bounds_ms;
 use crate::http::body::JsonBody;
@@ -329,7 +330,12 @@ fn identity_scope_text(requested: Option<&str>) -> Option<String> {
 
 /// The protocol checks of a request by a trusted client: response type, PKCE S256, scope,
 /// `state` and `dpop_jkt` syntax.
-fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiError> {
+/// `loopback`: the issuer is on loopback, where `http` loopback resources exist.
+fn check<'p>(
+    params: &'p Params,
+    client: &ClientRow,
+    loopback: bool,
+) -> Result<Checked<'p>, ApiError> {
     if params.response_type.as_deref().is_some_and(|t| t != "code") {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
@@ -347,7 +353,7 @@ fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiE
             "PKCE with code_challenge_method=S256 is required",
         ));
     };
-    let asked = match Resources::parse(&params.resource).map_err(invalid_target)? {
+    let asked = match Resources::parse(&params.resource, loopback).map_err(invalid_target)? {
         Some(resources) => Asked::Resources(resources),
         None => {
             let client_scope = client
@@ -404,7 +410,7 @@ async fn approve(
     respond: &Respond<'_>,
 ) -> Result<Reply, ApiError> {
     let fail = |e: ApiError| error_at(respond, &ctx.issuer, e);
-    let checked = match check(params, client) {
+    let checked = match check(params, client, issuer_is_loopback(&ctx.issuer)) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -313,7 +313,7 @@ mod tests {
             "",
         ] {
             assert_eq!(
-                Resources::parse(&[bad]),
+                Resources::parse(&[bad], true),
                 Err(TargetError::Malformed),
                 "{bad:?}"
             );

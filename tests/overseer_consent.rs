@@ -185,28 +185,35 @@ fn the_page_is_told_who_asks_for_what_and_for_which_agents() {
                 "limit_reached": false, "eligible": true, "reason": null}])
     );
 
-    // A registered resource is shown by name; an unknown one by its URI alone.
+    // A request for a registered resource shows it by name, with the resource's own scopes; an
+    // unregistered one is the authorization endpoint's `invalid_target`.
     w.h.sql(
         "INSERT INTO protected_resources (id, overseer_id, uri, name, scopes, created_at, updated_at) \
-         VALUES ('r1', ?1, 'https://mcp.example.com/mcp', 'Example MCP', '[]', 0, 0)",
+         VALUES ('r1', ?1, 'https://mcp.example.com/mcp', 'Example MCP', \
+         '[{\"name\":\"tools\",\"description\":\"Call the tools\"}]', 0, 0)",
         vec![w.overseer.id.clone().into()],
     );
     let with_resource = |uri: &str| {
-        let q = format!("{}&resource={uri}", query(&w.client.id));
-        let r = w.h.send(with_cookie(
+        let q = format!("{}&resource={uri}", query(&w.client.id)).replace("id%20name", "tools");
+        w.h.send(with_cookie(
             Req::get(&format!("/v1/oauth/consent?{q}")),
             &w.overseer.session,
-        ));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["resources"].clone()
+        ))
     };
+    let r = with_resource("https%3A%2F%2Fmcp.example.com%2Fmcp");
+    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        with_resource("https%3A%2F%2Fmcp.example.com%2Fmcp"),
+        r.body["resources"],
         json!([{"uri": "https://mcp.example.com/mcp", "name": "Example MCP"}])
     );
     assert_eq!(
-        with_resource("https%3A%2F%2Fother.example%2F"),
-        json!([{"uri": "https://other.example/", "name": null}])
+        r.body["scopes"],
+        json!([{"name": "tools", "description": "Call the tools"}])
+    );
+    assert_oauth_error(
+        &with_resource("https%3A%2F%2Fother.example%2F"),
+        400,
+        "invalid_target",
     );
 }
 

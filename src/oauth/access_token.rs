@@ -10,7 +10,9 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::agent_claim::{AgentClaim, Oversight};
 use super::scope::Scope;
+use super::target::ResourceScope;
 use crate::domain::ids::canonical_uuid;
 use crate::jose::b64;
 use crate::jose::ed25519::Ed25519PublicKey;
@@ -25,25 +27,68 @@ const MAX_JTI_CHARS: usize = 128;
 /// A `cnf.jkt` is a base64url SHA-256: 43 characters.
 const JKT_LEN: usize = 43;
 
-/// The claims of an access token. `aud` and `client_id` are both the client id (RFC 9068 §3).
+/// What a token is for, and so what its `scope` means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// An identity token (`aud` = `client_id`): scopes of the registry, for userinfo.
+    Identity(Scope),
+    /// A resource token (`aud` = the resource URI): the resource's own scope names.
+    Resource(ResourceScope),
+}
+
+impl TokenScope {
+    /// The identity scope, or `None` for a resource token.
+    pub fn identity(&self) -> Option<Scope> {
+        match self {
+            TokenScope::Identity(s) => Some(*s),
+            TokenScope::Resource(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for TokenScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenScope::Identity(s) => s.fmt(f),
+            TokenScope::Resource(s) => s.fmt(f),
+        }
+    }
+}
+
+/// The claims of an access token. An identity token's `aud` and `client_id` are both the client
+/// id (RFC 9068 §3); a resource token's `aud` is the resource URI and it carries `agent`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessClaims {
     /// The issuer (`PUBLIC_BASE_URL`).
     pub iss: String,
     /// The agent id.
     pub sub: String,
-    /// The client id.
+    /// The client id, or the resource URI.
     pub aud: String,
     /// The client id.
     pub client_id: String,
-    pub scope: Scope,
+    pub scope: TokenScope,
     pub iat: i64,
     /// `iat + ACCESS_TOKEN_TTL_SECS`.
     pub exp: i64,
     /// 16 random bytes, base64url ([`new_jti`]).
     pub jti: String,
-    /// `cnf.jkt`: thumbprint of the DPoP key (or, in compatible mode, of the client key).
-    pub jkt: String,
+    /// `cnf.jkt`: thumbprint of the DPoP key (or, in compatible mode, of the client key);
+    /// `None` for a Bearer token.
+    pub jkt: Option<String>,
+    /// Resource tokens only: who oversees the agent and its tier.
+    pub agent: Option<AgentClaim>,
+}
+
+impl AccessClaims {
+    /// `DPoP` for a key-bound token, `Bearer` otherwise (RFC 9449 §5, RFC 6750).
+    pub fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
 }
 
 /// Why a string is not a valid access token of this issuer. All variants are `invalid_token` at
@@ -66,7 +111,7 @@ pub enum TokenError {
     Issuer,
     /// `exp <= now`.
     Expired,
-    /// A required claim is missing or mistyped, or `aud` ≠ `client_id`.
+    /// A required claim is missing or mistyped, or (identity token) `aud` ≠ `client_id`.
     Claims,
 }
 
@@ -102,13 +147,14 @@ fn json_str(s: &str) -> String {
 
 /// Mints the compact JWS. The JSON is written by hand because the member order is part of the
 /// contract (vectors.md 5.5 must be reproduced byte for byte) and `serde_json::Map` sorts keys.
+/// `cnf` only when bound; `agent` (resource tokens) last.
 pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
     let header = format!(
         r#"{{"alg":"EdDSA","kid":{},"typ":"{TYP}"}}"#,
         json_str(&key_id(&key.verifying_key()))
     );
-    let payload = format!(
-        r#"{{"iss":{},"sub":{},"aud":{},"client_id":{},"scope":{},"iat":{},"exp":{},"jti":{},"cnf":{{"jkt":{}}}}}"#,
+    let mut payload = format!(
+        r#"{{"iss":{},"sub":{},"aud":{},"client_id":{},"scope":{},"iat":{},"exp":{},"jti":{}"#,
         json_str(&claims.iss),
         json_str(&claims.sub),
         json_str(&claims.aud),
@@ -117,8 +163,14 @@ pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
         claims.iat,
         claims.exp,
         json_str(&claims.jti),
-        json_str(&claims.jkt),
     );
+    if let Some(jkt) = &claims.jkt {
+        payload.push_str(&format!(r#","cnf":{{"jkt":{}}}"#, json_str(jkt)));
+    }
+    if let Some(agent) = &claims.agent {
+        payload.push_str(&format!(r#","agent":{}"#, agent.to_json()));
+    }
+    payload.push('}');
     jws::sign_ed25519(&header, &payload, key)
 }
 
@@ -184,8 +236,9 @@ pub async fn verify(
 }
 
 /// T3 typing. Ids must be canonical lowercase UUIDs, as minted (a metadata-document client's
-/// id is its URL); times integers; `scope` a
-/// registry scope; `cnf.jkt` a 43-character base64url thumbprint.
+/// id is its URL); times integers; `cnf.jkt` a 43-character base64url thumbprint. An identity
+/// token (`aud` = `client_id`) has a registry `scope` and `cnf`; a resource token (`aud` an
+/// absolute URI) has the resource's scope names, `agent`, and `cnf` when bound.
 fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     let string = |name: &str| {
         p.get(name)
@@ -220,25 +273,39 @@ fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     };
     let iss = string("iss")?;
     let sub = uuid("sub")?;
-    let aud = client("aud")?;
     let client_id = client("client_id")?;
-    if aud != client_id {
+    let aud = string("aud")?;
+    let resource = aud != client_id;
+    if resource && !aud.contains("://") {
         return Err(TokenError::Claims);
     }
-    let scope = Scope::parse(&string("scope")?).map_err(|_| TokenError::Claims)?;
+    let scope = string("scope")?;
+    let scope = if resource {
+        TokenScope::Resource(ResourceScope::parse(&scope).map_err(|_| TokenError::Claims)?)
+    } else {
+        TokenScope::Identity(Scope::parse(&scope).map_err(|_| TokenError::Claims)?)
+    };
     let iat = int("iat")?;
     let exp = int("exp")?;
     let jti = string("jti")?;
     if jti.is_empty() || jti.chars().count() > MAX_JTI_CHARS {
         return Err(TokenError::Claims);
     }
-    let jkt = p
-        .get("cnf")
-        .and_then(|c| c.get("jkt"))
-        .and_then(Value::as_str)
-        .filter(|j| is_valid_jkt(j))
-        .ok_or(TokenError::Claims)?
-        .to_owned();
+    let jkt = match p.get("cnf") {
+        None if resource => None,
+        cnf => Some(
+            cnf.and_then(|c| c.get("jkt"))
+                .and_then(Value::as_str)
+                .filter(|j| is_valid_jkt(j))
+                .ok_or(TokenError::Claims)?
+                .to_owned(),
+        ),
+    };
+    let agent = if resource {
+        Some(read_agent(p.get("agent")).ok_or(TokenError::Claims)?)
+    } else {
+        None
+    };
     Ok(AccessClaims {
         iss,
         sub,
@@ -249,6 +316,16 @@ fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
         exp,
         jti,
         jkt,
+        agent,
+    })
+}
+
+/// The `agent` claim of a resource token.
+fn read_agent(v: Option<&Value>) -> Option<AgentClaim> {
+    let v = v?;
+    Some(AgentClaim {
+        oversight: Oversight::parse(v.get("oversight")?.as_str()?)?,
+        tier: v.get("tier")?.as_str()?.to_owned(),
     })
 }
 
@@ -347,11 +424,12 @@ mod tests {
             sub: AGENT_ID.to_owned(),
             aud: CLIENT_ID.to_owned(),
             client_id: CLIENT_ID.to_owned(),
-            scope: Scope::parse("id name description subscription").unwrap(),
+            scope: TokenScope::Identity(Scope::parse("id name description subscription").unwrap()),
             iat: T0,
             exp: T0 + 300,
             jti: "Yk3n0vXoQ7mJ5uR2tW8zAA".to_owned(),
-            jkt: KC_THUMBPRINT.to_owned(),
+            jkt: Some(KC_THUMBPRINT.to_owned()),
+            agent: None,
         }
     }
 
@@ -635,6 +713,63 @@ mod tests {
             &with(good_payload(), "extra", json!(1)),
         );
         assert!(check(&token, T0).is_ok());
+    }
+
+    fn resource_claims(jkt: Option<&str>) -> AccessClaims {
+        AccessClaims {
+            aud: "https://mcp.example.com/mcp".to_owned(),
+            scope: TokenScope::Resource(ResourceScope::parse("tools.read").unwrap()),
+            jkt: jkt.map(str::to_owned),
+            agent: Some(AgentClaim {
+                oversight: Oversight::Shadow,
+                tier: "SHADOW".to_owned(),
+            }),
+            ..vector_claims()
+        }
+    }
+
+    #[test]
+    fn resource_tokens_round_trip_with_their_own_claims() {
+        for jkt in [None, Some(KC_THUMBPRINT)] {
+            let claims = resource_claims(jkt);
+            let token = mint(&claims, &server());
+            assert_eq!(check(&token, T0), Ok(claims.clone()));
+            assert_eq!(
+                claims.token_type(),
+                if jkt.is_some() { "DPoP" } else { "Bearer" }
+            );
+            let payload: Value =
+                serde_json::from_slice(&decode_strict(token.split('.').nth(1).unwrap()).unwrap())
+                    .unwrap();
+            assert_eq!(
+                payload["agent"],
+                json!({"oversight": "shadow", "tier": "SHADOW"})
+            );
+            assert_eq!(payload.get("cnf").is_some(), jkt.is_some());
+        }
+    }
+
+    #[test]
+    fn resource_tokens_need_an_agent_claim_and_an_absolute_audience() {
+        let good = json!({"iss": ISSUER, "sub": AGENT_ID, "aud": "https://r.example/",
+               "client_id": CLIENT_ID, "scope": "a b", "iat": T0, "exp": T0 + 300, "jti": "abc",
+               "agent": {"oversight": "none", "tier": "FREE"}});
+        assert!(check(&forge(&server(), &good_header(), &good), T0).is_ok());
+        for bad in [
+            without(good.clone(), "agent"),
+            with(
+                good.clone(),
+                "agent",
+                json!({"oversight": "robot", "tier": "FREE"}),
+            ),
+            with(good.clone(), "agent", json!({"oversight": "none"})),
+            with(good.clone(), "aud", json!("r.example")),
+            with(good.clone(), "scope", json!("a\"b")),
+            with(good.clone(), "cnf", json!({})),
+        ] {
+            let token = forge(&server(), &good_header(), &bad);
+            assert_eq!(check(&token, T0), Err(TokenError::Claims), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! redemption, revocation lists) with the values returned.
 
 pub mod access_token;
+pub mod agent_claim;
 pub mod assertion;
 pub mod client_metadata;
 pub mod discovery;
@@ -11,3 +12,4 @@ pub mod pkce;
 pub mod redirect;
 pub mod resource_metadata;
 pub mod scope;
+pub mod target;

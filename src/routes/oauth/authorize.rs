@@ -12,6 +12,7 @@ use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
+use crate::domain::resource::issuer_is_loopback;
 use crate::domain::tier::{agent_standing, Tiers};
 use crate::domain::time::month_bounds_ms;
 use crate::http::body::JsonBody;
@@ -20,6 +21,7 @@ use crate::http::{query, ApiError, ErrorCode, Reply};
 use crate::oauth::access_token::is_valid_jkt;
 use crate::oauth::client_metadata::is_url_client_id;
 use crate::oauth::scope::{self, Scope};
+use crate::oauth::target::{Resources, OFFLINE_ACCESS};
 use crate::oauth::{pkce, redirect};
 use crate::routes::rate_limit;
 use crate::store::audit::{Actor, Event, Subject};
@@ -28,6 +30,7 @@ use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{self, Approval, ApproveOutcome, NewCode, Refusal};
 use crate::store::live_grants::ConsentedBy;
 
+use super::target::{self, invalid_target};
 use super::{invalid_request, oauth_error};
 
 /// The request parameters, from the JSON body (POST) or the query (GET).
@@ -37,11 +40,14 @@ pub(super) struct Params {
     pub(super) redirect_uri: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
-    scope: Option<String>,
+    pub(super) scope: Option<String>,
     pub(super) state: Option<String>,
     dpop_jkt: Option<String>,
     pub(super) response_type: Option<String>,
     pub(super) agent_id: Option<String>,
+    /// RFC 8707 resource indicators: repeated in the query; a string or an array of strings in
+    /// the JSON body.
+    pub(super) resource: Vec<String>,
 }
 
 const FIELDS: [&str; 9] = [
@@ -82,6 +88,17 @@ impl Params {
                 Err(_) => return Err(invalid_request("a parameter has the wrong JSON type")),
             }
         }
+        let wrong_type = |_| invalid_request("a parameter has the wrong JSON type");
+        p.resource = match body.opt_str("resource") {
+            Ok(one) => one.into_iter().map(str::to_owned).collect(),
+            Err(_) => body
+                .opt_str_array("resource")
+                .map_err(wrong_type)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
         Ok(p)
     }
 
@@ -93,6 +110,11 @@ impl Params {
                 p.set(name, v.to_owned());
             }
         }
+        p.resource = form
+            .all("resource")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Ok(p)
     }
 }
@@ -294,15 +316,39 @@ pub(super) async fn trusted_client(
     Ok(Requested { client, blocked })
 }
 
+/// What a request asks for.
+pub(super) enum Asked {
+    /// The agent's identity, for the client itself (v1): scopes of the registry.
+    Identity(Scope),
+    /// Access to protected resources (RFC 8707); their scope is decided once they are read.
+    Resources(Resources),
+}
+
 /// A request that passed the protocol checks (#9–#13).
 pub(super) struct Checked<'p> {
     code_challenge: &'p str,
-    pub(super) scope: Scope,
+    pub(super) asked: Asked,
+}
+
+/// The requested identity scope without `offline_access`: identity grants always carry a
+/// refresh token, so the scope that asks for one changes nothing.
+fn identity_scope_text(requested: Option<&str>) -> Option<String> {
+    requested.map(|s| {
+        s.split(' ')
+            .filter(|t| *t != OFFLINE_ACCESS)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 /// The protocol checks of a request by a trusted client: response type, PKCE S256, scope,
 /// `state` and `dpop_jkt` syntax.
-pub(super) fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiError> {
+/// `loopback`: the issuer is on loopback, where `http` loopback resources exist.
+pub(super) fn check<'p>(
+    params: &'p Params,
+    client: &ClientRow,
+    loopback: bool,
+) -> Result<Checked<'p>, ApiError> {
     if params.response_type.as_deref().is_some_and(|t| t != "code") {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
@@ -320,15 +366,24 @@ pub(super) fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checke
             "PKCE with code_challenge_method=S256 is required",
         ));
     };
-    let client_scope = client
-        .scope
-        .as_deref()
-        .map(Scope::parse)
-        .transpose()
-        .ok()
-        .flatten();
-    let scope = scope::granted(params.scope.as_deref(), client_scope.as_ref())
-        .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()))?;
+    let asked = match Resources::parse(&params.resource, loopback).map_err(invalid_target)? {
+        Some(resources) => Asked::Resources(resources),
+        None => {
+            let client_scope = client
+                .scope
+                .as_deref()
+                .map(Scope::parse)
+                .transpose()
+                .ok()
+                .flatten();
+            let requested = identity_scope_text(params.scope.as_deref());
+            let scope =
+                scope::granted(requested.as_deref(), client_scope.as_ref()).map_err(|e| {
+                    oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string())
+                })?;
+            Asked::Identity(scope)
+        }
+    };
     if params
         .state
         .as_deref()
@@ -345,7 +400,7 @@ pub(super) fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checke
     }
     Ok(Checked {
         code_challenge,
-        scope,
+        asked,
     })
 }
 
@@ -386,11 +441,19 @@ pub(super) async fn approve(
     respond: &Respond<'_>,
 ) -> Result<Reply, ApiError> {
     let fail = |e: ApiError| error_at(respond, &ctx.issuer, e);
-    let checked = match check(params, client) {
+    let checked = match check(params, client, issuer_is_loopback(&ctx.issuer)) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let scope_text = checked.scope.to_string();
+    let (scope_text, resources) = match &checked.asked {
+        Asked::Identity(scope) => (scope.to_string(), None),
+        Asked::Resources(resources) => {
+            match target::grant(ctx, resources, params.scope.as_deref()).await? {
+                Ok(scope) => (scope.to_string(), Some(resources.to_json())),
+                Err(refused) => return fail(refused),
+            }
+        }
+    };
     let db = ctx.db();
     let limit = monthly_limit(ctx, &agent.id).await?;
     if blocked {
@@ -411,7 +474,7 @@ pub(super) async fn approve(
         client_id: &client.id,
         client_name: &client.name,
         scope: &scope_text,
-        resources: None,
+        resources: resources.as_deref(),
         consented_by: consenter.consented_by(),
         limit,
         period_ms: month_bounds_ms(ctx.now_ms),

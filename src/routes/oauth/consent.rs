@@ -19,17 +19,20 @@ use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::ids::canonical_uuid;
 use crate::domain::rate_limit::Bucket;
+use crate::domain::resource::issuer_is_loopback;
 use crate::domain::time::month_bounds_ms;
 use crate::http::body::JsonBody;
 use crate::http::{query, ApiError, ErrorCode, Reply, Request};
 use crate::oauth::redirect;
-use crate::oauth::scope::{Scope, ScopeToken};
+use crate::oauth::scope::ScopeToken;
+use crate::oauth::target::{Resources, OFFLINE_ACCESS};
 use crate::routes::rate_limit;
 use crate::store::batch::Batch;
 use crate::store::consent::{self, Candidate, Setting};
 use crate::store::resources::{self, ResourceRow};
 
-use super::authorize::{self, Consenter, Params, Requested, Respond};
+use super::authorize::{self, Asked, Consenter, Params, Requested, Respond};
+use super::target;
 use super::{invalid_request, oauth_error};
 
 /// The web app's consent page.
@@ -113,8 +116,8 @@ fn session_error(e: ApiError) -> ApiError {
 /// A scope of the request, with what it discloses.
 #[derive(Serialize)]
 struct ScopeView {
-    name: &'static str,
-    description: &'static str,
+    name: String,
+    description: String,
 }
 
 fn scope_view(token: ScopeToken) -> ScopeView {
@@ -126,8 +129,8 @@ fn scope_view(token: ScopeToken) -> ScopeView {
         ScopeToken::Subscription => "The agent's tier and subscription status",
     };
     ScopeView {
-        name: token.as_str(),
-        description,
+        name: token.as_str().to_owned(),
+        description: description.to_owned(),
     }
 }
 
@@ -225,7 +228,7 @@ async fn checked_request(
     ctx: &Ctx<'_>,
     params: &Params,
     agent_id: &str,
-) -> Result<(Requested, Scope), ApiError> {
+) -> Result<(Requested, AskedScope), ApiError> {
     let requested = authorize::trusted_client(ctx, params, agent_id).await?;
     if requested.client.disabled {
         return Err(oauth_error(
@@ -237,8 +240,55 @@ async fn checked_request(
     if params.response_type.is_none() {
         return Err(invalid_request("response_type is required"));
     }
-    let scope = authorize::check(params, &requested.client)?.scope;
+    let loopback = issuer_is_loopback(&ctx.issuer);
+    let scope = match authorize::check(params, &requested.client, loopback)?.asked {
+        Asked::Identity(scope) => AskedScope {
+            text: scope.to_string(),
+            views: scope.tokens().map(scope_view).collect(),
+        },
+        Asked::Resources(resources) => resource_scope(ctx, &resources, params).await?,
+    };
     Ok((requested, scope))
+}
+
+/// The scope a request asks for: as recorded (`text`) and as shown, with what each token lets
+/// the client do (`views`).
+struct AskedScope {
+    text: String,
+    views: Vec<ScopeView>,
+}
+
+/// The scope granted for `resources` (the authorization endpoint's rule), described by the
+/// resources' own scope descriptions.
+async fn resource_scope(
+    ctx: &Ctx<'_>,
+    resources: &Resources,
+    params: &Params,
+) -> Result<AskedScope, ApiError> {
+    let granted = target::grant(ctx, resources, params.scope.as_deref()).await??;
+    let rows = target::registered(ctx, resources.uris()).await??;
+    let mut views = Vec::new();
+    for row in &rows {
+        for s in row.scope_list()?.as_slice() {
+            let shown = views.iter().any(|v: &ScopeView| v.name == s.name);
+            if granted.contains(&s.name) && !shown {
+                views.push(ScopeView {
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                });
+            }
+        }
+    }
+    if granted.contains(OFFLINE_ACCESS) {
+        views.push(ScopeView {
+            name: OFFLINE_ACCESS.to_owned(),
+            description: "Stay connected after the access token expires".to_owned(),
+        });
+    }
+    Ok(AskedScope {
+        text: granted.to_string(),
+        views,
+    })
 }
 
 /// `GET /v1/oauth/consent?<authorization request>`: what the consent page shows.
@@ -291,7 +341,7 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         },
         redirect_uri,
         redirect_host: host_of(redirect_uri),
-        scopes: scope.tokens().map(scope_view).collect(),
+        scopes: scope.views,
         resources,
         state: params.state.as_deref(),
         agents: candidates
@@ -380,7 +430,7 @@ pub async fn decide(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .await
         }
         Decision::Deny => {
-            let scope = scope.to_string();
+            let scope = scope.text;
             authorize::deny(ctx, &agent, consenter, &client, &scope, "overseer_denied").await?;
             let mut out = vec![
                 ("error", "access_denied"),

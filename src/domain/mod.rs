@@ -14,6 +14,7 @@ pub mod ids;
 pub mod overseer;
 pub mod payment_problem;
 pub mod rate_limit;
+pub mod resource;
 pub mod rfc3339;
 pub mod shadow;
 pub mod subscription;

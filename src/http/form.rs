@@ -1,5 +1,6 @@
 //! `application/x-www-form-urlencoded` bodies of the OAuth endpoints (api.md 1.3 "form"):
-//! a repeated parameter is an error (RFC 6749 §3.1) and an empty value counts as absent.
+//! a repeated parameter is an error (RFC 6749 §3.1), except the [`REPEATABLE`] ones, and an
+//! empty value counts as absent.
 //!
 //! Parsing is linear in the body and bounded in parameters: these endpoints are reached
 //! before (or without) client authentication, so a body must not cost more than reading it.
@@ -16,9 +17,17 @@ use super::{query, ApiError, Body, ErrorCode, Request, MAX_BODY_BYTES};
 pub const MAX_PARAMS: usize = 64;
 const _: () = assert!(MAX_PARAMS == 64, "update the too-many-parameters message");
 
-/// Parsed form parameters: unique names, empty values dropped.
+/// The parameters that may appear more than once: `resource` (RFC 8707 §2) names each
+/// resource of a request in its own parameter.
+pub const REPEATABLE: [&str; 1] = ["resource"];
+
+/// Parsed form parameters: unique names (the [`REPEATABLE`] ones keep every value in order),
+/// empty values dropped.
 #[derive(Debug, Default)]
-pub struct Form(BTreeMap<String, String>);
+pub struct Form {
+    single: BTreeMap<String, String>,
+    repeated: BTreeMap<String, Vec<String>>,
+}
 
 fn invalid_request(description: &'static str) -> ApiError {
     ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
@@ -60,21 +69,36 @@ impl Form {
     /// From decoded pairs (also used for authorize query strings). Stops at the first
     /// parameter past [`MAX_PARAMS`] or the first repeated name, decoding nothing after it.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, ApiError> {
-        let mut params = BTreeMap::new();
+        let mut single = BTreeMap::new();
+        let mut repeated: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (i, (k, v)) in pairs.into_iter().enumerate() {
             if i == MAX_PARAMS {
                 return Err(invalid_request("too many parameters (at most 64)"));
             }
-            if params.insert(k, v).is_some() {
+            if REPEATABLE.contains(&k.as_str()) {
+                repeated.entry(k).or_default().push(v);
+            } else if single.insert(k, v).is_some() {
                 return Err(invalid_request("a parameter appears more than once"));
             }
         }
-        params.retain(|_, v: &mut String| !v.is_empty());
-        Ok(Self(params))
+        single.retain(|_, v: &mut String| !v.is_empty());
+        for values in repeated.values_mut() {
+            values.retain(|v| !v.is_empty());
+        }
+        Ok(Self { single, repeated })
     }
 
+    /// The value of a parameter that appears at most once (for a [`REPEATABLE`] one: its first).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        match self.single.get(name) {
+            Some(v) => Some(v.as_str()),
+            None => self.all(name).first().map(String::as_str),
+        }
+    }
+
+    /// Every value of a [`REPEATABLE`] parameter, in request order (empty when absent).
+    pub fn all(&self, name: &str) -> &[String] {
+        self.repeated.get(name).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -98,6 +122,24 @@ mod tests {
             Form::from_pairs(query::pairs("a=&a=2")).is_err(),
             "even an empty repeat counts"
         );
+    }
+
+    #[test]
+    fn resource_may_repeat_and_keeps_its_order() {
+        let f = Form::from_pairs(query::pairs(
+            "resource=https%3A%2F%2Fb.example&a=1&resource=https%3A%2F%2Fa.example&resource=",
+        ))
+        .unwrap();
+        assert_eq!(
+            f.all("resource"),
+            ["https://b.example", "https://a.example"]
+        );
+        assert_eq!(f.get("resource"), Some("https://b.example"));
+        assert!(f.all("a").is_empty());
+        assert!(Form::from_pairs(query::pairs("a=1"))
+            .unwrap()
+            .all("resource")
+            .is_empty());
     }
 
     fn numbered(n: usize) -> String {

@@ -10,7 +10,9 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::agent_claim::{AgentClaim, Oversight};
 use super::scope::Scope;
+use super::target::ResourceScope;
 use crate::domain::ids::canonical_uuid;
 use crate::jose::b64;
 use crate::jose::ed25519::Ed25519PublicKey;
@@ -25,25 +27,68 @@ const MAX_JTI_CHARS: usize = 128;
 /// A `cnf.jkt` is a base64url SHA-256: 43 characters.
 const JKT_LEN: usize = 43;
 
-/// The claims of an access token. `aud` and `client_id` are both the client id (RFC 9068 §3).
+/// What a token is for, and so what its `scope` means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// An identity token (`aud` = `client_id`): scopes of the registry, for userinfo.
+    Identity(Scope),
+    /// A resource token (`aud` = the resource URI): the resource's own scope names.
+    Resource(ResourceScope),
+}
+
+impl TokenScope {
+    /// The identity scope, or `None` for a resource token.
+    pub fn identity(&self) -> Option<Scope> {
+        match self {
+            TokenScope::Identity(s) => Some(*s),
+            TokenScope::Resource(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for TokenScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenScope::Identity(s) => s.fmt(f),
+            TokenScope::Resource(s) => s.fmt(f),
+        }
+    }
+}
+
+/// The claims of an access token. An identity token's `aud` and `client_id` are both the client
+/// id (RFC 9068 §3); a resource token's `aud` is the resource URI and it carries `agent`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessClaims {
     /// The issuer (`PUBLIC_BASE_URL`).
     pub iss: String,
     /// The agent id.
     pub sub: String,
-    /// The client id.
+    /// The client id, or the resource URI.
     pub aud: String,
     /// The client id.
     pub client_id: String,
-    pub scope: Scope,
+    pub scope: TokenScope,
     pub iat: i64,
     /// `iat + ACCESS_TOKEN_TTL_SECS`.
     pub exp: i64,
     /// 16 random bytes, base64url ([`new_jti`]).
     pub jti: String,
-    /// `cnf.jkt`: thumbprint of the DPoP key (or, in compatible mode, of the client key).
-    pub jkt: String,
+    /// `cnf.jkt`: thumbprint of the DPoP key (or, in compatible mode, of the client key);
+    /// `None` for a Bearer token.
+    pub jkt: Option<String>,
+    /// Resource tokens only: who oversees the agent and its tier.
+    pub agent: Option<AgentClaim>,
+}
+
+impl AccessClaims {
+    /// `DPoP` for a key-bound token, `Bearer` otherwise (RFC 9449 §5, RFC 6750).
+    pub fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
 }
 
 /// Why a string is not a valid access token of this issuer. All variants are `invalid_token` at
@@ -66,7 +111,7 @@ pub enum TokenError {
     Issuer,
     /// `exp <= now`.
     Expired,
-    /// A required claim is missing or mistyped, or `aud` ≠ `client_id`.
+    /// A required claim is missing or mistyped, or (identity token) `aud` ≠ `client_id`.
     Claims,
 }
 
@@ -102,13 +147,14 @@ fn json_str(s: &str) -> String {
 
 /// Mints the compact JWS. The JSON is written by hand because the member order is part of the
 /// contract (vectors.md 5.5 must be reproduced byte for byte) and `serde_json::Map` sorts keys.
+/// `cnf` only when bound; `agent` (resource tokens) last.
 pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
     let header = format!(
         r#"{{"alg":"EdDSA","kid":{},"typ":"{TYP}"}}"#,
         json_str(&key_id(&key.verifying_key()))
     );
-    let payload = format!(
-        r#"{{"iss":{},"sub":{},"aud":{},"client_id":{},"scope":{},"iat":{},"exp":{},"jti":{},"cnf":{{"jkt":{}}}}}"#,
+    let mut payload = format!(
+        r#"{{"iss":{},"sub":{},"aud":{},"client_id":{},"scope":{},"iat":{},"exp":{},"jti":{}"#,
         json_str(&claims.iss),
         json_str(&claims.sub),
         json_str(&claims.aud),
@@ -117,8 +163,14 @@ pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
         claims.iat,
         claims.exp,
         json_str(&claims.jti),
-        json_str(&claims.jkt),
     );
+    if let Some(jkt) = &claims.jkt {
+        payload.push_str(&format!(r#","cnf":{{"jkt":{}}}"#, json_str(jkt)));
+    }
+    if let Some(agent) = &claims.agent {
+        payload.push_str(&format!(r#","agent":{}"#, agent.to_json()));
+    }
+    payload.push('}');
     jws::sign_ed25519(&header, &payload, key)
 }
 
@@ -183,8 +235,10 @@ pub async fn verify(
     Ok(claims)
 }
 
-/// T3 typing. Ids must be canonical lowercase UUIDs, as minted; times integers; `scope` a
-/// registry scope; `cnf.jkt` a 43-character base64url thumbprint.
+/// T3 typing. Ids must be canonical lowercase UUIDs, as minted; times integers; `cnf.jkt` a
+/// 43-character base64url thumbprint. An identity token (`aud` = `client_id`) has a registry
+/// `scope` and `cnf`; a resource token (`aud` an absolute URI) has the resource's scope names,
+/// `agent`, and `cnf` when bound.
 fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     let string = |name: &str| {
         p.get(name)
@@ -206,25 +260,39 @@ fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     };
     let iss = string("iss")?;
     let sub = uuid("sub")?;
-    let aud = uuid("aud")?;
     let client_id = uuid("client_id")?;
-    if aud != client_id {
+    let aud = string("aud")?;
+    let resource = aud != client_id;
+    if resource && !aud.contains("://") {
         return Err(TokenError::Claims);
     }
-    let scope = Scope::parse(&string("scope")?).map_err(|_| TokenError::Claims)?;
+    let scope = string("scope")?;
+    let scope = if resource {
+        TokenScope::Resource(ResourceScope::parse(&scope).map_err(|_| TokenError::Claims)?)
+    } else {
+        TokenScope::Identity(Scope::parse(&scope).map_err(|_| TokenError::Claims)?)
+    };
     let iat = int("iat")?;
     let exp = int("exp")?;
     let jti = string("jti")?;
     if jti.is_empty() || jti.chars().count() > MAX_JTI_CHARS {
         return Err(TokenError::Claims);
     }
-    let jkt = p
-        .get("cnf")
-        .and_then(|c| c.get("jkt"))
-        .and_then(Value::as_str)
-        .filter(|j| is_valid_jkt(j))
-        .ok_or(TokenError::Claims)?
-        .to_owned();
+    let jkt = match p.get("cnf") {
+        None if resource => None,
+        cnf => Some(
+            cnf.and_then(|c| c.get("jkt"))
+                .and_then(Value::as_str)
+                .filter(|j| is_valid_jkt(j))
+                .ok_or(TokenError::Claims)?
+                .to_owned(),
+        ),
+    };
+    let agent = if resource {
+        Some(read_agent(p.get("agent")).ok_or(TokenError::Claims)?)
+    } else {
+        None
+    };
     Ok(AccessClaims {
         iss,
         sub,
@@ -235,6 +303,16 @@ fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
         exp,
         jti,
         jkt,
+        agent,
+    })
+}
+
+/// The `agent` claim of a resource token.
+fn read_agent(v: Option<&Value>) -> Option<AgentClaim> {
+    let v = v?;
+    Some(AgentClaim {
+        oversight: Oversight::parse(v.get("oversight")?.as_str()?)?,
+        tier: v.get("tier")?.as_str()?.to_owned(),
     })
 }
 
@@ -333,11 +411,12 @@ mod tests {
             sub: AGENT_ID.to_owned(),
             aud: CLIENT_ID.to_owned(),
             client_id: CLIENT_ID.to_owned(),
-            scope: Scope::parse("id name description subscription").unwrap(),
+            scope: TokenScope::Identity(Scope::parse("id name description subscription").unwrap()),
             iat: T0,
             exp: T0 + 300,
             jti: "Yk3n0vXoQ7mJ5uR2tW8zAA".to_owned(),
-            jkt: KC_THUMBPRINT.to_owned(),
+            jkt: Some(KC_THUMBPRINT.to_owned()),
+            agent: None,
         }
     }
 

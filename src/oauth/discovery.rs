@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::scope::ScopeToken;
+use super::target::OFFLINE_ACCESS;
 
 const AUTH_METHODS: [&str; 1] = ["private_key_jwt"];
 /// Client assertions are Ed25519 under either JOSE name.
@@ -24,7 +25,7 @@ pub struct ServerMetadata {
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
     pub jwks_uri: String,
-    pub scopes_supported: [&'static str; 5],
+    pub scopes_supported: [&'static str; 6],
     pub response_types_supported: [&'static str; 1],
     pub response_modes_supported: [&'static str; 1],
     pub grant_types_supported: [&'static str; 2],
@@ -49,6 +50,12 @@ pub const REVOKE_PATH: &str = "/v1/oauth/revoke";
 pub const INTROSPECT_PATH: &str = "/v1/oauth/introspect";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
+/// The registry's scopes, then `offline_access` (a refresh token; docs/resources.md).
+fn scopes_supported() -> [&'static str; 6] {
+    let [a, b, c, d, e] = ScopeToken::ALL.map(ScopeToken::as_str);
+    [a, b, c, d, e, OFFLINE_ACCESS]
+}
+
 /// The typed document for `issuer` (an origin without trailing slash).
 pub fn document(issuer: &str) -> ServerMetadata {
     let url = |path: &str| format!("{issuer}{path}");
@@ -60,7 +67,7 @@ pub fn document(issuer: &str) -> ServerMetadata {
         revocation_endpoint: url(REVOKE_PATH),
         introspection_endpoint: url(INTROSPECT_PATH),
         jwks_uri: url(JWKS_PATH),
-        scopes_supported: ScopeToken::ALL.map(ScopeToken::as_str),
+        scopes_supported: scopes_supported(),
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
         grant_types_supported: ["authorization_code", "refresh_token"],
@@ -136,7 +143,7 @@ mod tests {
   "revocation_endpoint": "https://id.example.com/v1/oauth/revoke",
   "introspection_endpoint": "https://id.example.com/v1/oauth/introspect",
   "jwks_uri": "https://id.example.com/.well-known/jwks.json",
-  "scopes_supported": ["id", "name", "description", "pub_key", "subscription"],
+  "scopes_supported": ["id", "name", "description", "pub_key", "subscription", "offline_access"],
   "response_types_supported": ["code"],
   "response_modes_supported": ["query"],
   "grant_types_supported": ["authorization_code", "refresh_token"],

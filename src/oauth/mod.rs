@@ -4,8 +4,10 @@
 //! redemption, revocation lists) with the values returned.
 
 pub mod access_token;
+pub mod agent_claim;
 pub mod assertion;
 pub mod discovery;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;
+pub mod target;

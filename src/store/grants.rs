@@ -366,6 +366,8 @@ pub struct RefreshRow {
     pub client_id: String,
     pub agent_id: String,
     pub scope: String,
+    /// The grant's resource indicators (JSON array; `None`: an identity grant).
+    pub resources: Option<String>,
     pub issued_at: i64,
     pub expires_at: i64,
     /// Its successor, once rotated.
@@ -387,7 +389,8 @@ pub async fn find_refresh(db: &dyn Db, token_hash: &str) -> Result<Option<Refres
 pub fn find_refresh_statement(token_hash: &str) -> Statement {
     stmt!(
         format!(
-            "SELECT r.id, r.grant_id, g.client_id, g.agent_id, g.scope, r.issued_at, r.expires_at, \
+            "SELECT r.id, r.grant_id, g.client_id, g.agent_id, g.scope, g.resources, r.issued_at, \
+               r.expires_at, \
                r.replaced_by, (g.revoked_at IS NOT NULL) AS grant_revoked, \
                c.disabled AS client_disabled, {} AS blocked \
              FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id \
@@ -530,8 +533,11 @@ pub struct AccessRow<'a> {
     pub grant_id: &'a str,
     pub client_id: &'a str,
     pub agent_id: &'a str,
-    pub jkt: &'a str,
+    /// The key the token is bound to; `None`: a Bearer token (stored as '').
+    pub jkt: Option<&'a str>,
     pub scope: &'a str,
+    /// The resource URI; `None`: an identity token (audience: the client).
+    pub aud: Option<&'a str>,
     pub issued_at_ms: i64,
     pub expires_at_ms: i64,
 }
@@ -539,16 +545,18 @@ pub struct AccessRow<'a> {
 /// The INSERT of an access token's row: an `INSERT … SELECT`, so the caller can guard it.
 pub fn insert_access(a: &AccessRow<'_>) -> Statement {
     stmt!(
-        "INSERT INTO access_tokens (jti, grant_id, client_id, agent_id, jkt, scope, issued_at, expires_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8",
+        "INSERT INTO access_tokens (jti, grant_id, client_id, agent_id, jkt, scope, issued_at, \
+           expires_at, aud) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9",
         a.jti,
         a.grant_id,
         a.client_id,
         a.agent_id,
-        a.jkt,
+        a.jkt.unwrap_or(""),
         a.scope,
         a.issued_at_ms,
-        a.expires_at_ms
+        a.expires_at_ms,
+        a.aud
     )
 }
 
@@ -784,8 +792,9 @@ mod tests {
             grant_id,
             client_id: "c1",
             agent_id: "a1",
-            jkt: "jkt-c1",
+            jkt: Some("jkt-c1"),
             scope: "id",
+            aud: None,
             issued_at_ms: NOW,
             expires_at_ms: NOW + 60_000,
         })

@@ -3,8 +3,10 @@
 
 use crate::ctx::Ctx;
 use crate::http::ApiError;
-use crate::oauth::access_token::{self, AccessClaims};
+use crate::oauth::access_token::{self, AccessClaims, TokenScope};
+use crate::oauth::agent_claim::AgentClaim;
 use crate::oauth::scope::Scope;
+use crate::oauth::target::ResourceScope;
 use crate::store::batch::{Batch, Outcomes, Step};
 use crate::store::grants::{self, AccessRow, AccessState};
 use crate::store::Statement;
@@ -65,29 +67,47 @@ pub struct Minted {
     pub row: Statement,
 }
 
-/// Mints an access token of the grant for `agent_id`, bound to the key thumbprint `jkt`.
+/// Whom an access token is for.
+pub enum Audience {
+    /// The client itself: an identity token for userinfo (v1).
+    Client(Scope),
+    /// A protected resource (RFC 8707): `aud` is its URI, and the token tells it about the agent.
+    Resource {
+        uri: String,
+        scope: ResourceScope,
+        agent: AgentClaim,
+    },
+}
+
+/// Mints an access token of the grant for `agent_id`, for `audience`, bound to the key
+/// thumbprint `jkt` (`None`: a Bearer token).
 pub fn mint(
     ctx: &Ctx<'_>,
     grant_id: &str,
     client_id: &str,
     agent_id: &str,
-    scope: Scope,
-    jkt: &str,
+    audience: Audience,
+    jkt: Option<&str>,
 ) -> Result<Minted, ApiError> {
     let keys = super::signing_keys(ctx)?;
     let mut random = [0u8; 16];
     ctx.rng().fill(&mut random)?;
     let iat = ctx.now_s();
+    let (aud, scope, agent) = match audience {
+        Audience::Client(scope) => (client_id.to_owned(), TokenScope::Identity(scope), None),
+        Audience::Resource { uri, scope, agent } => (uri, TokenScope::Resource(scope), Some(agent)),
+    };
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
         sub: agent_id.to_owned(),
-        aud: client_id.to_owned(),
+        aud,
         client_id: client_id.to_owned(),
         scope,
         iat,
         exp: iat + ctx.config.access_token_ttl_secs,
         jti: access_token::new_jti(&random),
-        jkt: jkt.to_owned(),
+        jkt: jkt.map(str::to_owned),
+        agent,
     };
     let token = access_token::mint(&claims, &keys.current);
     let row = grants::insert_access(&AccessRow {
@@ -96,7 +116,8 @@ pub fn mint(
         client_id,
         agent_id,
         jkt,
-        scope: &scope.to_string(),
+        scope: &claims.scope.to_string(),
+        aud: claims.agent.is_some().then_some(claims.aud.as_str()),
         issued_at_ms: iat * 1000,
         expires_at_ms: claims.exp * 1000,
     });

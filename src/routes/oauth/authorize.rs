@@ -19,6 +19,7 @@ use crate::http::form::Form;
 use crate::http::{query, ApiError, ErrorCode, Reply};
 use crate::oauth::access_token::is_valid_jkt;
 use crate::oauth::scope::{self, Scope};
+use crate::oauth::target::{Resources, OFFLINE_ACCESS};
 use crate::oauth::{pkce, redirect};
 use crate::routes::rate_limit;
 use crate::store::audit::{Actor, Event, Subject};
@@ -27,6 +28,7 @@ use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{self, Approval, ApproveOutcome, NewCode, Refusal};
 use crate::store::live_grants::ConsentedBy;
 
+use super::target::{self, invalid_target};
 use super::{invalid_request, oauth_error};
 
 /// The request parameters, from the JSON body (POST) or the query (GET).
@@ -41,6 +43,9 @@ struct Params {
     dpop_jkt: Option<String>,
     response_type: Option<String>,
     agent_id: Option<String>,
+    /// RFC 8707 resource indicators: repeated in the query; a string or an array of strings in
+    /// the JSON body.
+    resource: Vec<String>,
 }
 
 const FIELDS: [&str; 9] = [
@@ -81,6 +86,17 @@ impl Params {
                 Err(_) => return Err(invalid_request("a parameter has the wrong JSON type")),
             }
         }
+        let wrong_type = |_| invalid_request("a parameter has the wrong JSON type");
+        p.resource = match body.opt_str("resource") {
+            Ok(one) => one.into_iter().map(str::to_owned).collect(),
+            Err(_) => body
+                .opt_str_array("resource")
+                .map_err(wrong_type)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
         Ok(p)
     }
 
@@ -92,6 +108,7 @@ impl Params {
                 p.set(name, v.to_owned());
             }
         }
+        p.resource = form.all("resource").to_vec();
         Ok(p)
     }
 }
@@ -281,10 +298,29 @@ async fn trusted_client(
     Ok(Requested { client, blocked })
 }
 
+/// What a request asks for.
+enum Asked {
+    /// The agent's identity, for the client itself (v1): scopes of the registry.
+    Identity(Scope),
+    /// Access to protected resources (RFC 8707); their scope is decided once they are read.
+    Resources(Resources),
+}
+
 /// A request that passed the protocol checks (#9–#13).
 struct Checked<'p> {
     code_challenge: &'p str,
-    scope: Scope,
+    asked: Asked,
+}
+
+/// The requested identity scope without `offline_access`: identity grants always carry a
+/// refresh token, so the scope that asks for one changes nothing.
+fn identity_scope_text(requested: Option<&str>) -> Option<String> {
+    requested.map(|s| {
+        s.split(' ')
+            .filter(|t| *t != OFFLINE_ACCESS)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 /// The protocol checks of a request by a trusted client: response type, PKCE S256, scope,
@@ -307,15 +343,24 @@ fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiE
             "PKCE with code_challenge_method=S256 is required",
         ));
     };
-    let client_scope = client
-        .scope
-        .as_deref()
-        .map(Scope::parse)
-        .transpose()
-        .ok()
-        .flatten();
-    let scope = scope::granted(params.scope.as_deref(), client_scope.as_ref())
-        .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()))?;
+    let asked = match Resources::parse(&params.resource).map_err(invalid_target)? {
+        Some(resources) => Asked::Resources(resources),
+        None => {
+            let client_scope = client
+                .scope
+                .as_deref()
+                .map(Scope::parse)
+                .transpose()
+                .ok()
+                .flatten();
+            let requested = identity_scope_text(params.scope.as_deref());
+            let scope =
+                scope::granted(requested.as_deref(), client_scope.as_ref()).map_err(|e| {
+                    oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string())
+                })?;
+            Asked::Identity(scope)
+        }
+    };
     if params
         .state
         .as_deref()
@@ -332,7 +377,7 @@ fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiE
     }
     Ok(Checked {
         code_challenge,
-        scope,
+        asked,
     })
 }
 
@@ -359,7 +404,15 @@ async fn approve(
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let scope_text = checked.scope.to_string();
+    let (scope_text, resources) = match &checked.asked {
+        Asked::Identity(scope) => (scope.to_string(), None),
+        Asked::Resources(resources) => {
+            match target::grant(ctx, resources, params.scope.as_deref()).await? {
+                Ok(scope) => (scope.to_string(), Some(resources.to_json())),
+                Err(refused) => return fail(refused),
+            }
+        }
+    };
     let db = ctx.db();
     let limit = monthly_limit(ctx, agent).await?;
     if blocked {
@@ -380,7 +433,7 @@ async fn approve(
         client_id: &client.id,
         client_name: &client.name,
         scope: &scope_text,
-        resources: None,
+        resources: resources.as_deref(),
         consented_by: ConsentedBy::Agent,
         limit,
         period_ms: month_bounds_ms(ctx.now_ms),

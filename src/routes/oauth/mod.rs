@@ -8,7 +8,9 @@ pub mod discovery;
 pub mod resource;
 pub mod revocation;
 pub mod single_use;
+pub mod target;
 pub mod token;
+pub mod token_policy;
 
 use http::StatusCode;
 

@@ -1,5 +1,6 @@
-//! `GET|POST /v1/oauth/userinfo` (api.md 2.11): DPoP-bound access tokens only, presented as
-//! `Authorization: DPoP` with a proof carrying `ath`; the claims follow the granted scope.
+//! `GET|POST /v1/oauth/userinfo` (api.md 2.11): DPoP-bound identity access tokens only (never a
+//! resource token, whose audience is another server), presented as `Authorization: DPoP` with
+//! a proof carrying `ath`; the claims follow the granted scope.
 
 use http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -134,8 +135,13 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             true,
         )
     };
-    let claims = verified_claims(ctx, token).await?.ok_or_else(invalid)?;
-    let wants_summary = claims.scope.contains(ScopeToken::Subscription);
+    let claims = verified_claims(ctx, token)
+        .await?
+        .filter(|c| c.jkt.is_some())
+        .ok_or_else(invalid)?;
+    // A resource token is for its resource, not for userinfo.
+    let scope = claims.scope.identity().ok_or_else(invalid)?;
+    let wants_summary = scope.contains(ScopeToken::Subscription);
     let sub = claims.sub.clone();
     let reads = |batch: &mut Batch| {
         let summary = wants_summary.then(|| SummaryLookup::push(ctx, batch, &sub));
@@ -168,7 +174,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             (access, proof, summary.map(|s| (s, found)))
         }
     };
-    if proof.thumbprint != access.claims.jkt {
+    if access.claims.jkt.as_deref() != Some(proof.thumbprint.as_str()) {
         return Err(unauthorized(
             "invalid_token",
             "DPoP key binding mismatch",
@@ -176,7 +182,6 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ));
     }
     let agent = &access.state;
-    let scope = access.claims.scope;
     let agent_id = &access.claims.sub;
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(agent_id));

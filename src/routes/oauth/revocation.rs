@@ -339,12 +339,23 @@ fn introspection(
                 return inactive();
             }
             let mut body = json!({
-                "active": true, "token_type": "DPoP", "client_id": c.client_id, "sub": c.sub, "aud": c.aud,
-                "iss": c.iss, "scope": c.scope.to_string(), "exp": c.exp, "iat": c.iat, "jti": c.jti,
-                "cnf": {"jkt": c.jkt},
+                "active": true, "token_type": c.token_type(), "client_id": c.client_id, "sub": c.sub,
+                "aud": c.aud, "iss": c.iss, "scope": c.scope.to_string(), "exp": c.exp, "iat": c.iat,
+                "jti": c.jti,
             });
-            if let (true, Some(obj)) = (c.scope.contains(ScopeToken::Name), body.as_object_mut()) {
-                obj.insert("username".into(), json!(access.state.agent_name));
+            if let Some(obj) = body.as_object_mut() {
+                if let Some(jkt) = &c.jkt {
+                    obj.insert("cnf".into(), json!({ "jkt": jkt }));
+                }
+                if let Some(agent) = &c.agent {
+                    obj.insert("agent".into(), json!(agent));
+                }
+                if c.scope
+                    .identity()
+                    .is_some_and(|s| s.contains(ScopeToken::Name))
+                {
+                    obj.insert("username".into(), json!(access.state.agent_name));
+                }
             }
             Ok(Reply::document(&body))
         }

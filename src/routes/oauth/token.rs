@@ -28,6 +28,7 @@ use crate::store::grants::{
 
 use super::access;
 use super::single_use::{Marked, Spend, Spent};
+use super::token_policy::{self, token_type, Decided, Grant};
 use super::{
     check_client_proof, client_auth, invalid_grant, invalid_request, oauth_error, proof_mark,
 };
@@ -44,8 +45,9 @@ struct Issued<'a> {
 /// What a successful grant request hands out.
 struct Tokens {
     access: String,
+    token_type: &'static str,
     refresh: String,
-    scope: Scope,
+    scope: String,
 }
 
 fn dpop_error(error: &'static str, description: &'static str) -> ApiError {
@@ -82,12 +84,12 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let dpop = proof
         .as_ref()
         .map(|p| spend.mark(proof_mark(p, ctx.now_ms)));
-    // Key binding: the proof's key, or (compatible mode) the client's registered key.
+    // Key binding (token_policy): the proof's key, the client's registered key (compatible
+    // mode), or none (Bearer).
     let proof_jkt = proof.as_ref().map(|p| p.thumbprint.as_str());
-    let jkt = proof_jkt.unwrap_or(&client.key_thumbprint);
     let plan = match held {
-        Held::Code(row) => plan_redemption(ctx, &form, client, row, proof_jkt, jkt).await,
-        Held::Refresh(row) => plan_rotation(ctx, &form, client, row, jkt),
+        Held::Code(row) => plan_redemption(ctx, &form, client, row, proof_jkt).await,
+        Held::Refresh(row) => plan_rotation(ctx, &form, client, row, proof_jkt).await,
     };
     let plan = match plan {
         Ok(plan) => plan,
@@ -104,10 +106,10 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let tokens = plan.finish(ctx, client, decided).await?;
     Ok(Reply::document(&Issued {
         access_token: &tokens.access,
-        token_type: "DPoP",
+        token_type: tokens.token_type,
         expires_in: ctx.config.access_token_ttl_secs,
         refresh_token: &tokens.refresh,
-        scope: tokens.scope.to_string(),
+        scope: tokens.scope,
     }))
 }
 
@@ -248,7 +250,8 @@ struct Redeem {
     grant_id: String,
     refresh: FreshRefresh,
     minted: access::Minted,
-    scope: Scope,
+    token_type: &'static str,
+    scope: String,
 }
 
 /// A refresh rotation, ready to write.
@@ -256,7 +259,8 @@ struct Rotate {
     row: RefreshRow,
     successor: FreshRefresh,
     minted: access::Minted,
-    scope: Scope,
+    token_type: &'static str,
+    scope: String,
 }
 
 impl Plan {
@@ -348,6 +352,7 @@ impl Plan {
             Plan::Redeem(r) => match RedeemOutcome::of(decided) {
                 RedeemOutcome::Redeemed => Ok(Tokens {
                     access: r.minted.token,
+                    token_type: r.token_type,
                     refresh: r.refresh.token,
                     scope: r.scope,
                 }),
@@ -359,6 +364,7 @@ impl Plan {
             Plan::Rotate(r) => match RotateOutcome::of(decided) {
                 RotateOutcome::Rotated => Ok(Tokens {
                     access: r.minted.token,
+                    token_type: r.token_type,
                     refresh: r.successor.token,
                     scope: r.scope,
                 }),
@@ -424,7 +430,6 @@ async fn plan_redemption(
     client: &ClientRow,
     row: Option<CodeRow>,
     proof_jkt: Option<&str>,
-    jkt: &str,
 ) -> Result<Plan, ApiError> {
     let (Some(_), Some(redirect_uri)) = (form.get("code"), form.get("redirect_uri")) else {
         return Err(invalid_request("code and redirect_uri are required"));
@@ -447,17 +452,38 @@ async fn plan_redemption(
         return Ok(Plan::reuse(Replay::Code(&row), grant_id));
     }
     check_code(&row, verifier, redirect_uri, proof_jkt)?;
-    let scope = stored_scope(&row.scope)?;
+    let grant = Grant {
+        agent_id: &row.agent_id,
+        scope: &row.scope,
+        resources: row.resources.as_deref(),
+    };
+    let identity = || stored_scope(&row.scope);
+    let decided = token_policy::decide(ctx, form, client, grant, identity, None, proof_jkt).await?;
     let grant_id = uuid_v4(ctx.rng())?;
     let refresh = FreshRefresh::new(ctx)?;
-    let minted = access::mint(ctx, &grant_id, &client.id, &row.agent_id, scope, jkt)?;
+    let (minted, token_type, scope) = mint(ctx, &grant_id, client, &row.agent_id, decided)?;
     Ok(Plan::Redeem(Box::new(Redeem {
         row,
         grant_id,
         refresh,
         minted,
+        token_type,
         scope,
     })))
+}
+
+/// Mints the decided token; with its `token_type` and the scope the response reports.
+fn mint(
+    ctx: &Ctx<'_>,
+    grant_id: &str,
+    client: &ClientRow,
+    agent_id: &str,
+    decided: Decided,
+) -> Result<(access::Minted, &'static str, String), ApiError> {
+    let scope = decided.scope_text();
+    let jkt = decided.jkt.as_deref();
+    let minted = access::mint(ctx, grant_id, &client.id, agent_id, decided.audience, jkt)?;
+    Ok((minted, token_type(jkt), scope))
 }
 
 /// The stateless checks of a code presented by its own client: PKCE, the exact redirect URI,
@@ -492,12 +518,12 @@ fn check_code(
 }
 
 /// `grant_type=refresh_token`: rotation with reuse detection (security.md §8).
-fn plan_rotation(
+async fn plan_rotation(
     ctx: &Ctx<'_>,
     form: &Form,
     client: &ClientRow,
     row: Option<RefreshRow>,
-    jkt: &str,
+    proof_jkt: Option<&str>,
 ) -> Result<Plan, ApiError> {
     if form.get("refresh_token").is_none() {
         return Err(invalid_request("refresh_token is required"));
@@ -519,13 +545,22 @@ fn plan_rotation(
     if row.blocked {
         return Err(invalid_grant("the client is blocked for this agent"));
     }
-    let scope = narrowed_scope(form, stored_scope(&row.scope)?)?;
+    let grant = Grant {
+        agent_id: &row.agent_id,
+        scope: &row.scope,
+        resources: row.resources.as_deref(),
+    };
+    let identity = || narrowed_scope(form, stored_scope(&row.scope)?);
+    let narrow = form.get("scope");
+    let decided =
+        token_policy::decide(ctx, form, client, grant, identity, narrow, proof_jkt).await?;
     let successor = FreshRefresh::new(ctx)?;
-    let minted = access::mint(ctx, &row.grant_id, &client.id, &row.agent_id, scope, jkt)?;
+    let (minted, token_type, scope) = mint(ctx, &row.grant_id, client, &row.agent_id, decided)?;
     Ok(Plan::Rotate(Box::new(Rotate {
         row,
         successor,
         minted,
+        token_type,
         scope,
     })))
 }

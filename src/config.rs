@@ -334,6 +334,10 @@ pub struct Config {
     pub build_version: String,
     /// Where DPoP and client-assertion `jti` markers live (`REPLAY_STORE`, default `d1`).
     pub replay_store: ReplayBackend,
+    /// Refresh grace (issue 10, `REFRESH_GRACE_SECS`): how long after its rotation a refresh
+    /// token may be presented again, while its successor is unused, and get a fresh answer
+    /// instead of revoking its family. 0 disables it.
+    pub refresh_grace_secs: i64,
 }
 
 /// Written by hand so that logging the configuration never prints a key or secret. The
@@ -373,6 +377,7 @@ impl std::fmt::Debug for Config {
             bcrypt_cost,
             build_version,
             replay_store,
+            refresh_grace_secs,
         } = self;
         f.debug_struct("Config")
             .field("environment", environment)
@@ -413,6 +418,7 @@ impl std::fmt::Debug for Config {
             .field("bcrypt_cost", bcrypt_cost)
             .field("build_version", build_version)
             .field("replay_store", replay_store)
+            .field("refresh_grace_secs", refresh_grace_secs)
             .finish()
     }
 }
@@ -598,6 +604,9 @@ impl Config {
                 Some(v) => ReplayBackend::from_setting(&v)
                     .ok_or(err("REPLAY_STORE", "must be `d1` or `durable_object`"))?,
             },
+            // Public clients and refresh (issue 10): at most five minutes, so a retried token
+            // stays a short-lived exception to RFC 9700 §4.14.2's reuse detection.
+            refresh_grace_secs: num("REFRESH_GRACE_SECS", 30, 0, 300)?,
         })
     }
 }
@@ -822,6 +831,17 @@ mod tests {
             );
         }
         assert!(Config::load(&vars(&[("PUBLIC_BASE_URL", "http://127.0.0.1:8787")])).is_ok());
+    }
+
+    #[test]
+    fn refresh_grace_defaults_to_30_and_is_bounded() {
+        assert_eq!(Config::load(&vars(&[])).unwrap().refresh_grace_secs, 30);
+        let grace = |v| Config::load(&vars(&[("REFRESH_GRACE_SECS", v)]));
+        assert_eq!(grace("0").unwrap().refresh_grace_secs, 0);
+        assert_eq!(grace("300").unwrap().refresh_grace_secs, 300);
+        for bad in ["301", "-1", "30s"] {
+            assert_eq!(grace(bad).unwrap_err().name, "REFRESH_GRACE_SECS", "{bad:?}");
+        }
     }
 
     #[test]

@@ -88,6 +88,10 @@ pub enum ErrorCode {
     SignatureMismatch,
     UnknownKey,
     KeyNotFound,
+    // Public clients (issue 10): a key sent with `token_endpoint_auth_method: "none"`, and the
+    // rotation of a key that a public client does not have.
+    PublicKeyNotAllowed,
+    PublicClientHasNoKey,
 }
 
 impl ErrorCode {
@@ -161,6 +165,8 @@ impl ErrorCode {
             ErrorCode::SignatureMismatch => "signature_mismatch",
             ErrorCode::UnknownKey => "unknown_key",
             ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::PublicKeyNotAllowed => "public_key_not_allowed",
+            ErrorCode::PublicClientHasNoKey => "public_client_has_no_key",
         }
     }
 
@@ -235,6 +241,9 @@ impl ErrorCode {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ErrorCode::PaddleError => StatusCode::BAD_GATEWAY,
+            // Public clients (issue 10)
+            ErrorCode::PublicKeyNotAllowed => StatusCode::BAD_REQUEST,
+            ErrorCode::PublicClientHasNoKey => StatusCode::CONFLICT,
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::routes::rate_limit;
 use crate::store::agents;
 use crate::store::audit::Event;
 use crate::store::grants::{self, Before, RequestStatus};
+use crate::store::live_grants::ConsentedBy;
 use crate::store::markers::Use;
 use crate::store::oversights::{self, AgentsOverseer};
 use crate::store::subscriptions::SummaryReads;
@@ -223,6 +224,8 @@ struct HistoryEntry {
     reason: Option<String>,
     created_at: String,
     exchanged_at: Option<String>,
+    /// Additive (issue 10): `"overseer"` when the overseer decided in the browser.
+    consented_by: ConsentedBy,
 }
 
 #[derive(Serialize)]
@@ -258,6 +261,7 @@ pub async fn oauth_history(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 reason: r.reason,
                 created_at: rfc3339_ms(r.created_at),
                 exchanged_at: r.exchanged_at.map(rfc3339_ms),
+                consented_by: r.consented_by,
             })
             .collect(),
         next_cursor,

@@ -6,6 +6,7 @@ pub mod account_mail;
 pub mod account_sessions;
 pub mod account_settings;
 pub mod agent_card;
+pub mod agent_settings;
 pub mod agents;
 pub mod billing_portal;
 pub mod claims;

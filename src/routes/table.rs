@@ -15,9 +15,10 @@ use crate::http::router::{self, Auth, CorsPolicy, Dpop, ErrorFormat, Pragma};
 use crate::http::{ApiError, Reply};
 
 use super::{
-    account_data, account_sessions, account_settings, agent_card, agents, claims, clients,
-    email_verification, http_signatures, key_directory, oauth, openapi, overseen, overseer_account,
-    password_reset, registration, rotation, service, shadow_claims, subscriptions, webhooks,
+    account_data, account_sessions, account_settings, agent_card, agent_settings, agents, claims,
+    clients, email_verification, http_signatures, key_directory, oauth, openapi, overseen,
+    overseer_account, password_reset, registration, rotation, service, shadow_claims,
+    subscriptions, webhooks,
 };
 
 /// A handler's answer, boxed so that every handler has one type.
@@ -289,6 +290,27 @@ pub static ENDPOINTS: &[Endpoint] = &[
         name: "oauth.jwks", at: &[(GET, "/.well-known/jwks.json")],
         auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(discovery_jwks),
+    },
+    // Consent by the overseer in the browser, and the agent's setting forbidding it (issue 10, consent)
+    Endpoint {
+        name: "oauth.consent_describe", at: &[(GET, "/v1/oauth/consent")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::OAuth, pragma: Pragma::Omitted, handler: handler!(oauth::consent::describe),
+    },
+    Endpoint {
+        name: "oauth.consent_decide", at: &[(POST, "/v1/oauth/consent")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::OAuth, pragma: Pragma::Omitted, handler: handler!(oauth::consent::decide),
+    },
+    Endpoint {
+        name: "agents.settings", at: &[(GET, "/v1/agents/me/settings")],
+        auth: Auth::BearerOrDpop, dpop: Dpop::Accepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(agent_settings::get),
+    },
+    Endpoint {
+        name: "agents.change_settings", at: &[(PUT, "/v1/agents/me/settings")],
+        auth: Auth::BearerOrDpop, dpop: Dpop::Accepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(agent_settings::put),
     },
     Endpoint {
         name: "oauth.authorize_get", at: &[(GET, "/v1/oauth/authorize")],

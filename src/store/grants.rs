@@ -124,6 +124,8 @@ pub struct Refusal<'a> {
     pub client_name: &'a str,
     pub scope: &'a str,
     pub reason: &'static str,
+    /// Who refused or was refused: the agent itself, or its overseer in the browser.
+    pub decided_by: ConsentedBy,
     pub now_ms: i64,
     /// A refusal repeating the agent's latest request to this client (refused for the same
     /// reason) created after this instant adds nothing.
@@ -137,8 +139,9 @@ pub async fn record_refusal(
     audit: Statement,
 ) -> Result<(), StoreError> {
     let history = Statement::new(
-        "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, 'denied', ?6, ?7",
+        "INSERT INTO oauth_requests (id, agent_id, client_id, client_name, scope, status, reason, \
+           created_at, consented_by) \
+         SELECT ?1, ?2, ?3, ?4, ?5, 'denied', ?6, ?7, ?8",
         vec![
             Value::from(r.request_id),
             Value::from(r.agent_id),
@@ -147,6 +150,7 @@ pub async fn record_refusal(
             Value::from(r.scope),
             Value::from(r.reason),
             Value::from(r.now_ms),
+            Value::from(r.decided_by.as_str()),
         ],
     );
     let not_a_repeat = guard!(
@@ -743,6 +747,8 @@ pub struct HistoryRow {
     pub reason: Option<String>,
     pub created_at: i64,
     pub exchanged_at: Option<i64>,
+    /// Who decided: the agent, or its overseer in the browser.
+    pub consented_by: ConsentedBy,
 }
 
 /// Keyset position: rows strictly before `(created_at, id)` in newest-first order.
@@ -772,8 +778,8 @@ pub fn history_statement(
 ) -> crate::store::Statement {
     let (before_ms, before_id) = before.map_or((0, ""), |b| (b.created_at, b.id));
     crate::stmt!(
-        "SELECT id, client_id, client_name, scope, status, reason, created_at, exchanged_at \
-         FROM oauth_requests WHERE agent_id = ?1 \
+        "SELECT id, client_id, client_name, scope, status, reason, created_at, exchanged_at, \
+           consented_by FROM oauth_requests WHERE agent_id = ?1 \
            AND (created_at < ?2 OR (created_at = ?2 AND id < ?3) OR ?4 = 0) \
          ORDER BY created_at DESC, id DESC LIMIT ?5",
         agent_id,

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod batch;
 pub mod challenges;
 pub mod clients;
+pub mod consent;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 pub mod durable_markers;

@@ -33,16 +33,16 @@ use super::{invalid_request, oauth_error};
 
 /// The request parameters, from the JSON body (POST) or the query (GET).
 #[derive(Default)]
-struct Params {
+pub(super) struct Params {
     client_id: Option<String>,
-    redirect_uri: Option<String>,
+    pub(super) redirect_uri: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
-    scope: Option<String>,
-    state: Option<String>,
+    pub(super) scope: Option<String>,
+    pub(super) state: Option<String>,
     dpop_jkt: Option<String>,
-    response_type: Option<String>,
-    agent_id: Option<String>,
+    pub(super) response_type: Option<String>,
+    pub(super) agent_id: Option<String>,
     /// RFC 8707 resource indicators: repeated in the query; a string or an array of strings in
     /// the JSON body.
     resource: Vec<String>,
@@ -77,7 +77,7 @@ impl Params {
         *slot = Some(value);
     }
 
-    fn from_json(body: &JsonBody) -> Result<Self, ApiError> {
+    pub(super) fn from_json(body: &JsonBody) -> Result<Self, ApiError> {
         let mut p = Params::default();
         for name in FIELDS {
             match body.opt_str(name) {
@@ -100,7 +100,7 @@ impl Params {
         Ok(p)
     }
 
-    fn from_query(q: Option<&str>) -> Result<Self, ApiError> {
+    pub(super) fn from_query(q: Option<&str>) -> Result<Self, ApiError> {
         let form = Form::from_pairs(query::iter(q.unwrap_or("")))?;
         let mut p = Params::default();
         for name in FIELDS.iter().filter(|n| **n != "agent_id") {
@@ -140,7 +140,7 @@ fn auth_error(e: ApiError) -> ApiError {
 
 /// Where an error is reported: as JSON, or (GET, once client and redirect URI are trusted)
 /// by redirecting to the client.
-enum Respond<'a> {
+pub(super) enum Respond<'a> {
     Json,
     Redirect {
         uri: &'a str,
@@ -208,6 +208,7 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     approve(
         ctx,
         &agent,
+        Consenter::Agent,
         &client,
         blocked,
         &params,
@@ -219,6 +220,9 @@ pub async fn post(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// `GET /v1/oauth/authorize`
 pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    if let Some(to_page) = super::consent::browser_redirect(ctx.req) {
+        return Ok(to_page);
+    }
     let params = Params::from_query(ctx.req.query.as_deref())?;
     let agent = agent_proof::session_or_proof(ctx)
         .await
@@ -252,6 +256,7 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     approve(
         ctx,
         &agent,
+        Consenter::Agent,
         &client,
         blocked,
         &params,
@@ -262,15 +267,15 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 /// The client an authorization request names, and whether the agent's overseer blocked it.
-struct Requested {
-    client: ClientRow,
-    blocked: bool,
+pub(super) struct Requested {
+    pub(super) client: ClientRow,
+    pub(super) blocked: bool,
 }
 
 /// #6 and #8: the client exists and the redirect URI is one of its own — otherwise JSON 400,
 /// never a redirect to an unverified URI. The block of the client for `agent_id` is read in the
 /// same round trip (and decided later, in [`approve`]).
-async fn trusted_client(
+pub(super) async fn trusted_client(
     ctx: &Ctx<'_>,
     params: &Params,
     agent_id: &str,
@@ -307,7 +312,7 @@ enum Asked {
 }
 
 /// A request that passed the protocol checks (#9–#13).
-struct Checked<'p> {
+pub(super) struct Checked<'p> {
     code_challenge: &'p str,
     asked: Asked,
 }
@@ -323,9 +328,20 @@ fn identity_scope_text(requested: Option<&str>) -> Option<String> {
     })
 }
 
+impl Checked<'_> {
+    /// The identity scope asked for; `None` for a resource request, whose scopes are the
+    /// resources' (decided by `target::grant`).
+    pub(super) fn identity_scope(&self) -> Option<&Scope> {
+        match &self.asked {
+            Asked::Identity(scope) => Some(scope),
+            Asked::Resources(_) => None,
+        }
+    }
+}
+
 /// The protocol checks of a request by a trusted client: response type, PKCE S256, scope,
 /// `state` and `dpop_jkt` syntax.
-fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiError> {
+pub(super) fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiError> {
     if params.response_type.as_deref().is_some_and(|t| t != "code") {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
@@ -382,17 +398,35 @@ fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiE
 }
 
 /// The agent's tier's `max_oauth_per_period` (−1 unlimited).
-async fn monthly_limit(ctx: &Ctx<'_>, agent: &AgentRow) -> Result<i64, ApiError> {
+pub(super) async fn monthly_limit(ctx: &Ctx<'_>, agent: &AgentRow) -> Result<i64, ApiError> {
     let standing = agent_standing(ctx.db(), &agent.id, ctx.now_ms).await?;
     let tiers = Tiers::load(ctx.db()).await?;
     Ok(tiers.get(&standing.tier)?.max_oauth_per_period)
 }
 
+/// Who approves a request: the agent itself, or its overseer in the browser (for the agent).
+#[derive(Clone, Copy)]
+pub(super) enum Consenter<'a> {
+    Agent,
+    Overseer { overseer_id: &'a str },
+}
+
+impl Consenter<'_> {
+    fn consented_by(self) -> ConsentedBy {
+        match self {
+            Consenter::Agent => ConsentedBy::Agent,
+            Consenter::Overseer { .. } => ConsentedBy::Overseer,
+        }
+    }
+}
+
 /// Checks the request, then refuses it (block, monthly limit; recorded in the history) or
 /// issues a code, with its history row and audit event in one batch.
-async fn approve(
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn approve(
     ctx: &Ctx<'_>,
     agent: &AgentRow,
+    consenter: Consenter<'_>,
     client: &ClientRow,
     blocked: bool,
     params: &Params,
@@ -416,7 +450,7 @@ async fn approve(
     let db = ctx.db();
     let limit = monthly_limit(ctx, agent).await?;
     if blocked {
-        deny(ctx, agent, client, &scope_text, "client_blocked").await?;
+        deny(ctx, agent, consenter, client, &scope_text, "client_blocked").await?;
         return fail(oauth_error(
             StatusCode::FORBIDDEN,
             "access_denied",
@@ -434,7 +468,7 @@ async fn approve(
         client_name: &client.name,
         scope: &scope_text,
         resources: resources.as_deref(),
-        consented_by: ConsentedBy::Agent,
+        consented_by: consenter.consented_by(),
         limit,
         period_ms: month_bounds_ms(ctx.now_ms),
         code: NewCode {
@@ -447,11 +481,19 @@ async fn approve(
         },
         now_ms: ctx.now_ms,
     };
-    let event = oauth_event("oauth.code_issued", agent, client, &scope_text);
+    let event = oauth_event("oauth.code_issued", agent, consenter, client, &scope_text);
     if grants::approve(db, &approval, event.insert(&ctx.stamp())).await?
         == ApproveOutcome::LimitReached
     {
-        deny(ctx, agent, client, &scope_text, "oauth_limit_reached").await?;
+        deny(
+            ctx,
+            agent,
+            consenter,
+            client,
+            &scope_text,
+            "oauth_limit_reached",
+        )
+        .await?;
         return fail(oauth_error(
             StatusCode::FORBIDDEN,
             "access_denied",
@@ -494,16 +536,34 @@ fn issued(
     }
 }
 
+/// The audit event of a decision: its actor is whoever consented; its agent is the agent.
 fn oauth_event<'a>(
     kind: &'static str,
     agent: &'a AgentRow,
+    consenter: Consenter<'a>,
     client: &'a ClientRow,
     scope: &str,
 ) -> Event<'a> {
-    Event::new(kind, Actor::Agent(&agent.id))
+    let actor = match consenter {
+        Consenter::Agent => Actor::Agent(&agent.id),
+        Consenter::Overseer { overseer_id } => Actor::Overseer(overseer_id),
+    };
+    Event::new(kind, actor)
         .subject(Subject::Client(&client.id))
         .agent(&agent.id)
-        .details(json!({ "client_id": client.id, "scope": scope }))
+        .details(with_consenter(
+            json!({ "client_id": client.id, "scope": scope }),
+            consenter,
+        ))
+}
+
+/// Adds `consented_by: "overseer"` to an event's details when the overseer decided; an
+/// agent's own events stay as they were.
+fn with_consenter(mut details: Json, consenter: Consenter<'_>) -> Json {
+    if let (Consenter::Overseer { .. }, Some(map)) = (consenter, details.as_object_mut()) {
+        map.insert("consented_by".into(), json!("overseer"));
+    }
+    details
 }
 
 /// A refusal repeating the latest history row of the same agent and client (same reason)
@@ -513,15 +573,23 @@ const REFUSAL_COLLAPSE_MS: i64 = 3_600_000;
 /// Records a refusal in the agent's history (and the audit trail), unless it repeats the
 /// agent's latest request to this client, refused for the same reason less than
 /// [`REFUSAL_COLLAPSE_MS`] ago. Both rows are written or neither.
-async fn deny(
+pub(super) async fn deny(
     ctx: &Ctx<'_>,
     agent: &AgentRow,
+    consenter: Consenter<'_>,
     client: &ClientRow,
     scope: &str,
     reason: &'static str,
 ) -> Result<(), ApiError> {
-    let event = oauth_event("oauth.authorization_denied", agent, client, scope)
-        .details(json!({ "client_id": client.id, "reason": reason }));
+    let details = json!({ "client_id": client.id, "reason": reason });
+    let event = oauth_event(
+        "oauth.authorization_denied",
+        agent,
+        consenter,
+        client,
+        scope,
+    )
+    .details(with_consenter(details, consenter));
     let request_id = uuid_v4(ctx.rng())?;
     let refusal = Refusal {
         request_id: &request_id,
@@ -530,6 +598,7 @@ async fn deny(
         client_name: &client.name,
         scope,
         reason,
+        decided_by: consenter.consented_by(),
         now_ms: ctx.now_ms,
         collapse_after_ms: ctx.now_ms - REFUSAL_COLLAPSE_MS,
     };

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod authorize;
 pub mod client_auth;
+pub mod consent;
 pub mod discovery;
 pub mod resource;
 pub mod revocation;

@@ -263,10 +263,10 @@ fn tiers_are_public_data_without_the_hidden_one() {
     assert_eq!(
         r.body["tiers"],
         json!([
-            {"tier": "FREE", "price": 0, "currency": "USD", "billing": "free", "max_agents": 0, "max_clients": 0, "max_oauth_per_period": 10, "oauth_period": "calendar_month"},
-            {"tier": "BASIC", "price": 5, "currency": "USD", "billing": "monthly", "max_agents": 1, "max_clients": 10, "max_oauth_per_period": -1, "oauth_period": "calendar_month"},
-            {"tier": "PRO", "price": 15, "currency": "USD", "billing": "monthly", "max_agents": 5, "max_clients": -1, "max_oauth_per_period": -1, "oauth_period": "calendar_month"},
-            {"tier": "PREMIUM", "price": 49, "currency": "USD", "billing": "monthly", "max_agents": -1, "max_clients": -1, "max_oauth_per_period": -1, "oauth_period": "calendar_month"}
+            {"tier": "FREE", "price": 0, "currency": "USD", "billing": "free", "max_agents": 0, "max_clients": 0, "max_oauth_per_period": 10, "oauth_period": "calendar_month", "max_resources": 1},
+            {"tier": "BASIC", "price": 5, "currency": "USD", "billing": "monthly", "max_agents": 1, "max_clients": 10, "max_oauth_per_period": -1, "oauth_period": "calendar_month", "max_resources": 3},
+            {"tier": "PRO", "price": 15, "currency": "USD", "billing": "monthly", "max_agents": 5, "max_clients": -1, "max_oauth_per_period": -1, "oauth_period": "calendar_month", "max_resources": 10},
+            {"tier": "PREMIUM", "price": 49, "currency": "USD", "billing": "monthly", "max_agents": -1, "max_clients": -1, "max_oauth_per_period": -1, "oauth_period": "calendar_month", "max_resources": -1}
         ])
     );
     // The web app learns from here whether it can open Paddle Checkout.
@@ -296,7 +296,8 @@ fn usage_and_agents_for_a_new_overseer_never_fail() {
     let o = h.overseer("o@example.test");
     let expected = json!({"agents_claimed": 0, "clients_registered": 0, "oauth_count": 0,
         "max_agents": 0, "max_clients": 0, "max_oauth_per_period": 10,
-        "period_start": "2026-01-01T00:00:00.000Z", "period_end": "2026-02-01T00:00:00.000Z"});
+        "period_start": "2026-01-01T00:00:00.000Z", "period_end": "2026-02-01T00:00:00.000Z",
+        "resources_registered": 0, "max_resources": 1});
     for path in ["/v1/subscriptions/usage", "/v1/overseers/me/usage"] {
         let r = h.send(Req::get(path).bearer(&o.session));
         assert_eq!(r.body["usage"], expected, "{path}");

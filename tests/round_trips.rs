@@ -81,6 +81,14 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("clients.key",                 at_most(3, 0)),
     ("clients.delete",              at_most(3, 0)),
     ("clients.enable",              at_most(2, 0)),
+    // Protected resources (issue 10): session, tier, tiers (until cached), the guarded insert
+    // with its audit, and the read back.
+    ("resources.register",          at_most(5, 0)),
+    ("resources.list",              at_most(3, 0)),
+    ("resources.get",               at_most(2, 0)),
+    ("resources.update",            at_most(4, 0)),
+    ("resources.delete",            at_most(3, 0)),
+    ("resources.metadata",          at_most(1, 0)),
     // OAuth 2.1 / OpenID Connect
     ("oauth.discovery",             at_most(0, 0)),
     ("oauth.jwks",                  at_most(0, 0)),
@@ -151,6 +159,10 @@ fn put(path: &str) -> Req {
 
 fn delete(path: &str) -> Req {
     Req::new(Method::DELETE, path)
+}
+
+fn patch(path: &str) -> Req {
+    Req::new(Method::PATCH, path)
 }
 
 /// A proof by `key` for `method` on `path` now.
@@ -494,6 +506,32 @@ fn drive(name: &str) -> Vec<Run> {
                     vec![r("ok", 200, put(&path).bearer(&o.session))]
                 }
             }
+        }
+        "resources.register" | "resources.list" | "resources.get" | "resources.update"
+        | "resources.delete" | "resources.metadata" => {
+            let o = h.overseer("o@example.test");
+            let path = "/v1/overseers/me/resources";
+            let body =
+                json!({"uri": "https://mcp.example.com/", "name": "R", "scopes": [{"name": "x"}]});
+            let register = Req::post(path).bearer(&o.session).json(body);
+            if name == "resources.register" {
+                return vec![r("ok", 201, register)];
+            }
+            let id = h.send(register).body["resource"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let one = format!("{path}/{id}");
+            let req = match name {
+                "resources.list" => Req::get(path).bearer(&o.session),
+                "resources.get" => Req::get(&one).bearer(&o.session),
+                "resources.update" => patch(&one)
+                    .bearer(&o.session)
+                    .json(json!({"name": "Renamed"})),
+                "resources.delete" => delete(&one).bearer(&o.session),
+                _ => Req::get(&format!("/v1/resources/{id}/oauth-protected-resource")),
+            };
+            vec![r("ok", 200, req)]
         }
         "oauth.discovery" => {
             vec![r(

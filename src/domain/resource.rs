@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::time::rfc3339_ms;
 use crate::store::resources::ResourceRow;
 use crate::store::StoreError;
 
@@ -379,6 +380,44 @@ impl ResourceRow {
     /// The names of the resource's scopes, in the order registered.
     pub fn scope_names(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.scope_list()?.names().map(str::to_owned).collect())
+    }
+}
+
+// --- views -----------------------------------------------------------------------------------
+
+/// Where agent-id serves a resource's RFC 9728 metadata: stable for the resource's life, and
+/// on the issuer's origin because the resource's own origin is not agent-id's to serve.
+pub fn metadata_url(issuer: &str, resource_id: &str) -> String {
+    format!("{issuer}/v1/resources/{resource_id}/oauth-protected-resource")
+}
+
+/// The Resource object of the overseer API.
+#[derive(Debug, Serialize)]
+pub struct ResourceView<'a> {
+    pub id: &'a str,
+    pub uri: &'a str,
+    pub name: &'a str,
+    pub scopes: ResourceScopes,
+    pub dpop_bound_access_tokens: bool,
+    pub access_token_alg: &'static str,
+    pub metadata_url: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ResourceRow {
+    pub fn view(&self, issuer: &str) -> Result<ResourceView<'_>, StoreError> {
+        Ok(ResourceView {
+            id: &self.id,
+            uri: &self.uri,
+            name: &self.name,
+            scopes: self.scope_list()?,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            access_token_alg: self.access_token_alg.as_str(),
+            metadata_url: metadata_url(issuer, &self.id),
+            created_at: rfc3339_ms(self.created_at),
+            updated_at: rfc3339_ms(self.updated_at),
+        })
     }
 }
 

@@ -229,6 +229,9 @@ pub struct Usage {
     pub max_oauth_per_period: i64,
     period_start: String,
     period_end: String,
+    /// Protected resources registered, and the limit (issue 10).
+    pub resources_registered: i64,
+    pub max_resources: i64,
 }
 
 /// An overseer's usage this calendar month against its effective limits (a paused or canceled
@@ -253,6 +256,8 @@ pub async fn usage(db: &dyn Db, overseer: &OverseerRow, now_ms: i64) -> Result<U
         max_oauth_per_period: limits.max_oauth_per_period,
         period_start: rfc3339_ms(start),
         period_end: rfc3339_ms(end),
+        resources_registered: used.resources,
+        max_resources: limits.max_resources,
     })
 }
 

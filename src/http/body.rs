@@ -150,6 +150,21 @@ impl JsonBody {
         }
     }
 
+    /// An array field, its items unchecked; `null` counts as absent; anything else is
+    /// `invalid_field`.
+    pub fn opt_array(&self, field: &str) -> Result<Option<&[Value]>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(_) => Err(ApiError::invalid_field(field, "expected an array")),
+        }
+    }
+
+    /// Whether the body has `field` at all (`null` included): for fields that may not be sent.
+    pub fn has_key(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+
     /// A boolean field; `null` counts as absent.
     pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.get(field) {

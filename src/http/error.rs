@@ -92,6 +92,13 @@ pub enum ErrorCode {
     // rotation of a key that a public client does not have.
     PublicKeyNotAllowed,
     PublicClientHasNoKey,
+    // Protected resources (issue 10)
+    /// A resource identifier that is not an absolute https URI in canonical-able form.
+    InvalidResourceUri,
+    /// Another resource (anyone's) already has this identifier.
+    ResourceExists,
+    /// No resource of that id for the overseer (unknown or another overseer's).
+    ResourceNotFound,
 }
 
 impl ErrorCode {
@@ -167,6 +174,9 @@ impl ErrorCode {
             ErrorCode::KeyNotFound => "key_not_found",
             ErrorCode::PublicKeyNotAllowed => "public_key_not_allowed",
             ErrorCode::PublicClientHasNoKey => "public_client_has_no_key",
+            ErrorCode::InvalidResourceUri => "invalid_resource_uri",
+            ErrorCode::ResourceExists => "resource_exists",
+            ErrorCode::ResourceNotFound => "resource_not_found",
         }
     }
 
@@ -244,6 +254,9 @@ impl ErrorCode {
             // Public clients (issue 10)
             ErrorCode::PublicKeyNotAllowed => StatusCode::BAD_REQUEST,
             ErrorCode::PublicClientHasNoKey => StatusCode::CONFLICT,
+            ErrorCode::InvalidResourceUri => StatusCode::BAD_REQUEST,
+            ErrorCode::ResourceExists => StatusCode::CONFLICT,
+            ErrorCode::ResourceNotFound => StatusCode::NOT_FOUND,
         }
     }
 }

@@ -62,7 +62,7 @@ pub fn preflight(f: &Finish<'_>) -> Response {
         set(
             h,
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            "GET, POST, PUT, DELETE, OPTIONS",
+            "GET, POST, PUT, PATCH, DELETE, OPTIONS",
         );
         set(
             h,

@@ -9,5 +9,6 @@ pub mod assertion;
 pub mod discovery;
 pub mod pkce;
 pub mod redirect;
+pub mod resource_metadata;
 pub mod scope;
 pub mod target;

@@ -21,6 +21,7 @@ pub mod overseen;
 pub mod overseer_account;
 pub mod password_reset;
 pub mod registration;
+pub mod resources;
 pub mod rotation;
 pub mod service;
 pub mod shadow_claims;

@@ -28,6 +28,7 @@ struct PublicTier<'a> {
     max_clients: i64,
     max_oauth_per_period: i64,
     oauth_period: &'static str,
+    max_resources: i64,
 }
 
 impl<'a> From<&'a TierRow> for PublicTier<'a> {
@@ -41,6 +42,7 @@ impl<'a> From<&'a TierRow> for PublicTier<'a> {
             max_clients: t.max_clients,
             max_oauth_per_period: t.max_oauth_per_period,
             oauth_period: "calendar_month",
+            max_resources: t.max_resources,
         }
     }
 }

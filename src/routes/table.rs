@@ -17,7 +17,7 @@ use crate::http::{ApiError, Reply};
 use super::{
     account_data, account_sessions, account_settings, agent_card, agent_settings, agents, claims,
     clients, email_verification, http_signatures, key_directory, oauth, openapi, overseen,
-    overseer_account, password_reset, registration, rotation, service, shadow_claims,
+    overseer_account, password_reset, registration, resources, rotation, service, shadow_claims,
     subscriptions, webhooks,
 };
 
@@ -47,6 +47,7 @@ macro_rules! handler {
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
+const PATCH: Method = Method::PATCH;
 const DELETE: Method = Method::DELETE;
 
 /// The table. Where two entries share a path, their order is the order of `Allow`.
@@ -274,6 +275,38 @@ pub static ENDPOINTS: &[Endpoint] = &[
         name: "clients.enable", at: &[(PUT, "/v1/clients/{client_id}/enable")],
         auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
         errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(clients::enable),
+    },
+    // Protected resources (issue 10, slice res): the overseer's registrations and the public
+    // RFC 9728 metadata document of each.
+    Endpoint {
+        name: "resources.register", at: &[(POST, "/v1/overseers/me/resources")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(resources::register),
+    },
+    Endpoint {
+        name: "resources.list", at: &[(GET, "/v1/overseers/me/resources")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(resources::list),
+    },
+    Endpoint {
+        name: "resources.get", at: &[(GET, "/v1/overseers/me/resources/{resource_id}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(resources::get),
+    },
+    Endpoint {
+        name: "resources.update", at: &[(PATCH, "/v1/overseers/me/resources/{resource_id}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(resources::update),
+    },
+    Endpoint {
+        name: "resources.delete", at: &[(DELETE, "/v1/overseers/me/resources/{resource_id}")],
+        auth: Auth::Bearer, dpop: Dpop::NotAccepted, cors: CorsPolicy::Session,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(resources::delete),
+    },
+    Endpoint {
+        name: "resources.metadata", at: &[(GET, "/v1/resources/{resource_id}/oauth-protected-resource")],
+        auth: Auth::None, dpop: Dpop::NotAccepted, cors: CorsPolicy::Public,
+        errors: ErrorFormat::Api, pragma: Pragma::Omitted, handler: handler!(resources::metadata),
     },
     // OAuth 2.1 / OpenID Connect
     Endpoint {

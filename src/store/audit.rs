@@ -55,6 +55,8 @@ pub enum Subject<'a> {
     Subscription(&'a str),
     /// A Paddle transaction (shadow-claim payments).
     Transaction(&'a str),
+    /// A protected resource (issue 10).
+    Resource(&'a str),
 }
 
 impl<'a> Subject<'a> {
@@ -65,6 +67,7 @@ impl<'a> Subject<'a> {
             Subject::Client(_) => "client",
             Subject::Subscription(_) => "subscription",
             Subject::Transaction(_) => "transaction",
+            Subject::Resource(_) => "resource",
         }
     }
 
@@ -74,7 +77,8 @@ impl<'a> Subject<'a> {
             | Subject::Overseer(id)
             | Subject::Client(id)
             | Subject::Subscription(id)
-            | Subject::Transaction(id) => id,
+            | Subject::Transaction(id)
+            | Subject::Resource(id) => id,
         }
     }
 }

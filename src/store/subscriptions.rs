@@ -26,10 +26,12 @@ pub struct TierRow {
     pub billing: String,
     #[serde(deserialize_with = "super::flag::deserialize")]
     pub is_hidden: bool,
+    /// Protected resources the overseer may register (issue 10; −1 unlimited).
+    pub max_resources: i64,
 }
 
 const TIER_COLUMNS: &str = "tier, public_name, max_agents, max_clients, max_oauth_per_period, \
-     price_cents, currency, billing, is_hidden";
+     price_cents, currency, billing, is_hidden, max_resources";
 
 /// Every tier, in display order (a handful of rows; read once per request that needs them).
 pub struct Tiers(Vec<TierRow>);
@@ -146,12 +148,13 @@ pub async fn stored(db: &dyn Db, id: &str) -> Result<Option<Stored>, StoreError>
 }
 
 /// Active oversights, enabled pool clients and this period's approved authorizations of a
-/// human overseer.
+/// human overseer, and its protected resources.
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 pub struct Usage {
     pub agents: i64,
     pub clients: i64,
     pub oauth: i64,
+    pub resources: i64,
 }
 
 /// What an overseer uses in `[start_ms, end_ms)`; zeros for an overseer with nothing.
@@ -170,7 +173,8 @@ pub async fn usage(
                     (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)))) AS clients, \
                (SELECT COUNT(*) FROM oauth_requests r WHERE r.status = 'approved' AND r.created_at >= ?2 \
                   AND r.created_at < ?3 AND r.agent_id IN \
-                    (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)) AS oauth",
+                    (SELECT agent_id FROM oversights WHERE overseer_id = ?1 AND active = 1)) AS oauth, \
+               (SELECT COUNT(*) FROM protected_resources WHERE overseer_id = ?1) AS resources",
             overseer_id,
             start_ms,
             end_ms

@@ -7,6 +7,7 @@ import type {
 } from './types'
 import type { EmailVerification } from './types'
 import type { BillingPortal } from './types'
+import type { PublicClientRegistration } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
 export class ApiError extends Error {
@@ -153,6 +154,11 @@ export const api = {
       'GET', `/v1/overseers/agents/${enc(agentId)}/grants?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
   revokeGrant: (agentId: string, grantId: string) =>
     request<{ message: string, grant_id: string }>('DELETE', `/v1/overseers/agents/${enc(agentId)}/grants/${enc(grantId)}`),
+
+  // --- public clients (issue 10, slice `public`) ---
+  /** Registers a public client (`token_endpoint_auth_method: none`): no key. */
+  registerPublicClient: (input: PublicClientRegistration) =>
+    request<{ client: Client }>('POST', '/v1/clients/register/overseer', { ...input, token_endpoint_auth_method: 'none' }),
 }
 
 // --- Mail (issue 12): e-mail verification and password reset ---

@@ -92,6 +92,11 @@ const BUDGETS: &[(&str, Budget)] = &[
     // OAuth 2.1 / OpenID Connect
     ("oauth.discovery",             at_most(0, 0)),
     ("oauth.jwks",                  at_most(0, 0)),
+    // Consent by the overseer in the browser (issue 10, consent)
+    ("oauth.consent_describe",      at_most(5, 0)), // session, client, agents + resources, standing, tiers
+    ("oauth.consent_decide",        at_most(5, 0)), // session + agent, client, standing, tiers, approval
+    ("agents.settings",             at_most(2, 0)),
+    ("agents.change_settings",      at_most(2, 0)),
     ("oauth.authorize_get",         at_most(6, 0)),
     ("oauth.authorize_post",        at_most(5, 0)),
     ("oauth.token",                 at_most(2, 0)),
@@ -541,6 +546,39 @@ fn drive(name: &str) -> Vec<Run> {
             )]
         }
         "oauth.jwks" => vec![r("ok", 200, Req::get("/.well-known/jwks.json"))],
+        "oauth.consent_describe" | "oauth.consent_decide" => {
+            let w = World::on(h);
+            let q = format!(
+                "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}\
+                 &code_challenge_method=S256&scope=id%20name&state=s",
+                w.client.id, "https%3A%2F%2Fapp.example.com%2Fcb"
+            );
+            let cookie = format!("__Host-agentid_session={}", w.overseer.session);
+            let req = if name == "oauth.consent_describe" {
+                Req::get(&format!("/v1/oauth/consent?{q}")).header("cookie", &cookie)
+            } else {
+                let body = json!({"response_type": "code", "client_id": w.client.id,
+                                  "redirect_uri": REDIRECT, "code_challenge": CHALLENGE,
+                                  "code_challenge_method": "S256", "scope": "id name",
+                                  "agent_id": w.agent.id, "decision": "approve"});
+                Req::post("/v1/oauth/consent")
+                    .header("cookie", &cookie)
+                    .header("origin", ISSUER)
+                    .json(body)
+            };
+            vec![run(&w.h, name, "by cookie", 200, req)]
+        }
+        "agents.settings" | "agents.change_settings" => {
+            let a = h.register(&TestKey::random(), "A");
+            let req = if name == "agents.settings" {
+                Req::get("/v1/agents/me/settings").bearer(&a.session)
+            } else {
+                put("/v1/agents/me/settings")
+                    .bearer(&a.session)
+                    .json(json!({"overseer_consent": false}))
+            };
+            vec![r("by session", 200, req)]
+        }
         "oauth.authorize_get" => {
             let w = World::on(h);
             let path = "/v1/oauth/authorize";

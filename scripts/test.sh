@@ -233,6 +233,7 @@ run_e2e() {
   start_paddle_recorder
   local -a common=(--var "RATE_LIMIT_CONFIG:$E2E_RATE_LIMIT_CONFIG"
     "${MAIL_RECORDER_VARS[@]}"
+    --var "CIMD_ALLOW_LOOPBACK:true"
   )
   # Paddle's API is the recorder on main and nonce. Not on nodrain, whose tests need no Paddle:
   # with sign-up's deferred customer creation calling out there, its durable-object burst tests

@@ -70,6 +70,12 @@ impl App {
         self
     }
 
+    /// Uses `documents` to fetch Client ID Metadata Documents (workerd's `fetch` at the edge).
+    pub fn with_documents(mut self, documents: Rc<dyn crate::cimd::fetch::DocumentFetch>) -> Self {
+        self.services.documents = documents;
+        self
+    }
+
     /// Uses `mailer` to deliver outgoing e-mail.
     pub fn with_mailer(mut self, mailer: Rc<dyn crate::mail::Mailer>) -> Self {
         self.services.mailer = mailer;

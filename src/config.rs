@@ -338,6 +338,10 @@ pub struct Config {
     /// token may be presented again, while its successor is unused, and get a fresh answer
     /// instead of revoking its family. 0 disables it.
     pub refresh_grace_secs: i64,
+    // --- Client ID Metadata Documents (issue 10, cimd) ---
+    /// `CIMD_ALLOW_LOOPBACK` (development and tests only): metadata documents and JWK sets may
+    /// be fetched from `127.0.0.1` / `[::1]` with a port, over http too.
+    pub cimd_allow_loopback: bool,
 }
 
 /// Written by hand so that logging the configuration never prints a key or secret. The
@@ -378,6 +382,7 @@ impl std::fmt::Debug for Config {
             build_version,
             replay_store,
             refresh_grace_secs,
+            cimd_allow_loopback,
         } = self;
         f.debug_struct("Config")
             .field("environment", environment)
@@ -419,6 +424,7 @@ impl std::fmt::Debug for Config {
             .field("build_version", build_version)
             .field("replay_store", replay_store)
             .field("refresh_grace_secs", refresh_grace_secs)
+            .field("cimd_allow_loopback", cimd_allow_loopback)
             .finish()
     }
 }
@@ -536,6 +542,18 @@ impl Config {
 
         let mail = parse_mail(&get, production, flag("REQUIRE_VERIFIED_EMAIL", false)?)?;
 
+        // Client ID Metadata Documents: fetching loopback is for a service that itself runs on
+        // loopback (wrangler dev, tests); anywhere else it would open the SSRF rules.
+        let cimd_allow_loopback = flag("CIMD_ALLOW_LOOPBACK", false)?;
+        if cimd_allow_loopback
+            && (production || !public_base_url.as_deref().is_some_and(is_loopback_origin))
+        {
+            return Err(err(
+                "CIMD_ALLOW_LOOPBACK",
+                "is allowed only in development with a loopback PUBLIC_BASE_URL",
+            ));
+        }
+
         Ok(Config {
             environment,
             public_base_url,
@@ -607,6 +625,7 @@ impl Config {
             // Public clients and refresh (issue 10): at most five minutes, so a retried token
             // stays a short-lived exception to RFC 9700 §4.14.2's reuse detection.
             refresh_grace_secs: num("REFRESH_GRACE_SECS", 30, 0, 300)?,
+            cimd_allow_loopback,
         })
     }
 }
@@ -694,6 +713,19 @@ const fn err(name: &'static str, problem: &'static str) -> ConfigError {
 }
 
 /// Accepts exactly `scheme://host[:port]` (no path, query, fragment, user info or trailing slash).
+/// `http(s)://127.0.0.1[:port]` or `http(s)://[::1][:port]`.
+fn is_loopback_origin(origin: &str) -> bool {
+    let rest = origin.split_once("://").map_or("", |(_, rest)| rest);
+    ["127.0.0.1", "[::1]"].iter().any(|host| {
+        rest.strip_prefix(host).is_some_and(|port| {
+            port.is_empty()
+                || port
+                    .strip_prefix(':')
+                    .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
 fn parse_origin(url: &str, require_https: bool) -> Result<String, ConfigError> {
     let bad = err(
         "PUBLIC_BASE_URL",
@@ -840,7 +872,11 @@ mod tests {
         assert_eq!(grace("0").unwrap().refresh_grace_secs, 0);
         assert_eq!(grace("300").unwrap().refresh_grace_secs, 300);
         for bad in ["301", "-1", "30s"] {
-            assert_eq!(grace(bad).unwrap_err().name, "REFRESH_GRACE_SECS", "{bad:?}");
+            assert_eq!(
+                grace(bad).unwrap_err().name,
+                "REFRESH_GRACE_SECS",
+                "{bad:?}"
+            );
         }
     }
 
@@ -964,6 +1000,38 @@ mod tests {
         }
         let missing = Config::load(&vars(&[])).unwrap();
         assert!(format!("{missing:?}").contains("PADDLE_API_KEY"));
+    }
+
+    #[test]
+    fn cimd_loopback_only_on_a_loopback_development_origin() {
+        assert!(!Config::load(&vars(&[])).unwrap().cimd_allow_loopback);
+        for origin in [
+            "http://127.0.0.1:8787",
+            "http://[::1]:9000",
+            "http://127.0.0.1",
+        ] {
+            let c = Config::load(&vars(&[
+                ("PUBLIC_BASE_URL", origin),
+                ("CIMD_ALLOW_LOOPBACK", "true"),
+            ]));
+            assert!(c.unwrap().cimd_allow_loopback, "{origin}");
+        }
+        for origin in [
+            "https://id.example.com",
+            "http://127.0.0.1.example.com",
+            "http://localhost:8787",
+        ] {
+            let e = Config::load(&vars(&[
+                ("PUBLIC_BASE_URL", origin),
+                ("CIMD_ALLOW_LOOPBACK", "true"),
+            ]))
+            .unwrap_err();
+            assert_eq!(e.name, "CIMD_ALLOW_LOOPBACK", "{origin}");
+        }
+        let e = Config::load(&vars(&[("CIMD_ALLOW_LOOPBACK", "true")])).unwrap_err();
+        assert_eq!(e.name, "CIMD_ALLOW_LOOPBACK");
+        let e = Config::load(&vars(&[("CIMD_ALLOW_LOOPBACK", "yes")])).unwrap_err();
+        assert_eq!(e.name, "CIMD_ALLOW_LOOPBACK");
     }
 
     #[test]

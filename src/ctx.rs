@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use crate::cimd::fetch::{DocumentFetch, Offline};
 use crate::clock::{Clock, Entropy};
 use crate::config::Config;
 use crate::domain::client_keys::ClientKeyCache;
@@ -51,6 +52,8 @@ pub struct Services {
     /// OAuth clients' keys as last read, per `Services` (per isolate at the edge); a hint that
     /// D1 confirms in the batch that uses it.
     pub client_keys: Rc<ClientKeyCache>,
+    /// The outbound GET of Client ID Metadata Documents and their JWK sets.
+    pub documents: Rc<dyn DocumentFetch>,
     /// Work to do after the response is sent (`waitUntil` at the edge).
     deferred: RefCell<Vec<Task>>,
 }
@@ -70,6 +73,7 @@ impl Services {
             meter: Meter::default(),
             tiers: Rc::new(TierCache::default()),
             client_keys: Rc::new(ClientKeyCache::default()),
+            documents: Rc::new(Offline),
             deferred: RefCell::new(Vec::new()),
         }
     }
@@ -98,6 +102,7 @@ impl Services {
             meter,
             tiers: self.tiers.clone(),
             client_keys: self.client_keys.clone(),
+            documents: self.documents.clone(),
             deferred: RefCell::new(Vec::new()),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cimd;
 pub mod clock;
 pub mod config;
 pub mod crypto;

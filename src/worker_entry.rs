@@ -97,6 +97,7 @@ fn build_app(env: &Env) -> worker::Result<App> {
         Rc::new(WorkersKv::new(env.clone())),
     )
     .with_paddle(Rc::new(paddle))
+    .with_documents(Rc::new(crate::cimd::fetch::WorkerFetch))
     .with_rate_tally(RATE_TALLY.with(Rc::clone))
     .with_metrics(crate::metrics::analytics_engine::sink(env));
     if let Some(mailer) = mailer {

@@ -16,6 +16,9 @@ use crate::auth::replay::AcceptedThrough;
 use crate::domain::ids::canonical_uuid;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::jose::jws::{self, Alg};
+use crate::jose::verify as verifier;
+
+use super::client_metadata::{is_url_client_id, ClientJwk, ClientKey, MAX_URL_LEN};
 
 /// Longest accepted assertion (C3).
 pub const MAX_ASSERTION_LEN: usize = 8192;
@@ -90,6 +93,12 @@ pub enum AssertionError {
     NotBefore,
     /// `jti` missing, not a string, empty or longer than 128 characters.
     Jti,
+    /// A metadata-document client's assertion with an `alg` other than `EdDSA`, `Ed25519`,
+    /// `ES256` or `RS256`.
+    MetadataAlg,
+    /// A metadata-document client's assertion whose `kid` (or, without one, whose `alg`)
+    /// matches none of the client's keys.
+    UnknownKey,
 }
 
 impl fmt::Display for AssertionError {
@@ -112,6 +121,12 @@ impl fmt::Display for AssertionError {
             AssertionError::Lifetime => "client assertion lifetime is too long",
             AssertionError::NotBefore => "client assertion nbf is invalid or in the future",
             AssertionError::Jti => "client assertion jti is missing or invalid",
+            AssertionError::MetadataAlg => {
+                "client assertion alg must be EdDSA, Ed25519, ES256 or RS256"
+            }
+            AssertionError::UnknownKey => {
+                "client assertion kid or alg matches no key of the client"
+            }
         })
     }
 }
@@ -126,23 +141,39 @@ fn parse(assertion: &str) -> Result<jws::CompactJws, AssertionError> {
 }
 
 /// Reads `iss` WITHOUT verifying anything, to find the client whose key verifies the assertion.
-/// Returns the canonical lowercase UUID. Nothing from this call may be trusted before [`verify`].
+/// Returns the canonical lowercase UUID of a registered client, or the exact URL of a
+/// metadata-document client. Nothing from this call may be trusted before [`verify`].
 pub fn peek_client_id(assertion: &str) -> Result<String, AssertionError> {
     let jws = parse(assertion)?;
-    jws.payload
-        .get("iss")
-        .and_then(Value::as_str)
-        .and_then(canonical_uuid)
+    let iss = jws.payload.get("iss").and_then(Value::as_str);
+    iss.and_then(canonical_uuid)
+        .or_else(|| iss.filter(|i| is_metadata_client_id(i)).map(str::to_owned))
         .ok_or(AssertionError::Issuer)
 }
 
+/// A `client_id` that is a metadata document's URL (checked in full when it is fetched).
+fn is_metadata_client_id(client_id: &str) -> bool {
+    is_url_client_id(client_id) && client_id.len() <= MAX_URL_LEN
+}
+
 /// C4 (second half): a form `client_id`, when sent, must name the same client as `iss`
-/// (UUIDs compared case-insensitively, like every id of the service).
+/// (UUIDs compared case-insensitively, like every id of the service; URLs exactly).
 pub fn form_client_id_matches(form_client_id: Option<&str>, client_id: &str) -> bool {
     match form_client_id {
         None => true,
+        Some(form) if is_metadata_client_id(client_id) => form == client_id,
         Some(form) => canonical_uuid(form).is_some_and(|f| Some(f) == canonical_uuid(client_id)),
     }
+}
+
+/// The keys an assertion may be verified with.
+#[derive(Clone, Copy, Debug)]
+pub enum ClientKeys<'a> {
+    /// A registered client's one Ed25519 key (`EdDSA`/`Ed25519` only).
+    Registered(&'a Ed25519PublicKey),
+    /// A metadata-document client's key set: `EdDSA`, `ES256` or `RS256`; the header's `kid`
+    /// selects the key when present, otherwise every key of the algorithm's type is tried.
+    Metadata(&'a [ClientJwk]),
 }
 
 /// Verifies an assertion for `client_id` (the client loaded from [`peek_client_id`]) with its
@@ -154,14 +185,62 @@ pub async fn verify(
     client_key: &Ed25519PublicKey,
     ctx: &AssertionContext<'_>,
 ) -> Result<VerifiedAssertion, AssertionError> {
+    verify_with(
+        assertion,
+        client_id,
+        ClientKeys::Registered(client_key),
+        ctx,
+    )
+    .await
+}
+
+/// [`verify`] with the keys of any kind of client.
+pub async fn verify_with(
+    assertion: &str,
+    client_id: &str,
+    keys: ClientKeys<'_>,
+    ctx: &AssertionContext<'_>,
+) -> Result<VerifiedAssertion, AssertionError> {
     let jws = parse(assertion)?;
-    let issuer_only = check_header(&jws.header)?;
-    if !client_key
-        .verify_strict(jws.signing_input.as_bytes(), &jws.signature)
-        .await
-    {
-        return Err(AssertionError::Signature);
-    }
+    let issuer_only = match keys {
+        ClientKeys::Registered(client_key) => {
+            let issuer_only = check_header(&jws.header)?;
+            if !client_key
+                .verify_strict(jws.signing_input.as_bytes(), &jws.signature)
+                .await
+            {
+                return Err(AssertionError::Signature);
+            }
+            issuer_only
+        }
+        ClientKeys::Metadata(set) => {
+            let (alg, issuer_only) = check_metadata_header(&jws.header)?;
+            let kid = jws.header.get("kid").and_then(Value::as_str);
+            let candidates: Vec<&ClientKey> = set
+                .iter()
+                .filter(|k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)))
+                .map(|k| &k.key)
+                .filter(|k| alg.fits(k))
+                .collect();
+            if candidates.is_empty() {
+                return Err(AssertionError::UnknownKey);
+            }
+            let mut verified = false;
+            for key in candidates {
+                if alg
+                    .verify(key, jws.signing_input.as_bytes(), &jws.signature)
+                    .await
+                {
+                    verified = true;
+                    break;
+                }
+            }
+            if !verified {
+                return Err(AssertionError::Signature);
+            }
+            issuer_only
+        }
+    };
     let claims = &jws.payload;
     check_subject(claims, client_id)?;
     check_audience(claims, ctx, issuer_only)?;
@@ -172,12 +251,59 @@ pub async fn verify(
         }
         _ => return Err(AssertionError::Jti),
     };
-    let scope = canonical_uuid(client_id).ok_or(AssertionError::Subject)?;
+    let scope = canonical_uuid(client_id)
+        .or_else(|| is_metadata_client_id(client_id).then(|| client_id.to_owned()))
+        .ok_or(AssertionError::Subject)?;
     Ok(VerifiedAssertion {
         replay_hash: replay_hash("client_assertion", &scope, &jti),
         accepted_through,
         jti,
     })
+}
+
+/// The algorithms of a metadata-document client's assertion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MetadataAlg {
+    Ed25519,
+    Es256,
+    Rs256,
+}
+
+impl MetadataAlg {
+    fn fits(self, key: &ClientKey) -> bool {
+        matches!(
+            (self, key),
+            (MetadataAlg::Ed25519, ClientKey::Ed25519(_))
+                | (MetadataAlg::Es256, ClientKey::P256(_))
+                | (MetadataAlg::Rs256, ClientKey::Rsa(_))
+        )
+    }
+
+    async fn verify(self, key: &ClientKey, msg: &[u8], sig: &[u8]) -> bool {
+        match key {
+            ClientKey::Ed25519(k) => k.verify_strict(msg, sig).await,
+            ClientKey::P256(k) => verifier::es256(k, msg, sig).await,
+            ClientKey::Rsa(k) => verifier::rs256(k, msg, sig).await,
+        }
+    }
+}
+
+/// C3 for a metadata-document client: as [`check_header`], with `ES256` and `RS256` allowed.
+fn check_metadata_header(
+    header: &Map<String, Value>,
+) -> Result<(MetadataAlg, bool), AssertionError> {
+    let alg = match header.get("alg").and_then(Value::as_str) {
+        Some("EdDSA" | "Ed25519") => MetadataAlg::Ed25519,
+        Some("ES256") => MetadataAlg::Es256,
+        Some("RS256") => MetadataAlg::Rs256,
+        _ => return Err(AssertionError::MetadataAlg),
+    };
+    let mut rest = header.clone();
+    rest.insert("alg".into(), Value::from("EdDSA"));
+    if header.get("kid").is_some_and(|k| !k.is_string()) {
+        return Err(AssertionError::Malformed);
+    }
+    Ok((alg, check_header(&rest)?))
 }
 
 /// C3. Returns whether the explicit `client-authentication+jwt` type restricts `aud` to the
@@ -216,6 +342,9 @@ fn check_subject(claims: &Map<String, Value>, client_id: &str) -> Result<(), Ass
                 && canonical_uuid(iss).is_some()
                 && canonical_uuid(iss) == canonical_uuid(client_id) =>
         {
+            Ok(())
+        }
+        (Some(iss), Some(sub)) if iss == sub && iss == client_id && is_metadata_client_id(iss) => {
             Ok(())
         }
         _ => Err(AssertionError::Subject),

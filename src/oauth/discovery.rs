@@ -15,8 +15,9 @@ const AUTH_METHODS: [&str; 1] = ["private_key_jwt"];
 /// Token and revocation endpoints also serve public clients (`none`, issue 10); introspection
 /// does not.
 const PUBLIC_AUTH_METHODS: [&str; 2] = ["private_key_jwt", "none"];
-/// Client assertions are Ed25519 under either JOSE name.
-const ASSERTION_ALGS: [&str; 2] = ["EdDSA", "Ed25519"];
+/// Client assertions: Ed25519 under either JOSE name; ES256 and RS256 for Client ID Metadata
+/// Document clients (registered clients stay Ed25519-only).
+const ASSERTION_ALGS: [&str; 4] = ["EdDSA", "Ed25519", "ES256", "RS256"];
 
 /// The metadata document; fields in the order of `api.md` 2.1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -34,15 +35,17 @@ pub struct ServerMetadata {
     pub grant_types_supported: [&'static str; 2],
     pub code_challenge_methods_supported: [&'static str; 1],
     pub token_endpoint_auth_methods_supported: [&'static str; 2],
-    pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 4],
     pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
-    pub revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    pub revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 4],
     pub introspection_endpoint_auth_methods_supported: [&'static str; 1],
-    pub introspection_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    pub introspection_endpoint_auth_signing_alg_values_supported: [&'static str; 4],
     pub dpop_signing_alg_values_supported: [&'static str; 3],
     pub authorization_response_iss_parameter_supported: bool,
     pub subject_types_supported: [&'static str; 1],
     pub claims_supported: [&'static str; 9],
+    /// draft-ietf-oauth-client-id-metadata-document: an https URL may be the `client_id`.
+    pub client_id_metadata_document_supported: bool,
 }
 
 /// Endpoint paths relative to the issuer; also what the router and the assertion `aud` check use.
@@ -95,6 +98,7 @@ pub fn document(issuer: &str) -> ServerMetadata {
             "oauth_limit",
             "billing_period_end",
         ],
+        client_id_metadata_document_supported: true,
     }
 }
 
@@ -130,6 +134,7 @@ pub fn metadata(issuer: &str) -> Value {
             d.authorization_response_iss_parameter_supported,
         "subject_types_supported": d.subject_types_supported,
         "claims_supported": d.claims_supported,
+        "client_id_metadata_document_supported": d.client_id_metadata_document_supported,
     })
 }
 
@@ -152,16 +157,17 @@ mod tests {
   "grant_types_supported": ["authorization_code", "refresh_token"],
   "code_challenge_methods_supported": ["S256"],
   "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
-  "token_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519"],
+  "token_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
   "revocation_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
-  "revocation_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519"],
+  "revocation_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
   "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
-  "introspection_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519"],
+  "introspection_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
   "dpop_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256"],
   "authorization_response_iss_parameter_supported": true,
   "subject_types_supported": ["public"],
   "claims_supported": ["sub", "id", "name", "description", "public_key", "tier", "oauth_count",
-                       "oauth_limit", "billing_period_end"]
+                       "oauth_limit", "billing_period_end"],
+  "client_id_metadata_document_supported": true
 }"#;
 
     #[test]

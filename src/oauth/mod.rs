@@ -6,6 +6,7 @@
 pub mod access_token;
 pub mod agent_claim;
 pub mod assertion;
+pub mod client_metadata;
 pub mod discovery;
 pub mod pkce;
 pub mod redirect;

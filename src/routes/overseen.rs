@@ -101,7 +101,8 @@ async fn limits(ctx: &Ctx<'_>, s: &OverseerSession) -> Result<TierRow, ApiError>
 pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let s = session::require_overseer(ctx).await?;
-    let client_id = body.req_uuid("client_id")?;
+    let client_id = client_ref(body.req_str("client_id")?)
+        .ok_or_else(|| ApiError::invalid_field("client_id", "must be a UUID"))?;
     let (agent_id, _) = overseen_agent(ctx, &s).await?;
     let client_name = clients::name(ctx.db(), &client_id)
         .await?
@@ -127,12 +128,24 @@ pub async fn block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     ))
 }
 
+/// A client id as the block API takes it: a registered client's UUID (canonicalised), or a
+/// Client ID Metadata Document client's URL (exact; percent-encoded in a path).
+fn client_ref(raw: &str) -> Option<String> {
+    use crate::oauth::client_metadata::{is_url_client_id, MAX_URL_LEN};
+    if is_url_client_id(raw) && raw.len() <= MAX_URL_LEN {
+        Some(raw.to_owned())
+    } else {
+        canonical_uuid(raw)
+    }
+}
+
 /// `DELETE /v1/overseers/agents/:agentId/block-client/:clientId` (revoked grants stay revoked).
 pub async fn unblock(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let s = session::require_overseer(ctx).await?;
     let (agent_id, _) = overseen_agent(ctx, &s).await?;
     let not_found = || ApiError::new(ErrorCode::BlockNotFound, "No such client block");
-    let client_id = canonical_uuid(ctx.param("client_id")).ok_or_else(not_found)?;
+    let client_id =
+        client_ref(&crate::http::query::decode(ctx.param("client_id"))).ok_or_else(not_found)?;
     let block = Block {
         overseer_id: &s.overseer.id,
         agent_id: &agent_id,

@@ -51,6 +51,16 @@ impl ApplicationType {
     }
 }
 
+/// Where a client comes from (`oauth_clients.origin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientOrigin {
+    /// Registered through the API by its owner; its id is a UUID.
+    Registered,
+    /// A Client ID Metadata Document, cached: its id is the document's URL and it has no owner.
+    MetadataDocument,
+}
+
 /// A client as stored. Columns selected by [`ClientRow::COLUMNS`].
 #[derive(Clone, Debug, Deserialize)]
 pub struct ClientRow {
@@ -75,20 +85,32 @@ pub struct ClientRow {
     pub disabled_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub origin: ClientOrigin,
+    /// A metadata-document client's validated document (JSON), as last fetched.
+    pub metadata_document: Option<String>,
+    pub metadata_fetched_at: Option<i64>,
+    /// When the document must be fetched again (ms).
+    pub metadata_expires_at: Option<i64>,
+    /// A metadata-document client's keys (a JWK set of public members, from `jwks` or from
+    /// `jwks_uri`).
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 impl ClientRow {
     pub const COLUMNS: &'static str =
         "id, owner_type, owner_id, name, redirect_uris, scope, public_key, \
          key_thumbprint, token_endpoint_auth_method, application_type, dpop_bound_access_tokens, \
-         marked_for_cancellation, disabled, disabled_at, disabled_reason, created_at, updated_at";
+         marked_for_cancellation, disabled, disabled_at, disabled_reason, created_at, updated_at, \
+         origin, metadata_document, metadata_fetched_at, metadata_expires_at, jwks, jwks_uri";
 
     /// The same columns qualified with a table alias `c.`.
     pub const C_COLUMNS: &'static str =
         "c.id, c.owner_type, c.owner_id, c.name, c.redirect_uris, c.scope, \
          c.public_key, c.key_thumbprint, c.token_endpoint_auth_method, c.application_type, \
          c.dpop_bound_access_tokens, c.marked_for_cancellation, c.disabled, c.disabled_at, \
-         c.disabled_reason, c.created_at, c.updated_at";
+         c.disabled_reason, c.created_at, c.updated_at, c.origin, c.metadata_document, \
+         c.metadata_fetched_at, c.metadata_expires_at, c.jwks, c.jwks_uri";
 
     pub fn redirect_uris(&self) -> Vec<String> {
         serde_json::from_str(&self.redirect_uris).unwrap_or_default()
@@ -244,7 +266,11 @@ pub struct NewKey {
 /// (decoded by `ClientRow::credential`).
 pub fn insert(c: &NewClient<'_>) -> Statement {
     let (public_key, thumbprint, method) = match &c.key {
-        Some(k) => (k.public_key.as_str(), k.thumbprint.as_str(), "private_key_jwt"),
+        Some(k) => (
+            k.public_key.as_str(),
+            k.thumbprint.as_str(),
+            "private_key_jwt",
+        ),
         None => ("", "", "none"),
     };
     Statement::new(
@@ -314,6 +340,71 @@ pub fn replace_key(
 pub fn delete(client_id: &str) -> Statement {
     stmt!("DELETE FROM oauth_clients WHERE id = ?1", client_id)
 }
+// --- Client ID Metadata Document clients (cached rows) ---
+
+/// A validated metadata document to cache as the client row whose id is its URL.
+pub struct MetadataClient<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// JSON array of strings.
+    pub redirect_uris: &'a str,
+    /// `none` or `private_key_jwt`.
+    pub auth_method: &'static str,
+    pub application_type: ApplicationType,
+    /// The document as fetched (JSON).
+    pub document: &'a str,
+    /// The client's keys (a stored JWK set), when it has any.
+    pub jwks: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
+    pub fetched_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// Inserts the row of a metadata-document client, or refreshes it with a newly fetched
+/// document (name, redirect URIs, method, keys, cache times). Never touches a registered
+/// client (their ids are UUIDs, but the condition says so too).
+pub fn upsert_metadata_client(c: &MetadataClient<'_>) -> Statement {
+    Statement::new(
+        "INSERT INTO oauth_clients (id, owner_type, owner_id, name, redirect_uris, scope, public_key, \
+           key_thumbprint, token_endpoint_auth_method, application_type, dpop_bound_access_tokens, \
+           created_at, updated_at, origin, metadata_document, metadata_fetched_at, \
+           metadata_expires_at, jwks, jwks_uri) \
+         VALUES (?1, 'overseer', '', ?2, ?3, NULL, '', '', ?4, ?5, 0, ?6, ?6, 'metadata_document', \
+           ?7, ?6, ?8, ?9, ?10) \
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris, \
+           token_endpoint_auth_method = excluded.token_endpoint_auth_method, \
+           application_type = excluded.application_type, \
+           metadata_document = excluded.metadata_document, \
+           metadata_fetched_at = excluded.metadata_fetched_at, \
+           metadata_expires_at = excluded.metadata_expires_at, jwks = excluded.jwks, \
+           jwks_uri = excluded.jwks_uri, updated_at = excluded.updated_at \
+         WHERE oauth_clients.origin = 'metadata_document'",
+        vec![
+            Value::from(c.id),
+            Value::from(c.name),
+            Value::from(c.redirect_uris),
+            Value::from(c.auth_method),
+            Value::from(c.application_type.as_str()),
+            Value::from(c.fetched_at_ms),
+            Value::from(c.document),
+            Value::from(c.expires_at_ms),
+            Value::from(c.jwks),
+            Value::from(c.jwks_uri),
+        ],
+    )
+}
+
+/// Replaces a metadata-document client's key set with one fetched again from its `jwks_uri`.
+pub fn replace_metadata_keys(client_id: &str, jwks: &str, fetched_at_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE oauth_clients SET jwks = ?2, metadata_fetched_at = ?3, updated_at = ?3 \
+         WHERE id = ?1 AND origin = 'metadata_document'",
+        client_id,
+        jwks,
+        fetched_at_ms
+    )
+}
+
 // --- names for the overseer's views ---
 
 /// The client's name, if the client exists.

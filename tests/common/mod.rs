@@ -7,6 +7,7 @@ pub mod faults;
 pub mod mail;
 pub mod oauth;
 pub mod paddle;
+pub mod web;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -69,6 +70,8 @@ pub struct Harness {
     pub mail: Rc<mail::FakeResend>,
     /// One record per answered request: route, status, storage round trips.
     pub metrics: Rc<Recording>,
+    /// The web Client ID Metadata Documents are fetched from.
+    pub web: Rc<web::FakeWeb>,
 }
 
 /// One request the service made to the (fake) Paddle API.
@@ -248,6 +251,8 @@ impl Harness {
         )
         .with_paddle(paddle.clone())
         .with_metrics(metrics.clone());
+        let web = Rc::new(web::FakeWeb::default());
+        let app = app.with_documents(web.clone());
         let app = match mailer {
             Some(m) => app.with_mailer(m),
             None => app,
@@ -260,6 +265,7 @@ impl Harness {
             paddle,
             mail: fake_resend,
             metrics,
+            web,
         }
     }
 

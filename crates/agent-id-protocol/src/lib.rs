@@ -21,4 +21,5 @@ pub mod json;
 pub mod jwk;
 pub mod jws;
 pub mod mac;
+pub mod rsa_key;
 pub mod verify;

@@ -18,6 +18,7 @@ use crate::http::body::JsonBody;
 use crate::http::form::Form;
 use crate::http::{query, ApiError, ErrorCode, Reply};
 use crate::oauth::access_token::is_valid_jkt;
+use crate::oauth::client_metadata::is_url_client_id;
 use crate::oauth::scope::{self, Scope};
 use crate::oauth::target::{Resources, OFFLINE_ACCESS};
 use crate::oauth::{pkce, redirect};
@@ -280,20 +281,27 @@ pub(super) async fn trusted_client(
     params: &Params,
     agent_id: &str,
 ) -> Result<Requested, ApiError> {
-    let id = params
-        .client_id
-        .as_deref()
-        .and_then(canonical_uuid)
-        .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
+    let raw = params.client_id.as_deref().unwrap_or_default();
+    let metadata_document = is_url_client_id(raw);
+    let id = if metadata_document {
+        Some(raw.to_owned())
+    } else {
+        canonical_uuid(raw)
+    }
+    .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
     let mut reads = Batch::new();
     let found = reads.push(clients::find_statement(&id));
     let block = reads.push(clients::blocked_statement(&id, agent_id));
     let mut out = reads.run(ctx.db()).await?;
     let blocked = !out.rows(block).is_empty();
-    let client = out
-        .take(found)
-        .first::<ClientRow>()?
-        .ok_or_else(|| invalid_request("client_id is missing or unknown"))?;
+    let found = out.take(found).first::<ClientRow>()?;
+    let client = if metadata_document {
+        crate::cimd::current(ctx, &id, found)
+            .await
+            .map_err(crate::cimd::CimdError::at_authorize)?
+    } else {
+        found.ok_or_else(|| invalid_request("client_id is missing or unknown"))?
+    };
     let presented = params.redirect_uri.as_deref().unwrap_or_default();
     if !redirect::matches_with(client.loopback_ports(), &client.redirect_uris(), presented) {
         return Err(invalid_request(

@@ -14,9 +14,10 @@ use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
 use crate::oauth::assertion::{
-    self, AssertionContext, AssertionError, VerifiedAssertion, ASSERTION_TYPE,
+    self, AssertionContext, AssertionError, ClientKeys, VerifiedAssertion, ASSERTION_TYPE,
 };
-use crate::store::clients::ClientRow;
+use crate::oauth::client_metadata::is_url_client_id;
+use crate::store::clients::{ClientOrigin, ClientRow};
 use crate::store::markers::{Mark, MarkerKind};
 
 use super::single_use;
@@ -128,11 +129,8 @@ impl Unconfirmed {
     /// The authenticated client, once D1's `client` row (read in the same batch) holds exactly
     /// `public_key`, the key that verified the assertion, and is enabled; `None` otherwise.
     pub fn confirm(self, client: Option<ClientRow>, public_key: &str) -> Option<Authenticated> {
-        let client = client
-            .filter(|c| {
-            c.id == self.client_id
-                && c.credential().public_key() == Some(public_key)
-                && !c.disabled
+        let client = client.filter(|c| {
+            c.id == self.client_id && c.credential().public_key() == Some(public_key) && !c.disabled
         })?;
         Some(Authenticated {
             client,
@@ -248,12 +246,27 @@ async fn verify(
     client: Option<ClientRow>,
     endpoint_path: &str,
 ) -> Result<Authenticated, ApiError> {
+    // A Client ID Metadata Document client with private_key_jwt: its keys come from its document.
+    if let Method::Assertion(assertion) = method {
+        if is_url_client_id(
+            assertion::peek_client_id(assertion)
+                .as_deref()
+                .unwrap_or_default(),
+        ) {
+            return verify_metadata_client(ctx, assertion, client, endpoint_path).await;
+        }
+    }
     let credential = client.as_ref().map(ClientRow::credential);
     match (method, credential) {
-        (Method::None, Some(ClientCredential::None)) => Ok(Authenticated {
-            client: client.ok_or_else(|| ApiError::internal("client vanished"))?,
-            replay: None,
-        }),
+        // A metadata-document client that declares keys authenticates with private_key_jwt.
+        (Method::None, Some(ClientCredential::None))
+            if client.as_ref().is_some_and(|c| c.jwks.is_none()) =>
+        {
+            Ok(Authenticated {
+                client: client.ok_or_else(|| ApiError::internal("client vanished"))?,
+                replay: None,
+            })
+        }
         // A registered or unknown client without an assertion: today's refusal, unchanged.
         (Method::None, _) => Err(invalid_client(
             "client authentication with private_key_jwt is required",
@@ -280,12 +293,80 @@ async fn verify(
     }
 }
 
+/// A Client ID Metadata Document client: its row as cached (`client`), or its document fetched
+/// again when missing or expired; then the assertion verified with the client's keys, fetched
+/// again from its `jwks_uri` once when the assertion names a key the cache does not hold.
+async fn verify_metadata_client(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client: Option<ClientRow>,
+    endpoint_path: &str,
+) -> Result<Authenticated, ApiError> {
+    let client_id =
+        assertion::peek_client_id(assertion).map_err(|e| invalid_client(e.to_string()))?;
+    let client = crate::cimd::current(ctx, &client_id, client)
+        .await
+        .map_err(crate::cimd::CimdError::at_token)?;
+    if client.origin != ClientOrigin::MetadataDocument || client.jwks.is_none() {
+        return Err(invalid_client(
+            "this client does not authenticate with private_key_jwt",
+        ));
+    }
+    let keys = crate::cimd::keys_of(&client);
+    let mut result = check_with(
+        ctx,
+        assertion,
+        &client.id,
+        ClientKeys::Metadata(&keys),
+        endpoint_path,
+    )
+    .await;
+    if result == Err(AssertionError::UnknownKey) {
+        if let Some(fresh) = crate::cimd::refetch_keys(ctx, &client).await {
+            result = check_with(
+                ctx,
+                assertion,
+                &client.id,
+                ClientKeys::Metadata(&fresh),
+                endpoint_path,
+            )
+            .await;
+        }
+    }
+    let verified = result.map_err(|e| invalid_client(e.to_string()))?;
+    Ok(Authenticated {
+        client,
+        replay: Some(Replay {
+            hash: verified.replay_hash,
+            accepted_through: verified.accepted_through,
+        }),
+    })
+}
+
 /// Verifies `assertion` of `client_id` with `key` for the endpoint at `endpoint_path`.
 async fn check(
     ctx: &Ctx<'_>,
     assertion: &str,
     client_id: &str,
     key: &Ed25519PublicKey,
+    endpoint_path: &str,
+) -> Result<VerifiedAssertion, AssertionError> {
+    check_with(
+        ctx,
+        assertion,
+        client_id,
+        ClientKeys::Registered(key),
+        endpoint_path,
+    )
+    .await
+}
+
+/// [`check`] with the keys of any kind of client.
+async fn check_with(
+    ctx: &Ctx<'_>,
+    assertion: &str,
+    client_id: &str,
+    keys: ClientKeys<'_>,
     endpoint_path: &str,
 ) -> Result<VerifiedAssertion, AssertionError> {
     let endpoint_url = format!("{}{endpoint_path}", ctx.issuer);
@@ -296,5 +377,5 @@ async fn check(
         max_lifetime_secs: ctx.config.client_assertion_max_lifetime_secs,
         skew_secs: ctx.config.clock_skew_secs,
     };
-    assertion::verify(assertion, client_id, key, &actx).await
+    assertion::verify_with(assertion, client_id, keys, &actx).await
 }

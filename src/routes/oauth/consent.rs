@@ -235,7 +235,9 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let overseer_id = session.overseer.id.as_str();
     // No agent chosen yet: blocks are read per agent below.
     let Requested { client, .. } = checked_request(ctx, &params, "").await?;
-    let scope = authorize::check(&params, &client)?.identity_scope().cloned();
+    let scope = authorize::check(&params, &client)?
+        .identity_scope()
+        .cloned();
 
     let uris = requested_resources(q);
     let mut reads = Batch::new();
@@ -287,7 +289,11 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         },
         redirect_uri,
         redirect_host: host_of(redirect_uri),
-        scopes: scope.iter().flat_map(|s| s.tokens()).map(scope_view).collect(),
+        scopes: scope
+            .iter()
+            .flat_map(|s| s.tokens())
+            .map(scope_view)
+            .collect(),
         resources,
         state: params.state.as_deref(),
         agents: candidates

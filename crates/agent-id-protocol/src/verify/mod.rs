@@ -25,6 +25,7 @@ mod subtle;
 use subtle as backend;
 
 use super::ed25519::Ed25519PublicKey;
+use super::rsa_key::RsaPublicKey;
 
 /// Strict Ed25519 verification of `sig` over `msg` (`verify_strict` semantics on every build):
 /// `false` unless `sig` is 64 bytes with a canonical `S` and an `R` that is canonically encoded
@@ -42,6 +43,13 @@ pub async fn es256(key: &p256::ecdsa::VerifyingKey, msg: &[u8], sig: &[u8]) -> b
         Ok(sig) => backend::es256(key, msg, sig).await,
         Err(_) => false,
     }
+}
+
+/// RSASSA-PKCS1-v1_5 with SHA-256 (RS256) over `msg`: `false` unless `sig` is exactly as long as
+/// the modulus and verifies. Natively the `rsa` crate; in wasm WebCrypto, which keeps RSA
+/// arithmetic out of the Worker's bundle.
+pub async fn rs256(key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
+    sig.len() == key.signature_len() && backend::rs256(key, msg, sig).await
 }
 
 #[cfg(test)]

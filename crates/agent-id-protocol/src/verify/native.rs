@@ -5,6 +5,7 @@ use ed25519_dalek::Signature;
 use p256::ecdsa::signature::Verifier;
 
 use crate::ed25519::Ed25519PublicKey;
+use crate::rsa_key::RsaPublicKey;
 
 pub(super) async fn ed25519(key: &Ed25519PublicKey, msg: &[u8], sig: &[u8; 64]) -> bool {
     key.verifying_key()
@@ -17,4 +18,21 @@ pub(super) async fn es256(key: &p256::ecdsa::VerifyingKey, msg: &[u8], sig: &[u8
         return false;
     };
     key.verify(msg, &sig).is_ok()
+}
+
+pub(super) async fn rs256(key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::BigUint;
+    let Ok(public) = rsa::RsaPublicKey::new(
+        BigUint::from_bytes_be(key.modulus()),
+        BigUint::from_bytes_be(key.exponent()),
+    ) else {
+        return false;
+    };
+    let Ok(sig) = Signature::try_from(sig) else {
+        return false;
+    };
+    VerifyingKey::<sha2::Sha256>::new(public)
+        .verify(msg, &sig)
+        .is_ok()
 }

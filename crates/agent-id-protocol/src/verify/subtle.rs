@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::ed25519::Ed25519PublicKey;
+use crate::rsa_key::RsaPublicKey;
 
 #[wasm_bindgen]
 extern "C" {
@@ -15,6 +16,16 @@ extern "C" {
     fn import_key(
         format: &str,
         key_data: &[u8],
+        algorithm: &JsValue,
+        extractable: bool,
+        usages: &JsValue,
+    ) -> Result<Promise, JsValue>;
+
+    /// `crypto.subtle.importKey("jwk", keyData, …)`: the same call with a JWK object.
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = importKey)]
+    fn import_jwk(
+        format: &str,
+        key_data: &JsValue,
         algorithm: &JsValue,
         extractable: bool,
         usages: &JsValue,
@@ -44,6 +55,27 @@ pub(super) async fn es256(key: &p256::ecdsa::VerifyingKey, msg: &[u8], sig: &[u8
         return false;
     };
     verify(&import, &check, point.as_bytes(), msg, sig).await
+}
+
+pub(super) async fn rs256(key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
+    let (n, e) = key.jwk_members();
+    let (Some(jwk), Some(alg)) = (
+        object(&[("kty", "RSA"), ("n", n), ("e", e), ("alg", "RS256")]),
+        object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")]),
+    ) else {
+        return false;
+    };
+    let usages = js_sys::Array::of1(&JsValue::from_str("verify"));
+    let Ok(imported) = import_jwk("jwk", &jwk, &alg, false, &usages) else {
+        return false;
+    };
+    let Ok(imported) = JsFuture::from(imported).await else {
+        return false;
+    };
+    let Ok(verified) = subtle_verify(&alg, &imported, sig, msg) else {
+        return false;
+    };
+    matches!(JsFuture::from(verified).await, Ok(v) if v.as_bool() == Some(true))
 }
 
 /// Imports `raw` as a verification key under `import` and verifies `sig` over `msg` under

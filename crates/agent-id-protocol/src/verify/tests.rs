@@ -285,3 +285,26 @@ fn es256_takes_raw_signatures_only() {
     assert!(!run(b"a.b", sig.to_der().as_bytes()));
     assert!(!run(b"a.b", &sig.to_bytes()[..63]));
 }
+
+/// An RS256 signature made by OpenSSL (`openssl dgst -sha256 -sign`) with the RSA-2048 key
+/// of `tests/fixtures/rsa2048_test_key.json`, over "agent-id rs256 vector".
+const RSA_N: &str = "vI02HGmNP_oUG_zfKaHeyhmR1Q8Zv9nVAA5pLIzBCd9J9M2Gzi1UxTCsEFU3mWBHbv0fvbUrN9k_uhijUvd5Y_0q_Bg9AiSWzxxOKFxpLxTe_oD99HCbGpDP52K0JsikesN-xl7cFmRaD9T3eDqAmn0vxDn9SfWTOaIh0VW-2rhG3oCIYJRrVuk2qHJ07gqSzHhXoIBfVd0cdYeCMEPAaZvlSavc_XLvNypzHSfzPU0nHDhvQeDfjTYEhxIkUbkPnscPDDMS-blwPnwtEzAG9kKkehoNO91LNX-GjOuxB6w1TNqYKVQ_3FFuhW89RD_--Eq2YzxRPza9UsI663qgLw";
+const RSA_SIG: &str = "tAbK02wARAMOTfCHWJz1h6tJRDL1zhpGuHzAy13eodRXcG7GzIeHvEPfAImjHXHeaQeCi2IbtMNP-rZ9buoHjJX0ypr7gthiSa9XcUFXrGq8amWZO4CDgXr0b2jXMttHHwVqPzSpf7sAePeaxBVAlOPHuGi37w5VJZBrtWRnminPwtSm-ibhMvy59qSVkheHLUp7_oG0wHVlhZEwRWyTVjDRIqrwz3w3Izk_5GJgfaG6YcKJwpE9B1cUEezMjM5R4_b_pFBnepTs27VIbd2otrDz3kTOfMCqU0Xobjb0SNmWTC2lQ1qQMt_q8CleJgYs5V0AYxOuL8q3znhtnjIUkQ";
+
+#[test]
+fn rs256_verifies_an_openssl_signature_and_nothing_else() {
+    let key = crate::rsa_key::RsaPublicKey::from_jwk(RSA_N, "AQAB").unwrap();
+    let sig = crate::b64::decode_strict(RSA_SIG).unwrap();
+    let msg = b"agent-id rs256 vector";
+    let run = |m: &[u8], s: &[u8]| futures::executor::block_on(super::rs256(&key, m, s));
+    assert!(run(msg, &sig));
+    assert!(!run(b"agent-id rs256 vectoR", &sig));
+    let mut flipped = sig.clone();
+    flipped[10] ^= 1;
+    assert!(!run(msg, &flipped));
+    // Wrong lengths never reach the backend.
+    assert!(!run(msg, &sig[1..]));
+    let mut long = sig.clone();
+    long.insert(0, 0);
+    assert!(!run(msg, &long));
+}

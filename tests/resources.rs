@@ -452,7 +452,10 @@ fn another_overseers_resource_is_not_found() {
     assert_eq!(got.body["resource"]["name"], "Example MCP");
     // Agents have no resources: an agent session is the wrong kind of account.
     let agent = h.register(&TestKey::random(), "A");
-    assert_eq!(h.send(Req::get(PATH).bearer(&agent.session)).status, 403);
+    assert_eq!(
+        code(&h.send(Req::get(PATH).bearer(&agent.session))),
+        (403, "forbidden")
+    );
 }
 
 /// Registers `n` resources `https://{tag}-{i}.example.com/`.
@@ -680,4 +683,30 @@ fn deleting_a_resource_revokes_the_grants_holding_it() {
     // The grant without the resource lives on.
     assert_eq!(w.introspect(&other.access)["active"], true);
     Tokens::issued(&w.refresh(&other.refresh));
+}
+
+/// Erasing an account erases its resources, and so ends the grants holding them the same way.
+#[test]
+fn deleting_the_account_ends_the_grants_holding_its_resources() {
+    let w = world();
+    let h = &w.h;
+    let owner = h.overseer("owner@example.test");
+    registered(h, &owner.session, body());
+    let holding = w.client.grant(h, &w.agent);
+    h.sql(
+        "UPDATE oauth_grants SET resources = ?1",
+        vec![json!(["https://mcp.example.com/mcp"]).to_string().into()],
+    );
+    let r = h.send(
+        Req::post("/v1/overseers/me/delete")
+            .bearer(&owner.session)
+            .json(json!({"password": "correct horse"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(resources(h), 0);
+    assert_eq!(w.refresh(&holding.refresh).body["error"], "invalid_grant");
+    assert_eq!(w.introspect(&holding.access)["active"], false);
+    // The identifier is free, and the new registration inherits no grant.
+    registered(h, &w.overseer.session, body());
+    assert_eq!(w.introspect(&holding.access)["active"], false);
 }

@@ -6,6 +6,7 @@ import { Activity } from './pages/Activity'
 import { AgentDetail } from './pages/AgentDetail'
 import { LogIn, SignUp } from './pages/AuthForms'
 import { Clients } from './pages/Clients'
+import { Resources } from './pages/Resources'
 import { Dashboard } from './pages/Dashboard'
 import { Docs } from './pages/Docs'
 import { Home } from './pages/Home'
@@ -30,6 +31,7 @@ export const routes: RouteObject[] = [{
     { path: '/dashboard', element: signedIn(<Dashboard />) },
     { path: '/agents/:agentId', element: signedIn(<AgentDetail />) },
     { path: '/clients', element: signedIn(<Clients />) },
+    { path: '/resources', element: signedIn(<Resources />) },
     { path: '/subscription', element: signedIn(<Subscription />) },
     { path: '/billing/success', element: signedIn(<BillingSuccess />) },
     { path: '/billing/cancelled', element: signedIn(<BillingCancelled />) },

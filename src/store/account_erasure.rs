@@ -96,12 +96,15 @@ pub fn statements(e: &Erasure<'_>) -> Vec<Statement> {
         id,
         e.email.to_lowercase()
     );
+    // Its protected resources go with the account row (cascade); the grants holding them end.
+    let resource_grants = super::resources::revoke_grants_of_overseer(id, now);
     let mut out: Vec<Statement> = [
         tombstone,
         subscriptions,
         shadow_payments,
         audit,
         clients,
+        resource_grants,
         mail,
     ]
     .into_iter()

@@ -208,6 +208,19 @@ pub fn revoke_grants_holding(uri: &str, now_ms: i64) -> Statement {
     )
 }
 
+/// Revokes every live grant that holds one of the overseer's resources (its account is being
+/// erased: the resources go with the account row, and their identifiers become free).
+pub fn revoke_grants_of_overseer(overseer_id: &str, now_ms: i64) -> Statement {
+    stmt!(
+        "UPDATE oauth_grants SET revoked_at = ?2, revoked_reason = 'resource_deleted' \
+         WHERE revoked_at IS NULL AND resources IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM json_each(oauth_grants.resources) j \
+           JOIN protected_resources p ON p.uri = j.value WHERE p.overseer_id = ?1)",
+        overseer_id,
+        now_ms
+    )
+}
+
 /// The resource whose identifier is exactly `uri`, for a batch of reads (decode with `first`).
 pub fn find_by_uri_statement(uri: &str) -> Statement {
     stmt!(

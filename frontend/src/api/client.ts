@@ -8,6 +8,7 @@ import type {
 import type { EmailVerification } from './types'
 import type { BillingPortal } from './types'
 import type { PublicClientRegistration } from './types'
+import type { Resource, ResourceInput } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
 export class ApiError extends Error {
@@ -30,7 +31,7 @@ export function setUnauthorizedHandler (handler: (() => void) | null): void {
   onUnauthorized = handler
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 async function request<T> (method: Method, path: string, body?: unknown, opts: { anonymous?: boolean } = {}): Promise<T> {
   const init: RequestInit = {
@@ -177,4 +178,14 @@ export const mailApi = {
   /** Sets a new password with the token of the e-mailed link; every session ends. */
   completeReset: (token: string, password: string) =>
     request<{ message: string }>('POST', '/v1/overseers/password-reset/complete', { token, password }, { anonymous: true }),
+}
+
+// --- Protected resources (issue 10, slice res): docs/resources.md ---
+export const resourcesApi = {
+  list: () => request<{ resources: Resource[], count: number, max_resources: number }>('GET', '/v1/overseers/me/resources'),
+  register: (input: ResourceInput & { uri: string }) =>
+    request<{ resource: Resource }>('POST', '/v1/overseers/me/resources', input),
+  update: (id: string, input: ResourceInput) =>
+    request<{ resource: Resource }>('PATCH', `/v1/overseers/me/resources/${enc(id)}`, input),
+  remove: (id: string) => request<{ message: string }>('DELETE', `/v1/overseers/me/resources/${enc(id)}`),
 }

@@ -43,6 +43,9 @@ export interface Usage {
   max_oauth_per_period: Limit
   period_start: Timestamp
   period_end: Timestamp
+  /** Protected resources (issue 10). */
+  resources_registered: number
+  max_resources: Limit
 }
 
 export interface Tier {
@@ -54,6 +57,8 @@ export interface Tier {
   max_clients: Limit
   max_oauth_per_period: Limit
   oauth_period: string
+  /** Protected resources an overseer on this tier may register (issue 10). */
+  max_resources: Limit
 }
 
 /** Public checkout configuration returned beside the tiers (null token = billing not configured). */
@@ -244,4 +249,34 @@ export interface PublicClientRegistration {
   scope?: string
   /** `native`: loopback redirect URIs on 127.0.0.1 or [::1] match any port. */
   application_type: 'web' | 'native'
+}
+
+// --- Protected resources (issue 10, slice res) ---
+
+export interface ResourceScope {
+  name: string
+  description: string
+}
+
+/** A protected resource (docs/resources.md): an API or MCP server the overseer runs. */
+export interface Resource {
+  id: string
+  /** Canonical resource identifier: the `aud` of tokens for it; immutable. */
+  uri: string
+  name: string
+  scopes: ResourceScope[]
+  dpop_bound_access_tokens: boolean
+  access_token_alg: 'EdDSA' | 'ES256'
+  /** The RFC 9728 document agent-id serves for it. */
+  metadata_url: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** What registration and update send (the `uri` only at registration). */
+export interface ResourceInput {
+  name: string
+  scopes: ResourceScope[]
+  dpop_bound_access_tokens: boolean
+  access_token_alg: 'EdDSA' | 'ES256'
 }

@@ -31,6 +31,7 @@ export function Layout () {
               <ul>
                 <li><NavLink to="/dashboard">Dashboard</NavLink></li>
                 <li><NavLink to="/clients">Clients</NavLink></li>
+                <li><NavLink to="/resources">Resources</NavLink></li>
                 <li><NavLink to="/subscription">Subscription</NavLink></li>
                 <li><NavLink to="/activity">Activity</NavLink></li>
                 <li><NavLink to="/settings" end>Settings</NavLink></li>

@@ -20,6 +20,9 @@ const MESSAGES: Record<string, string> = {
   // Account settings (issue 12)
   wrong_password: 'That is not your current password.',
   session_not_found: 'That session has already ended.',
+  // Protected resources (issue 10)
+  resource_exists: 'A resource with this URI is already registered.',
+  resource_not_found: 'This resource no longer exists.',
 }
 
 export function errorMessage (e: unknown): string {

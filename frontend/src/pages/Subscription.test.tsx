@@ -20,6 +20,7 @@ function serve (subscription: Sub): FakeServer {
     .on('GET', '/v1/subscriptions/usage', ok({ usage: {
       agents_claimed: 0, clients_registered: 0, oauth_count: 0, max_agents: 5, max_clients: 5,
       max_oauth_per_period: 1000, period_start: '2026-05-01T00:00:00.000Z', period_end: '2026-06-01T00:00:00.000Z',
+      resources_registered: 0, max_resources: 10,
     } }))
     .on('GET', '/v1/subscriptions/tiers', ok({ tiers: [], billing: { configured: true, paddle_environment: 'sandbox', paddle_client_token: 't' } }))
 }

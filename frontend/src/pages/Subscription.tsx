@@ -70,6 +70,7 @@ export function Subscription ({ go }: { go?: Go } = {}) {
         {sub.status === 'past_due' && <Notice kind="error">Your last payment failed. Paddle retries it; your limits stay in force until {formatDate(sub.grace_period_end)}.</Notice>}
         <UsageBar label="Agents" used={usage.agents_claimed} limit={usage.max_agents} />
         <UsageBar label="Clients" used={usage.clients_registered} limit={usage.max_clients} />
+        <UsageBar label="Protected resources" used={usage.resources_registered} limit={usage.max_resources} />
         <UsageBar label="OAuth grants this month" used={usage.oauth_count} limit={usage.max_oauth_per_period} />
         {cancelled && <Notice kind="success">Your subscription will end on {formatDate(cancelled)}.</Notice>}
         {sub.id !== null && billing.configured && (
@@ -104,6 +105,7 @@ export function Subscription ({ go }: { go?: Go } = {}) {
                   <li>{limitText(t.max_agents, t.max_agents === 1 ? 'agent' : 'agents')}</li>
                   <li>{limitText(t.max_clients, t.max_clients === 1 ? 'OAuth client' : 'OAuth clients')}</li>
                   <li>{limitText(t.max_oauth_per_period, 'OAuth grants a month')}</li>
+                  <li>{limitText(t.max_resources, t.max_resources === 1 ? 'protected resource' : 'protected resources')}</li>
                 </ul>
                 {t.tier === 'FREE'
                   ? null

@@ -7,6 +7,7 @@ import { AgentDetail } from './pages/AgentDetail'
 import { LogIn, SignUp } from './pages/AuthForms'
 import { Clients } from './pages/Clients'
 import { Resources } from './pages/Resources'
+import { Consent } from './pages/Consent'
 import { Dashboard } from './pages/Dashboard'
 import { Docs } from './pages/Docs'
 import { Home } from './pages/Home'
@@ -38,6 +39,7 @@ export const routes: RouteObject[] = [{
     { path: '/activity', element: signedIn(<Activity />) },
     { path: '/settings', element: signedIn(<Settings />) },
     { path: '/settings/email', element: signedIn(<ConfirmEmailChange />) },
+    { path: '/consent', element: signedIn(<Consent />) },
     { path: '/malice/:agentId', element: <ShadowClaim /> },
     { path: '*', element: <NotFound /> },
   ],

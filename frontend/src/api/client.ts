@@ -9,6 +9,7 @@ import type { EmailVerification } from './types'
 import type { BillingPortal } from './types'
 import type { PublicClientRegistration } from './types'
 import type { Resource, ResourceInput } from './types'
+import type { ConsentDecision, ConsentRequest } from './types'
 
 /** A failed API call: HTTP status plus the `code` of the error body (api.md 1.5). */
 export class ApiError extends Error {
@@ -57,12 +58,14 @@ async function request<T> (method: Method, path: string, body?: unknown, opts: {
     // Non-JSON bodies (a proxy's error page) are reported by status below.
   }
   if (!response.ok) {
-    const err = (data ?? {}) as { code?: unknown, error?: unknown }
+    const err = (data ?? {}) as { code?: unknown, error?: unknown, error_description?: unknown }
     const retry = Number(response.headers.get('retry-after'))
+    // OAuth endpoints (RFC 6749 §5.2) name the code in `error` and explain in `error_description`.
+    const oauth = typeof err.error_description === 'string' && typeof err.error === 'string'
     const apiError = new ApiError(
       response.status,
-      typeof err.code === 'string' ? err.code : `http_${response.status}`,
-      typeof err.error === 'string' ? err.error : `Request failed (HTTP ${response.status})`,
+      oauth ? err.error as string : typeof err.code === 'string' ? err.code : `http_${response.status}`,
+      oauth ? err.error_description as string : typeof err.error === 'string' ? err.error : `Request failed (HTTP ${response.status})`,
       Number.isFinite(retry) && retry > 0 ? retry : null,
     )
     if (response.status === 401 && !opts.anonymous) onUnauthorized?.()
@@ -160,6 +163,14 @@ export const api = {
   /** Registers a public client (`token_endpoint_auth_method: none`): no key. */
   registerPublicClient: (input: PublicClientRegistration) =>
     request<{ client: Client }>('POST', '/v1/clients/register/overseer', { ...input, token_endpoint_auth_method: 'none' }),
+}
+
+// --- Consent by the overseer (issue 10, consent) ---
+export const consentApi = {
+  /** What the consent page shows for an authorization request (`query`: its query string, no `?`). */
+  describe: (query: string) => request<ConsentRequest>('GET', `/v1/oauth/consent?${query}`),
+  /** The overseer's decision; the page then sends the browser to `redirect_to`. */
+  decide: (decision: ConsentDecision) => request<{ redirect_to: string }>('POST', '/v1/oauth/consent', decision),
 }
 
 // --- Mail (issue 12): e-mail verification and password reset ---

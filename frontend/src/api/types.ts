@@ -280,3 +280,43 @@ export interface ResourceInput {
   dpop_bound_access_tokens: boolean
   access_token_alg: 'EdDSA' | 'ES256'
 }
+
+// --- Consent by the overseer (issue 10, consent) ---
+
+/** One of the overseer's agents, as the consent page offers it. */
+export interface ConsentAgent {
+  id: string
+  name: string
+  /** The agent allows its overseer to consent in its name (the agent's own setting). */
+  overseer_consent: boolean
+  /** The overseer blocked this client for the agent. */
+  blocked: boolean
+  /** The agent's monthly authorization limit is reached. */
+  limit_reached: boolean
+  eligible: boolean
+  reason: 'overseer_consent_forbidden' | 'client_blocked' | 'oauth_limit_reached' | null
+}
+
+/** `GET /v1/oauth/consent`: who asks, for what, and for which agents. */
+export interface ConsentRequest {
+  client: {
+    client_id: string
+    name: string
+    /** The host of `client_id` when the client is identified by its metadata document's URL. */
+    url_host: string | null
+  }
+  redirect_uri: string
+  redirect_host: string
+  scopes: Array<{ name: string, description: string }>
+  /** Requested resources: the registered name, or null when none is registered at that URI. */
+  resources: Array<{ uri: string, name: string | null }>
+  state: string | null
+  agents: ConsentAgent[]
+}
+
+/** `POST /v1/oauth/consent`: the authorization request's parameters, the agent and the decision. */
+export interface ConsentDecision {
+  [param: string]: string | string[]
+  agent_id: string
+  decision: 'approve' | 'deny'
+}

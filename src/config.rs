@@ -840,7 +840,11 @@ mod tests {
         assert_eq!(grace("0").unwrap().refresh_grace_secs, 0);
         assert_eq!(grace("300").unwrap().refresh_grace_secs, 300);
         for bad in ["301", "-1", "30s"] {
-            assert_eq!(grace(bad).unwrap_err().name, "REFRESH_GRACE_SECS", "{bad:?}");
+            assert_eq!(
+                grace(bad).unwrap_err().name,
+                "REFRESH_GRACE_SECS",
+                "{bad:?}"
+            );
         }
     }
 

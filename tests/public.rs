@@ -28,9 +28,11 @@ fn public_client(h: &Harness, o: &Overseer, native: bool) -> String {
     let r = h.send(
         Req::post("/v1/clients/register/overseer")
             .bearer(&o.session)
-            .json(json!({"name": "Public App", "redirect_uris": [NATIVE_CB, REDIRECT],
+            .json(
+                json!({"name": "Public App", "redirect_uris": [NATIVE_CB, REDIRECT],
                          "token_endpoint_auth_method": "none", "scope": CLIENT_SCOPE,
-                         "application_type": if native { "native" } else { "web" }})),
+                         "application_type": if native { "native" } else { "web" }}),
+            ),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["client"]["id"].as_str().unwrap().to_owned()
@@ -97,7 +99,8 @@ fn bound_grant(vars: &[(&str, &str)]) -> (World, String, TestKey, Tokens) {
     let id = public_client(&w.h, &w.overseer, true);
     let key = TestKey::random();
     let code = code_for(&w, &id, REDIRECT);
-    let r = w.h.send(exchange_req(&w.h, &id, &code, REDIRECT, Some(&key)));
+    let r =
+        w.h.send(exchange_req(&w.h, &id, &code, REDIRECT, Some(&key)));
     assert_eq!(r.body["token_type"], "DPoP", "{}", r.body);
     let tokens = Tokens::issued(&r);
     (w, id, key, tokens)
@@ -109,14 +112,18 @@ fn bound_grant(vars: &[(&str, &str)]) -> (World, String, TestKey, Tokens) {
 fn public_client_registration_and_view() {
     let w = world();
     let id = public_client(&w.h, &w.overseer, true);
-    let list = w.h.send(Req::get("/v1/clients/list/overseer").bearer(&w.overseer.session));
+    let list =
+        w.h.send(Req::get("/v1/clients/list/overseer").bearer(&w.overseer.session));
     let views = list.body["clients"].as_array().unwrap();
     let public = views.iter().find(|c| c["id"] == id.as_str()).unwrap();
     assert_eq!(public["token_endpoint_auth_method"], "none");
     assert_eq!(public["public_key"], Value::Null);
     assert_eq!(public["application_type"], "native");
     // Registered clients are unchanged.
-    let registered = views.iter().find(|c| c["id"] == w.client.id.as_str()).unwrap();
+    let registered = views
+        .iter()
+        .find(|c| c["id"] == w.client.id.as_str())
+        .unwrap();
     assert_eq!(registered["token_endpoint_auth_method"], "private_key_jwt");
     assert_eq!(registered["public_key"], w.client.key.x());
     // `public_key: null` counts as absent.
@@ -212,7 +219,8 @@ fn native_public_clients_use_any_port_on_loopback_ip_literals() {
     let code = code_for(&w, &id, redirect);
     let key = TestKey::random();
     // The code is redeemed with the URI as presented, port included.
-    let r = w.h.send(exchange_req(&w.h, &id, &code, redirect, Some(&key)));
+    let r =
+        w.h.send(exchange_req(&w.h, &id, &code, redirect, Some(&key)));
     assert_eq!(r.status, 200, "{}", r.body);
     for refused in [
         "http://localhost:51234/cb",
@@ -232,7 +240,10 @@ fn native_public_clients_use_any_port_on_loopback_ip_literals() {
     let web = public_client(&w.h, &w.overseer, false);
     let r = authorize(&w.h, &w.agent, &web, json!({"redirect_uri": redirect}));
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(authorize(&w.h, &w.agent, &web, json!({"redirect_uri": NATIVE_CB})).status, 200);
+    assert_eq!(
+        authorize(&w.h, &w.agent, &web, json!({"redirect_uri": NATIVE_CB})).status,
+        200
+    );
 }
 
 // --- token endpoint: `none` ---
@@ -246,7 +257,8 @@ fn public_client_code_flow_with_dpop_binds_the_refresh_token() {
     let bound = "SELECT COUNT(*) AS n FROM refresh_tokens WHERE dpop_jkt = ?1";
     assert_eq!(count(&w.h, bound, &key.proof_thumbprint()), 1);
     // Rotation with the same key; the successor keeps the binding.
-    let r = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
+    let r =
+        w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
     let next = Tokens::issued(&r);
     assert_eq!(count(&w.h, bound, &key.proof_thumbprint()), 2);
     assert_eq!(w.userinfo(&next.access, &key).status, 200);
@@ -285,7 +297,8 @@ fn wrong_pkce_is_refused_and_leaves_the_code_usable() {
     )
     .header("dpop", &w.h.post_proof(&key, TOKEN));
     assert_eq!(w.h.send(missing).body["error"], "invalid_grant");
-    let r = w.h.send(exchange_req(&w.h, &id, &code, REDIRECT, Some(&key)));
+    let r =
+        w.h.send(exchange_req(&w.h, &id, &code, REDIRECT, Some(&key)));
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -343,11 +356,14 @@ fn a_confidential_client_cannot_use_none() {
         (401, Some("invalid_client"))
     );
     assert_eq!(
-        r.body["error_description"],
-        "client authentication with private_key_jwt is required",
+        r.body["error_description"], "client authentication with private_key_jwt is required",
         "today's refusal, unchanged"
     );
-    assert_eq!(w.exchange(&code, None).status, 200, "the code is still usable");
+    assert_eq!(
+        w.exchange(&code, None).status,
+        200,
+        "the code is still usable"
+    );
 }
 
 /// Until Bearer tokens exist (the `target` slice), a public client must bind its tokens.
@@ -361,7 +377,13 @@ fn a_public_client_without_a_proof_gets_no_token_yet() {
         (r.status, r.body["error"].as_str()),
         (400, Some("invalid_dpop_proof"))
     );
-    let r = w.h.send(exchange_req(&w.h, &id, &code, REDIRECT, Some(&TestKey::random())));
+    let r = w.h.send(exchange_req(
+        &w.h,
+        &id,
+        &code,
+        REDIRECT,
+        Some(&TestKey::random()),
+    ));
     assert_eq!(r.status, 200, "the code was not spent: {}", r.body);
 }
 
@@ -417,7 +439,8 @@ fn a_bound_refresh_token_needs_its_key() {
     };
     let before = state(&w.h);
     let thief = TestKey::random();
-    let r = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&thief)));
+    let r =
+        w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&thief)));
     assert_eq!(
         (r.status, r.body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -430,7 +453,8 @@ fn a_bound_refresh_token_needs_its_key() {
     let r = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, None));
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(state(&w.h), before, "no side effects");
-    let r = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
+    let r =
+        w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -495,7 +519,10 @@ fn parallel_refreshes(w: &World, gate: &Gate, token: &str, n: usize) -> Vec<Resp
     gate.arrived.set(0);
     gate.n.set(n);
     let reqs: Vec<_> = (0..n)
-        .map(|_| w.h.app.handle(w.client.refresh_request(&w.h, token).into_request()))
+        .map(|_| {
+            w.h.app
+                .handle(w.client.refresh_request(&w.h, token).into_request())
+        })
         .collect();
     let out = futures::executor::block_on(futures::future::join_all(reqs));
     gate.n.set(0);
@@ -534,7 +561,12 @@ fn parallel_refreshes_inside_the_window_all_succeed_with_one_live_successor() {
     let first = w.client.grant(&w.h, &w.agent);
     let answers = parallel_refreshes(&w, &gate, &first.refresh, 4);
     let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [200; 4], "{:?}", answers.iter().map(|r| &r.body).collect::<Vec<_>>());
+    assert_eq!(
+        statuses,
+        [200; 4],
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
     assert_eq!(family(&w.h), (1, false));
     assert_eq!(events(&w.h, "oauth.token_refreshed"), 1);
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 3);
@@ -577,8 +609,11 @@ fn a_retry_retires_the_lost_successor() {
     assert_eq!(w.introspect(&retry.refresh)["active"], true);
     w.h.clock.advance_secs(1);
     let r = w.refresh(&lost.refresh);
-    assert_eq!(r.body["error_description"], "refresh token has already been used");
-    assert_eq!(family(&w.h).1, true, "the family is revoked");
+    assert_eq!(
+        r.body["error_description"],
+        "refresh token has already been used"
+    );
+    assert!(family(&w.h).1, "the family is revoked");
 }
 
 /// Grace (b): reuse after the window revokes the family.
@@ -593,7 +628,7 @@ fn reuse_after_the_window_revokes_the_family() {
         (r.status, r.body["error_description"].as_str()),
         (400, Some("refresh token has already been used"))
     );
-    assert_eq!(family(&w.h).1, true);
+    assert!(family(&w.h).1);
     assert_eq!(w.introspect(&next.refresh), json!({"active": false}));
     assert_eq!(events(&w.h, "oauth.refresh_reuse_detected"), 1);
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 0);
@@ -608,8 +643,11 @@ fn reuse_after_the_successor_was_used_revokes_the_family() {
     let second = Tokens::issued(&w.refresh(&first.refresh));
     let third = Tokens::issued(&w.refresh(&second.refresh));
     let r = w.refresh(&first.refresh);
-    assert_eq!(r.body["error_description"], "refresh token has already been used");
-    assert_eq!(family(&w.h).1, true);
+    assert_eq!(
+        r.body["error_description"],
+        "refresh token has already been used"
+    );
+    assert!(family(&w.h).1);
     assert_eq!(w.introspect(&third.access), json!({"active": false}));
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 0);
 }
@@ -622,8 +660,11 @@ fn without_grace_reuse_revokes_at_once() {
     let first = w.client.grant(&w.h, &w.agent);
     assert_eq!(w.refresh(&first.refresh).status, 200);
     let r = w.refresh(&first.refresh);
-    assert_eq!(r.body["error_description"], "refresh token has already been used");
-    assert_eq!(family(&w.h).1, true);
+    assert_eq!(
+        r.body["error_description"],
+        "refresh token has already been used"
+    );
+    assert!(family(&w.h).1);
 
     let (w, gate) = gated_world(&[("REFRESH_GRACE_SECS", "0")]);
     let first = w.client.grant(&w.h, &w.agent);
@@ -631,7 +672,7 @@ fn without_grace_reuse_revokes_at_once() {
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 400, 400]);
-    assert_eq!(family(&w.h).1, true);
+    assert!(family(&w.h).1);
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 0);
 }
 
@@ -639,11 +680,18 @@ fn without_grace_reuse_revokes_at_once() {
 #[test]
 fn a_public_clients_retry_keeps_the_binding() {
     let (w, id, key, tokens) = bound_grant(&[]);
-    let lost = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
+    let lost =
+        w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
     assert_eq!(lost.status, 200);
-    let thief = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&TestKey::random())));
+    let thief = w.h.send(refresh_req(
+        &w.h,
+        &id,
+        &tokens.refresh,
+        Some(&TestKey::random()),
+    ));
     assert_eq!(thief.body["error"], "invalid_grant");
-    let retry = w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
+    let retry =
+        w.h.send(refresh_req(&w.h, &id, &tokens.refresh, Some(&key)));
     let retry = Tokens::issued(&retry);
     assert_eq!(family(&w.h), (1, false));
     let bound = "SELECT COUNT(*) AS n FROM refresh_tokens WHERE dpop_jkt = ?1";

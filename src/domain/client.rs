@@ -12,7 +12,10 @@ use crate::store::clients::{ApplicationType, ClientRow};
 pub enum ClientCredential<'a> {
     /// `private_key_jwt` with the registered Ed25519 key (canonical base64url) and its RFC 7638
     /// thumbprint.
-    Ed25519Key { public_key: &'a str, thumbprint: &'a str },
+    Ed25519Key {
+        public_key: &'a str,
+        thumbprint: &'a str,
+    },
     /// `none`: a public client (RFC 6749 §2.1) holds no secret; PKCE protects its codes.
     None,
 }
@@ -126,7 +129,10 @@ mod tests {
 
     #[test]
     fn empty_columns_are_a_public_client() {
-        assert_eq!(ClientCredential::from_columns("", ""), ClientCredential::None);
+        assert_eq!(
+            ClientCredential::from_columns("", ""),
+            ClientCredential::None
+        );
         assert_eq!(ClientCredential::None.auth_method(), "none");
         let key = ClientCredential::from_columns("k", "t");
         assert_eq!(key.auth_method(), "private_key_jwt");

@@ -488,7 +488,10 @@ mod tests {
         assert!(native("http://127.0.0.1:51234/cb"));
         assert!(native("http://127.0.0.1/cb"));
         assert!(native("http://[::1]:1/cb"));
-        assert!(native("http://localhost:8790/callback"), "exact still matches");
+        assert!(
+            native("http://localhost:8790/callback"),
+            "exact still matches"
+        );
         assert!(!native("http://localhost:9999/callback"), "RFC 8252 §8.3");
         assert!(!native("http://127.0.0.1:51234/cb/"));
         assert!(!native("http://127.0.0.1:51234/other"));

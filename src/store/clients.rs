@@ -244,7 +244,11 @@ pub struct NewKey {
 /// (decoded by `ClientRow::credential`).
 pub fn insert(c: &NewClient<'_>) -> Statement {
     let (public_key, thumbprint, method) = match &c.key {
-        Some(k) => (k.public_key.as_str(), k.thumbprint.as_str(), "private_key_jwt"),
+        Some(k) => (
+            k.public_key.as_str(),
+            k.thumbprint.as_str(),
+            "private_key_jwt",
+        ),
         None => ("", "", "none"),
     };
     Statement::new(

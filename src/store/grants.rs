@@ -1001,9 +1001,7 @@ mod tests {
     #[test]
     fn a_grace_retry_leaves_one_live_successor() {
         let live = "SELECT COUNT(*) AS n FROM refresh_tokens WHERE replaced_by IS NULL";
-        let kind = |k: &str| {
-            format!("SELECT COUNT(*) AS n FROM audit_events WHERE type = '{k}'")
-        };
+        let kind = |k: &str| format!("SELECT COUNT(*) AS n FROM audit_events WHERE type = '{k}'");
         let db = redeemed();
         let go = |successor, jti, now| {
             block_on(rotate_refresh(
@@ -1043,7 +1041,10 @@ mod tests {
         let go = |r: Rotation<'static>, jti| {
             block_on(rotate_refresh(&db, &r, [access(jti, "g1")], events())).unwrap()
         };
-        assert_eq!(go(rotation("f2", 30_000, NOW), "t2"), RotateOutcome::Rotated);
+        assert_eq!(
+            go(rotation("f2", 30_000, NOW), "t2"),
+            RotateOutcome::Rotated
+        );
         let mut next = rotation("f3", 30_000, NOW);
         next.presented_id = "f2";
         assert_eq!(go(next, "t3"), RotateOutcome::Rotated);

@@ -128,11 +128,8 @@ impl Unconfirmed {
     /// The authenticated client, once D1's `client` row (read in the same batch) holds exactly
     /// `public_key`, the key that verified the assertion, and is enabled; `None` otherwise.
     pub fn confirm(self, client: Option<ClientRow>, public_key: &str) -> Option<Authenticated> {
-        let client = client
-            .filter(|c| {
-            c.id == self.client_id
-                && c.credential().public_key() == Some(public_key)
-                && !c.disabled
+        let client = client.filter(|c| {
+            c.id == self.client_id && c.credential().public_key() == Some(public_key) && !c.disabled
         })?;
         Some(Authenticated {
             client,

@@ -549,7 +549,9 @@ fn plan_rotation(
         .as_deref()
         .is_some_and(|bound| proof_jkt != Some(bound))
     {
-        return Err(invalid_grant("the refresh token is bound to another DPoP key"));
+        return Err(invalid_grant(
+            "the refresh token is bound to another DPoP key",
+        ));
     }
     let grace_ms = ctx.config.refresh_grace_secs * 1000;
     let in_grace = row

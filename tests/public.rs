@@ -613,7 +613,7 @@ fn a_retry_retires_the_lost_successor() {
         r.body["error_description"],
         "refresh token has already been used"
     );
-    assert_eq!(family(&w.h).1, true, "the family is revoked");
+    assert!(family(&w.h).1, "the family is revoked");
 }
 
 /// Grace (b): reuse after the window revokes the family.
@@ -628,7 +628,7 @@ fn reuse_after_the_window_revokes_the_family() {
         (r.status, r.body["error_description"].as_str()),
         (400, Some("refresh token has already been used"))
     );
-    assert_eq!(family(&w.h).1, true);
+    assert!(family(&w.h).1);
     assert_eq!(w.introspect(&next.refresh), json!({"active": false}));
     assert_eq!(events(&w.h, "oauth.refresh_reuse_detected"), 1);
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 0);
@@ -647,7 +647,7 @@ fn reuse_after_the_successor_was_used_revokes_the_family() {
         r.body["error_description"],
         "refresh token has already been used"
     );
-    assert_eq!(family(&w.h).1, true);
+    assert!(family(&w.h).1);
     assert_eq!(w.introspect(&third.access), json!({"active": false}));
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 0);
 }
@@ -664,7 +664,7 @@ fn without_grace_reuse_revokes_at_once() {
         r.body["error_description"],
         "refresh token has already been used"
     );
-    assert_eq!(family(&w.h).1, true);
+    assert!(family(&w.h).1);
 
     let (w, gate) = gated_world(&[("REFRESH_GRACE_SECS", "0")]);
     let first = w.client.grant(&w.h, &w.agent);
@@ -672,7 +672,7 @@ fn without_grace_reuse_revokes_at_once() {
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 400, 400]);
-    assert_eq!(family(&w.h).1, true);
+    assert!(family(&w.h).1);
     assert_eq!(events(&w.h, "oauth.refresh_retried"), 0);
 }
 

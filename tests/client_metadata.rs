@@ -7,7 +7,7 @@
 mod common;
 
 use p256::ecdsa::signature::Signer as _;
-use rsa::signature::{SignatureEncoding, Signer as _};
+use rsa::signature::SignatureEncoding;
 use serde_json::{json, Value};
 
 use agent_id::jose::b64;

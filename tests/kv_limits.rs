@@ -97,6 +97,8 @@ fn harness_with(
         // No mailer wired: these tests send no mail.
         mail: Rc::default(),
         metrics,
+        // Nor a document fetch: these tests use no metadata-document clients.
+        web: Rc::default(),
     }
 }
 

@@ -76,11 +76,12 @@ fn bench(c: &mut Criterion) {
         sub: AGENT.into(),
         aud: CLIENT.into(),
         client_id: CLIENT.into(),
-        scope: Scope::parse("id name").unwrap(),
+        scope: access_token::TokenScope::Identity(Scope::parse("id name").unwrap()),
         iat: T0,
         exp: T0 + 300,
         jti: "Yk3n0vXoQ7mJ5uR2tW8zAA".into(),
-        jkt: "AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtc".into(),
+        jkt: Some("AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtc".into()),
+        agent: None,
     };
     let access = access_token::mint(&claims, &server);
     let ath = agent_id::auth::dpop::ath(&access);

@@ -146,7 +146,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .take(step)
             .first::<RefreshRow>()?
             .filter(|row| row.client_id == client.id && !row.grant_revoked)
-            .map(Revocation::Refresh),
+            .map(|row| Revocation::Refresh(Box::new(row))),
         Presented::Checked(_) | Presented::Missing => None,
     };
     let spent = spend
@@ -167,7 +167,7 @@ enum Revocation {
     /// Only this access token: its jti is denylisted until it would have expired.
     Access(Box<AccessClaims>),
     /// The whole grant of a refresh token.
-    Refresh(RefreshRow),
+    Refresh(Box<RefreshRow>),
 }
 
 impl Revocation {

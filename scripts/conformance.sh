@@ -94,7 +94,7 @@ if [[ "${1:-}" == authorization ]]; then
       continue
     fi
     for checks in "${found[@]}"; do
-      scenario="$(basename "$(dirname "$checks")")"
+      scenario="$(basename "$(dirname "$checks")" | sed -E 's/^authorization-server-//; s/-[0-9]{4}-[0-9]{2}-[0-9]{2}T.*$//')"
       line="$(summarize "$checks")" || rc=1
       summary+=("$scenario ($client client): $line")
     done

@@ -82,7 +82,7 @@ test('overseer: resources: register, metadata document, limit, edit, delete', as
     // Edit: rename, require DPoP.
     await card.getByRole('button', { name: 'Edit' }).click()
     const form = page.getByRole('form', { name: 'Edit Browser MCP' })
-    await form.getByLabel('Name').fill('Renamed MCP')
+    await form.getByLabel('Name', { exact: true }).fill('Renamed MCP')
     await form.getByRole('checkbox', { name: /DPoP-bound/ }).check()
     await form.getByRole('button', { name: 'Save changes' }).click()
     await page.getByRole('heading', { name: 'Renamed MCP' }).waitFor()

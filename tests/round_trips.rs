@@ -84,7 +84,7 @@ const BUDGETS: &[(&str, Budget)] = &[
     // Protected resources (issue 10): session, tier, tiers (until cached), the guarded insert
     // with its audit, and the read back.
     ("resources.register",          at_most(5, 0)),
-    ("resources.list",              at_most(3, 0)),
+    ("resources.list",              at_most(4, 0)),
     ("resources.get",               at_most(2, 0)),
     ("resources.update",            at_most(4, 0)),
     ("resources.delete",            at_most(3, 0)),

@@ -288,16 +288,16 @@ impl fmt::Display for ResourceScopeError {
             ResourceScopeError::Count => write!(f, "scopes must have 1 to {MAX_SCOPES} entries"),
             ResourceScopeError::Name(n) => write!(
                 f,
-                "scope name {n:?} must be 1 to {MAX_SCOPE_NAME_LEN} printable ASCII characters without space, \" or \\"
+                "scope name \"{n}\" must be 1 to {MAX_SCOPE_NAME_LEN} printable ASCII characters without space, \" or \\"
             ),
             ResourceScopeError::Reserved(n) => write!(
                 f,
-                "scope name {n:?} is reserved (id, name, description, pub_key, subscription, offline_access, openid)"
+                "scope name \"{n}\" is reserved (id, name, description, pub_key, subscription, offline_access, openid)"
             ),
-            ResourceScopeError::Duplicate(n) => write!(f, "scope name {n:?} is listed twice"),
+            ResourceScopeError::Duplicate(n) => write!(f, "scope name \"{n}\" is listed twice"),
             ResourceScopeError::Description(n) => write!(
                 f,
-                "description of scope {n:?} must be at most {MAX_SCOPE_DESCRIPTION_LEN} characters without control characters"
+                "description of scope \"{n}\" must be at most {MAX_SCOPE_DESCRIPTION_LEN} characters without control characters"
             ),
         }
     }

@@ -12,7 +12,7 @@ use agent_id::auth::dpop::{verify_proof, ProofContext};
 use agent_id::jose::b64;
 use agent_id::jose::ed25519::Ed25519PublicKey;
 use agent_id::jose::jws::{sign_ed25519, Alg};
-use agent_id::oauth::access_token::{self, AccessClaims};
+use agent_id::oauth::access_token::{self, AccessClaims, TokenScope};
 use agent_id::oauth::assertion::{self, AssertionContext};
 use agent_id::oauth::scope::Scope;
 
@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
         sub: AGENT.into(),
         aud: CLIENT.into(),
         client_id: CLIENT.into(),
-        scope: access_token::TokenScope::Identity(Scope::parse("id name").unwrap()),
+        scope: TokenScope::Identity(Scope::parse("id name").unwrap()),
         iat: T0,
         exp: T0 + 300,
         jti: "Yk3n0vXoQ7mJ5uR2tW8zAA".into(),

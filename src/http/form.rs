@@ -26,7 +26,9 @@ pub const REPEATABLE: [&str; 1] = ["resource"];
 #[derive(Debug, Default)]
 pub struct Form {
     single: BTreeMap<String, String>,
-    repeated: BTreeMap<String, Vec<String>>,
+    /// `(name, value)` of the [`REPEATABLE`] parameters, in request order (a `Vec`: few values,
+    /// and no second map type in the Worker bundle).
+    repeated: Vec<(String, String)>,
 }
 
 fn invalid_request(description: &'static str) -> ApiError {
@@ -70,21 +72,19 @@ impl Form {
     /// parameter past [`MAX_PARAMS`] or the first repeated name, decoding nothing after it.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, ApiError> {
         let mut single = BTreeMap::new();
-        let mut repeated: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut repeated = Vec::new();
         for (i, (k, v)) in pairs.into_iter().enumerate() {
             if i == MAX_PARAMS {
                 return Err(invalid_request("too many parameters (at most 64)"));
             }
             if REPEATABLE.contains(&k.as_str()) {
-                repeated.entry(k).or_default().push(v);
+                repeated.push((k, v));
             } else if single.insert(k, v).is_some() {
                 return Err(invalid_request("a parameter appears more than once"));
             }
         }
         single.retain(|_, v: &mut String| !v.is_empty());
-        for values in repeated.values_mut() {
-            values.retain(|v| !v.is_empty());
-        }
+        repeated.retain(|(_, v)| !v.is_empty());
         Ok(Self { single, repeated })
     }
 
@@ -92,13 +92,17 @@ impl Form {
     pub fn get(&self, name: &str) -> Option<&str> {
         match self.single.get(name) {
             Some(v) => Some(v.as_str()),
-            None => self.all(name).first().map(String::as_str),
+            None => self.all(name).first().copied(),
         }
     }
 
     /// Every value of a [`REPEATABLE`] parameter, in request order (empty when absent).
-    pub fn all(&self, name: &str) -> &[String] {
-        self.repeated.get(name).map_or(&[], Vec::as_slice)
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.repeated
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 

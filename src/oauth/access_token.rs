@@ -702,6 +702,63 @@ mod tests {
         assert!(check(&token, T0).is_ok());
     }
 
+    fn resource_claims(jkt: Option<&str>) -> AccessClaims {
+        AccessClaims {
+            aud: "https://mcp.example.com/mcp".to_owned(),
+            scope: TokenScope::Resource(ResourceScope::parse("tools.read").unwrap()),
+            jkt: jkt.map(str::to_owned),
+            agent: Some(AgentClaim {
+                oversight: Oversight::Shadow,
+                tier: "SHADOW".to_owned(),
+            }),
+            ..vector_claims()
+        }
+    }
+
+    #[test]
+    fn resource_tokens_round_trip_with_their_own_claims() {
+        for jkt in [None, Some(KC_THUMBPRINT)] {
+            let claims = resource_claims(jkt);
+            let token = mint(&claims, &server());
+            assert_eq!(check(&token, T0), Ok(claims.clone()));
+            assert_eq!(
+                claims.token_type(),
+                if jkt.is_some() { "DPoP" } else { "Bearer" }
+            );
+            let payload: Value =
+                serde_json::from_slice(&decode_strict(token.split('.').nth(1).unwrap()).unwrap())
+                    .unwrap();
+            assert_eq!(
+                payload["agent"],
+                json!({"oversight": "shadow", "tier": "SHADOW"})
+            );
+            assert_eq!(payload.get("cnf").is_some(), jkt.is_some());
+        }
+    }
+
+    #[test]
+    fn resource_tokens_need_an_agent_claim_and_an_absolute_audience() {
+        let good = json!({"iss": ISSUER, "sub": AGENT_ID, "aud": "https://r.example/",
+               "client_id": CLIENT_ID, "scope": "a b", "iat": T0, "exp": T0 + 300, "jti": "abc",
+               "agent": {"oversight": "none", "tier": "FREE"}});
+        assert!(check(&forge(&server(), &good_header(), &good), T0).is_ok());
+        for bad in [
+            without(good.clone(), "agent"),
+            with(
+                good.clone(),
+                "agent",
+                json!({"oversight": "robot", "tier": "FREE"}),
+            ),
+            with(good.clone(), "agent", json!({"oversight": "none"})),
+            with(good.clone(), "aud", json!("r.example")),
+            with(good.clone(), "scope", json!("a\"b")),
+            with(good.clone(), "cnf", json!({})),
+        ] {
+            let token = forge(&server(), &good_header(), &bad);
+            assert_eq!(check(&token, T0), Err(TokenError::Claims), "{bad}");
+        }
+    }
+
     #[test]
     fn jwks_matches_the_vector_entry() {
         let entry = json!({"kty":"OKP","crv":"Ed25519","x":SERVER_X,"kid":SERVER_KID,"use":"sig","alg":"EdDSA"});

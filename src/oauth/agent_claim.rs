@@ -3,13 +3,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use crate::domain::tier::{AgentStanding, Source};
 
 /// Who oversees the agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Oversight {
     /// A human overseer claimed it.
     Human,
@@ -42,7 +39,7 @@ impl fmt::Display for Oversight {
 }
 
 /// `{"oversight": "human"|"shadow"|"none", "tier": "FREE"|"BASIC"|"PRO"|"PREMIUM"|"SHADOW"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentClaim {
     pub oversight: Oversight,
     /// The agent's effective tier (its overseer's, `SHADOW` while sponsored, else `FREE`).

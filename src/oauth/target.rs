@@ -4,17 +4,16 @@
 //! Pure protocol rules; the handlers read the registered resources and map [`TargetError`] to
 //! `invalid_target` (and [`ResourceScopeError`] to `invalid_scope`).
 
-use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::resource::canonical_resource_uri;
 
 use crate::store::resources::ResourceRow;
 
 /// Most resources one authorization request may name (each is read at authorize).
 pub const MAX_RESOURCES: usize = 5;
-/// Longest resource URI accepted.
-const MAX_URI_LEN: usize = 2048;
 /// The scope that asks for a refresh token (OpenID Connect Core §11). Refresh tokens are always
 /// issued (as for v1 clients), so it is accepted with any resource and never reaches a token.
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -49,38 +48,9 @@ impl fmt::Display for TargetError {
 
 impl std::error::Error for TargetError {}
 
-/// The canonical form of a resource URI: an absolute `https` URI (or `http` on a loopback host),
-/// no fragment, no user information, scheme and host lowercased; `None` when it is none of that.
-///
-/// Private stand-in for `crate::domain::resource::canonical_resource_uri` of the protected
-/// resources slice, removed when that lands.
-fn canonical_resource_uri(uri: &str) -> Option<String> {
-    if uri.is_empty()
-        || uri.len() > MAX_URI_LEN
-        || uri.contains('#')
-        || !uri.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return None;
-    }
-    let (scheme, rest) = uri.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    let authority = authority.to_ascii_lowercase();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().map(|h| format!("[{h}]"))?,
-        None => authority.split(':').next()?.to_owned(),
-    };
-    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
-    match scheme.as_str() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return None,
-    }
-    Some(format!("{scheme}://{authority}{tail}"))
+/// The canonical form of a resource URI (`domain::resource`), or `None` when it is not one.
+fn canonical(uri: &str, allow_loopback_http: bool) -> Option<String> {
+    canonical_resource_uri(uri, allow_loopback_http).ok()
 }
 
 /// The resources one request names: canonical, without duplicates, 1 to [`MAX_RESOURCES`],
@@ -90,13 +60,19 @@ pub struct Resources(Vec<String>);
 
 impl Resources {
     /// The `resource` values of a request; `None` when there are none (an identity request).
-    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Option<Self>, TargetError> {
+    /// `allow_loopback_http`: the issuer is on loopback (development), so `http` loopback
+    /// resources exist.
+    pub fn parse<S: AsRef<str>>(
+        raw: &[S],
+        allow_loopback_http: bool,
+    ) -> Result<Option<Self>, TargetError> {
         if raw.is_empty() {
             return Ok(None);
         }
         let mut uris: Vec<String> = Vec::with_capacity(raw.len());
         for value in raw {
-            let uri = canonical_resource_uri(value.as_ref()).ok_or(TargetError::Malformed)?;
+            let uri =
+                canonical(value.as_ref(), allow_loopback_http).ok_or(TargetError::Malformed)?;
             if !uris.contains(&uri) {
                 uris.push(uri);
             }
@@ -124,14 +100,19 @@ impl Resources {
 
     /// The one resource a token is minted for: the `requested` one (at most one value, covered
     /// by this grant), or the grant's only resource when none is requested.
-    pub fn audience<'a, S: AsRef<str>>(&'a self, requested: &[S]) -> Result<&'a str, TargetError> {
+    pub fn audience<'a, S: AsRef<str>>(
+        &'a self,
+        requested: &[S],
+        allow_loopback_http: bool,
+    ) -> Result<&'a str, TargetError> {
         match requested {
             [] => match self.0.as_slice() {
                 [only] => Ok(only),
                 _ => Err(TargetError::Ambiguous),
             },
             [one] => {
-                let uri = canonical_resource_uri(one.as_ref()).ok_or(TargetError::Malformed)?;
+                let uri =
+                    canonical(one.as_ref(), allow_loopback_http).ok_or(TargetError::Malformed)?;
                 self.0
                     .iter()
                     .find(|r| **r == uri)
@@ -167,9 +148,10 @@ impl fmt::Display for ResourceScopeError {
 impl std::error::Error for ResourceScopeError {}
 
 /// The scope of a resource grant or token: a set of the resources' own scope names (and, for a
-/// grant, `offline_access`). Written space-separated in lexical order.
+/// grant, `offline_access`). Written space-separated in lexical order. A sorted `Vec` rather
+/// than a `BTreeSet`: a handful of names, and far less code in the Worker bundle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResourceScope(BTreeSet<String>);
+pub struct ResourceScope(Vec<String>);
 
 /// RFC 6749 §3.3 `scope-token = 1*NQCHAR`.
 fn is_scope_token(t: &str) -> bool {
@@ -181,43 +163,57 @@ fn is_scope_token(t: &str) -> bool {
 impl ResourceScope {
     /// Parses a space-separated scope (empty: no scope).
     pub fn parse(s: &str) -> Result<Self, ResourceScopeError> {
-        let mut set = BTreeSet::new();
+        let mut tokens = Vec::new();
         for token in s.split(' ').filter(|t| !t.is_empty()) {
             if !is_scope_token(token) {
                 return Err(ResourceScopeError::Syntax);
             }
-            set.insert(token.to_owned());
+            tokens.push(token.to_owned());
         }
-        Ok(Self(set))
+        Ok(Self::of(tokens))
+    }
+
+    /// The set of `tokens`: sorted, without duplicates.
+    fn of(mut tokens: Vec<String>) -> Self {
+        tokens.sort_unstable();
+        tokens.dedup();
+        Self(tokens)
     }
 
     /// The scope names `row` declares (its `scopes` JSON).
-    pub fn declared_by(row: &ResourceRow) -> Result<Self, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Declared {
-            name: String,
-        }
-        let declared: Vec<Declared> = serde_json::from_str(&row.scopes)?;
-        Ok(Self(declared.into_iter().map(|d| d.name).collect()))
+    pub fn declared_by(row: &ResourceRow) -> Option<Self> {
+        let declared: Value = serde_json::from_str(&row.scopes).ok()?;
+        let names = declared
+            .as_array()?
+            .iter()
+            .map(|d| d.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self::of(names))
     }
 
     /// The union of two scopes.
     pub fn union(mut self, other: Self) -> Self {
         self.0.extend(other.0);
-        self
+        Self::of(self.0)
     }
 
     pub fn contains(&self, token: &str) -> bool {
-        self.0.contains(token)
+        self.0.iter().any(|t| t == token)
     }
 
     pub fn is_subset_of(&self, other: &Self) -> bool {
-        self.0.is_subset(&other.0)
+        self.0.iter().all(|t| other.contains(t))
     }
 
     /// The tokens also in `other` (the part of a grant's scope one resource understands).
     pub fn intersection(&self, other: &Self) -> Self {
-        Self(self.0.intersection(&other.0).cloned().collect())
+        Self(
+            self.0
+                .iter()
+                .filter(|t| other.contains(t))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// The scope granted at authorize for a request naming resources that together declare
@@ -285,7 +281,7 @@ mod tests {
 
     #[test]
     fn resource_uris_are_canonical_absolute_and_without_fragment() {
-        let ok = |raw: &[&str]| Resources::parse(raw).unwrap().unwrap().0;
+        let ok = |raw: &[&str]| Resources::parse(raw, true).unwrap().unwrap().0;
         assert_eq!(
             ok(&["HTTPS://MCP.Example.com/mcp"]),
             ["https://mcp.example.com/mcp"]
@@ -298,7 +294,11 @@ mod tests {
             ]),
             ["https://a.example/x", "http://127.0.0.1:8080/m"]
         );
-        assert_eq!(Resources::parse::<&str>(&[]), Ok(None));
+        assert_eq!(Resources::parse::<&str>(&[], false), Ok(None));
+        assert_eq!(
+            Resources::parse(&["http://127.0.0.1:8080/m"], false),
+            Err(TargetError::Malformed)
+        );
         for bad in [
             "https://a.example/mcp#frag",
             "https://a.example/#",
@@ -313,18 +313,18 @@ mod tests {
             "",
         ] {
             assert_eq!(
-                Resources::parse(&[bad]),
+                Resources::parse(&[bad], true),
                 Err(TargetError::Malformed),
                 "{bad:?}"
             );
         }
         let six: Vec<String> = (0..6).map(|i| format!("https://r{i}.example/")).collect();
-        assert_eq!(Resources::parse(&six), Err(TargetError::TooMany));
+        assert_eq!(Resources::parse(&six, false), Err(TargetError::TooMany));
     }
 
     #[test]
     fn stored_form_round_trips() {
-        let r = Resources::parse(&["https://a.example/", "https://b.example/x"])
+        let r = Resources::parse(&["https://a.example/", "https://b.example/x"], false)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -342,21 +342,24 @@ mod tests {
             "https://a.example/".into(),
             "https://b.example/".into(),
         ]);
-        assert_eq!(one.audience::<&str>(&[]), Ok("https://a.example/"));
-        assert_eq!(two.audience::<&str>(&[]), Err(TargetError::Ambiguous));
+        assert_eq!(one.audience::<&str>(&[], false), Ok("https://a.example/"));
         assert_eq!(
-            two.audience(&["https://B.example/"]),
+            two.audience::<&str>(&[], false),
+            Err(TargetError::Ambiguous)
+        );
+        assert_eq!(
+            two.audience(&["https://B.example/"], false),
             Ok("https://b.example/")
         );
         assert_eq!(
-            two.audience(&["https://c.example/"]),
+            two.audience(&["https://c.example/"], false),
             Err(TargetError::NotGranted)
         );
         assert_eq!(
-            two.audience(&["https://a.example/", "https://b.example/"]),
+            two.audience(&["https://a.example/", "https://b.example/"], false),
             Err(TargetError::Ambiguous)
         );
-        assert_eq!(two.audience(&["/a"]), Err(TargetError::Malformed));
+        assert_eq!(two.audience(&["/a"], false), Err(TargetError::Malformed));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::ctx::Ctx;
 use crate::domain::agent::AgentRow;
 use crate::domain::ids::{canonical_uuid, opaque_token, sha256_hex, uuid_v4};
 use crate::domain::rate_limit::Bucket;
+use crate::domain::resource::issuer_is_loopback;
 use crate::domain::tier::{agent_standing, Tiers};
 use crate::domain::time::month_bounds_ms;
 use crate::http::body::JsonBody;
@@ -109,7 +110,11 @@ impl Params {
                 p.set(name, v.to_owned());
             }
         }
-        p.resource = form.all("resource").to_vec();
+        p.resource = form
+            .all("resource")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Ok(p)
     }
 }
@@ -349,7 +354,12 @@ impl Checked<'_> {
 
 /// The protocol checks of a request by a trusted client: response type, PKCE S256, scope,
 /// `state` and `dpop_jkt` syntax.
-pub(super) fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checked<'p>, ApiError> {
+/// `loopback`: the issuer is on loopback, where `http` loopback resources exist.
+pub(super) fn check<'p>(
+    params: &'p Params,
+    client: &ClientRow,
+    loopback: bool,
+) -> Result<Checked<'p>, ApiError> {
     if params.response_type.as_deref().is_some_and(|t| t != "code") {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
@@ -367,7 +377,7 @@ pub(super) fn check<'p>(params: &'p Params, client: &ClientRow) -> Result<Checke
             "PKCE with code_challenge_method=S256 is required",
         ));
     };
-    let asked = match Resources::parse(&params.resource).map_err(invalid_target)? {
+    let asked = match Resources::parse(&params.resource, loopback).map_err(invalid_target)? {
         Some(resources) => Asked::Resources(resources),
         None => {
             let client_scope = client
@@ -442,7 +452,7 @@ pub(super) async fn approve(
     respond: &Respond<'_>,
 ) -> Result<Reply, ApiError> {
     let fail = |e: ApiError| error_at(respond, &ctx.issuer, e);
-    let checked = match check(params, client) {
+    let checked = match check(params, client, issuer_is_loopback(&ctx.issuer)) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

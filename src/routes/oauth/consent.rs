@@ -221,7 +221,11 @@ async fn checked_request(
     if params.response_type.is_none() {
         return Err(invalid_request("response_type is required"));
     }
-    authorize::check(params, &requested.client)?;
+    authorize::check(
+        params,
+        &requested.client,
+        crate::domain::resource::issuer_is_loopback(&ctx.issuer),
+    )?;
     Ok(requested)
 }
 
@@ -235,9 +239,13 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let overseer_id = session.overseer.id.as_str();
     // No agent chosen yet: blocks are read per agent below.
     let Requested { client, .. } = checked_request(ctx, &params, "").await?;
-    let scope = authorize::check(&params, &client)?
-        .identity_scope()
-        .cloned();
+    let scope = authorize::check(
+        &params,
+        &client,
+        crate::domain::resource::issuer_is_loopback(&ctx.issuer),
+    )?
+    .identity_scope()
+    .cloned();
 
     let uris = requested_resources(q);
     let mut reads = Batch::new();
@@ -383,7 +391,11 @@ pub async fn decide(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .await
         }
         Decision::Deny => {
-            let checked = authorize::check(&params, &client)?;
+            let checked = authorize::check(
+                &params,
+                &client,
+                crate::domain::resource::issuer_is_loopback(&ctx.issuer),
+            )?;
             let scope = checked.identity_scope().map_or_else(
                 || params.scope.clone().unwrap_or_default(),
                 ToString::to_string,

@@ -362,7 +362,10 @@ fn introspection(
                     obj.insert("cnf".into(), json!({ "jkt": jkt }));
                 }
                 if let Some(agent) = &c.agent {
-                    obj.insert("agent".into(), json!(agent));
+                    obj.insert(
+                        "agent".into(),
+                        json!({"oversight": agent.oversight.as_str(), "tier": agent.tier}),
+                    );
                 }
                 if c.scope
                     .identity()

@@ -26,14 +26,14 @@ pub type Refused<T> = Result<T, ApiError>;
 
 /// The registered resources `uris` name, in order, read in one round trip; an unregistered
 /// one is refused with `invalid_target`.
-pub async fn registered<S: AsRef<str>>(
+pub async fn registered(
     ctx: &Ctx<'_>,
-    uris: &[S],
+    uris: &[String],
 ) -> Result<Refused<Vec<ResourceRow>>, ApiError> {
     let mut reads = Batch::new();
     let steps: Vec<_> = uris
         .iter()
-        .map(|u| reads.push(resources::find_by_uri_statement(u.as_ref())))
+        .map(|u| reads.push(resources::find_by_uri_statement(u)))
         .collect();
     let mut found = reads.run(ctx.db()).await?;
     let mut rows = Vec::with_capacity(steps.len());
@@ -49,7 +49,7 @@ pub async fn registered<S: AsRef<str>>(
 /// The scopes `row` declares (a stored list that does not decode is a server error).
 pub fn declared(row: &ResourceRow) -> Result<ResourceScope, ApiError> {
     ResourceScope::declared_by(row)
-        .map_err(|_| ApiError::internal("stored resource scopes invalid"))
+        .ok_or_else(|| ApiError::internal("stored resource scopes invalid"))
 }
 
 /// The resources a request names and the scope it is granted for them: every resource

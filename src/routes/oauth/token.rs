@@ -474,7 +474,8 @@ async fn plan_redemption(
         resources: row.resources.as_deref(),
     };
     let identity = || stored_scope(&row.scope);
-    let decided = token_policy::decide(ctx, form, client, grant, identity, None, proof_jkt).await?;
+    let decided =
+        token_policy::decide(ctx, form, client, grant, &identity, None, proof_jkt).await?;
     let grant_id = uuid_v4(ctx.rng())?;
     // RFC 9449 §5: a public client's refresh token is bound to the key of the proof sent with
     // the redemption; a confidential client's is bound to its authentication.
@@ -589,7 +590,7 @@ async fn plan_rotation(
     let identity = || narrowed_scope(form, stored_scope(&row.scope)?);
     let narrow = form.get("scope");
     let decided =
-        token_policy::decide(ctx, form, client, grant, identity, narrow, proof_jkt).await?;
+        token_policy::decide(ctx, form, client, grant, &identity, narrow, proof_jkt).await?;
     // The successor keeps the presented token's DPoP binding.
     let successor = FreshRefresh::new(ctx, row.dpop_jkt.as_deref())?;
     let (minted, token_type, scope) = mint(ctx, &row.grant_id, client, &row.agent_id, decided)?;

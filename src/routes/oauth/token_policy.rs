@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use crate::ctx::Ctx;
+use crate::domain::resource::issuer_is_loopback;
 use crate::domain::tier::agent_standing;
 use crate::http::form::Form;
 use crate::http::ApiError;
@@ -65,7 +66,7 @@ pub async fn decide(
     form: &Form,
     client: &ClientRow,
     grant: Grant<'_>,
-    identity: impl FnOnce() -> Result<Scope, ApiError>,
+    identity: &dyn Fn() -> Result<Scope, ApiError>,
     narrow: Option<&str>,
     proof_jkt: Option<&str>,
 ) -> Result<Decided, ApiError> {
@@ -82,8 +83,11 @@ pub async fn decide(
             jkt: jkt.map(str::to_owned),
         });
     };
-    let uri = resources.audience(requested).map_err(invalid_target)?;
-    let row = registered(ctx, &[uri]).await??.remove(0);
+    let loopback = issuer_is_loopback(&ctx.issuer);
+    let uri = resources
+        .audience(&requested, loopback)
+        .map_err(invalid_target)?;
+    let row = registered(ctx, &[uri.to_owned()]).await??.remove(0);
     if row.access_token_alg != TokenAlg::EdDSA {
         // ES256 signing is not built yet: refuse rather than mint what the resource rejects.
         return Err(oauth_error(

@@ -289,7 +289,7 @@ test('discovery: oauth4webapi reads all three metadata paths; endpoints under th
   const as = docs[0]
   assert.equal(as.authorization_response_iss_parameter_supported, true)
   assert.deepEqual(as.code_challenge_methods_supported, ['S256'])
-  assert.deepEqual(as.token_endpoint_auth_methods_supported, ['private_key_jwt', 'none']) // none: public clients (issue 10)
+  assert.deepEqual(as.token_endpoint_auth_methods_supported, ['private_key_jwt', 'none'])
   assert.ok(as.token_endpoint_auth_signing_alg_values_supported.includes('Ed25519'))
   assert.ok(as.dpop_signing_alg_values_supported.includes('Ed25519'))
 })

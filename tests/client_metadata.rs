@@ -11,7 +11,7 @@ use rsa::signature::SignatureEncoding;
 use serde_json::{json, Value};
 
 use agent_id::jose::b64;
-use common::oauth::{authorize, with_assertion, ASSERTION_TYPE, CHALLENGE, REDIRECT, VERIFIER};
+use common::oauth::{authorize, with_assertion, CHALLENGE, REDIRECT, VERIFIER};
 use common::web::Page;
 use common::{Agent, Harness, Req, Resp, TestKey, ISSUER};
 
@@ -92,6 +92,11 @@ enum Signer {
 /// A `private_key_jwt` assertion of [`CLIENT`] for the token endpoint, signed by `key` with
 /// `header` (alg set from the key).
 fn assertion(h: &Harness, key: &Signer, kid: Option<&str>) -> String {
+    assertion_for(h, key, kid, TOKEN_URL)
+}
+
+/// [`assertion`] for the endpoint at `aud`.
+fn assertion_for(h: &Harness, key: &Signer, kid: Option<&str>, aud: &str) -> String {
     let alg = match key {
         Signer::Ed(_) => "EdDSA",
         Signer::Ec(_) => "ES256",
@@ -103,7 +108,7 @@ fn assertion(h: &Harness, key: &Signer, kid: Option<&str>) -> String {
     }
     let mut jti = [0u8; 12];
     getrandom::fill(&mut jti).unwrap();
-    let claims = json!({"iss": CLIENT, "sub": CLIENT, "aud": TOKEN_URL, "iat": h.now_s(),
+    let claims = json!({"iss": CLIENT, "sub": CLIENT, "aud": aud, "iat": h.now_s(),
                         "exp": h.now_s() + 60, "jti": b64::encode(&jti)});
     let input = format!(
         "{}.{}",
@@ -621,8 +626,43 @@ fn the_token_endpoint_fetches_a_client_it_has_not_seen_and_refuses_an_unusable_o
         ],
     ));
     assert_eq!((r.status, err(&r)), (401, "invalid_client"), "{}", r.body);
-    let _ = ASSERTION_TYPE;
-    let _ = ISSUER;
+}
+
+#[test]
+fn a_metadata_client_introspects_and_revokes_its_tokens_with_rs256() {
+    let (h, agent) = setup();
+    h.web
+        .serve_json(CLIENT, &private_doc(json!([rsa_jwk("rsa")])));
+    let code = code_of(&authorize_as(&h, &agent, CLIENT));
+    let rsa = Signer::Rsa(rsa_key());
+    let r = exchange(&h, &code, &rsa, Some("rsa"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let access = r.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
+    let call = |path: &str, token: &str| {
+        let a = assertion_for(&h, &rsa, Some("rsa"), &format!("{ISSUER}{path}"));
+        h.send(with_assertion(path, &a, &[("token", token)]))
+    };
+    let i = call("/v1/oauth/introspect", &access);
+    assert_eq!(i.status, 200, "{}", i.body);
+    assert_eq!(i.body["active"], true, "{}", i.body);
+    assert_eq!(i.body["client_id"], CLIENT);
+    assert_eq!(call("/v1/oauth/revoke", &refresh).status, 200);
+    let i = call("/v1/oauth/introspect", &refresh);
+    assert_eq!(i.body["active"], false, "{}", i.body);
+    // Another client's key does not authenticate this client at introspection either.
+    let a = assertion_for(
+        &h,
+        &Signer::Ec(ec_key()),
+        None,
+        &format!("{ISSUER}/v1/oauth/introspect"),
+    );
+    let r = h.send(with_assertion(
+        "/v1/oauth/introspect",
+        &a,
+        &[("token", &access)],
+    ));
+    assert_eq!((r.status, err(&r)), (401, "invalid_client"), "{}", r.body);
 }
 
 // --- blocks ---

@@ -110,8 +110,7 @@ pub async fn current(
             Some(client_metadata::stored_jwks(&keys))
         }
     };
-    let redirect_uris = serde_json::to_string(&metadata.redirect_uris).map_err(ApiError::internal);
-    let redirect_uris = redirect_uris.map_err(CimdError::Internal)?;
+    let redirect_uris = serde_json::Value::from(metadata.redirect_uris.clone()).to_string();
     let document = String::from_utf8_lossy(&fetched.body);
     let jwks_uri = match &metadata.auth {
         ClientAuth::JwksUri(uri) => Some(uri.as_str()),

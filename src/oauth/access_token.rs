@@ -235,10 +235,10 @@ pub async fn verify(
     Ok(claims)
 }
 
-/// T3 typing. Ids must be canonical lowercase UUIDs, as minted; times integers; `cnf.jkt` a
-/// 43-character base64url thumbprint. An identity token (`aud` = `client_id`) has a registry
-/// `scope` and `cnf`; a resource token (`aud` an absolute URI) has the resource's scope names,
-/// `agent`, and `cnf` when bound.
+/// T3 typing. Ids must be canonical lowercase UUIDs, as minted (a metadata-document client's
+/// id is its URL); times integers; `cnf.jkt` a 43-character base64url thumbprint. An identity
+/// token (`aud` = `client_id`) has a registry `scope` and `cnf`; a resource token (`aud` an
+/// absolute URI) has the resource's scope names, `agent`, and `cnf` when bound.
 fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     let string = |name: &str| {
         p.get(name)
@@ -258,9 +258,22 @@ fn read_claims(p: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
             .and_then(Value::as_i64)
             .ok_or(TokenError::Claims)
     };
+    // A client is named by its UUID, or (Client ID Metadata Documents) by its document's URL.
+    let client = |name: &str| match uuid(name) {
+        Ok(id) => Ok(id),
+        Err(_) => string(name).and_then(|s| {
+            if super::client_metadata::is_url_client_id(&s)
+                && s.len() <= super::client_metadata::MAX_URL_LEN
+            {
+                Ok(s)
+            } else {
+                Err(TokenError::Claims)
+            }
+        }),
+    };
     let iss = string("iss")?;
     let sub = uuid("sub")?;
-    let client_id = uuid("client_id")?;
+    let client_id = client("client_id")?;
     let aud = string("aud")?;
     let resource = aud != client_id;
     if resource && !aud.contains("://") {

@@ -248,12 +248,9 @@ async fn verify(
 ) -> Result<Authenticated, ApiError> {
     // A Client ID Metadata Document client with private_key_jwt: its keys come from its document.
     if let Method::Assertion(assertion) = method {
-        if is_url_client_id(
-            assertion::peek_client_id(assertion)
-                .as_deref()
-                .unwrap_or_default(),
-        ) {
-            return verify_metadata_client(ctx, assertion, client, endpoint_path).await;
+        let client_id = assertion::peek_client_id(assertion).unwrap_or_default();
+        if is_url_client_id(&client_id) {
+            return verify_metadata_client(ctx, assertion, &client_id, client, endpoint_path).await;
         }
     }
     let credential = client.as_ref().map(ClientRow::credential);
@@ -299,12 +296,11 @@ async fn verify(
 async fn verify_metadata_client(
     ctx: &Ctx<'_>,
     assertion: &str,
+    client_id: &str,
     client: Option<ClientRow>,
     endpoint_path: &str,
 ) -> Result<Authenticated, ApiError> {
-    let client_id =
-        assertion::peek_client_id(assertion).map_err(|e| invalid_client(e.to_string()))?;
-    let client = crate::cimd::current(ctx, &client_id, client)
+    let client = crate::cimd::current(ctx, client_id, client)
         .await
         .map_err(crate::cimd::CimdError::at_token)?;
     if client.origin != ClientOrigin::MetadataDocument || client.jwks.is_none() {

@@ -184,6 +184,7 @@ test('overseer consent: deny by keyboard at phone width, on a page that cannot b
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Log in' }).click()
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor()
+    await page.waitForLoadState('networkidle') // the dashboard's own reads end before we leave it
 
     const state = `s-${randomUUID()}`
     const served = await page.goto(app.authorizeUrl(state))

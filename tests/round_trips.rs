@@ -94,7 +94,7 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("oauth.jwks",                  at_most(0, 0)),
     // Consent by the overseer in the browser (issue 10, consent)
     ("oauth.consent_describe",      at_most(5, 0)), // session, client, agents + resources, standing, tiers
-    ("oauth.consent_decide",        at_most(5, 0)), // session + agent, client, standing, tiers, approval
+    ("oauth.consent_decide",        at_most(6, 0)), // session, agent, client, standing, tiers, approval
     ("agents.settings",             at_most(2, 0)),
     ("agents.change_settings",      at_most(2, 0)),
     ("oauth.authorize_get",         at_most(6, 0)),

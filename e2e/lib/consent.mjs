@@ -17,17 +17,21 @@ const literal = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * Resolves to the `URL` the browser was sent to, which starts with `redirectUri`.
  */
 export async function consentInBrowser (page, { authorizeUrl, email, password, agentName, redirectUri, decision = 'approve' }) {
-  const arrived = page.waitForRequest((r) => r.isNavigationRequest() && r.url().startsWith(redirectUri))
   await page.goto(authorizeUrl)
-  await page.waitForURL((u) => u.pathname === '/login' || u.pathname === '/consent')
-  if (new URL(page.url()).pathname === '/login') {
+  // The page first checks the session, then shows either the log-in form or the agent picker.
+  const logIn = page.getByRole('button', { name: 'Log in' })
+  const picker = page.getByRole('group', { name: 'Act as' })
+  await logIn.or(picker).first().waitFor()
+  if (await logIn.isVisible()) {
     await page.getByLabel('E-mail').fill(email)
     await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.waitForURL((u) => u.pathname === '/consent')
+    await logIn.click()
+    await picker.waitFor()
   }
   await page.getByRole('radio', { name: new RegExp(`^${literal(agentName)}$`) }).check()
-  await page.getByRole('button', { name: decision === 'deny' ? 'Deny' : 'Approve', exact: true }).click()
-  const request = await arrived
+  const [request] = await Promise.all([
+    page.waitForRequest((r) => r.isNavigationRequest() && r.url().startsWith(redirectUri)),
+    page.getByRole('button', { name: decision === 'deny' ? 'Deny' : 'Approve', exact: true }).click(),
+  ])
   return new URL(request.url())
 }

@@ -416,8 +416,8 @@ pub(super) fn check<'p>(
 }
 
 /// The agent's tier's `max_oauth_per_period` (−1 unlimited).
-pub(super) async fn monthly_limit(ctx: &Ctx<'_>, agent: &AgentRow) -> Result<i64, ApiError> {
-    let standing = agent_standing(ctx.db(), &agent.id, ctx.now_ms).await?;
+pub(super) async fn monthly_limit(ctx: &Ctx<'_>, agent_id: &str) -> Result<i64, ApiError> {
+    let standing = agent_standing(ctx.db(), agent_id, ctx.now_ms).await?;
     let tiers = Tiers::load(ctx.db()).await?;
     Ok(tiers.get(&standing.tier)?.max_oauth_per_period)
 }
@@ -466,7 +466,7 @@ pub(super) async fn approve(
         }
     };
     let db = ctx.db();
-    let limit = monthly_limit(ctx, agent).await?;
+    let limit = monthly_limit(ctx, &agent.id).await?;
     if blocked {
         deny(ctx, agent, consenter, client, &scope_text, "client_blocked").await?;
         return fail(oauth_error(

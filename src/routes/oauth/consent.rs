@@ -23,7 +23,7 @@ use crate::domain::time::month_bounds_ms;
 use crate::http::body::JsonBody;
 use crate::http::{query, ApiError, ErrorCode, Reply, Request};
 use crate::oauth::redirect;
-use crate::oauth::scope::ScopeToken;
+use crate::oauth::scope::{Scope, ScopeToken};
 use crate::routes::rate_limit;
 use crate::store::batch::Batch;
 use crate::store::consent::{self, Candidate, Setting};
@@ -63,21 +63,37 @@ pub fn browser_redirect(req: &Request) -> Option<Reply> {
 /// Whether an `Accept` header ranks `text/html` above `application/json` (a browser navigation
 /// does; an API client asks for JSON or anything).
 fn prefers_html(accept: &str) -> bool {
-    let (mut html, mut json) = (0.0_f32, 0.0_f32);
+    let (mut html, mut json) = (0, 0);
     for range in accept.split(',') {
         let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = parts.next().unwrap_or("").trim();
         let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|v| v.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        match media.as_str() {
-            "text/html" => html = html.max(q),
-            "application/json" => json = json.max(q),
-            _ => {}
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(Some(1000), quality)
+            .unwrap_or(0);
+        if media.eq_ignore_ascii_case("text/html") {
+            html = html.max(q);
+        } else if media.eq_ignore_ascii_case("application/json") {
+            json = json.max(q);
         }
     }
-    html > 0.0 && html > json
+    html > 0 && html > json
+}
+
+/// An RFC 9110 §12.4.2 quality value (`0`, `0.8`, `1.000`) in thousandths; no float parsing,
+/// which would bring the float tables into the Worker bundle.
+fn quality(v: &str) -> Option<u16> {
+    let (whole, fraction) = v.trim().split_once('.').unwrap_or((v.trim(), ""));
+    let digits = fraction.len() <= 3 && fraction.bytes().all(|b| b.is_ascii_digit());
+    let thousandths = format!("{fraction:0<3}")
+        .parse::<u16>()
+        .ok()
+        .filter(|_| digits)?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 /// An overseer-session error in this endpoint's OAuth format, keeping its machine-readable code
@@ -209,7 +225,7 @@ async fn checked_request(
     ctx: &Ctx<'_>,
     params: &Params,
     agent_id: &str,
-) -> Result<Requested, ApiError> {
+) -> Result<(Requested, Option<Scope>), ApiError> {
     let requested = authorize::trusted_client(ctx, params, agent_id).await?;
     if requested.client.disabled {
         return Err(oauth_error(
@@ -221,31 +237,26 @@ async fn checked_request(
     if params.response_type.is_none() {
         return Err(invalid_request("response_type is required"));
     }
-    authorize::check(
+    let scope = authorize::check(
         params,
         &requested.client,
         crate::domain::resource::issuer_is_loopback(&ctx.issuer),
-    )?;
-    Ok(requested)
+    )?
+    .identity_scope()
+    .cloned();
+    Ok((requested, scope))
 }
 
 /// `GET /v1/oauth/consent?<authorization request>`: what the consent page shows.
 pub async fn describe(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let q = ctx.req.query.as_deref();
     let params = Params::from_query(q)?;
-    let (session, ((), _)) = session::require_overseer_reading(ctx, |_, _| ())
+    let session = session::require_overseer(ctx)
         .await
         .map_err(session_error)?;
     let overseer_id = session.overseer.id.as_str();
     // No agent chosen yet: blocks are read per agent below.
-    let Requested { client, .. } = checked_request(ctx, &params, "").await?;
-    let scope = authorize::check(
-        &params,
-        &client,
-        crate::domain::resource::issuer_is_loopback(&ctx.issuer),
-    )?
-    .identity_scope()
-    .cloned();
+    let (Requested { client, .. }, scope) = checked_request(ctx, &params, "").await?;
 
     let uris = requested_resources(q);
     let mut reads = Batch::new();
@@ -270,18 +281,7 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     // All of an overseer's agents share its tier: one agent's standing gives the limit.
     let limit = match candidates.first() {
-        Some(c) => {
-            let agent = AgentRow {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                description: None,
-                public_key: String::new(),
-                session_epoch: 0,
-                created_at: 0,
-                updated_at: 0,
-            };
-            authorize::monthly_limit(ctx, &agent).await?
-        }
+        Some(c) => authorize::monthly_limit(ctx, &c.id).await?,
         None => -1,
     };
     let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
@@ -336,24 +336,23 @@ pub async fn decide(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         m
     })?;
     let params = Params::from_json(&body)?;
-    let agent_id = params.agent_id.as_deref().and_then(canonical_uuid);
-    // The session first (its reads need the agent's id, if well-formed), then the request.
-    let wanted = agent_id.as_deref().unwrap_or_default();
-    let (session, ((agent_step, setting_step), mut out)) =
-        session::require_overseer_reading(ctx, |overseer_id, batch| {
-            (
-                batch.push(consent::overseen_agent_statement(overseer_id, wanted)),
-                batch.push(consent::setting_statement(wanted)),
-            )
-        })
+    let session = session::require_overseer(ctx)
         .await
         .map_err(session_error)?;
     let decision = decision(&body)?;
-    if agent_id.is_none() {
-        return Err(invalid_request(
-            "agent_id must be the id of an agent you oversee",
-        ));
-    }
+    let agent_id = params
+        .agent_id
+        .as_deref()
+        .and_then(canonical_uuid)
+        .ok_or_else(|| invalid_request("agent_id must be the id of an agent you oversee"))?;
+    // Not in the session check's batch: a generic read there costs more bundle than a round trip.
+    let mut reads = Batch::new();
+    let agent_step = reads.push(consent::overseen_agent_statement(
+        &session.overseer.id,
+        &agent_id,
+    ));
+    let setting_step = reads.push(consent::setting_statement(&agent_id));
+    let mut out = reads.run(ctx.db()).await?;
     let overseen = out.take(agent_step);
     let setting: Option<Setting> = out.take(setting_step).first()?;
     let (Some(agent), Some(setting)) = (overseen.first::<AgentRow>()?, setting) else {
@@ -374,7 +373,7 @@ pub async fn decide(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let consenter = Consenter::Overseer {
         overseer_id: &session.overseer.id,
     };
-    let Requested { client, blocked } = checked_request(ctx, &params, &agent.id).await?;
+    let (Requested { client, blocked }, scope) = checked_request(ctx, &params, &agent.id).await?;
     let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
     match decision {
         Decision::Approve => {
@@ -391,14 +390,9 @@ pub async fn decide(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .await
         }
         Decision::Deny => {
-            let checked = authorize::check(
-                &params,
-                &client,
-                crate::domain::resource::issuer_is_loopback(&ctx.issuer),
-            )?;
-            let scope = checked.identity_scope().map_or_else(
+            let scope = scope.map_or_else(
                 || params.scope.clone().unwrap_or_default(),
-                ToString::to_string,
+                |s| s.to_string(),
             );
             authorize::deny(ctx, &agent, consenter, &client, &scope, "overseer_denied").await?;
             let mut out = vec![
@@ -430,6 +424,10 @@ mod tests {
         assert!(!prefers_html("application/json, text/html;q=0.5"));
         assert!(!prefers_html("text/html;q=0"));
         assert!(!prefers_html("text/html, application/json"));
+        assert!(prefers_html("application/json;q=0.5, text/html;q=0.501"));
+        assert!(!prefers_html("text/html;q=2"));
+        assert!(!prefers_html("text/html;q=0.1234"));
+        assert!(!prefers_html("text/html;q=x"));
     }
 
     #[test]

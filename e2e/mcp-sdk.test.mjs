@@ -221,12 +221,7 @@ test('MCP SDK: the agent consents with its DPoP proof; the 401 points to agent-i
   assert.ok(provider.saved.tokens.refresh_token, 'offline_access was granted: a refresh token')
 })
 
-// Out of the default run: in the merged branch the consent journey (e2e/lib/consent.mjs) did not
-// reach the client's redirect URI within 60 s here (the browser stayed on /login); run it with
-// MCP_SDK_BROWSER=1 once the consent page and this journey agree.
-const BROWSER_SKIP = process.env.MCP_SDK_BROWSER !== '1' && 'set MCP_SDK_BROWSER=1 (see the comment above)'
-
-test('MCP SDK: the overseer consents in headless Chromium; the server serves the metadata at its own well-known path', { skip: BROWSER_SKIP }, async () => {
+test('MCP SDK: the overseer consents in headless Chromium; the server serves the metadata at its own well-known path', async () => {
   const { server, clientId, clientDocument, document } = await protectedMcpServer({ metadata: 'well-known' })
   const browser = await launchBrowser()
   try {

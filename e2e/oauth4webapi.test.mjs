@@ -15,6 +15,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomUUID, webcrypto } from 'node:crypto'
+import { createServer } from 'node:http'
 import * as oauth from 'oauth4webapi'
 import {
   Agent, b64u, boundedFetch, deliverWebhook, describeResponse, jsonOk, originFromEnv,
@@ -65,13 +66,13 @@ async function paidOverseer (base, http) {
   return overseer
 }
 
-async function registerClient (base, http, overseer, publicKey, { name = 'oauth4webapi app', scope } = {}) {
+async function registerClient (base, http, overseer, publicKey, { name = 'oauth4webapi app', scope, dpopBound = true } = {}) {
   const body = {
     name,
     redirect_uris: [REDIRECT_URI],
     public_key: publicKey,
     token_endpoint_auth_method: 'private_key_jwt',
-    dpop_bound_access_tokens: true,
+    dpop_bound_access_tokens: dpopBound,
   }
   if (scope) body.scope = scope
   const { client } = await jsonOk(await http(`${base}/v1/clients/register/overseer`, {
@@ -140,7 +141,7 @@ function overseerFor (base) {
 }
 
 class RelyingParty {
-  static async create (base, { name } = {}) {
+  static async create (base, { name, dpopBound } = {}) {
     const rp = new RelyingParty()
     rp.base = base
     rp.http = boundedFetch(base)
@@ -148,7 +149,7 @@ class RelyingParty {
     const overseer = await overseerFor(base)
     rp.clientKeys = await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])
     const x = b64u(await subtle.exportKey('raw', rp.clientKeys.publicKey))
-    rp.registered = await registerClient(base, boundedFetch(base), overseer, x, { name })
+    rp.registered = await registerClient(base, boundedFetch(base), overseer, x, { name, dpopBound })
     const issuer = new URL(base)
     rp.as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...rp.options }))
     rp.client = { client_id: rp.registered.id }
@@ -288,7 +289,7 @@ test('discovery: oauth4webapi reads all three metadata paths; endpoints under th
   const as = docs[0]
   assert.equal(as.authorization_response_iss_parameter_supported, true)
   assert.deepEqual(as.code_challenge_methods_supported, ['S256'])
-  assert.deepEqual(as.token_endpoint_auth_methods_supported, ['private_key_jwt'])
+  assert.deepEqual(as.token_endpoint_auth_methods_supported, ['private_key_jwt', 'none'])
   assert.ok(as.token_endpoint_auth_signing_alg_values_supported.includes('Ed25519'))
   assert.ok(as.dpop_signing_alg_values_supported.includes('Ed25519'))
 })
@@ -434,4 +435,138 @@ test('nonce server: oauth4webapi caches the DPoP-Nonce and the documented retry 
   // Userinfo on the same origin reuses the cached nonce (the server's nonces are valid for minutes).
   assert.deepEqual(await rp.userinfo(tokens.access_token, dpop, agent.id), expectedUserinfo(agent, 'id name'))
   assert.ok(decodeJwt(rp.http.last('/v1/oauth/userinfo').headers.get('dpop')).claims.nonce)
+})
+
+// ------------------------------------------------------------------------------------------------
+// Protected resources (issue 10): oauth4webapi as the resource server's library
+// ------------------------------------------------------------------------------------------------
+
+const RESOURCE_SCOPES = [{ name: 'files:read', description: 'Read files' }, { name: 'files:write', description: 'Write files' }]
+
+/** A protected resource of the shared overseer (POST /v1/overseers/me/resources), on a loopback URI. */
+async function registerResourceFor (base, { path = '/api', dpop = false } = {}) {
+  const overseer = await overseerFor(base)
+  const server = createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const uri = `http://127.0.0.1:${server.address().port}${path}`
+  const http = boundedFetch(base)
+  const body = await jsonOk(await http(`${base}/v1/overseers/me/resources`, {
+    method: 'POST', headers: { ...overseer.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ uri, name: 'oauth4webapi resource', scopes: RESOURCE_SCOPES, dpop_bound_access_tokens: dpop }),
+  }), 201, 'resource registration')
+  return { resource: body.resource ?? body, server }
+}
+
+/**
+ * A code flow for `resource` (RFC 8707 at authorize and token), approved by the agent's DPoP
+ * proof; with `dpop` the token request carries the library's proof.
+ */
+async function resourceTokens (rp, agent, resource, scope, dpop) {
+  const codeVerifier = oauth.generateRandomCodeVerifier()
+  const state = oauth.generateRandomState()
+  const url = new URL(rp.as.authorization_endpoint)
+  for (const [k, v] of Object.entries({
+    response_type: 'code', client_id: rp.client.client_id, redirect_uri: REDIRECT_URI, scope, state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+    resource: resource.uri,
+  })) url.searchParams.set(k, v)
+  const callback = await agent.approveGet(url)
+  const params = oauth.validateAuthResponse(rp.as, rp.client, new URL(callback), state)
+  const response = await oauth.authorizationCodeGrantRequest(rp.as, rp.client, rp.clientAuth, params, REDIRECT_URI,
+    codeVerifier, { DPoP: dpop, additionalParameters: { resource: resource.uri }, ...rp.options })
+  return oauth.processAuthorizationCodeResponse(rp.as, rp.client, response)
+}
+
+/**
+ * The client side calls the resource with oauth4webapi's protectedResourceRequest (Bearer, or
+ * DPoP with its proof); the resource side receives exactly that Request and validates it with
+ * oauth4webapi's validateJwtAccessToken (RFC 9068, RFC 9449 §7 when bound) against agent-id's
+ * metadata and JWKS. Returns the validated claims, or throws the library's error.
+ */
+async function presentToResource (rp, resource, accessToken, { dpop, scheme } = {}) {
+  let received
+  const resourceFetch = async (url, init) => {
+    received = new Request(url, init)
+    if (scheme) received.headers.set('authorization', `${scheme} ${accessToken}`)
+    return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } })
+  }
+  await oauth.protectedResourceRequest(accessToken, 'GET', new URL(resource.uri), undefined, undefined,
+    { DPoP: dpop, [oauth.customFetch]: resourceFetch, [oauth.allowInsecureRequests]: true })
+  return oauth.validateJwtAccessToken(rp.as, received, resource.uri, rp.options)
+}
+
+test('resource discovery: processResourceDiscoveryResponse accepts metadata_url and the same document at the well-known path', async () => {
+  const { resource, server } = await registerResourceFor(BASE)
+  try {
+    const http = boundedFetch(BASE)
+    const options = { [oauth.allowInsecureRequests]: true }
+    // The way through agent-id's URL (WWW-Authenticate resource_metadata): a plain fetch, the
+    // library's processing (RFC 9728 §3.3: `resource` must equal the identifier).
+    const rs = await oauth.processResourceDiscoveryResponse(new URL(resource.uri), await http(resource.metadata_url))
+    assert.equal(rs.resource, resource.uri)
+    assert.deepEqual(rs.authorization_servers, [BASE])
+    assert.deepEqual([...rs.scopes_supported].sort(), ['files:read', 'files:write', 'offline_access'])
+    assert.deepEqual(rs.bearer_methods_supported, ['header'])
+    assert.equal(rs.dpop_bound_access_tokens_required, false)
+    assert.equal(rs.resource_name, 'oauth4webapi resource')
+    // The way through the resource server's own well-known path (RFC 9728 §3.1): the resource
+    // serves agent-id's document verbatim, the library requests and processes it.
+    const document = await (await http(resource.metadata_url)).text()
+    server.on('request', (req, res) => {
+      if (req.url !== '/.well-known/oauth-protected-resource/api') return res.writeHead(404).end()
+      res.writeHead(200, { 'content-type': 'application/json' }).end(document)
+    })
+    const origin = new URL(resource.uri).origin
+    const viaWellKnown = await oauth.processResourceDiscoveryResponse(new URL(resource.uri),
+      await oauth.resourceDiscoveryRequest(new URL(resource.uri), { ...options, [oauth.customFetch]: boundedFetch(origin) }))
+    assert.deepEqual(viaWellKnown, rs)
+    // A document for another resource is refused by the library.
+    await assert.rejects(oauth.processResourceDiscoveryResponse(new URL(`${origin}/other`), await http(resource.metadata_url)),
+      (err) => err instanceof oauth.OperationProcessingError)
+    // The issuer it names is agent-id, whose own metadata the library accepts.
+    const as = await oauth.processDiscoveryResponse(new URL(rs.authorization_servers[0]),
+      await oauth.discoveryRequest(new URL(rs.authorization_servers[0]), { algorithm: 'oauth2', ...options, [oauth.customFetch]: http }))
+    assert.equal(as.issuer, BASE)
+  } finally {
+    server.close()
+  }
+})
+
+test('validateJwtAccessToken: our Bearer and DPoP resource tokens pass an independent resource-server check', async () => {
+  const { resource, server } = await registerResourceFor(BASE)
+  server.close()
+  const agent = await OAuthAgent.register(BASE, boundedFetch(BASE))
+
+  // A registered private_key_jwt client without dpop_bound_access_tokens and without a proof:
+  // a Bearer token for the resource (aud = the resource URI, no cnf).
+  const bearerRp = await RelyingParty.create(BASE, { name: 'oauth4webapi bearer app', dpopBound: false })
+  const bearer = await resourceTokens(bearerRp, agent, resource, 'files:read')
+  assert.equal(bearer.token_type, 'bearer')
+  const claims = await presentToResource(bearerRp, resource, bearer.access_token)
+  assert.equal(claims.aud, resource.uri)
+  assert.equal(claims.sub, agent.id)
+  assert.equal(claims.client_id, bearerRp.client.client_id)
+  assert.equal(claims.scope, 'files:read')
+  assert.equal(claims.cnf, undefined)
+  assert.deepEqual(claims.agent?.oversight, 'none', JSON.stringify(claims))
+
+  // With the library's DPoP handle at the token endpoint: a bound token, presented with a proof.
+  const rp = await RelyingParty.create(BASE, { name: 'oauth4webapi dpop app' })
+  const dpop = await rp.newDPoP()
+  const bound = await resourceTokens(rp, agent, resource, 'files:read files:write', dpop)
+  assert.equal(bound.token_type, 'dpop')
+  const boundClaims = await presentToResource(rp, resource, bound.access_token, { dpop })
+  assert.equal(boundClaims.aud, resource.uri)
+  assert.deepEqual(boundClaims.cnf, { jkt: await dpop.calculateThumbprint() })
+
+  // The library's resource-server side refuses: the bound token as Bearer without a proof
+  // (RFC 9449 §7.2), the Bearer token for another audience, and the identity-token audience.
+  await assert.rejects(presentToResource(rp, resource, bound.access_token, { scheme: 'Bearer' }),
+    (err) => err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError)
+  await assert.rejects(oauth.validateJwtAccessToken(bearerRp.as,
+    new Request(resource.uri, { headers: { authorization: `Bearer ${bearer.access_token}` } }), `${resource.uri}/other`, bearerRp.options),
+  /unexpected JWT "aud"/)
+  await assert.rejects(oauth.validateJwtAccessToken(bearerRp.as,
+    new Request(resource.uri, { headers: { authorization: `Bearer ${bearer.access_token}` } }), bearerRp.client.client_id, bearerRp.options),
+  /unexpected JWT "aud"/)
 })

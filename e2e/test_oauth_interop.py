@@ -288,7 +288,7 @@ def test_discovery_with_the_library(base_url, path):
     assert tuple(getattr(client, m) for m in ENDPOINT_MEMBERS) == tuple(doc[m] for m in ENDPOINT_MEMBERS)
     assert client.authorization_response_iss_parameter_supported is True
     assert doc["code_challenge_methods_supported"] == ["S256"]
-    assert doc["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert doc["token_endpoint_auth_methods_supported"] == ["private_key_jwt", "none"]
     assert {"EdDSA", "Ed25519", "ES256"} <= set(doc["dpop_signing_alg_values_supported"])
     assert doc["response_types_supported"] == ["code"]
     assert set(doc["grant_types_supported"]) == {"authorization_code", "refresh_token"}

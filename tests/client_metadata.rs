@@ -519,6 +519,35 @@ fn an_assertion_by_another_key_or_of_a_public_client_is_refused() {
     assert_eq!((r.status, err(&r)), (401, "invalid_client"), "{}", r.body);
 }
 
+/// A metadata-document client that declares keys is a `private_key_jwt` client: the form's
+/// `client_id` alone (`none`, which public clients use) does not authenticate it.
+#[test]
+fn a_metadata_client_with_keys_is_not_authenticated_by_its_client_id_alone() {
+    let (h, agent) = setup();
+    h.web
+        .serve_json(CLIENT, &private_doc(json!([rsa_jwk("rsa")])));
+    let code = code_of(&authorize_as(&h, &agent, CLIENT));
+    let dpop = TestKey::random();
+    let r = h.send(
+        Req::post("/v1/oauth/token")
+            .raw(
+                common::oauth::FORM,
+                common::form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                    ("client_id", CLIENT),
+                ]),
+            )
+            .header("dpop", &h.post_proof(&dpop, "/v1/oauth/token")),
+    );
+    assert_eq!((r.status, err(&r)), (401, "invalid_client"), "{}", r.body);
+    // The code is still good for the client's own assertion.
+    let r = exchange(&h, &code, &Signer::Rsa(rsa_key()), Some("rsa"));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 #[test]
 fn rs256_through_jwks_uri_and_a_rotated_key_is_fetched_once() {
     let (h, agent) = setup();

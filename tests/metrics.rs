@@ -417,6 +417,8 @@ fn logs_keep_request_ids_and_never_carry_secrets() {
         assert_eq!(r.status, 200, "{}", r.body);
         let r = w.send(client.refresh_request(&h, &tokens.refresh));
         let renewed = oauth::Tokens::issued(&r);
+        // Past the refresh grace window (REFRESH_GRACE_SECS), the reuse is refused.
+        h.clock.advance_secs(31);
         let reuse = w.send(client.refresh_request(&h, &tokens.refresh));
         assert_eq!(reuse.status, 400, "{}", reuse.body);
         let r = w.send(client.form(&h, "/v1/oauth/introspect", &[("token", &renewed.access)]));

@@ -118,6 +118,8 @@ fn full_lifecycle_with_dpop_bound_tokens() {
     let refresh2 = r2.body["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(w.introspect(&refresh2)["active"], true);
     assert_eq!(w.introspect(&refresh), json!({"active": false}));
+    // Past the refresh grace window (REFRESH_GRACE_SECS, default 30), reuse is theft.
+    w.h.clock.advance_secs(31);
     let reuse = w.refresh(&refresh);
     assert_eq!(
         (reuse.status, reuse.body["error"].as_str()),

@@ -78,6 +78,11 @@ impl JsonBody {
         self.0.get(field).filter(|v| !v.is_null())
     }
 
+    /// Whether `field` is present and not `null` (whatever its type).
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
     /// A string field; `null` counts as absent; another JSON type is `invalid_field`.
     pub fn opt_str(&self, field: &str) -> Result<Option<&str>, ApiError> {
         match self.get(field) {
@@ -156,7 +161,7 @@ impl JsonBody {
     }
 
     /// Whether the body has `field` at all (`null` included): for fields that may not be sent.
-    pub fn has(&self, field: &str) -> bool {
+    pub fn has_key(&self, field: &str) -> bool {
         self.0.contains_key(field)
     }
 

@@ -88,6 +88,10 @@ pub enum ErrorCode {
     SignatureMismatch,
     UnknownKey,
     KeyNotFound,
+    // Public clients (issue 10): a key sent with `token_endpoint_auth_method: "none"`, and the
+    // rotation of a key that a public client does not have.
+    PublicKeyNotAllowed,
+    PublicClientHasNoKey,
     // Protected resources (issue 10)
     /// A resource identifier that is not an absolute https URI in canonical-able form.
     InvalidResourceUri,
@@ -168,6 +172,8 @@ impl ErrorCode {
             ErrorCode::SignatureMismatch => "signature_mismatch",
             ErrorCode::UnknownKey => "unknown_key",
             ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::PublicKeyNotAllowed => "public_key_not_allowed",
+            ErrorCode::PublicClientHasNoKey => "public_client_has_no_key",
             ErrorCode::InvalidResourceUri => "invalid_resource_uri",
             ErrorCode::ResourceExists => "resource_exists",
             ErrorCode::ResourceNotFound => "resource_not_found",
@@ -245,6 +251,9 @@ impl ErrorCode {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ErrorCode::PaddleError => StatusCode::BAD_GATEWAY,
+            // Public clients (issue 10)
+            ErrorCode::PublicKeyNotAllowed => StatusCode::BAD_REQUEST,
+            ErrorCode::PublicClientHasNoKey => StatusCode::CONFLICT,
             ErrorCode::InvalidResourceUri => StatusCode::BAD_REQUEST,
             ErrorCode::ResourceExists => StatusCode::CONFLICT,
             ErrorCode::ResourceNotFound => StatusCode::NOT_FOUND,

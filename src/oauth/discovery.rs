@@ -12,6 +12,9 @@ use super::scope::ScopeToken;
 use super::target::OFFLINE_ACCESS;
 
 const AUTH_METHODS: [&str; 1] = ["private_key_jwt"];
+/// Token and revocation endpoints also serve public clients (`none`, issue 10); introspection
+/// does not.
+const PUBLIC_AUTH_METHODS: [&str; 2] = ["private_key_jwt", "none"];
 /// Client assertions: Ed25519 under either JOSE name; ES256 and RS256 for Client ID Metadata
 /// Document clients (registered clients stay Ed25519-only).
 const ASSERTION_ALGS: [&str; 4] = ["EdDSA", "Ed25519", "ES256", "RS256"];
@@ -31,9 +34,9 @@ pub struct ServerMetadata {
     pub response_modes_supported: [&'static str; 1],
     pub grant_types_supported: [&'static str; 2],
     pub code_challenge_methods_supported: [&'static str; 1],
-    pub token_endpoint_auth_methods_supported: [&'static str; 1],
+    pub token_endpoint_auth_methods_supported: [&'static str; 2],
     pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 4],
-    pub revocation_endpoint_auth_methods_supported: [&'static str; 1],
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
     pub revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 4],
     pub introspection_endpoint_auth_methods_supported: [&'static str; 1],
     pub introspection_endpoint_auth_signing_alg_values_supported: [&'static str; 4],
@@ -75,9 +78,9 @@ pub fn document(issuer: &str) -> ServerMetadata {
         response_modes_supported: ["query"],
         grant_types_supported: ["authorization_code", "refresh_token"],
         code_challenge_methods_supported: ["S256"],
-        token_endpoint_auth_methods_supported: AUTH_METHODS,
+        token_endpoint_auth_methods_supported: PUBLIC_AUTH_METHODS,
         token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-        revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: PUBLIC_AUTH_METHODS,
         revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
         introspection_endpoint_auth_methods_supported: AUTH_METHODS,
         introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
@@ -139,7 +142,7 @@ pub fn metadata(issuer: &str) -> Value {
 mod tests {
     use super::*;
 
-    /// `api.md` 2.1, verbatim.
+    /// `api.md` 2.1, with `none` added for public clients (issue 10).
     const SPEC: &str = r#"{
   "issuer": "https://id.example.com",
   "authorization_endpoint": "https://id.example.com/v1/oauth/authorize",
@@ -153,9 +156,9 @@ mod tests {
   "response_modes_supported": ["query"],
   "grant_types_supported": ["authorization_code", "refresh_token"],
   "code_challenge_methods_supported": ["S256"],
-  "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+  "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
   "token_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
-  "revocation_endpoint_auth_methods_supported": ["private_key_jwt"],
+  "revocation_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
   "revocation_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
   "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
   "introspection_endpoint_auth_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],

@@ -229,15 +229,36 @@ fn loopback_parts(uri: &str) -> Option<(&str, &str)> {
 /// (native apps get an ephemeral port). The presented URI must itself be registrable, so the
 /// exception cannot admit user information, fragments or odd authorities.
 pub fn matches(registered: &[String], presented: &str) -> bool {
+    matches_with(LoopbackPorts::AnyLoopbackHost, registered, presented)
+}
+
+/// Which registered redirect URIs may be presented with another port (RFC 8252 §7.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopbackPorts {
+    /// `http` on `localhost`, `127.0.0.1` or `[::1]`: registered (`private_key_jwt`) clients,
+    /// as always (R5).
+    AnyLoopbackHost,
+    /// Only the IP literals `127.0.0.1` and `[::1]`: native public clients. RFC 8252 §8.3
+    /// advises against `localhost`, which a hostile resolver or hosts file could point away.
+    IpLiteralsOnly,
+    /// None: every presented URI matches exactly (public web clients).
+    Exact,
+}
+
+/// [`matches`] under the port rule `ports`.
+pub fn matches_with(ports: LoopbackPorts, registered: &[String], presented: &str) -> bool {
     if registered.iter().any(|r| r == presented) {
         return true;
     }
-    if validate_registration(presented).is_err() {
+    if ports == LoopbackPorts::Exact || validate_registration(presented).is_err() {
         return false;
     }
     let Some(wanted) = loopback_parts(presented) else {
         return false;
     };
+    if ports == LoopbackPorts::IpLiteralsOnly && wanted.0.eq_ignore_ascii_case("localhost") {
+        return false;
+    }
     registered
         .iter()
         .filter_map(|r| loopback_parts(r))
@@ -453,6 +474,34 @@ mod tests {
         assert!(!matches(&reg, "http://localhost:99999/callback"));
         assert!(!matches(&reg, "http://localhost:9999/callback#frag"));
         assert!(!matches(&reg, "HTTP://localhost:9999/callback"));
+    }
+
+    #[test]
+    fn public_native_clients_get_any_port_on_ip_literals_only() {
+        let reg = list(&[
+            "http://127.0.0.1/cb",
+            "http://[::1]:7000/cb",
+            "http://localhost:8790/callback",
+            "https://app.example.com/cb",
+        ]);
+        let native = |uri| matches_with(LoopbackPorts::IpLiteralsOnly, &reg, uri);
+        assert!(native("http://127.0.0.1:51234/cb"));
+        assert!(native("http://127.0.0.1/cb"));
+        assert!(native("http://[::1]:1/cb"));
+        assert!(
+            native("http://localhost:8790/callback"),
+            "exact still matches"
+        );
+        assert!(!native("http://localhost:9999/callback"), "RFC 8252 §8.3");
+        assert!(!native("http://127.0.0.1:51234/cb/"));
+        assert!(!native("http://127.0.0.1:51234/other"));
+        assert!(!native("http://127.0.0.2:51234/cb"));
+        assert!(!native("http://[::1]:51234/cb?x=1"));
+        assert!(!native("https://app.example.com:8443/cb"));
+        let web = |uri| matches_with(LoopbackPorts::Exact, &reg, uri);
+        assert!(web("http://127.0.0.1/cb"));
+        assert!(!web("http://127.0.0.1:51234/cb"));
+        assert!(!web("http://[::1]:7001/cb"));
     }
 
     #[test]

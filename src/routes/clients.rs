@@ -17,7 +17,9 @@ use crate::oauth::redirect;
 use crate::oauth::scope::Scope;
 use crate::store::audit::{Actor, Event, Subject};
 use crate::store::batch::Batch;
-use crate::store::clients::{self, ApplicationType, ClientRow, NewClient, Owner, OwnerType};
+use crate::store::clients::{
+    self, ApplicationType, ClientRow, NewClient, NewKey, Owner, OwnerType,
+};
 
 const MAX_REDIRECT_URIS: usize = 10;
 
@@ -104,25 +106,47 @@ fn redirect_uris(body: &JsonBody) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
-/// The registration metadata besides name, redirect URIs and key.
+/// The registration metadata besides name and redirect URIs.
 struct Metadata {
     scope: Option<Scope>,
+    key: Option<NewKey>,
     application_type: ApplicationType,
     dpop_bound: bool,
 }
 
-fn metadata(body: &JsonBody) -> Result<Metadata, ApiError> {
-    let scope = Scope::parse_registration(body.opt_str("scope")?)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidScope, e.to_string()))?;
-    match body.opt_str("token_endpoint_auth_method")? {
-        None | Some("private_key_jwt") => {}
+/// The client's key: required with `private_key_jwt` (the default), refused with `none` (a
+/// public client authenticates with nothing but its `client_id`; PKCE protects its codes).
+fn key(body: &JsonBody) -> Result<Option<NewKey>, ApiError> {
+    let public = match body.opt_str("token_endpoint_auth_method")? {
+        None | Some("private_key_jwt") => false,
+        Some("none") => true,
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "token_endpoint_auth_method",
-                "only private_key_jwt is supported",
+                "must be private_key_jwt or none",
             ))
         }
+    };
+    if public {
+        if body.has("public_key") {
+            return Err(ApiError::new(
+                ErrorCode::PublicKeyNotAllowed,
+                "A public client (token_endpoint_auth_method none) has no public_key",
+            ));
+        }
+        return Ok(None);
     }
+    let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
+    Ok(Some(NewKey {
+        public_key: key.canonical(),
+        thumbprint: key.thumbprint(),
+    }))
+}
+
+fn metadata(body: &JsonBody) -> Result<Metadata, ApiError> {
+    let key = key(body)?;
+    let scope = Scope::parse_registration(body.opt_str("scope")?)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidScope, e.to_string()))?;
     let application_type = match body.opt_str("application_type")? {
         None | Some("web") => ApplicationType::Web,
         Some("native") => ApplicationType::Native,
@@ -136,6 +160,7 @@ fn metadata(body: &JsonBody) -> Result<Metadata, ApiError> {
     let dpop_bound = body.opt_bool("dpop_bound_access_tokens")?.unwrap_or(false);
     Ok(Metadata {
         scope,
+        key,
         application_type,
         dpop_bound,
     })
@@ -148,7 +173,6 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let principal = owner_from_path(ctx).await?;
     let name = text::name("name", body.req_str("name")?)?;
     let redirect_uris = redirect_uris(&body)?;
-    let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
     let meta = metadata(&body)?;
 
     let owner = owner_of(&principal);
@@ -161,8 +185,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         name: &name,
         redirect_uris: &uris_json,
         scope: meta.scope.map(|s| s.to_string()),
-        public_key: key.canonical(),
-        key_thumbprint: key.thumbprint(),
+        key: meta.key,
         application_type: meta.application_type,
         dpop_bound_access_tokens: meta.dpop_bound,
         now_ms: ctx.now_ms,
@@ -229,6 +252,12 @@ pub async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn rekey(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let (principal, client) = path_client(ctx).await?;
+    if client.credential().is_public() {
+        return Err(ApiError::new(
+            ErrorCode::PublicClientHasNoKey,
+            "A public client has no key to replace",
+        ));
+    }
     let key = Ed25519PublicKey::parse(body.req_str("public_key")?).map_err(|_| invalid_key())?;
     let now = ctx.now_ms;
     let owner = owner_of(&principal);

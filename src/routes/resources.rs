@@ -211,7 +211,7 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn update(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body = JsonBody::parse(ctx.req)?;
     let (s, row) = path_resource(ctx).await?;
-    if body.has("uri") {
+    if body.has_key("uri") {
         return Err(ApiError::invalid_field(
             "uri",
             "cannot be changed: it is the audience of issued tokens; register a new resource instead",

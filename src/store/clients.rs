@@ -248,21 +248,36 @@ pub struct NewClient<'a> {
     /// JSON array of strings.
     pub redirect_uris: &'a str,
     pub scope: Option<String>,
-    pub public_key: String,
-    pub key_thumbprint: String,
+    /// The Ed25519 key of a `private_key_jwt` client; `None` for a public client.
+    pub key: Option<NewKey>,
     pub application_type: ApplicationType,
     pub dpop_bound_access_tokens: bool,
     pub now_ms: i64,
 }
 
-/// The INSERT of a new client (`private_key_jwt`), an `INSERT … SELECT` to be guarded by
-/// [`has_room`].
+/// A client key to store: canonical base64url and RFC 7638 thumbprint.
+pub struct NewKey {
+    pub public_key: String,
+    pub thumbprint: String,
+}
+
+/// The INSERT of a new client, an `INSERT … SELECT` to be guarded by [`has_room`]. A public
+/// client is stored with migration 0009's placeholder, `public_key = key_thumbprint = ''`
+/// (decoded by `ClientRow::credential`).
 pub fn insert(c: &NewClient<'_>) -> Statement {
+    let (public_key, thumbprint, method) = match &c.key {
+        Some(k) => (
+            k.public_key.as_str(),
+            k.thumbprint.as_str(),
+            "private_key_jwt",
+        ),
+        None => ("", "", "none"),
+    };
     Statement::new(
         "INSERT INTO oauth_clients (id, owner_type, owner_id, name, redirect_uris, scope, public_key, \
            key_thumbprint, token_endpoint_auth_method, application_type, dpop_bound_access_tokens, \
            created_at, updated_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'private_key_jwt', ?9, ?10, ?11, ?11",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?12, ?9, ?10, ?11, ?11",
         vec![
             Value::from(c.id),
             Value::from(c.owner.kind.as_str()),
@@ -270,11 +285,12 @@ pub fn insert(c: &NewClient<'_>) -> Statement {
             Value::from(c.name),
             Value::from(c.redirect_uris),
             Value::from(c.scope.as_deref()),
-            Value::from(c.public_key.as_str()),
-            Value::from(c.key_thumbprint.as_str()),
+            Value::from(public_key),
+            Value::from(thumbprint),
             Value::from(c.application_type.as_str()),
             Value::from(c.dpop_bound_access_tokens),
             Value::from(c.now_ms),
+            Value::from(method),
         ],
     )
 }

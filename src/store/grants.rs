@@ -240,6 +240,8 @@ pub struct NewRefresh<'a> {
     pub id: &'a str,
     pub hash: &'a str,
     pub expires_at_ms: i64,
+    /// The DPoP key a public client's token is bound to (RFC 9449 §5); `None` otherwise.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A code redemption: the code becomes a grant with its first refresh token.
@@ -351,13 +353,14 @@ pub fn push_redemption(
 
 fn insert_refresh(grant_id: &str, refresh: &NewRefresh<'_>, now_ms: i64) -> Statement {
     stmt!(
-        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5",
+        "INSERT INTO refresh_tokens (id, grant_id, token_hash, issued_at, expires_at, dpop_jkt) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6",
         refresh.id,
         grant_id,
         refresh.hash,
         now_ms,
-        refresh.expires_at_ms
+        refresh.expires_at_ms,
+        refresh.dpop_jkt
     )
 }
 
@@ -374,8 +377,12 @@ pub struct RefreshRow {
     pub resources: Option<String>,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// When it was rotated (or, retired by a grace retry, when its predecessor was).
+    pub rotated_at: Option<i64>,
     /// Its successor, once rotated.
     pub replaced_by: Option<String>,
+    /// The DPoP key it is bound to (a public client's, RFC 9449 §5).
+    pub dpop_jkt: Option<String>,
     #[serde(deserialize_with = "flag::deserialize")]
     pub grant_revoked: bool,
     #[serde(deserialize_with = "flag::deserialize")]
@@ -394,8 +401,8 @@ pub fn find_refresh_statement(token_hash: &str) -> Statement {
     stmt!(
         format!(
             "SELECT r.id, r.grant_id, g.client_id, g.agent_id, g.scope, g.resources, r.issued_at, \
-               r.expires_at, \
-               r.replaced_by, (g.revoked_at IS NOT NULL) AS grant_revoked, \
+               r.expires_at, r.rotated_at, r.replaced_by, r.dpop_jkt, \
+               (g.revoked_at IS NOT NULL) AS grant_revoked, \
                c.disabled AS client_disabled, {} AS blocked \
              FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id \
                JOIN oauth_clients c ON c.id = g.client_id WHERE r.token_hash = ?1",
@@ -411,25 +418,36 @@ pub struct Rotation<'a> {
     pub grant_id: &'a str,
     pub successor: NewRefresh<'a>,
     pub now_ms: i64,
+    /// The refresh grace window (`REFRESH_GRACE_SECS`, in ms; 0 disables it): how long after
+    /// its rotation the presented token may be retried while its successor is unused.
+    pub grace_ms: i64,
 }
 
 /// Whether this request rotated the token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
     Rotated,
-    /// A concurrent request rotated it first: a reuse.
+    /// A concurrent request rotated it first, and no grace retry applied: a reuse.
     AlreadyRotated,
 }
 
-/// Replaces the presented token by its successor and writes `issued` (the access-token row,
-/// the audit event) only if this request's successor was inserted.
+/// The audit events of a rotation, written as the batch decides: `rotated` for a first use,
+/// `retried` for an answer within the grace window.
+pub struct RotationEvents {
+    pub rotated: Statement,
+    pub retried: Statement,
+}
+
+/// Replaces the presented token by its successor and writes `issued` (the access-token row)
+/// and the event only if this request's successor was inserted.
 pub async fn rotate_refresh(
     db: &dyn Db,
     r: &Rotation<'_>,
     issued: impl IntoIterator<Item = Statement>,
+    events: RotationEvents,
 ) -> Result<RotateOutcome, StoreError> {
     let mut batch = Batch::new();
-    let inserted = push_rotation(&mut batch, r, issued, None);
+    let inserted = push_rotation(&mut batch, r, issued, events, None);
     Ok(RotateOutcome::of(batch.run(db).await?.changed(inserted)))
 }
 
@@ -447,23 +465,54 @@ impl RotateOutcome {
 /// Pushes the statements of [`rotate_refresh`] onto the caller's batch, the rotation also
 /// gated by `gate` (the request's replay markers still unused), and returns the step that
 /// inserts the successor.
+///
+/// The batch decides between three cases, in its own order, so concurrent requests cannot
+/// interleave inside it:
+/// 1. first use: the presented token, still unreplaced, points to the new successor;
+/// 2. grace retry (only with `grace_ms > 0`): the presented token was rotated at most
+///    `grace_ms` ago and its current successor is still unused — that successor is retired
+///    (it points to the new one and inherits the presented token's rotation time, so it gets
+///    no window of its own) and the presented token is re-pointed to the new successor. At
+///    most one successor is live at a time; presenting a retired one later is a reuse;
+/// 3. otherwise nothing is written and the caller treats the request as a reuse.
 pub fn push_rotation(
     batch: &mut Batch,
     r: &Rotation<'_>,
     issued: impl IntoIterator<Item = Statement>,
+    events: RotationEvents,
     gate: Option<Guard>,
 ) -> Step {
     let now = r.now_ms;
-    let rotate = stmt!(
+    let gated = |s: Statement| match &gate {
+        Some(g) => s.and_if(g.clone()),
+        None => s,
+    };
+    batch.push(gated(stmt!(
         "UPDATE refresh_tokens SET rotated_at = ?2, replaced_by = ?3 WHERE id = ?1 AND replaced_by IS NULL",
         r.presented_id,
         now,
         r.successor.id
-    );
-    batch.push(match gate {
-        Some(g) => rotate.and_if(g),
-        None => rotate,
-    });
+    )));
+    if r.grace_ms > 0 {
+        // Case 2: retire the unused successor of a token rotated within the window. After
+        // case 1 the presented token points to the new id, which has no row yet: no change.
+        batch.push(gated(stmt!(
+            "UPDATE refresh_tokens SET replaced_by = ?2, \
+               rotated_at = (SELECT rotated_at FROM refresh_tokens WHERE id = ?1) \
+             WHERE id = (SELECT replaced_by FROM refresh_tokens WHERE id = ?1 AND rotated_at >= ?3) \
+               AND replaced_by IS NULL",
+            r.presented_id,
+            r.successor.id,
+            now - r.grace_ms
+        )));
+        batch.push(stmt!(
+            "UPDATE refresh_tokens SET replaced_by = ?2 WHERE id = ?1 AND replaced_by <> ?2 \
+               AND EXISTS (SELECT 1 FROM refresh_tokens WHERE grant_id = ?3 AND replaced_by = ?2)",
+            r.presented_id,
+            r.successor.id,
+            r.grant_id
+        ));
+    }
     let inserted = batch.push_if(
         insert_refresh(r.grant_id, &r.successor, now),
         guard!(
@@ -489,6 +538,28 @@ pub fn push_rotation(
     for stmt in issued {
         batch.push_if(stmt, rotated());
     }
+    // A retired predecessor of the new successor, other than the presented token, marks a
+    // grace retry.
+    let retired = "EXISTS (SELECT 1 FROM refresh_tokens WHERE grant_id = ?2 AND replaced_by = ?1 AND id <> ?3)";
+    let event_guard = |sql: String| {
+        Guard::new(
+            sql,
+            vec![
+                Value::from(r.successor.id),
+                Value::from(r.grant_id),
+                Value::from(r.presented_id),
+            ],
+        )
+    };
+    let successor = "EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?1)";
+    batch.push_if(
+        events.rotated,
+        event_guard(format!("{successor} AND NOT {retired}")),
+    );
+    batch.push_if(
+        events.retried,
+        event_guard(format!("{successor} AND {retired}")),
+    );
     inserted
 }
 
@@ -568,8 +639,10 @@ pub fn insert_access(a: &AccessRow<'_>) -> Statement {
 #[derive(Clone, Debug, Deserialize)]
 pub struct AccessState {
     pub grant_id: String,
-    /// The client's registered key (for the compatible userinfo mode).
+    /// The client's registered key (for the compatible userinfo mode) and its thumbprint;
+    /// decoded by [`AccessState::client_credential`].
     pub client_key: String,
+    pub client_key_thumbprint: String,
     #[serde(deserialize_with = "flag::deserialize")]
     pub grant_revoked: bool,
     /// Its `jti` was revoked on its own.
@@ -586,6 +659,14 @@ pub struct AccessState {
 }
 
 impl AccessState {
+    /// How the token's client authenticates (a public client has no key).
+    pub fn client_credential(&self) -> crate::domain::client::ClientCredential<'_> {
+        crate::domain::client::ClientCredential::from_columns(
+            &self.client_key,
+            &self.client_key_thumbprint,
+        )
+    }
+
     pub const fn is_active(&self) -> bool {
         !(self.grant_revoked || self.denied || self.client_disabled || self.blocked)
     }
@@ -610,7 +691,8 @@ pub fn access_state_statement(client_id: &str, agent_id: &str, jti: &str) -> Sta
         format!(
             "SELECT t.grant_id, (g.revoked_at IS NOT NULL) AS grant_revoked, \
                EXISTS (SELECT 1 FROM revoked_jtis r WHERE r.jti = t.jti) AS denied, \
-               c.disabled AS client_disabled, c.public_key AS client_key, {} AS blocked, \
+               c.disabled AS client_disabled, c.public_key AS client_key, \
+               c.key_thumbprint AS client_key_thumbprint, {} AS blocked, \
                a.name AS agent_name, a.description AS agent_description, \
                a.public_key AS agent_public_key \
              FROM access_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
@@ -750,8 +832,10 @@ mod tests {
             name: "Client",
             redirect_uris: "[\"https://app.example/cb\"]",
             scope: None,
-            public_key: "key-c1".into(),
-            key_thumbprint: "jkt-c1".into(),
+            key: Some(clients::NewKey {
+                public_key: "key-c1".into(),
+                thumbprint: "jkt-c1".into(),
+            }),
             application_type: ApplicationType::Web,
             dpop_bound_access_tokens: false,
             now_ms: 0,
@@ -818,6 +902,7 @@ mod tests {
                 id: refresh_id,
                 hash,
                 expires_at_ms: NOW + 60_000,
+                dpop_jkt: None,
             },
             now_ms: NOW,
         }
@@ -883,27 +968,106 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_refresh_token_rotates_once_and_the_loser_writes_nothing() {
-        let db = redeemed();
-        let rotation = |successor: &'static str| Rotation {
+    fn rotation(successor: &'static str, grace_ms: i64, now_ms: i64) -> Rotation<'static> {
+        Rotation {
             presented_id: "f1",
             grant_id: "g1",
             successor: NewRefresh {
                 id: successor,
                 hash: successor,
                 expires_at_ms: NOW + 60_000,
+                dpop_jkt: None,
             },
-            now_ms: NOW,
+            now_ms,
+            grace_ms,
+        }
+    }
+
+    fn events() -> RotationEvents {
+        RotationEvents {
+            rotated: audit("rotated"),
+            retried: audit("retried"),
+        }
+    }
+
+    #[test]
+    fn a_refresh_token_rotates_once_and_the_loser_writes_nothing() {
+        let db = redeemed();
+        let rotate = |successor, jti| {
+            block_on(rotate_refresh(
+                &db,
+                &rotation(successor, 0, NOW),
+                [access(jti, "g1")],
+                events(),
+            ))
+            .unwrap()
         };
-        let first = block_on(rotate_refresh(&db, &rotation("f2"), [access("t2", "g1")]));
-        assert_eq!(first.unwrap(), RotateOutcome::Rotated);
-        let second = block_on(rotate_refresh(&db, &rotation("f3"), [access("t3", "g1")]));
-        assert_eq!(second.unwrap(), RotateOutcome::AlreadyRotated);
+        assert_eq!(rotate("f2", "t2"), RotateOutcome::Rotated);
+        assert_eq!(rotate("f3", "t3"), RotateOutcome::AlreadyRotated);
         assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 2);
         assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM access_tokens"), 2);
         let old = block_on(find_refresh(&db, "fh1")).unwrap().unwrap();
         assert_eq!(old.replaced_by.as_deref(), Some("f2"));
+    }
+
+    /// The grace batch: a retry within the window retires the unused successor and re-points
+    /// the presented token, so one successor is live; past the window, or once the successor
+    /// was used, it writes nothing.
+    #[test]
+    fn a_grace_retry_leaves_one_live_successor() {
+        let live = "SELECT COUNT(*) AS n FROM refresh_tokens WHERE replaced_by IS NULL";
+        let kind = |k: &str| format!("SELECT COUNT(*) AS n FROM audit_events WHERE type = '{k}'");
+        let db = redeemed();
+        let go = |successor, jti, now| {
+            block_on(rotate_refresh(
+                &db,
+                &rotation(successor, 30_000, now),
+                [access(jti, "g1")],
+                events(),
+            ))
+            .unwrap()
+        };
+        assert_eq!(go("f2", "t2", NOW), RotateOutcome::Rotated);
+        assert_eq!(go("f3", "t3", NOW + 30_000), RotateOutcome::Rotated);
+        assert_eq!(count(&db, live), 1);
+        let f2 = block_on(find_refresh(&db, "f2")).unwrap().unwrap();
+        assert_eq!(
+            (f2.replaced_by.as_deref(), f2.rotated_at),
+            (Some("f3"), Some(NOW)),
+            "retired with the original rotation time"
+        );
+        let f1 = block_on(find_refresh(&db, "fh1")).unwrap().unwrap();
+        assert_eq!(f1.replaced_by.as_deref(), Some("f3"));
+        let n = |k: &str| {
+            let out = block_on(db.run(Statement::new(kind(k), vec![]))).unwrap();
+            out.rows[0]["n"].as_i64().unwrap()
+        };
+        assert_eq!((n("rotated"), n("retried")), (1, 1));
+        // Past the window: nothing written.
+        assert_eq!(go("f4", "t4", NOW + 30_001), RotateOutcome::AlreadyRotated);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 3);
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM access_tokens"), 3);
+        assert_eq!((n("rotated"), n("retried")), (1, 1));
+    }
+
+    #[test]
+    fn no_grace_once_the_successor_was_used() {
+        let db = redeemed();
+        let go = |r: Rotation<'static>, jti| {
+            block_on(rotate_refresh(&db, &r, [access(jti, "g1")], events())).unwrap()
+        };
+        assert_eq!(
+            go(rotation("f2", 30_000, NOW), "t2"),
+            RotateOutcome::Rotated
+        );
+        let mut next = rotation("f3", 30_000, NOW);
+        next.presented_id = "f2";
+        assert_eq!(go(next, "t3"), RotateOutcome::Rotated);
+        assert_eq!(
+            go(rotation("f4", 30_000, NOW + 1), "t4"),
+            RotateOutcome::AlreadyRotated
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM refresh_tokens"), 3);
     }
 
     #[test]

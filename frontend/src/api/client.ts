@@ -7,6 +7,7 @@ import type {
 } from './types'
 import type { EmailVerification } from './types'
 import type { BillingPortal } from './types'
+import type { PublicClientRegistration } from './types'
 import type { Resource, ResourceInput } from './types'
 import type { ConsentDecision, ConsentRequest } from './types'
 
@@ -157,6 +158,11 @@ export const api = {
       'GET', `/v1/overseers/agents/${enc(agentId)}/grants?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
   revokeGrant: (agentId: string, grantId: string) =>
     request<{ message: string, grant_id: string }>('DELETE', `/v1/overseers/agents/${enc(agentId)}/grants/${enc(grantId)}`),
+
+  // --- public clients (issue 10, slice `public`) ---
+  /** Registers a public client (`token_endpoint_auth_method: none`): no key. */
+  registerPublicClient: (input: PublicClientRegistration) =>
+    request<{ client: Client }>('POST', '/v1/clients/register/overseer', { ...input, token_endpoint_auth_method: 'none' }),
 }
 
 // --- Consent by the overseer (issue 10, consent) ---

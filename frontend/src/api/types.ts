@@ -91,7 +91,8 @@ export interface Client {
   name: string
   redirect_uris: string[]
   scope: string | null
-  public_key: string
+  /** Null for a public client (`token_endpoint_auth_method: 'none'`). */
+  public_key: string | null
   token_endpoint_auth_method: string
   application_type: 'web' | 'native'
   dpop_bound_access_tokens: boolean
@@ -237,6 +238,17 @@ export interface AccountDeleted {
   message: string
   agents_declaimed: number
   subscription_cancel_requested: boolean
+}
+
+// --- public clients (issue 10, slice `public`) ---
+
+/** A public client's registration: no key; PKCE and a DPoP proof protect its tokens. */
+export interface PublicClientRegistration {
+  name: string
+  redirect_uris: string[]
+  scope?: string
+  /** `native`: loopback redirect URIs on 127.0.0.1 or [::1] match any port. */
+  application_type: 'web' | 'native'
 }
 
 // --- Protected resources (issue 10, slice res) ---

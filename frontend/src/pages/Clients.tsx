@@ -32,7 +32,7 @@ export function Clients () {
   return (
     <>
       <h1>OAuth clients</h1>
-      <p>Apps that ask your agents for consent authenticate with an Ed25519 key (private_key_jwt).</p>
+      <p>Apps that ask your agents for consent authenticate with an Ed25519 key (private_key_jwt), or register as public clients without a key.</p>
       <ErrorNotice error={load.error} />
       {pool && <UsageBar label="Enabled clients in your pool" used={pool.count} limit={pool.max} />}
       {shown
@@ -68,7 +68,7 @@ export function Clients () {
   )
 }
 
-function RegisterClient ({ room, canGenerate, onRegistered }: {
+export function RegisterClient ({ room, canGenerate, onRegistered }: {
   room: boolean
   canGenerate: boolean | null
   onRegistered: (client: Client, key: GeneratedKey | null) => Promise<void>
@@ -78,10 +78,23 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
   const [scopes, setScopes] = useState<string[]>([...SCOPES])
   const [dpop, setDpop] = useState(true)
   const [keyMode, setKeyMode] = useState<'generate' | 'paste'>('generate')
+  const [kind, setKind] = useState<'confidential' | 'public'>('confidential')
+  const [native, setNative] = useState(true)
   const [pasted, setPasted] = useState('')
   const [formError, setFormError] = useState<string | null>(null)
   const mode = canGenerate === false ? 'paste' : keyMode
   const register = useAction(async (redirectUris: string[]) => {
+    if (kind === 'public') {
+      const { client } = await api.registerPublicClient({
+        name: name.trim(),
+        redirect_uris: redirectUris,
+        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+        application_type: native ? 'native' : 'web',
+      })
+      setName(''); setUris('')
+      await onRegistered(client, null)
+      return
+    }
     const key = mode === 'generate' ? await generateClientKey() : null
     const { client } = await api.registerClient({
       name: name.trim(),
@@ -100,7 +113,7 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
     setFormError(null)
     const redirectUris = uris.split('\n').map((u) => u.trim()).filter(Boolean)
     if (redirectUris.length === 0) { setFormError('Add at least one redirect URI.'); return }
-    if (mode === 'paste' && !looksLikePublicKey(pasted)) { setFormError('Paste the raw Ed25519 public key as unpadded base64url (43 characters).'); return }
+    if (kind === 'confidential' && mode === 'paste' && !looksLikePublicKey(pasted)) { setFormError('Paste the raw Ed25519 public key as unpadded base64url (43 characters).'); return }
     void register.run(redirectUris)
   }
 
@@ -122,24 +135,41 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
             </label>
           ))}
         </fieldset>
-        <label className="check"><input type="checkbox" checked={dpop} onChange={(e) => setDpop(e.target.checked)} /> Require DPoP-bound access tokens</label>
         <fieldset>
-          <legend>Public key</legend>
+          <legend>Client authentication</legend>
           <label className="check">
-            <input type="radio" name="key-mode" value="generate" checked={mode === 'generate'} disabled={canGenerate === false} onChange={() => setKeyMode('generate')} />
-            Generate a key pair in this browser{canGenerate === false ? ' (not supported by this browser)' : ''}
+            <input type="radio" name="client-kind" value="confidential" checked={kind === 'confidential'} onChange={() => setKind('confidential')} />
+            Confidential: an Ed25519 key (private_key_jwt)
           </label>
           <label className="check">
-            <input type="radio" name="key-mode" value="paste" checked={mode === 'paste'} onChange={() => setKeyMode('paste')} />
-            Paste my own public key
+            <input type="radio" name="client-kind" value="public" checked={kind === 'public'} onChange={() => setKind('public')} />
+            Public: no key (an app that cannot keep a secret; PKCE and DPoP protect its tokens)
           </label>
-          {mode === 'paste' && (
-            <>
-              <label htmlFor="client-key">Ed25519 public key (base64url)</label>
-              <input id="client-key" value={pasted} onChange={(e) => setPasted(e.target.value)} spellCheck={false} autoComplete="off" />
-            </>
-          )}
         </fieldset>
+        {kind === 'public'
+          ? <label className="check"><input type="checkbox" checked={native} onChange={(e) => setNative(e.target.checked)} /> Native app (http://127.0.0.1 or http://[::1] redirect URIs match any port)</label>
+          : (
+            <>
+              <label className="check"><input type="checkbox" checked={dpop} onChange={(e) => setDpop(e.target.checked)} /> Require DPoP-bound access tokens</label>
+              <fieldset>
+                <legend>Public key</legend>
+              <label className="check">
+                <input type="radio" name="key-mode" value="generate" checked={mode === 'generate'} disabled={canGenerate === false} onChange={() => setKeyMode('generate')} />
+                Generate a key pair in this browser{canGenerate === false ? ' (not supported by this browser)' : ''}
+              </label>
+              <label className="check">
+                <input type="radio" name="key-mode" value="paste" checked={mode === 'paste'} onChange={() => setKeyMode('paste')} />
+                Paste my own public key
+              </label>
+              {mode === 'paste' && (
+                <>
+                  <label htmlFor="client-key">Ed25519 public key (base64url)</label>
+                  <input id="client-key" value={pasted} onChange={(e) => setPasted(e.target.value)} spellCheck={false} autoComplete="off" />
+                </>
+              )}
+              </fieldset>
+            </>
+            )}
         {formError && <div className="notice error" role="alert">{formError}</div>}
         <ErrorNotice error={register.error} />
         <button type="submit" disabled={register.busy || !room || !name.trim()}>{register.busy ? 'Registering…' : 'Register client'}</button>
@@ -148,7 +178,7 @@ function RegisterClient ({ room, canGenerate, onRegistered }: {
   )
 }
 
-function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Client, canGenerate: boolean, onChange: () => Promise<void>, onNewKey: (k: GeneratedKey) => void }) {
+export function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Client, canGenerate: boolean, onChange: () => Promise<void>, onNewKey: (k: GeneratedKey) => void }) {
   const [rekeying, setRekeying] = useState(false)
   const [pasted, setPasted] = useState('')
   const act = useAction(async (fn: () => Promise<unknown>) => { await fn(); await onChange() })
@@ -163,6 +193,8 @@ function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Clie
         <dd>{client.redirect_uris.map((u) => <code key={u} className="block">{u}</code>)}</dd>
         <dt>Scope</dt>
         <dd>{client.scope ?? 'any'}</dd>
+        <dt>Authentication</dt>
+        <dd>{client.token_endpoint_auth_method === 'none' ? 'none (public client)' : 'private_key_jwt'}</dd>
         <dt>DPoP-bound tokens</dt>
         <dd>{client.dpop_bound_access_tokens ? 'required' : 'optional'}</dd>
         <dt>Registered</dt>
@@ -176,7 +208,7 @@ function ClientCard ({ client, canGenerate, onChange, onNewKey }: { client: Clie
       <ErrorNotice error={act.error} />
       <p className="actions">
         {client.disabled && <button type="button" onClick={() => act.run(() => api.enableClient(client.id))}>Re-enable</button>}
-        <button type="button" className="secondary" aria-expanded={rekeying} onClick={() => setRekeying(!rekeying)}>Re-key</button>
+        {client.public_key !== null && <button type="button" className="secondary" aria-expanded={rekeying} onClick={() => setRekeying(!rekeying)}>Re-key</button>}
         <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${client.name}? Its tokens stop working.`} onConfirm={() => act.run(() => api.deleteClient(client.id))} />
       </p>
       {rekeying && (

@@ -308,7 +308,7 @@ pub(super) async fn trusted_client(
         found.ok_or_else(|| invalid_request("client_id is missing or unknown"))?
     };
     let presented = params.redirect_uri.as_deref().unwrap_or_default();
-    if !redirect::matches(&client.redirect_uris(), presented) {
+    if !redirect::matches_with(client.loopback_ports(), &client.redirect_uris(), presented) {
         return Err(invalid_request(
             "redirect_uri is missing or not registered for this client",
         ));

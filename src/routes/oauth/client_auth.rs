@@ -1,6 +1,7 @@
-//! `private_key_jwt` client authentication at the token, revocation and introspection
-//! endpoints (security.md §3): the assertion names the client, the client's registered key
-//! verifies it, and its `jti` is used once. The steps are separate so that the endpoint reads
+//! Client authentication at the token, revocation and introspection endpoints (security.md
+//! §3): `private_key_jwt` — the assertion names the client, the client's registered key
+//! verifies it, and its `jti` is used once — or `none` for a public client, named by the form's
+//! `client_id` alone. The steps are separate so that the endpoint reads
 //! the client together with what it needs ([`Presented::client_id`]) and spends the `jti` in the
 //! batch of its writes (`super::single_use`).
 
@@ -8,6 +9,7 @@ use http::StatusCode;
 
 use crate::auth::replay::AcceptedThrough;
 use crate::ctx::Ctx;
+use crate::domain::client::ClientCredential;
 use crate::http::form::Form;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
@@ -25,42 +27,54 @@ fn invalid_client(description: impl Into<std::borrow::Cow<'static, str>>) -> Api
     oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
 }
 
-/// A `private_key_jwt` assertion read from the form, with the client it names; nothing about
-/// it is trusted before [`Presented::verify`].
+/// How the form authenticates its client: nothing about it is trusted before
+/// [`Presented::verify`].
+enum Method<'f> {
+    /// `private_key_jwt`: an assertion naming the client.
+    Assertion(&'f str),
+    /// `none` (RFC 6749 §2.1, RFC 7009 §2.1): a public client names itself with the form's
+    /// `client_id` and nothing else.
+    None,
+}
+
+/// A client authentication read from the form, with the client it names.
 pub struct Presented<'f> {
-    assertion: &'f str,
+    method: Method<'f>,
     client_id: String,
 }
 
 impl<'f> Presented<'f> {
     /// The checks that need no storage: one authentication method, the assertion type, and a
-    /// form `client_id` naming the assertion's issuer.
+    /// form `client_id` naming the assertion's issuer (or, alone, a public client).
     pub fn from_form(ctx: &Ctx<'_>, form: &'f Form) -> Result<Self, ApiError> {
         presented(ctx, form).map_err(|e| challenge_header_scheme(ctx, e))
     }
 
-    /// The client the assertion names (to look up with `store::clients::find_statement`).
+    /// The client the form names (to look up with `store::clients::find_statement`).
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
 
-    /// Verifies the assertion with the registered key of `client` (the row found for
-    /// [`Presented::client_id`]); `endpoint_path` is the path of the endpoint receiving the
-    /// request (an accepted `aud` besides the issuer). Disabled clients authenticate. The
-    /// assertion's `jti` is still to be spent ([`Authenticated::mark`]).
+    /// Whether the client presented no credential (`none`): refused where only confidential
+    /// clients are served (introspection).
+    pub fn is_none(&self) -> bool {
+        matches!(self.method, Method::None)
+    }
+
+    /// Authenticates the client with `client`, the row found for [`Presented::client_id`]:
+    /// an assertion verified with the registered key, or `none` for a public client — never
+    /// one for the other. `endpoint_path` is the path of the endpoint receiving the request
+    /// (an accepted `aud` besides the issuer). Disabled clients authenticate. An assertion's
+    /// `jti` is still to be spent ([`Authenticated::mark`]).
     pub async fn verify(
         self,
         ctx: &Ctx<'_>,
         client: Option<ClientRow>,
         endpoint_path: &str,
     ) -> Result<Authenticated, ApiError> {
-        let verified = if is_url_client_id(&self.client_id) {
-            verify_metadata_client(ctx, self.assertion, &self.client_id, client, endpoint_path)
-                .await
-        } else {
-            verify(ctx, self.assertion, client, endpoint_path).await
-        };
-        verified.map_err(|e| challenge_header_scheme(ctx, e))
+        verify(ctx, self.method, client, endpoint_path)
+            .await
+            .map_err(|e| challenge_header_scheme(ctx, e))
     }
 
     /// Verifies the assertion with `public_key`, a key cached for [`Presented::client_id`] and
@@ -72,8 +86,11 @@ impl<'f> Presented<'f> {
         public_key: &str,
         endpoint_path: &str,
     ) -> Option<Unconfirmed> {
+        let Method::Assertion(assertion) = self.method else {
+            return None;
+        };
         let key = Ed25519PublicKey::parse(public_key).ok()?;
-        let verified = check(ctx, self.assertion, &self.client_id, &key, endpoint_path)
+        let verified = check(ctx, assertion, &self.client_id, &key, endpoint_path)
             .await
             .ok()?;
         Some(Unconfirmed {
@@ -112,33 +129,44 @@ impl Unconfirmed {
     /// The authenticated client, once D1's `client` row (read in the same batch) holds exactly
     /// `public_key`, the key that verified the assertion, and is enabled; `None` otherwise.
     pub fn confirm(self, client: Option<ClientRow>, public_key: &str) -> Option<Authenticated> {
-        let client = client
-            .filter(|c| c.id == self.client_id && c.public_key == public_key && !c.disabled)?;
+        let client = client.filter(|c| {
+            c.id == self.client_id && c.credential().public_key() == Some(public_key) && !c.disabled
+        })?;
         Some(Authenticated {
             client,
-            replay_hash: self.replay_hash,
-            accepted_through: self.accepted_through,
+            replay: Some(Replay {
+                hash: self.replay_hash,
+                accepted_through: self.accepted_through,
+            }),
         })
     }
 }
 
-/// A client whose assertion verified, with the assertion's single-use marker to spend.
-pub struct Authenticated {
-    pub client: ClientRow,
-    replay_hash: String,
+/// An assertion's single-use marker, still to spend.
+struct Replay {
+    hash: String,
     accepted_through: AcceptedThrough,
 }
 
+/// An authenticated client, with its assertion's single-use marker to spend (none for a
+/// public client, which presented nothing that could be replayed).
+pub struct Authenticated {
+    pub client: ClientRow,
+    replay: Option<Replay>,
+}
+
 impl Authenticated {
-    /// The assertion's replay marker, observed at `now_ms`.
-    pub fn mark(&self, now_ms: i64) -> Mark<'_> {
-        single_use::mark(
-            MarkerKind::ClientAssertion,
-            &self.client.id,
-            &self.replay_hash,
-            self.accepted_through,
-            now_ms,
-        )
+    /// The assertion's replay marker, observed at `now_ms` (`None` for a public client).
+    pub fn mark(&self, now_ms: i64) -> Option<Mark<'_>> {
+        self.replay.as_ref().map(|r| {
+            single_use::mark(
+                MarkerKind::ClientAssertion,
+                &self.client.id,
+                &r.hash,
+                r.accepted_through,
+                now_ms,
+            )
+        })
     }
 }
 
@@ -179,20 +207,25 @@ fn is_auth_scheme(s: &str) -> bool {
 
 fn presented<'f>(ctx: &Ctx<'_>, form: &'f Form) -> Result<Presented<'f>, ApiError> {
     let assertion = form.get("client_assertion");
-    if assertion.is_some()
-        && (form.get("client_secret").is_some() || ctx.req.headers.contains_key("authorization"))
-    {
+    let other_method =
+        form.get("client_secret").is_some() || ctx.req.headers.contains_key("authorization");
+    if assertion.is_some() && other_method {
         return Err(invalid_request(
             "more than one client authentication method",
         ));
     }
+    let required = || invalid_client("client authentication with private_key_jwt is required");
     let assertion = match (form.get("client_assertion_type"), assertion) {
         (Some(ASSERTION_TYPE), Some(a)) => a,
-        _ => {
-            return Err(invalid_client(
-                "client authentication with private_key_jwt is required",
-            ))
+        // `none`: the form's client_id alone, which only a public client may use.
+        (None, None) if !other_method => {
+            let client_id = form.get("client_id").ok_or_else(required)?;
+            return Ok(Presented {
+                method: Method::None,
+                client_id: client_id.to_owned(),
+            });
         }
+        _ => return Err(required()),
     };
     let client_id =
         assertion::peek_client_id(assertion).map_err(|e| invalid_client(e.to_string()))?;
@@ -202,28 +235,59 @@ fn presented<'f>(ctx: &Ctx<'_>, form: &'f Form) -> Result<Presented<'f>, ApiErro
         ));
     }
     Ok(Presented {
-        assertion,
+        method: Method::Assertion(assertion),
         client_id,
     })
 }
 
 async fn verify(
     ctx: &Ctx<'_>,
-    assertion: &str,
+    method: Method<'_>,
     client: Option<ClientRow>,
     endpoint_path: &str,
 ) -> Result<Authenticated, ApiError> {
-    let client = client.ok_or_else(|| invalid_client("unknown client"))?;
-    let key = Ed25519PublicKey::parse(&client.public_key)
-        .map_err(|_| ApiError::internal("stored client key invalid"))?;
-    let verified = check(ctx, assertion, &client.id, &key, endpoint_path)
-        .await
-        .map_err(|e| invalid_client(e.to_string()))?;
-    Ok(Authenticated {
-        client,
-        replay_hash: verified.replay_hash,
-        accepted_through: verified.accepted_through,
-    })
+    // A Client ID Metadata Document client with private_key_jwt: its keys come from its document.
+    if let Method::Assertion(assertion) = method {
+        let client_id = assertion::peek_client_id(assertion).unwrap_or_default();
+        if is_url_client_id(&client_id) {
+            return verify_metadata_client(ctx, assertion, &client_id, client, endpoint_path).await;
+        }
+    }
+    let credential = client.as_ref().map(ClientRow::credential);
+    match (method, credential) {
+        // A metadata-document client that declares keys authenticates with private_key_jwt.
+        (Method::None, Some(ClientCredential::None))
+            if client.as_ref().is_some_and(|c| c.jwks.is_none()) =>
+        {
+            Ok(Authenticated {
+                client: client.ok_or_else(|| ApiError::internal("client vanished"))?,
+                replay: None,
+            })
+        }
+        // A registered or unknown client without an assertion: today's refusal, unchanged.
+        (Method::None, _) => Err(invalid_client(
+            "client authentication with private_key_jwt is required",
+        )),
+        (Method::Assertion(_), None) => Err(invalid_client("unknown client")),
+        (Method::Assertion(_), Some(ClientCredential::None)) => Err(invalid_client(
+            "a public client authenticates with its client_id alone",
+        )),
+        (Method::Assertion(assertion), Some(ClientCredential::Ed25519Key { public_key, .. })) => {
+            let key = Ed25519PublicKey::parse(public_key)
+                .map_err(|_| ApiError::internal("stored client key invalid"))?;
+            let client = client.ok_or_else(|| ApiError::internal("client vanished"))?;
+            let verified = check(ctx, assertion, &client.id, &key, endpoint_path)
+                .await
+                .map_err(|e| invalid_client(e.to_string()))?;
+            Ok(Authenticated {
+                client,
+                replay: Some(Replay {
+                    hash: verified.replay_hash,
+                    accepted_through: verified.accepted_through,
+                }),
+            })
+        }
+    }
 }
 
 /// A Client ID Metadata Document client: its row as cached (`client`), or its document fetched
@@ -268,8 +332,10 @@ async fn verify_metadata_client(
     let verified = result.map_err(|e| invalid_client(e.to_string()))?;
     Ok(Authenticated {
         client,
-        replay_hash: verified.replay_hash,
-        accepted_through: verified.accepted_through,
+        replay: Some(Replay {
+            hash: verified.replay_hash,
+            accepted_through: verified.accepted_through,
+        }),
     })
 }
 

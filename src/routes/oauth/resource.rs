@@ -217,9 +217,15 @@ async fn resource_proof(
     access: &ActiveAccess,
     token: &str,
 ) -> Result<VerifiedProof, ApiError> {
-    let key = Ed25519PublicKey::parse(&access.state.client_key)
-        .map_err(|_| ApiError::internal("stored client key invalid"))?;
-    match client_proof(ctx, Some(&key), Some(token)).await? {
+    // A public client has no key: its proofs always carry their `jwk`.
+    let key = match access.state.client_credential().public_key() {
+        Some(k) => Some(
+            Ed25519PublicKey::parse(k)
+                .map_err(|_| ApiError::internal("stored client key invalid"))?,
+        ),
+        None => None,
+    };
+    match client_proof(ctx, key.as_ref(), Some(token)).await? {
         HeaderProof::Verified(p) => Ok(p),
         HeaderProof::Absent => Err(unauthorized(
             "invalid_dpop_proof",

@@ -1,4 +1,6 @@
-//! Token revocation (RFC 7009) and introspection (RFC 7662), for the owning client only.
+//! Token revocation (RFC 7009) and introspection (RFC 7662), for the owning client only. A
+//! public client revokes its own tokens with its `client_id` alone (RFC 7009 §2.1);
+//! introspection is for confidential clients.
 //! Revocation always answers `{}`; introspection answers exactly `{"active": false}` for
 //! anything that is not an active token of the caller. Each reads the client with the token's
 //! state in one D1 round trip and spends the assertion's `jti` (with the revocation) in a second;
@@ -109,16 +111,14 @@ async fn authenticate(
     let auth = presented
         .verify(ctx, found.take(client_step).first()?, path)
         .await?;
-    if ctx
-        .services
-        .replays
-        .in_batch(&auth.mark(ctx.now_ms))
-        .is_some()
-    {
-        let c = &auth.client;
+    let c = &auth.client;
+    let markers_in_d1 = auth
+        .mark(ctx.now_ms)
+        .is_some_and(|m| ctx.services.replays.in_batch(&m).is_some());
+    if let (true, Some(key)) = (markers_in_d1, c.credential().public_key()) {
         ctx.services
             .client_keys
-            .keep(&c.id, &c.public_key, !c.disabled, ctx.now_ms);
+            .keep(&c.id, key, !c.disabled, ctx.now_ms);
     }
     Ok((auth, token, found))
 }
@@ -132,7 +132,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (auth, token, mut found) = authenticate(ctx, presented, &form, REVOKE_PATH, false).await?;
     let client = &auth.client;
     let mut spend = Spend::new();
-    let assertion = spend.mark(auth.mark(ctx.now_ms));
+    let assertion = auth.mark(ctx.now_ms).map(|m| spend.mark(m));
     let token = match admit(ctx, Bucket::Revoke, client, token, None).await {
         Ok(token) => token,
         Err(e) => return Err(refuse(ctx, spend, assertion, e).await),
@@ -146,7 +146,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .take(step)
             .first::<RefreshRow>()?
             .filter(|row| row.client_id == client.id && !row.grant_revoked)
-            .map(Revocation::Refresh),
+            .map(|row| Revocation::Refresh(Box::new(row))),
         Presented::Checked(_) | Presented::Missing => None,
     };
     let spent = spend
@@ -156,7 +156,7 @@ pub async fn revoke(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             }
         })
         .await?;
-    if spent.replayed(assertion) {
+    if assertion.is_some_and(|a| spent.replayed(a)) {
         return Err(client_auth::replayed(ctx));
     }
     Ok(Reply::document(&json!({})))
@@ -167,7 +167,7 @@ enum Revocation {
     /// Only this access token: its jti is denylisted until it would have expired.
     Access(Box<AccessClaims>),
     /// The whole grant of a refresh token.
-    Refresh(RefreshRow),
+    Refresh(Box<RefreshRow>),
 }
 
 impl Revocation {
@@ -217,9 +217,14 @@ fn admitted(
 }
 
 /// Spends the assertion's marker on its own and answers `refusal`, unless it was replayed.
-async fn refuse(ctx: &Ctx<'_>, spend: Spend<'_>, assertion: Marked, refusal: ApiError) -> ApiError {
+async fn refuse(
+    ctx: &Ctx<'_>,
+    spend: Spend<'_>,
+    assertion: Option<Marked>,
+    refusal: ApiError,
+) -> ApiError {
     match spend.alone(ctx).await {
-        Ok(spent) if spent.replayed(assertion) => client_auth::replayed(ctx),
+        Ok(spent) if assertion.is_some_and(|a| spent.replayed(a)) => client_auth::replayed(ctx),
         Ok(_) => refusal,
         Err(e) => e,
     }
@@ -242,6 +247,14 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     rate_limit(ctx, Bucket::IntrospectIp, ctx.ip().unwrap_or("unknown")).await?;
     let form = Form::parse(ctx.req)?;
     let presented = client_auth::Presented::from_form(ctx, &form)?;
+    if presented.is_none() {
+        // RFC 7662 §2.1: introspection is for confidential clients (and resource servers).
+        return Err(super::oauth_error(
+            http::StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "introspection requires client authentication with private_key_jwt",
+        ));
+    }
     let keys = &ctx.services.client_keys;
     let mut counted = None;
     if let Some(key) = keys.get(presented.client_id(), ctx.now_ms) {
@@ -257,12 +270,13 @@ pub async fn introspect(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         authenticate(ctx, presented, &form, INTROSPECT_PATH, true).await?;
     let client = &auth.client;
     let mut spend = Spend::new();
-    let assertion = spend.mark(auth.mark(ctx.now_ms));
+    let assertion = auth.mark(ctx.now_ms).map(|m| spend.mark(m));
     let token = match admit(ctx, Bucket::Introspect, client, token, counted).await {
         Ok(token) => token,
         Err(e) => return Err(refuse(ctx, spend, assertion, e).await),
     };
-    if spend.alone(ctx).await?.replayed(assertion) {
+    let spent = spend.alone(ctx).await?;
+    if assertion.is_some_and(|a| spent.replayed(a)) {
         return Err(client_auth::replayed(ctx));
     }
     introspection(client, token, &mut found, ctx.now_ms)

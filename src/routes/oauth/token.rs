@@ -23,7 +23,7 @@ use crate::store::batch::{Batch, Guard, Outcomes, Step};
 use crate::store::clients::{self, ClientRow};
 use crate::store::grants::{
     self, CodeRow, NewRefresh, RedeemOutcome, Redemption, RefreshRow, RevokedBecause,
-    RotateOutcome, Rotation,
+    RotateOutcome, Rotation, RotationEvents,
 };
 
 use super::access;
@@ -76,7 +76,7 @@ pub async fn token(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let client = &auth.client;
 
     let mut spend = Spend::new();
-    let assertion = spend.mark(auth.mark(ctx.now_ms));
+    let assertion = auth.mark(ctx.now_ms).map(|m| spend.mark(m));
     let proof = match admit(ctx, grant_type, client).await {
         Ok(proof) => proof,
         Err(e) => return Err(refuse(ctx, spend, assertion, None, e).await),
@@ -159,10 +159,10 @@ async fn admit(
 fn precedence<W>(
     ctx: &Ctx<'_>,
     spent: &Spent<W>,
-    assertion: Marked,
+    assertion: Option<Marked>,
     dpop: Option<Marked>,
 ) -> Result<(), ApiError> {
-    if spent.replayed(assertion) {
+    if assertion.is_some_and(|a| spent.replayed(a)) {
         return Err(client_auth::replayed(ctx));
     }
     if dpop.is_some_and(|d| spent.replayed(d)) {
@@ -175,7 +175,7 @@ fn precedence<W>(
 async fn refuse(
     ctx: &Ctx<'_>,
     spend: Spend<'_>,
-    assertion: Marked,
+    assertion: Option<Marked>,
     dpop: Option<Marked>,
     refusal: ApiError,
 ) -> ApiError {
@@ -311,16 +311,29 @@ impl Plan {
                 ))
             }
             Plan::Rotate(r) => {
-                let details = json!({"grant_id": r.row.grant_id});
-                let event = client_event("oauth.token_refreshed", client, &r.row.agent_id, details);
+                let event = |kind| {
+                    let details = json!({"grant_id": r.row.grant_id});
+                    client_event(kind, client, &r.row.agent_id, details).insert(&ctx.stamp())
+                };
+                let events = RotationEvents {
+                    rotated: event("oauth.token_refreshed"),
+                    retried: event("oauth.refresh_retried"),
+                };
                 let rotation = Rotation {
                     presented_id: &r.row.id,
                     grant_id: &r.row.grant_id,
                     successor: r.successor.row(),
                     now_ms: ctx.now_ms,
+                    grace_ms: ctx.config.refresh_grace_secs * 1000,
                 };
-                let issued = [r.minted.row.clone(), event.insert(&ctx.stamp())];
-                Some(grants::push_rotation(batch, &rotation, issued, Some(gate)))
+                let issued = [r.minted.row.clone()];
+                Some(grants::push_rotation(
+                    batch,
+                    &rotation,
+                    issued,
+                    events,
+                    Some(gate),
+                ))
             }
             Plan::Reuse {
                 kind,
@@ -394,21 +407,23 @@ fn stored_scope(scope: &str) -> Result<Scope, ApiError> {
     Scope::parse(scope).map_err(|_| ApiError::internal("stored scope invalid"))
 }
 
-/// A new refresh token: its value (sent once) and its row (id, hash, expiry).
+/// A new refresh token: its value (sent once) and its row (id, hash, expiry, DPoP binding).
 struct FreshRefresh {
     token: String,
     id: String,
     hash: String,
     expires_at_ms: i64,
+    dpop_jkt: Option<String>,
 }
 
 impl FreshRefresh {
-    fn new(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+    fn new(ctx: &Ctx<'_>, dpop_jkt: Option<&str>) -> Result<Self, ApiError> {
         let token = opaque_token(ctx.rng())?;
         Ok(Self {
             hash: sha256_hex(&token),
             id: uuid_v4(ctx.rng())?,
             expires_at_ms: ctx.now_ms + ctx.config.refresh_token_ttl_secs * 1000,
+            dpop_jkt: dpop_jkt.map(str::to_owned),
             token,
         })
     }
@@ -418,6 +433,7 @@ impl FreshRefresh {
             id: &self.id,
             hash: &self.hash,
             expires_at_ms: self.expires_at_ms,
+            dpop_jkt: self.dpop_jkt.as_deref(),
         }
     }
 }
@@ -461,7 +477,10 @@ async fn plan_redemption(
     let decided =
         token_policy::decide(ctx, form, client, grant, &identity, None, proof_jkt).await?;
     let grant_id = uuid_v4(ctx.rng())?;
-    let refresh = FreshRefresh::new(ctx)?;
+    // RFC 9449 §5: a public client's refresh token is bound to the key of the proof sent with
+    // the redemption; a confidential client's is bound to its authentication.
+    let refresh_binding = proof_jkt.filter(|_| client.credential().is_public());
+    let refresh = FreshRefresh::new(ctx, refresh_binding)?;
     let (minted, token_type, scope) = mint(ctx, &grant_id, client, &row.agent_id, decided)?;
     Ok(Plan::Redeem(Box::new(Redeem {
         row,
@@ -518,7 +537,9 @@ fn check_code(
     Ok(())
 }
 
-/// `grant_type=refresh_token`: rotation with reuse detection (security.md §8).
+/// `grant_type=refresh_token`: rotation with reuse detection (security.md §8). A token rotated
+/// within the grace window (`REFRESH_GRACE_SECS`) is planned as a rotation too: the batch
+/// answers it only while its successor is unused (`grants::push_rotation`).
 async fn plan_rotation(
     ctx: &Ctx<'_>,
     form: &Form,
@@ -536,7 +557,22 @@ async fn plan_rotation(
     if row.grant_revoked {
         return Err(invalid_grant("the grant has been revoked"));
     }
-    if row.replaced_by.is_some() {
+    // RFC 9449 §5: a DPoP-bound refresh token needs a proof by the same key. Refused before
+    // anything is written, so a stolen token cannot even revoke the family.
+    if row
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| proof_jkt != Some(bound))
+    {
+        return Err(invalid_grant(
+            "the refresh token is bound to another DPoP key",
+        ));
+    }
+    let grace_ms = ctx.config.refresh_grace_secs * 1000;
+    let in_grace = row
+        .rotated_at
+        .is_some_and(|at| grace_ms > 0 && ctx.now_ms - at <= grace_ms);
+    if row.replaced_by.is_some() && !in_grace {
         let grant_id = Some(row.grant_id.clone());
         return Ok(Plan::reuse(Replay::Refresh(&row), grant_id));
     }
@@ -555,7 +591,8 @@ async fn plan_rotation(
     let narrow = form.get("scope");
     let decided =
         token_policy::decide(ctx, form, client, grant, &identity, narrow, proof_jkt).await?;
-    let successor = FreshRefresh::new(ctx)?;
+    // The successor keeps the presented token's DPoP binding.
+    let successor = FreshRefresh::new(ctx, row.dpop_jkt.as_deref())?;
     let (minted, token_type, scope) = mint(ctx, &row.grant_id, client, &row.agent_id, decided)?;
     Ok(Plan::Rotate(Box::new(Rotate {
         row,

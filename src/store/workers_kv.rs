@@ -78,7 +78,9 @@ async fn settle(call: Result<JsValue, JsValue>) -> Result<JsValue, StoreError> {
 fn backend(e: JsValue) -> StoreError {
     let msg = match e.dyn_ref::<js_sys::Error>() {
         Some(err) => String::from(err.message()),
-        None => e.as_string().unwrap_or_else(|| "unknown KV error".to_owned()),
+        None => e
+            .as_string()
+            .unwrap_or_else(|| "unknown KV error".to_owned()),
     };
     StoreError::Backend(msg)
 }

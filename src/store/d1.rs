@@ -1,10 +1,15 @@
-//! D1 adapter (wasm only). Integers are bound as JS numbers (exact below 2^53), and numbers
-//! read back are normalised so integral values decode as `i64`.
+//! D1 adapter (wasm only), on the D1 JavaScript API directly. Integers are bound as JS numbers
+//! (exact below 2^53). Result rows cross into Rust as one JSON text (`JSON.stringify`, parsed by
+//! serde_json), where integral numbers read back as `i64`: workers-rs's `D1Result::results` and
+//! `meta` decode through serde-wasm-bindgen instead, whose deserializers cost bundle size
+//! (README, "Bundle size and cold start").
 
 use async_trait::async_trait;
-use serde_json::{Number, Value as Json};
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result};
+use js_sys::{Array, Function, Reflect};
+use serde_json::Value as Json;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::D1Database;
 
 use super::{Constraint, Db, Outcome, Row, Statement, StoreError, Value};
 
@@ -17,8 +22,9 @@ impl D1Db {
         Self { db }
     }
 
-    fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
-        let params: Vec<JsValue> = stmt
+    /// `db.prepare(sql).bind(...params)`, as a JS `D1PreparedStatement`.
+    fn prepare(&self, stmt: &Statement) -> Result<JsValue, StoreError> {
+        let params: Array = stmt
             .params
             .iter()
             .map(|v| match v {
@@ -28,38 +34,75 @@ impl D1Db {
                 Value::Text(s) => JsValue::from_str(s),
             })
             .collect();
-        self.db
-            .prepare(stmt.sql.as_ref())
-            .bind(&params)
+        let prepared = self.db.prepare(stmt.sql.as_ref());
+        let prepared: &JsValue = prepared.inner().as_ref();
+        method(prepared, "bind")?
+            .apply(prepared, &params)
             .map_err(classify)
     }
 }
 
-fn classify(e: worker::Error) -> StoreError {
-    let msg = e.to_string();
+/// `target[name]`, which must be a function.
+fn method(target: &JsValue, name: &str) -> Result<Function, StoreError> {
+    Reflect::get(target, &JsValue::from_str(name))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or_else(|| StoreError::Backend(format!("D1: no method {name}")))
+}
+
+/// Awaits the promise `call` returned (or the error it threw).
+async fn settle(call: Result<JsValue, JsValue>) -> Result<JsValue, StoreError> {
+    let promise = call.map_err(classify)?;
+    JsFuture::from(js_sys::Promise::resolve(&promise))
+        .await
+        .map_err(classify)
+}
+
+/// A thrown D1 error's message with its causes (D1 puts SQLite's text in either).
+fn message(e: &JsValue) -> String {
+    let mut out = String::new();
+    let mut cur = e.clone();
+    for _ in 0..4 {
+        let Some(err) = cur.dyn_ref::<js_sys::Error>() else {
+            if let Some(s) = cur.as_string() {
+                push(&mut out, &s);
+            }
+            break;
+        };
+        push(&mut out, &String::from(err.message()));
+        cur = err.cause();
+        if cur.is_null_or_undefined() {
+            break;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("unknown D1 error");
+    }
+    out
+}
+
+fn push(out: &mut String, part: &str) {
+    if !out.is_empty() {
+        out.push_str(": ");
+    }
+    out.push_str(part);
+}
+
+fn classify(e: JsValue) -> StoreError {
+    let msg = message(&e);
     match Constraint::from_message(&msg) {
         Constraint::Other if !msg.contains("constraint failed") => StoreError::Backend(msg),
         c => StoreError::Conflict(c, msg),
     }
 }
 
-/// D1 hands numbers over as JS doubles; turn integral ones back into integers.
-fn normalise(v: Json) -> Json {
-    match v {
-        Json::Number(n) => match n.as_f64() {
-            Some(f) if n.as_i64().is_none() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                Json::Number(Number::from(f as i64))
-            }
-            _ => Json::Number(n),
-        },
-        Json::Array(a) => Json::Array(a.into_iter().map(normalise).collect()),
-        Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, normalise(v))).collect()),
-        other => other,
-    }
+fn get(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn outcome(result: &D1Result) -> Result<Outcome, StoreError> {
-    if let Some(err) = result.error() {
+/// One D1 result object: `{ success, error?, results, meta: { changes } }`.
+fn outcome(result: &JsValue) -> Result<Outcome, StoreError> {
+    if let Some(err) = get(result, "error").as_string() {
         let c = Constraint::from_message(&err);
         return Err(if c == Constraint::Other {
             StoreError::Backend(err)
@@ -67,28 +110,34 @@ fn outcome(result: &D1Result) -> Result<Outcome, StoreError> {
             StoreError::Conflict(c, err)
         });
     }
-    let rows = result
-        .results::<Json>()
-        .map_err(|e| StoreError::Decode(e.to_string()))?
-        .into_iter()
-        .filter_map(|r| match normalise(r) {
-            Json::Object(o) => Some(o),
-            _ => None,
-        })
-        .collect::<Vec<Row>>();
-    let changes = result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0) as u64;
+    let results = get(result, "results");
+    let rows = if results.is_null_or_undefined() {
+        Vec::new()
+    } else {
+        let text = js_sys::JSON::stringify(&results)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| StoreError::Decode("D1 results are not JSON".to_owned()))?;
+        match serde_json::from_str::<Json>(&text).map_err(StoreError::decode)? {
+            Json::Array(rows) => rows
+                .into_iter()
+                .filter_map(|r| match r {
+                    Json::Object(o) => Some(o),
+                    _ => None,
+                })
+                .collect::<Vec<Row>>(),
+            _ => return Err(StoreError::Decode("D1 results are not a list".to_owned())),
+        }
+    };
+    let changes = get(&get(result, "meta"), "changes").as_f64().unwrap_or(0.0) as u64;
     Ok(Outcome { rows, changes })
 }
 
 #[async_trait(?Send)]
 impl Db for D1Db {
     async fn run(&self, stmt: Statement) -> Result<Outcome, StoreError> {
-        let result = self.prepare(&stmt)?.all().await.map_err(classify)?;
+        let prepared = self.prepare(&stmt)?;
+        let result = settle(method(&prepared, "all")?.call0(&prepared)).await?;
         outcome(&result)
     }
 
@@ -96,8 +145,12 @@ impl Db for D1Db {
         let prepared = stmts
             .iter()
             .map(|s| self.prepare(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.db.batch(prepared).await.map_err(classify)?;
-        results.iter().map(outcome).collect()
+            .collect::<Result<Array, _>>()?;
+        let db: &JsValue = self.db.as_ref();
+        let results = settle(method(db, "batch")?.call1(db, &prepared)).await?;
+        let results = results
+            .dyn_into::<Array>()
+            .map_err(|_| StoreError::Decode("D1 batch result is not a list".to_owned()))?;
+        results.iter().map(|r| outcome(&r)).collect()
     }
 }

@@ -129,21 +129,20 @@ pub struct Outcome {
 impl Outcome {
     /// Decodes every row into `T`.
     pub fn decode<T: DeserializeOwned>(self) -> Result<Vec<T>, StoreError> {
-        self.rows
-            .into_iter()
-            .map(|r| serde_json::from_value(Json::Object(r)).map_err(StoreError::decode))
-            .collect()
+        self.rows.into_iter().map(decode_row).collect()
     }
 
     /// Decodes the first row, if any.
     pub fn first<T: DeserializeOwned>(self) -> Result<Option<T>, StoreError> {
-        match self.rows.into_iter().next() {
-            Some(r) => serde_json::from_value(Json::Object(r))
-                .map(Some)
-                .map_err(StoreError::decode),
-            None => Ok(None),
-        }
+        self.rows.into_iter().next().map(decode_row).transpose()
     }
+}
+
+/// Decodes one row with the row map itself as the deserializer, which only ever offers a map:
+/// through `serde_json::Value` every row type would also compile its sequence visitor (a row
+/// is never an array), about a third of each type's decoding code in the Worker bundle.
+fn decode_row<T: DeserializeOwned>(row: Row) -> Result<T, StoreError> {
+    T::deserialize(row).map_err(StoreError::decode)
 }
 
 /// Storage failures. `Conflict` is a constraint violation (UNIQUE/CHECK), which callers may
@@ -261,4 +260,70 @@ pub trait Kv {
     ) -> Result<(), StoreError>;
     /// Removes `key`; a write like `put`, under the same per-key limit.
     async fn delete(&self, ns: Namespace, key: &str) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::{Outcome, Row, StoreError};
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Pair {
+        id: String,
+        n: i64,
+        note: Option<String>,
+    }
+
+    fn row(v: serde_json::Value) -> Row {
+        match v {
+            serde_json::Value::Object(o) => o,
+            _ => unreachable!("rows are objects"),
+        }
+    }
+
+    fn outcome(rows: Vec<serde_json::Value>) -> Outcome {
+        Outcome {
+            rows: rows.into_iter().map(row).collect(),
+            changes: 0,
+        }
+    }
+
+    #[test]
+    fn rows_decode_by_column_name_and_ignore_other_columns() {
+        let out = outcome(vec![
+            json!({ "n": 2, "id": "a", "note": null, "extra": 1 }),
+            json!({ "id": "b", "n": 3, "note": "x" }),
+        ]);
+        let want = vec![
+            Pair {
+                id: "a".into(),
+                n: 2,
+                note: None,
+            },
+            Pair {
+                id: "b".into(),
+                n: 3,
+                note: Some("x".into()),
+            },
+        ];
+        assert_eq!(out.clone().decode::<Pair>().unwrap(), want);
+        let first = out.first::<Pair>().unwrap();
+        assert_eq!(first.as_ref(), want.first());
+        assert_eq!(outcome(vec![]).first::<Pair>().unwrap(), None);
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_shape_is_a_decode_error() {
+        for bad in [
+            json!({ "id": "a" }),
+            json!({ "id": 1, "n": 2 }),
+            json!({ "id": "a", "n": 2.5 }),
+            json!({ "id": "a", "n": "2" }),
+        ] {
+            let err = outcome(vec![bad.clone()]).first::<Pair>().unwrap_err();
+            assert!(matches!(err, StoreError::Decode(_)), "{bad}: {err:?}");
+        }
+    }
 }

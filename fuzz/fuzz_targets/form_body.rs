@@ -1,12 +1,13 @@
 //! `application/x-www-form-urlencoded` bodies (`http::form::Form`) and the query decoder.
 //!
 //! Input: `content_type` byte (picks one of [`CONTENT_TYPES`]), then the body. Invariants: a form
-//! is accepted only with a form media type and a UTF-8 body without repeated names; every
-//! non-empty value is readable by its name; refusals are 4xx `invalid_request`; and percent-decoding
+//! is accepted only with a form media type and a UTF-8 body without repeated names (except the
+//! `REPEATABLE` ones, which keep every non-empty value in order); every non-empty value is
+//! readable by its name; refusals are 4xx `invalid_request`; and percent-decoding
 //! undoes a full percent-encoding.
 #![no_main]
 
-use agent_id::http::form::Form;
+use agent_id::http::form::{Form, REPEATABLE};
 use agent_id::http::{query, Body, Request};
 use agent_id_fuzz::percent_encode_all;
 use arbitrary::Arbitrary;
@@ -51,12 +52,24 @@ fuzz_target!(|case: Case| {
             let text = std::str::from_utf8(case.body).expect("accepted bodies are UTF-8");
             let pairs = query::pairs(text);
             for (i, (name, value)) in pairs.iter().enumerate() {
+                if REPEATABLE.contains(&name.as_str()) {
+                    continue;
+                }
                 assert!(
                     pairs[..i].iter().all(|(n, _)| n != name),
                     "repeated parameter accepted"
                 );
                 let expected = (!value.is_empty()).then_some(value.as_str());
                 assert_eq!(form.get(name), expected);
+            }
+            for name in REPEATABLE {
+                let expected: Vec<&str> = pairs
+                    .iter()
+                    .filter(|(n, v)| n == name && !v.is_empty())
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                assert_eq!(form.get(name), expected.first().copied());
+                assert_eq!(form.all(name), expected);
             }
         }
         Err(e) => {

@@ -82,6 +82,11 @@ impl PublicJwk {
         }
     }
 
+    /// An EC P-256 key from its affine coordinates (strict base64url of 32 bytes each).
+    pub fn p256(x: &str, y: &str) -> Result<Self, JwkError> {
+        p256_key(x, y)
+    }
+
     /// RFC 7638 thumbprint over the required members (`api.md` 9.7).
     pub fn thumbprint(&self) -> String {
         match self {

@@ -122,14 +122,19 @@ pub fn parse(token: &str) -> Result<CompactJws, JwsError> {
     })
 }
 
-/// Signs already-serialised header and payload texts (the caller controls member order and
-/// formatting, since `serde_json::Map` sorts keys) and returns the compact JWS.
-pub fn sign_ed25519(header_json: &str, payload_json: &str, key: &SigningKey) -> String {
-    let signing_input = format!(
+/// The JWS signing input of already-serialised header and payload texts (the caller controls
+/// member order and formatting, since `serde_json::Map` sorts keys).
+pub fn signing_input(header_json: &str, payload_json: &str) -> String {
+    format!(
         "{}.{}",
         b64::encode(header_json.as_bytes()),
         b64::encode(payload_json.as_bytes())
-    );
+    )
+}
+
+/// Signs already-serialised header and payload texts and returns the compact JWS.
+pub fn sign_ed25519(header_json: &str, payload_json: &str, key: &SigningKey) -> String {
+    let signing_input = signing_input(header_json, payload_json);
     let signature = key.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", b64::encode(&signature.to_bytes()))
 }

@@ -15,6 +15,8 @@ pub mod b64;
 pub mod challenge;
 pub mod dpop;
 pub mod ed25519;
+pub mod ed25519_signing;
+pub mod es256;
 pub mod hex;
 pub mod httpsig;
 pub mod json;
@@ -23,3 +25,5 @@ pub mod jws;
 pub mod mac;
 pub mod rsa_key;
 pub mod verify;
+#[cfg(target_arch = "wasm32")]
+mod webcrypto;

@@ -2,44 +2,12 @@
 //! calls `verify`, two promises awaited through wasm-bindgen-futures. A rejected promise (an
 //! unsupported algorithm, a key the runtime refuses) is a failed verification: fail closed.
 
-use js_sys::{Object, Promise, Reflect};
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::ed25519::Ed25519PublicKey;
 use crate::rsa_key::RsaPublicKey;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `crypto.subtle.importKey(format, keyData, algorithm, extractable, keyUsages)`.
-    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = importKey)]
-    fn import_key(
-        format: &str,
-        key_data: &[u8],
-        algorithm: &JsValue,
-        extractable: bool,
-        usages: &JsValue,
-    ) -> Result<Promise, JsValue>;
-
-    /// `crypto.subtle.importKey("jwk", keyData, …)`: the same call with a JWK object.
-    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = importKey)]
-    fn import_jwk(
-        format: &str,
-        key_data: &JsValue,
-        algorithm: &JsValue,
-        extractable: bool,
-        usages: &JsValue,
-    ) -> Result<Promise, JsValue>;
-
-    /// `crypto.subtle.verify(algorithm, key, signature, data)`.
-    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = verify)]
-    fn subtle_verify(
-        algorithm: &JsValue,
-        key: &JsValue,
-        signature: &[u8],
-        data: &[u8],
-    ) -> Result<Promise, JsValue>;
-}
+use crate::webcrypto::{self, object, usages};
 
 pub(super) async fn ed25519(key: &Ed25519PublicKey, msg: &[u8], sig: &[u8; 64]) -> bool {
     let alg = JsValue::from_str("Ed25519");
@@ -65,14 +33,13 @@ pub(super) async fn rs256(key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
     ) else {
         return false;
     };
-    let usages = js_sys::Array::of1(&JsValue::from_str("verify"));
-    let Ok(imported) = import_jwk("jwk", &jwk, &alg, false, &usages) else {
+    let Ok(imported) = webcrypto::import_jwk("jwk", &jwk, &alg, false, &usages("verify")) else {
         return false;
     };
     let Ok(imported) = JsFuture::from(imported).await else {
         return false;
     };
-    let Ok(verified) = subtle_verify(&alg, &imported, sig, msg) else {
+    let Ok(verified) = webcrypto::verify(&alg, &imported, sig, msg) else {
         return false;
     };
     matches!(JsFuture::from(verified).await, Ok(v) if v.as_bool() == Some(true))
@@ -81,24 +48,14 @@ pub(super) async fn rs256(key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bool {
 /// Imports `raw` as a verification key under `import` and verifies `sig` over `msg` under
 /// `check`. The byte slices are views of wasm memory that WebCrypto copies during each call.
 async fn verify(import: &JsValue, check: &JsValue, raw: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    let usages = js_sys::Array::of1(&JsValue::from_str("verify"));
-    let Ok(imported) = import_key("raw", raw, import, false, &usages) else {
+    let Ok(imported) = webcrypto::import_key("raw", raw, import, false, &usages("verify")) else {
         return false;
     };
     let Ok(key) = JsFuture::from(imported).await else {
         return false;
     };
-    let Ok(verified) = subtle_verify(check, &key, sig, msg) else {
+    let Ok(verified) = webcrypto::verify(check, &key, sig, msg) else {
         return false;
     };
     matches!(JsFuture::from(verified).await, Ok(v) if v.as_bool() == Some(true))
-}
-
-/// A plain `{name: value, …}` algorithm dictionary.
-fn object(members: &[(&str, &str)]) -> Option<JsValue> {
-    let out = Object::new();
-    for (name, value) in members {
-        Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(value)).ok()?;
-    }
-    Some(out.into())
 }

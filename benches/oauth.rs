@@ -11,8 +11,9 @@ use ed25519_dalek::SigningKey;
 use agent_id::auth::dpop::{verify_proof, ProofContext};
 use agent_id::jose::b64;
 use agent_id::jose::ed25519::Ed25519PublicKey;
+use agent_id::jose::ed25519_signing::Ed25519SigningKey;
 use agent_id::jose::jws::{sign_ed25519, Alg};
-use agent_id::oauth::access_token::{self, AccessClaims, TokenScope};
+use agent_id::oauth::access_token::{self, AccessClaims, Signer, TokenKeys, TokenScope};
 use agent_id::oauth::assertion::{self, AssertionContext};
 use agent_id::oauth::scope::Scope;
 
@@ -83,10 +84,16 @@ fn bench(c: &mut Criterion) {
         jkt: Some("AkXIZFzonb59ZmGwyKgi3H3BwMi6amevqdKQiLZhdtc".into()),
         agent: None,
     };
-    let access = access_token::mint(&claims, &server);
+    let server_key = Ed25519SigningKey::from_seed(&server.to_bytes());
+    let signer = Signer::EdDSA(&server_key);
+    let access = ready(access_token::mint(&claims, signer)).unwrap();
     let ath = agent_id::auth::dpop::ath(&access);
     let userinfo_proof = proof(&dpop_key, "GET", &userinfo_url, Some(&ath));
-    let server_pub = server.verifying_key();
+    let server_pub = [Ed25519PublicKey::from_bytes(server.verifying_key().as_bytes()).unwrap()];
+    let keys = TokenKeys {
+        ed25519: &server_pub,
+        es256: &[],
+    };
 
     let mut g = c.benchmark_group("oauth");
     g.bench_function("token_request_crypto", |b| {
@@ -99,12 +106,12 @@ fn bench(c: &mut Criterion) {
             ))
             .unwrap();
             ready(verify_proof(&token_proof, &ctx("POST", &token_url, None))).unwrap();
-            access_token::mint(&claims, &server)
+            ready(access_token::mint(&claims, signer)).unwrap()
         })
     });
     g.bench_function("userinfo_request_crypto", |b| {
         b.iter(|| {
-            ready(access_token::verify(&access, ISSUER, &[&server_pub], T0)).unwrap();
+            ready(access_token::verify(&access, ISSUER, keys, T0)).unwrap();
             ready(verify_proof(
                 &userinfo_proof,
                 &ctx("GET", &userinfo_url, Some(&access)),

@@ -444,7 +444,7 @@ test('nonce server: oauth4webapi caches the DPoP-Nonce and the documented retry 
 const RESOURCE_SCOPES = [{ name: 'files:read', description: 'Read files' }, { name: 'files:write', description: 'Write files' }]
 
 /** A protected resource of the shared overseer (POST /v1/overseers/me/resources), on a loopback URI. */
-async function registerResourceFor (base, { path = '/api', dpop = false } = {}) {
+async function registerResourceFor (base, { path = '/api', dpop = false, alg = 'EdDSA' } = {}) {
   const overseer = await overseerFor(base)
   const server = createServer()
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -452,7 +452,7 @@ async function registerResourceFor (base, { path = '/api', dpop = false } = {}) 
   const http = boundedFetch(base)
   const body = await jsonOk(await http(`${base}/v1/overseers/me/resources`, {
     method: 'POST', headers: { ...overseer.auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ uri, name: 'oauth4webapi resource', scopes: RESOURCE_SCOPES, dpop_bound_access_tokens: dpop }),
+    body: JSON.stringify({ uri, name: 'oauth4webapi resource', scopes: RESOURCE_SCOPES, dpop_bound_access_tokens: dpop, access_token_alg: alg }),
   }), 201, 'resource registration')
   return { resource: body.resource ?? body, server }
 }
@@ -569,4 +569,34 @@ test('validateJwtAccessToken: our Bearer and DPoP resource tokens pass an indepe
   await assert.rejects(oauth.validateJwtAccessToken(bearerRp.as,
     new Request(resource.uri, { headers: { authorization: `Bearer ${bearer.access_token}` } }), bearerRp.client.client_id, bearerRp.options),
   /unexpected JWT "aud"/)
+})
+
+test('validateJwtAccessToken: an ES256 resource gets ES256 tokens, verified from the JWKS by the library', async () => {
+  const { resource, server } = await registerResourceFor(BASE, { alg: 'ES256' })
+  server.close()
+  assert.equal(resource.access_token_alg, 'ES256')
+  const agent = await OAuthAgent.register(BASE, boundedFetch(BASE))
+  const rp = await RelyingParty.create(BASE, { name: 'oauth4webapi es256 app' })
+  const dpop = await rp.newDPoP()
+  const tokens = await resourceTokens(rp, agent, resource, 'files:read offline_access', dpop)
+  const header = JSON.parse(Buffer.from(tokens.access_token.split('.')[0], 'base64url'))
+  assert.equal(header.alg, 'ES256')
+  // The key is published beside the Ed25519 ones; the library picks it by kid and alg.
+  const jwks = await jsonOk(await rp.http(rp.as.jwks_uri), 200, 'jwks')
+  const published = jwks.keys.find((k) => k.kid === header.kid)
+  assert.deepEqual([published.kty, published.crv, published.alg, published.use], ['EC', 'P-256', 'ES256', 'sig'])
+  assert.equal(published.d, undefined)
+  const claims = await presentToResource(rp, resource, tokens.access_token, { dpop })
+  assert.equal(claims.aud, resource.uri)
+  assert.equal(claims.sub, agent.id)
+  assert.deepEqual(claims.cnf, { jkt: await dpop.calculateThumbprint() })
+  // The refreshed token is ES256 as well, and the library accepts it too.
+  const refreshed = await oauth.processRefreshTokenResponse(rp.as, rp.client,
+    await oauth.refreshTokenGrantRequest(rp.as, rp.client, rp.clientAuth, tokens.refresh_token, { DPoP: dpop, ...rp.options }))
+  assert.equal(JSON.parse(Buffer.from(refreshed.access_token.split('.')[0], 'base64url')).alg, 'ES256')
+  assert.equal((await presentToResource(rp, resource, refreshed.access_token, { dpop })).aud, resource.uri)
+  // A resource server that accepts only EdDSA refuses it: the algorithm is real, not a label.
+  await assert.rejects(oauth.validateJwtAccessToken(rp.as,
+    new Request(resource.uri, { headers: { authorization: `Bearer ${tokens.access_token}` } }), resource.uri,
+    { ...rp.options, signingAlgorithms: ['EdDSA'] }))
 })

@@ -293,12 +293,19 @@ def test_discovery_with_the_library(base_url, path):
     assert doc["response_types_supported"] == ["code"]
     assert set(doc["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert "openid" not in doc["scopes_supported"]
-    # The library fetched jwks_uri: the server's Ed25519 signing key(s), kid = RFC 7638 thumbprint.
+    # The library fetched jwks_uri: the server's Ed25519 signing key(s) first, then the ES256
+    # key(s) of OAUTH_ES256_SIGNING_KEY (set in development); kid = RFC 7638 thumbprint.
     keys = list(client.authorization_server_jwks.jwks)
-    assert keys, "empty JWKS"
+    assert keys and keys[0]["kty"] == "OKP", keys
+    kinds = [jwk["kty"] for jwk in keys]
+    assert kinds == sorted(kinds, key=lambda k: k != "OKP"), "Ed25519 keys come first"
     for jwk in keys:
-        assert (jwk["kty"], jwk["crv"], jwk.get("alg"), jwk.get("use")) == ("OKP", "Ed25519", "EdDSA", "sig")
-        assert jwk["kid"] == thumbprint_okp(jwk["x"]) == jwk.thumbprint()
+        if jwk["kty"] == "OKP":
+            assert (jwk["crv"], jwk.get("alg"), jwk.get("use")) == ("Ed25519", "EdDSA", "sig")
+            assert jwk["kid"] == thumbprint_okp(jwk["x"]) == jwk.thumbprint()
+        else:
+            assert (jwk["kty"], jwk["crv"], jwk.get("alg"), jwk.get("use")) == ("EC", "P-256", "ES256", "sig")
+            assert jwk["kid"] == jwk.thumbprint() and "d" not in jwk
     # All three paths serve the same document.
     other = {p: session.get(base_url + p).json() for p in DISCOVERY_PATHS}
     assert all(d == doc for d in other.values()), other

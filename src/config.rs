@@ -7,12 +7,13 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
-use ed25519_dalek::SigningKey;
 use zeroize::Zeroize;
 
 use crate::auth::dpop::nonce;
 use crate::domain::rate_limit::{Bucket, Limit, RateLimits};
 use crate::jose::b64;
+use crate::jose::ed25519_signing::Ed25519SigningKey;
+use crate::jose::es256::Es256SigningKey;
 use crate::store::markers::ReplayBackend;
 
 /// Where configuration values come from: Worker env bindings, or a map natively.
@@ -154,8 +155,8 @@ impl Drop for SigningSeeds {
 impl SigningSeeds {
     fn keys(&self) -> SigningKeys {
         SigningKeys {
-            current: SigningKey::from_bytes(&self.current),
-            previous: self.previous.as_ref().map(SigningKey::from_bytes),
+            current: Ed25519SigningKey::from_seed(&self.current),
+            previous: self.previous.as_ref().map(Ed25519SigningKey::from_seed),
         }
     }
 }
@@ -188,14 +189,23 @@ impl NonceSource {
 /// The server's Ed25519 token-signing keys (current and, during rotation, previous).
 #[derive(Clone)]
 pub struct SigningKeys {
-    pub current: SigningKey,
-    pub previous: Option<SigningKey>,
+    pub current: Ed25519SigningKey,
+    pub previous: Option<Ed25519SigningKey>,
 }
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SigningKeys(<redacted>)")
     }
+}
+
+/// The P-256 keys of ES256 access tokens (`OAUTH_ES256_SIGNING_KEY`, and during rotation
+/// `OAUTH_ES256_SIGNING_KEY_PREVIOUS`), for resources that accept only ES256. Their `Debug`
+/// shows key ids, never a private scalar.
+#[derive(Clone, Debug)]
+pub struct Es256Keys {
+    pub current: Es256SigningKey,
+    pub previous: Option<Es256SigningKey>,
 }
 
 /// Paddle Billing settings (api.md §7, §8.2).
@@ -294,6 +304,8 @@ pub struct Config {
     pub signing_keys: Derived<SigningSeeds, SigningKeys>,
     /// Key for stateless DPoP nonces (api.md 9.10), derived on first use.
     pub dpop_nonce_key: Derived<NonceSource, Vec<u8>>,
+    /// ES256 token keys; `Ok(None)` when unset: then no resource may ask for ES256 tokens.
+    pub es256_keys: Setting<Option<Es256Keys>>,
     /// Key for shadow overseer ids (api.md 9.9).
     pub shadow_secret: Setting<String>,
     /// Key for `custom_data` link signatures (api.md 7.3).
@@ -353,6 +365,7 @@ impl std::fmt::Debug for Config {
             public_base_url,
             signing_keys,
             dpop_nonce_key,
+            es256_keys,
             shadow_secret,
             link_key,
             paddle,
@@ -389,6 +402,7 @@ impl std::fmt::Debug for Config {
             .field("public_base_url", public_base_url)
             .field("signing_keys", signing_keys)
             .field("dpop_nonce_key", dpop_nonce_key)
+            .field("es256_keys", es256_keys)
             .field("shadow_secret", &redacted(shadow_secret))
             .field("link_key", &redacted(link_key))
             .field("paddle", paddle)
@@ -467,6 +481,7 @@ impl Config {
         };
         let signing_keys = Derived::new(signing_seeds, SigningSeeds::keys);
         let dpop_nonce_key = Derived::new(nonce_source, NonceSource::key);
+        let es256_keys = parse_es256_keys(vars);
 
         let secret = |name: &'static str, min_len: usize| -> Setting<String> {
             match get(name) {
@@ -559,6 +574,7 @@ impl Config {
             public_base_url,
             signing_keys,
             dpop_nonce_key,
+            es256_keys,
             session_ttl_secs: num("SESSION_TTL_SECS", 1800, 60, 30 * DAY)?,
             registration_challenge_ttl_secs: num("REGISTRATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
             rotation_challenge_ttl_secs: num("ROTATION_CHALLENGE_TTL_SECS", 300, 60, DAY)?,
@@ -768,6 +784,30 @@ fn parse_signing_seeds(vars: &dyn Vars) -> Setting<SigningSeeds> {
     Ok(SigningSeeds { current, previous })
 }
 
+/// `OAUTH_ES256_SIGNING_KEY` and `OAUTH_ES256_SIGNING_KEY_PREVIOUS`: private P-256 JWKs. Both
+/// optional, but a previous key without a current one is a mistake, not a rotation.
+fn parse_es256_keys(vars: &dyn Vars) -> Setting<Option<Es256Keys>> {
+    let parse = |name: &'static str| -> Option<Setting<Es256SigningKey>> {
+        let raw = vars
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())?;
+        Some(
+            Es256SigningKey::from_jwk(&raw)
+                .map_err(|_| err(name, "must be a private EC P-256 JWK (kty, crv, x, y, d)")),
+        )
+    };
+    let previous = parse("OAUTH_ES256_SIGNING_KEY_PREVIOUS").transpose()?;
+    match parse("OAUTH_ES256_SIGNING_KEY").transpose()? {
+        Some(current) => Ok(Some(Es256Keys { current, previous })),
+        None if previous.is_some() => Err(err(
+            "OAUTH_ES256_SIGNING_KEY_PREVIOUS",
+            "is set without OAUTH_ES256_SIGNING_KEY",
+        )),
+        None => Ok(None),
+    }
+}
+
 fn parse_rate_limits(json: Option<&str>) -> Result<RateLimits, ConfigError> {
     let mut limits = RateLimits::default();
     let Some(json) = json else {
@@ -946,6 +986,53 @@ mod tests {
         assert_eq!(c.paddle.tier_of("pri_other"), None);
     }
 
+    /// A P-256 key generated with Python's `cryptography`, and its private scalar.
+    const ES256_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"EcETHKKbxEYG7RmJk9prjM9OuPRIrCc7ujiU-A5CjAg","y":"t0sZQeYAhWGSqF3jzOrBCCd118JzaqPKF6HlRZRkeuM","d":"flf6UWGfUTrTXNkxnuAntG4i85CBPtORANKgjHs7Wao"}"#;
+    const ES256_D: &str = "flf6UWGfUTrTXNkxnuAntG4i85CBPtORANKgjHs7Wao";
+
+    #[test]
+    fn es256_keys_are_optional_but_never_half_configured() {
+        let load = |pairs: &[(&str, &str)]| Config::load(&vars(pairs)).unwrap().es256_keys;
+        assert!(matches!(load(&[]), Ok(None)));
+        assert!(matches!(
+            load(&[("OAUTH_ES256_SIGNING_KEY", "  ")]),
+            Ok(None)
+        ));
+        let keys = load(&[
+            ("OAUTH_ES256_SIGNING_KEY", ES256_JWK),
+            ("OAUTH_ES256_SIGNING_KEY_PREVIOUS", ES256_JWK),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(keys.current.kid(), keys.previous.unwrap().kid());
+        let name = |pairs: &[(&str, &str)]| load(pairs).unwrap_err().name;
+        assert_eq!(
+            name(&[("OAUTH_ES256_SIGNING_KEY_PREVIOUS", ES256_JWK)]),
+            "OAUTH_ES256_SIGNING_KEY_PREVIOUS"
+        );
+        assert_eq!(
+            name(&[(
+                "OAUTH_ES256_SIGNING_KEY",
+                &ES256_JWK.replace("P-256", "P-384")
+            )]),
+            "OAUTH_ES256_SIGNING_KEY"
+        );
+        assert_eq!(
+            name(&[
+                ("OAUTH_ES256_SIGNING_KEY", ES256_JWK),
+                ("OAUTH_ES256_SIGNING_KEY_PREVIOUS", "{}"),
+            ]),
+            "OAUTH_ES256_SIGNING_KEY_PREVIOUS"
+        );
+        // The message names the setting, never its value.
+        let e = load(&[(
+            "OAUTH_ES256_SIGNING_KEY",
+            &ES256_JWK.replace("\"EC\"", "\"OKP\""),
+        )])
+        .unwrap_err();
+        assert!(!e.to_string().contains(ES256_D), "{e}");
+    }
+
     #[test]
     fn debug_output_never_shows_a_secret() {
         const SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
@@ -969,10 +1056,12 @@ mod tests {
         all.extend([
             ("OAUTH_SIGNING_KEY", SEED_B64),
             ("OAUTH_SIGNING_KEY_PREVIOUS", SEED_B64),
+            ("OAUTH_ES256_SIGNING_KEY", ES256_JWK),
             ("PADDLE_PRICE_ID_PRO", "pri_visible_pro"),
         ]);
         let c = Config::load(&vars(&all)).unwrap();
         assert!(c.shadow_secret.is_ok() && c.paddle.api_key.is_ok() && c.link_key.is_ok());
+        assert!(matches!(c.es256_keys, Ok(Some(_))));
         for text in [
             format!("{c:?}"),
             format!("{c:#?}"),
@@ -995,6 +1084,7 @@ mod tests {
             ] {
                 assert!(!text.contains(&needle), "key material leaked: {text}");
             }
+            assert!(!text.contains(ES256_D), "ES256 key leaked: {text}");
             // Still useful: which settings are usable, and the public values.
             assert!(text.contains("pri_visible_pro") && text.contains("<redacted>"));
         }
@@ -1073,7 +1163,7 @@ mod tests {
         let c = Config::load(&vars(&[("OAUTH_SIGNING_KEY", &b64::encode(&seed))])).unwrap();
         assert!(!c.signing_keys.is_derived() && !c.dpop_nonce_key.is_derived());
         let keys = c.signing_keys.as_ref().unwrap();
-        assert_eq!(keys.current.to_bytes(), seed);
+        assert_eq!(keys.current.seed(), &seed);
         assert!(keys.previous.is_none());
         assert!(
             c.signing_keys.is_derived() && !c.dpop_nonce_key.is_derived(),

@@ -646,14 +646,6 @@ fn the_monthly_limit_refusal_redirect_carries_iss() {
 }
 
 #[test]
-fn es256_resources_are_refused_until_es256_signing_exists() {
-    let w = world();
-    resource(&w.h, &w.overseer.id, MCP, &["tools.read"], false, "ES256");
-    let code = code_for(&w, json!(MCP), None);
-    redeem(&w, &code, &[], None).refused(400, "invalid_target");
-}
-
-#[test]
 fn discovery_lists_offline_access() {
     let h = Harness::new();
     let d = h

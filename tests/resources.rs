@@ -65,7 +65,7 @@ fn code(r: &Resp) -> (u16, &str) {
 
 #[test]
 fn an_overseer_registers_reads_updates_and_deletes_a_resource() {
-    let h = Harness::new();
+    let h = Harness::with_vars(&[("OAUTH_ES256_SIGNING_KEY", ES256_JWK)]);
     let o = h.overseer("o@example.test");
     let r = register(
         &h,

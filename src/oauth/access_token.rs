@@ -1,14 +1,14 @@
-//! Access tokens: RFC 9068 JWTs signed with `OAUTH_SIGNING_KEY` (`api.md` 9.6, `security.md` §4)
-//! and the JWKS document that publishes the verification keys (`api.md` 2.1).
+//! Access tokens: RFC 9068 JWTs signed with `OAUTH_SIGNING_KEY` (`api.md` 9.6, `security.md` §4),
+//! or with `OAUTH_ES256_SIGNING_KEY` for a resource that accepts only ES256, and the JWKS
+//! document that publishes the verification keys (`api.md` 2.1).
 //!
 //! [`verify`] covers T1–T3 (format, key, signature, claims). The database checks (T4 token row,
 //! T5 denylist and grant, T6 client/agent state) and the DPoP binding (T7) are the caller's.
 
 use std::fmt;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::agent_claim::{AgentClaim, Oversight};
 use super::scope::Scope;
@@ -16,8 +16,9 @@ use super::target::ResourceScope;
 use crate::domain::ids::canonical_uuid;
 use crate::jose::b64;
 use crate::jose::ed25519::Ed25519PublicKey;
-use crate::jose::jwk::thumbprint_of;
-use crate::jose::jws;
+use crate::jose::ed25519_signing::Ed25519SigningKey;
+use crate::jose::es256::{Es256SigningKey, SignError};
+use crate::jose::{jws, verify as verifier};
 
 /// The JWS `typ` of access tokens (RFC 9068 §2.1).
 pub const TYP: &str = "at+jwt";
@@ -99,7 +100,7 @@ pub enum TokenError {
     Malformed,
     /// Header `typ` is not exactly `at+jwt`.
     Typ,
-    /// Header `alg` is not exactly `EdDSA`.
+    /// Header `alg` is not exactly `EdDSA` or `ES256`, or `ES256` on an identity token.
     Alg,
     /// Header members other than `alg`, `kid`, `typ` (we never mint any).
     Header,
@@ -120,7 +121,7 @@ impl fmt::Display for TokenError {
         f.write_str(match self {
             TokenError::Malformed => "access token is malformed",
             TokenError::Typ => "access token typ must be at+jwt",
-            TokenError::Alg => "access token alg must be EdDSA",
+            TokenError::Alg => "access token alg must be EdDSA (or ES256 for a resource)",
             TokenError::Header => "access token header has unexpected members",
             TokenError::UnknownKey => "access token key is unknown",
             TokenError::Signature => "access token signature is invalid",
@@ -133,11 +134,9 @@ impl fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
-/// RFC 7638 thumbprint of a server key: the `kid` of its tokens and JWKS entry. Computed from
-/// the bytes directly (a dalek key is always a valid point), so it cannot fail.
-pub fn key_id(key: &VerifyingKey) -> String {
-    let x = b64::encode(key.as_bytes());
-    thumbprint_of(&[("crv", "Ed25519"), ("kty", "OKP"), ("x", &x)])
+/// RFC 7638 thumbprint of a server key: the `kid` of its tokens and JWKS entry.
+pub fn key_id(key: &Ed25519PublicKey) -> String {
+    key.thumbprint()
 }
 
 /// A JSON string literal, escaped by `serde_json`.
@@ -145,14 +144,34 @@ fn json_str(s: &str) -> String {
     Value::from(s).to_string()
 }
 
-/// Mints the compact JWS. The JSON is written by hand because the member order is part of the
-/// contract (vectors.md 5.5 must be reproduced byte for byte) and `serde_json::Map` sorts keys.
-/// `cnf` only when bound; `agent` (resource tokens) last.
-pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
-    let header = format!(
-        r#"{{"alg":"EdDSA","kid":{},"typ":"{TYP}"}}"#,
-        json_str(&key_id(&key.verifying_key()))
-    );
+/// The key a token is signed with. Identity tokens are always `EdDSA` (v1); a resource token is
+/// signed with the algorithm its resource accepts.
+#[derive(Clone, Copy, Debug)]
+pub enum Signer<'a> {
+    EdDSA(&'a Ed25519SigningKey),
+    ES256(&'a Es256SigningKey),
+}
+
+/// Mints the compact JWS: [`signing_input`], signed. Only ES256 signing can fail (wasm:
+/// WebCrypto refused the key).
+pub async fn mint(claims: &AccessClaims, signer: Signer<'_>) -> Result<String, SignError> {
+    let (alg, kid) = match signer {
+        Signer::EdDSA(key) => ("EdDSA", key_id(&key.public_key().await?)),
+        Signer::ES256(key) => ("ES256", key.kid()),
+    };
+    let input = signing_input(claims, alg, &kid);
+    let signature = match signer {
+        Signer::EdDSA(key) => key.sign(input.as_bytes()).await?,
+        Signer::ES256(key) => key.sign(input.as_bytes()).await?,
+    };
+    Ok(format!("{input}.{}", b64::encode(&signature)))
+}
+
+/// The token's header and payload, encoded. The JSON is written by hand because the member
+/// order is part of the contract (vectors.md 5.5 must be reproduced byte for byte) and
+/// `serde_json::Map` sorts keys. `cnf` only when bound; `agent` (resource tokens) last.
+pub fn signing_input(claims: &AccessClaims, alg: &str, kid: &str) -> String {
+    let header = format!(r#"{{"alg":"{alg}","kid":{},"typ":"{TYP}"}}"#, json_str(kid));
     let mut payload = format!(
         r#"{{"iss":{},"sub":{},"aud":{},"client_id":{},"scope":{},"iat":{},"exp":{},"jti":{}"#,
         json_str(&claims.iss),
@@ -171,7 +190,7 @@ pub fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
         payload.push_str(&format!(r#","agent":{}"#, agent.to_json()));
     }
     payload.push('}');
-    jws::sign_ed25519(&header, &payload, key)
+    jws::signing_input(&header, &payload)
 }
 
 /// Shape of a JWK thumbprint (`cnf.jkt`, and `dpop_jkt` at authorize, Z18): 43 characters of
@@ -185,14 +204,22 @@ pub fn new_jti(random16: &[u8; 16]) -> String {
     b64::encode(random16)
 }
 
-/// Verifies an access token (T1–T3): header exactly `{alg: EdDSA, kid, typ: at+jwt}` with `kid`
-/// naming one of `keys` (current, then previous), strict Ed25519 signature over the received
-/// bytes, `iss` = `issuer`, `exp` > `now_s` (no leeway), every claim present and well-typed,
-/// `aud` = `client_id`.
+/// The keys access tokens of this issuer are verified with and published under: the Ed25519
+/// keys (current, then previous) and the ES256 keys (current, then previous; none when unset).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokenKeys<'a> {
+    pub ed25519: &'a [Ed25519PublicKey],
+    pub es256: &'a [&'a Es256SigningKey],
+}
+
+/// Verifies an access token (T1–T3): header exactly `{alg, kid, typ: at+jwt}` with `alg`
+/// `EdDSA` (or `ES256`, for resource tokens only) and `kid` naming one of `keys` of that
+/// algorithm, the signature over the received bytes (strict for Ed25519, raw `r‖s` for ES256),
+/// `iss` = `issuer`, `exp` > `now_s` (no leeway), every claim present and well-typed.
 pub async fn verify(
     token: &str,
     issuer: &str,
-    keys: &[&VerifyingKey],
+    keys: TokenKeys<'_>,
     now_s: i64,
 ) -> Result<AccessClaims, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
@@ -203,9 +230,11 @@ pub async fn verify(
     if header.get("typ").and_then(Value::as_str) != Some(TYP) {
         return Err(TokenError::Typ);
     }
-    if header.get("alg").and_then(Value::as_str) != Some("EdDSA") {
-        return Err(TokenError::Alg);
-    }
+    let es256 = match header.get("alg").and_then(Value::as_str) {
+        Some("EdDSA") => false,
+        Some("ES256") => true,
+        _ => return Err(TokenError::Alg),
+    };
     if header.len() != 3 {
         return Err(TokenError::Header);
     }
@@ -213,19 +242,30 @@ pub async fn verify(
         .get("kid")
         .and_then(Value::as_str)
         .ok_or(TokenError::UnknownKey)?;
-    let key = keys
-        .iter()
-        .find(|k| key_id(k) == kid)
-        .ok_or(TokenError::UnknownKey)?;
-    let key = Ed25519PublicKey::try_from(*key).map_err(|_| TokenError::UnknownKey)?;
-    if !key
-        .verify_strict(jws.signing_input.as_bytes(), &jws.signature)
-        .await
-    {
+    let input = jws.signing_input.as_bytes();
+    let verified = if es256 {
+        let key = keys
+            .es256
+            .iter()
+            .find(|k| k.kid() == kid)
+            .ok_or(TokenError::UnknownKey)?;
+        verifier::es256(key.verifying_key(), input, &jws.signature).await
+    } else {
+        let key = keys
+            .ed25519
+            .iter()
+            .find(|k| key_id(k) == kid)
+            .ok_or(TokenError::UnknownKey)?;
+        key.verify_strict(input, &jws.signature).await
+    };
+    if !verified {
         return Err(TokenError::Signature);
     }
 
     let claims = read_claims(&jws.payload)?;
+    if es256 && claims.agent.is_none() {
+        return Err(TokenError::Alg);
+    }
     if claims.iss != issuer {
         return Err(TokenError::Issuer);
     }
@@ -329,12 +369,14 @@ fn read_agent(v: Option<&Value>) -> Option<AgentClaim> {
     })
 }
 
-/// One JWKS entry; fields in the order of `api.md` 2.1.
+/// One JWKS entry; fields in the order of `api.md` 2.1 (`y` only for an EC key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Jwk {
     pub kty: &'static str,
     pub crv: &'static str,
     pub x: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
     pub kid: String,
     #[serde(rename = "use")]
     pub use_: &'static str,
@@ -347,48 +389,88 @@ pub struct JwksDocument {
     pub keys: Vec<Jwk>,
 }
 
-/// The JWKS document for `keys` (current first, then previous when configured).
-pub fn jwks_document(keys: &[&VerifyingKey]) -> JwksDocument {
+/// The JWKS document for `keys`: the Ed25519 keys first (current, then previous when
+/// configured), as v1 publishes them, then the ES256 keys.
+pub fn jwks_document(keys: TokenKeys<'_>) -> JwksDocument {
+    let ed25519 = keys.ed25519.iter().map(|k| Jwk {
+        kty: "OKP",
+        crv: "Ed25519",
+        x: k.canonical(),
+        y: None,
+        kid: key_id(k),
+        use_: "sig",
+        alg: "EdDSA",
+    });
+    let es256 = keys.es256.iter().map(|k| {
+        let (x, y) = k.coordinates();
+        Jwk {
+            kty: "EC",
+            crv: "P-256",
+            x: x.to_owned(),
+            y: Some(y.to_owned()),
+            kid: k.kid(),
+            use_: "sig",
+            alg: "ES256",
+        }
+    });
     JwksDocument {
-        keys: keys
-            .iter()
-            .map(|k| Jwk {
-                kty: "OKP",
-                crv: "Ed25519",
-                x: b64::encode(k.as_bytes()),
-                kid: key_id(k),
-                use_: "sig",
-                alg: "EdDSA",
-            })
-            .collect(),
+        keys: ed25519.chain(es256).collect(),
     }
 }
 
 /// The JWKS document as a JSON value (member order is not preserved by `Value`; serialise
 /// [`jwks_document`] when the order matters).
-pub fn jwks(keys: &[&VerifyingKey]) -> Value {
-    let keys: Vec<Value> = jwks_document(keys)
-        .keys
-        .into_iter()
-        .map(|k| {
-            json!({"kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "use": k.use_, "alg": k.alg})
-        })
-        .collect();
-    json!({ "keys": keys })
+pub fn jwks(keys: TokenKeys<'_>) -> Value {
+    serde_json::to_value(jwks_document(keys)).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod es256_tests;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    /// The verifier is async for the wasm build; natively it is ready at once.
+    use ed25519_dalek::{SigningKey, VerifyingKey};
+
+    fn public(keys: &[&VerifyingKey]) -> Vec<Ed25519PublicKey> {
+        keys.iter()
+            .map(|k| Ed25519PublicKey::try_from(*k).unwrap())
+            .collect()
+    }
+
+    /// The verifier is async for the wasm build; natively it is ready at once. Ed25519 keys only.
     fn verify(
         token: &str,
         issuer: &str,
         keys: &[&VerifyingKey],
         now_s: i64,
     ) -> Result<AccessClaims, TokenError> {
+        let ed25519 = public(keys);
+        let keys = TokenKeys {
+            ed25519: &ed25519,
+            es256: &[],
+        };
         futures::executor::block_on(super::verify(token, issuer, keys, now_s))
+    }
+
+    /// An `EdDSA` token, as v1 mints them, by the server key with `key`'s seed.
+    fn mint(claims: &AccessClaims, key: &SigningKey) -> String {
+        let key = Ed25519SigningKey::from_seed(&key.to_bytes());
+        futures::executor::block_on(super::mint(claims, Signer::EdDSA(&key))).unwrap()
+    }
+
+    /// The JWKS of Ed25519 keys, as a JSON value.
+    fn jwks(keys: &[&VerifyingKey]) -> Value {
+        super::jwks(TokenKeys {
+            ed25519: &public(keys),
+            es256: &[],
+        })
+    }
+
+    fn key_id(key: &VerifyingKey) -> String {
+        super::key_id(&Ed25519PublicKey::try_from(key).unwrap())
     }
     use crate::jose::b64::{decode_strict, encode};
 
@@ -567,7 +649,7 @@ mod tests {
         }
         let token = forge(&server(), &without(good_header(), "typ"), &good_payload());
         assert_eq!(check(&token, T0), Err(TokenError::Typ));
-        for alg in ["Ed25519", "none", "HS256", "ES256", "eddsa"] {
+        for alg in ["Ed25519", "none", "HS256", "eddsa"] {
             let token = forge(
                 &server(),
                 &with(good_header(), "alg", json!(alg)),
@@ -575,6 +657,13 @@ mod tests {
             );
             assert_eq!(check(&token, T0), Err(TokenError::Alg), "{alg}");
         }
+        // ES256 names the EC keys: an Ed25519 kid is none of them.
+        let token = forge(
+            &server(),
+            &with(good_header(), "alg", json!("ES256")),
+            &good_payload(),
+        );
+        assert_eq!(check(&token, T0), Err(TokenError::UnknownKey));
         for (name, value) in [
             ("crit", json!(["exp"])),
             ("jku", json!("https://evil.example")),
@@ -779,7 +868,11 @@ mod tests {
         assert_eq!(jwks(&[&cur]), json!({ "keys": [entry.clone()] }));
         // Typed document keeps the spec's member order.
         assert_eq!(
-            serde_json::to_string(&jwks_document(&[&cur])).unwrap(),
+            serde_json::to_string(&jwks_document(TokenKeys {
+                ed25519: &public(&[&cur]),
+                es256: &[]
+            }))
+            .unwrap(),
             format!(
                 r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{SERVER_X}","kid":"{SERVER_KID}","use":"sig","alg":"EdDSA"}}]}}"#
             )

@@ -81,10 +81,18 @@ fn scopes(body: &JsonBody) -> Result<Option<ResourceScopes>, ApiError> {
         .map_err(|e| ApiError::new(ErrorCode::InvalidScope, e.to_string()))
 }
 
-fn token_alg(body: &JsonBody) -> Result<Option<TokenAlg>, ApiError> {
+/// `access_token_alg`, when given. `ES256` needs the deployment's ES256 key: a resource must
+/// never be promised tokens the service cannot sign.
+fn token_alg(ctx: &Ctx<'_>, body: &JsonBody) -> Result<Option<TokenAlg>, ApiError> {
     match body.opt_str("access_token_alg")? {
         None => Ok(None),
         Some("EdDSA") => Ok(Some(TokenAlg::EdDSA)),
+        Some("ES256") if crate::routes::oauth::es256_keys(ctx)?.is_none() => {
+            Err(ApiError::invalid_field(
+                "access_token_alg",
+                "ES256 is not available: this deployment has no ES256 signing key",
+            ))
+        }
         Some("ES256") => Ok(Some(TokenAlg::ES256)),
         Some(_) => Err(ApiError::invalid_field(
             "access_token_alg",
@@ -125,7 +133,7 @@ pub async fn register(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = text::name("name", body.req_str("name")?)?;
     let scopes = scopes(&body)?.ok_or_else(|| ApiError::missing_field("scopes"))?;
     let dpop_bound = body.opt_bool("dpop_bound_access_tokens")?.unwrap_or(false);
-    let alg = token_alg(&body)?.unwrap_or(TokenAlg::EdDSA);
+    let alg = token_alg(ctx, &body)?.unwrap_or(TokenAlg::EdDSA);
 
     let overseer_id = &s.overseer.id;
     let max = max_resources(ctx, overseer_id).await?;
@@ -231,7 +239,7 @@ pub async fn update(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         dpop_bound_access_tokens: body
             .opt_bool("dpop_bound_access_tokens")?
             .unwrap_or(row.dpop_bound_access_tokens),
-        access_token_alg: token_alg(&body)?.unwrap_or(row.access_token_alg),
+        access_token_alg: token_alg(ctx, &body)?.unwrap_or(row.access_token_alg),
         now_ms: ctx.now_ms,
     };
     let overseer_id = &s.overseer.id;

@@ -543,7 +543,7 @@ async fn discovery_metadata(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn discovery_jwks(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    oauth::discovery::jwks(ctx)
+    oauth::discovery::jwks(ctx).await
 }
 
 #[cfg(test)]

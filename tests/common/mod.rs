@@ -37,6 +37,12 @@ pub const T0: i64 = 1_767_225_600;
 pub const ISSUER: &str = "https://id.example.com";
 /// The server signing seed of vectors.md §1 (bytes 00..1f).
 pub const SERVER_SEED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+/// An ES256 token key (`OAUTH_ES256_SIGNING_KEY`), generated with Python's `cryptography`.
+/// Not in [`vars`]: like a production deployment without it, the default harness issues no
+/// ES256 tokens and publishes the v1 JWKS unchanged.
+pub const ES256_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"yAQCb-C4VNspnVCnY2LZtvVMb-EN40t9eoaoAui0E5w","y":"_G__jOMEHl9jGrSIZ_sBm2IIB4kUW_7LVv2TWL4jnZE","d":"RsDH7eH1jgljin_8bMrYwdLBjEzPgmLqxQ2UNcI4R-w"}"#;
+/// A second one, for `OAUTH_ES256_SIGNING_KEY_PREVIOUS`.
+pub const ES256_JWK_PREVIOUS: &str = r#"{"kty":"EC","crv":"P-256","x":"_O7s9kstfKgX4l0fm2WtvMGYGWDK88_xC-TD3ub5V60","y":"CajrenixldKLhTGmfKPz12sIMzAPBtn2FjT1L3WozaI","d":"m2X7odftGCafeqAynM9LORxXBaxEdjffSzxa_ZEMu-k"}"#;
 /// KA's seed (RFC 8037), vectors.md §1.
 pub const KA_SEED_B64: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 

@@ -1,14 +1,16 @@
 //! Access tokens as issued and checked (api.md 3.3): an access token is valid only while its
 //! signature, its issuance row, its grant, its client and the agent's blocks all agree.
 
+use crate::config::ConfigError;
 use crate::ctx::Ctx;
 use crate::http::ApiError;
-use crate::oauth::access_token::{self, AccessClaims, TokenScope};
+use crate::oauth::access_token::{self, AccessClaims, Signer, TokenScope};
 use crate::oauth::agent_claim::AgentClaim;
 use crate::oauth::scope::Scope;
 use crate::oauth::target::ResourceScope;
 use crate::store::batch::{Batch, Outcomes, Step};
 use crate::store::grants::{self, AccessRow, AccessState};
+use crate::store::resources::TokenAlg;
 use crate::store::Statement;
 
 /// An access token that passed every check of security.md §4 (T1–T6), with the agent it
@@ -20,14 +22,12 @@ pub struct ActiveAccess {
 
 /// The claims of `token` if it is a validly signed, unexpired access token of this issuer.
 pub async fn verified_claims(ctx: &Ctx<'_>, token: &str) -> Result<Option<AccessClaims>, ApiError> {
-    let keys = super::signing_keys(ctx)?;
-    let current = keys.current.verifying_key();
-    let previous = keys.previous.as_ref().map(|k| k.verifying_key());
-    let mut list = vec![&current];
-    list.extend(previous.as_ref());
-    Ok(access_token::verify(token, &ctx.issuer, &list, ctx.now_s())
-        .await
-        .ok())
+    let ring = super::token_keys(ctx).await?;
+    Ok(
+        access_token::verify(token, &ctx.issuer, ring.keys(), ctx.now_s())
+            .await
+            .ok(),
+    )
 }
 
 /// The state of a verified access token, read in the caller's batch of reads.
@@ -76,12 +76,16 @@ pub enum Audience {
         uri: String,
         scope: ResourceScope,
         agent: AgentClaim,
+        /// The signing algorithm the resource accepts.
+        alg: TokenAlg,
     },
 }
 
 /// Mints an access token of the grant for `agent_id`, for `audience`, bound to the key
-/// thumbprint `jkt` (`None`: a Bearer token).
-pub fn mint(
+/// thumbprint `jkt` (`None`: a Bearer token), signed with the current key of the algorithm the
+/// audience accepts (a resource that asks for ES256 on a deployment without an ES256 key is
+/// `503 configuration_error`, never a token it would reject).
+pub async fn mint(
     ctx: &Ctx<'_>,
     grant_id: &str,
     client_id: &str,
@@ -89,13 +93,54 @@ pub fn mint(
     audience: Audience,
     jkt: Option<&str>,
 ) -> Result<Minted, ApiError> {
+    let (claims, signer, row) = prepare(ctx, grant_id, client_id, agent_id, audience, jkt)?;
+    let token = access_token::mint(&claims, signer)
+        .await
+        .map_err(|_| ApiError::internal("access token signing failed"))?;
+    Ok(Minted { token, claims, row })
+}
+
+/// The claims, the key and the issuance row of [`mint`]: everything but the signature, outside
+/// the future so that the wasm build keeps one copy of it.
+#[inline(never)]
+fn prepare<'c>(
+    ctx: &'c Ctx<'_>,
+    grant_id: &str,
+    client_id: &str,
+    agent_id: &str,
+    audience: Audience,
+    jkt: Option<&str>,
+) -> Result<(AccessClaims, Signer<'c>, Statement), ApiError> {
     let keys = super::signing_keys(ctx)?;
     let mut random = [0u8; 16];
     ctx.rng().fill(&mut random)?;
     let iat = ctx.now_s();
-    let (aud, scope, agent) = match audience {
-        Audience::Client(scope) => (client_id.to_owned(), TokenScope::Identity(scope), None),
-        Audience::Resource { uri, scope, agent } => (uri, TokenScope::Resource(scope), Some(agent)),
+    let (aud, scope, agent, alg) = match audience {
+        Audience::Client(scope) => (
+            client_id.to_owned(),
+            TokenScope::Identity(scope),
+            None,
+            TokenAlg::EdDSA,
+        ),
+        Audience::Resource {
+            uri,
+            scope,
+            agent,
+            alg,
+        } => (uri, TokenScope::Resource(scope), Some(agent), alg),
+    };
+    let signer = match alg {
+        TokenAlg::EdDSA => Signer::EdDSA(&keys.current),
+        TokenAlg::ES256 => Signer::ES256(
+            &super::es256_keys(ctx)?
+                .ok_or_else(|| {
+                    ApiError::configuration(&ConfigError {
+                        name: "OAUTH_ES256_SIGNING_KEY",
+                        problem: "is not set (a resource accepts only ES256 tokens)",
+                    })
+                })?
+                .current,
+        ),
     };
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
@@ -109,7 +154,6 @@ pub fn mint(
         jkt: jkt.map(str::to_owned),
         agent,
     };
-    let token = access_token::mint(&claims, &keys.current);
     let row = grants::insert_access(&AccessRow {
         jti: &claims.jti,
         grant_id,
@@ -121,5 +165,5 @@ pub fn mint(
         issued_at_ms: iat * 1000,
         expires_at_ms: claims.exp * 1000,
     });
-    Ok(Minted { token, claims, row })
+    Ok((claims, signer, row))
 }

@@ -18,14 +18,11 @@ pub fn metadata(ctx: &Ctx<'_>) -> Reply {
     cacheable(Reply::document(&discovery::document(&ctx.issuer)))
 }
 
-/// `GET /.well-known/jwks.json`: the current key, and the previous one during rotation.
-pub fn jwks(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let keys = super::signing_keys(ctx)?;
-    let current = keys.current.verifying_key();
-    let previous = keys.previous.as_ref().map(|k| k.verifying_key());
-    let mut list = vec![&current];
-    list.extend(previous.as_ref());
+/// `GET /.well-known/jwks.json`: the Ed25519 keys (current, and the previous one during
+/// rotation), then the ES256 keys when configured.
+pub async fn jwks(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let ring = super::token_keys(ctx).await?;
     Ok(cacheable(Reply::document(&access_token::jwks_document(
-        &list,
+        ring.keys(),
     ))))
 }

@@ -17,7 +17,7 @@ use http::StatusCode;
 
 use crate::auth::dpop::VerifiedProof;
 use crate::auth::dpop_request::{self, Expect, HeaderProof};
-use crate::config::SigningKeys;
+use crate::config::{Es256Keys, SigningKeys};
 use crate::ctx::Ctx;
 use crate::http::ApiError;
 use crate::jose::ed25519::Ed25519PublicKey;
@@ -48,6 +48,50 @@ pub fn signing_keys<'c>(ctx: &'c Ctx<'_>) -> Result<&'c SigningKeys, ApiError> {
         .signing_keys
         .as_ref()
         .map_err(ApiError::configuration)
+}
+
+/// The ES256 token keys, `None` when this deployment has none; a malformed key is a
+/// configuration error on every path that signs or verifies access tokens.
+pub fn es256_keys<'c>(ctx: &'c Ctx<'_>) -> Result<Option<&'c Es256Keys>, ApiError> {
+    ctx.config
+        .es256_keys
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(ApiError::configuration)
+}
+
+/// Every key access tokens are verified with and the JWKS publishes, in the caller's
+/// [`KeyRing`] (the Ed25519 public keys are derived, once per isolate in wasm; the ES256 ones
+/// are borrowed).
+pub async fn token_keys<'c>(ctx: &'c Ctx<'_>) -> Result<KeyRing<'c>, ApiError> {
+    let keys = signing_keys(ctx)?;
+    let es256_keys = es256_keys(ctx)?;
+    let derive_failed = |_| ApiError::internal("Ed25519 public key derivation failed");
+    let mut ed25519 = vec![keys.current.public_key().await.map_err(derive_failed)?];
+    if let Some(previous) = &keys.previous {
+        ed25519.push(previous.public_key().await.map_err(derive_failed)?);
+    }
+    let mut es256 = Vec::new();
+    if let Some(ec) = es256_keys {
+        es256.push(&ec.current);
+        es256.extend(ec.previous.as_ref());
+    }
+    Ok(KeyRing { ed25519, es256 })
+}
+
+/// Owns what [`crate::oauth::access_token::TokenKeys`] borrows.
+pub struct KeyRing<'c> {
+    ed25519: Vec<Ed25519PublicKey>,
+    es256: Vec<&'c crate::jose::es256::Es256SigningKey>,
+}
+
+impl KeyRing<'_> {
+    pub fn keys(&self) -> crate::oauth::access_token::TokenKeys<'_> {
+        crate::oauth::access_token::TokenKeys {
+            ed25519: &self.ed25519,
+            es256: &self.es256,
+        }
+    }
 }
 
 /// Checks the `DPoP` header of a client request (token endpoint, userinfo) without spending

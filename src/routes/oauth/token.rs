@@ -481,7 +481,7 @@ async fn plan_redemption(
     // the redemption; a confidential client's is bound to its authentication.
     let refresh_binding = proof_jkt.filter(|_| client.credential().is_public());
     let refresh = FreshRefresh::new(ctx, refresh_binding)?;
-    let (minted, token_type, scope) = mint(ctx, &grant_id, client, &row.agent_id, decided)?;
+    let (minted, token_type, scope) = mint(ctx, &grant_id, client, &row.agent_id, decided).await?;
     Ok(Plan::Redeem(Box::new(Redeem {
         row,
         grant_id,
@@ -493,7 +493,7 @@ async fn plan_redemption(
 }
 
 /// Mints the decided token; with its `token_type` and the scope the response reports.
-fn mint(
+async fn mint(
     ctx: &Ctx<'_>,
     grant_id: &str,
     client: &ClientRow,
@@ -502,7 +502,7 @@ fn mint(
 ) -> Result<(access::Minted, &'static str, String), ApiError> {
     let scope = decided.scope_text();
     let jkt = decided.jkt.as_deref();
-    let minted = access::mint(ctx, grant_id, &client.id, agent_id, decided.audience, jkt)?;
+    let minted = access::mint(ctx, grant_id, &client.id, agent_id, decided.audience, jkt).await?;
     Ok((minted, token_type(jkt), scope))
 }
 
@@ -593,7 +593,8 @@ async fn plan_rotation(
         token_policy::decide(ctx, form, client, grant, &identity, narrow, proof_jkt).await?;
     // The successor keeps the presented token's DPoP binding.
     let successor = FreshRefresh::new(ctx, row.dpop_jkt.as_deref())?;
-    let (minted, token_type, scope) = mint(ctx, &row.grant_id, client, &row.agent_id, decided)?;
+    let (minted, token_type, scope) =
+        mint(ctx, &row.grant_id, client, &row.agent_id, decided).await?;
     Ok(Plan::Rotate(Box::new(Rotate {
         row,
         successor,

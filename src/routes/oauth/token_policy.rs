@@ -13,7 +13,7 @@ use crate::oauth::agent_claim::AgentClaim;
 use crate::oauth::scope::Scope;
 use crate::oauth::target::{ResourceScope, Resources, TargetError};
 use crate::store::clients::{ClientOrigin, ClientRow};
-use crate::store::resources::{ResourceRow, TokenAlg};
+use crate::store::resources::ResourceRow;
 
 use super::access::Audience;
 use super::oauth_error;
@@ -92,14 +92,6 @@ pub async fn decide(
         .audience(&requested, loopback)
         .map_err(invalid_target)?;
     let row = registered(ctx, &[uri.to_owned()]).await??.remove(0);
-    if row.access_token_alg != TokenAlg::EdDSA {
-        // ES256 signing is not built yet: refuse rather than mint what the resource rejects.
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_target",
-            "this resource accepts only ES256 access tokens, which are not issued yet",
-        ));
-    }
     let grant_scope = ResourceScope::parse(grant.scope)
         .map_err(|_| ApiError::internal("stored scope invalid"))?;
     let scope = grant_scope
@@ -112,6 +104,7 @@ pub async fn decide(
             uri: row.uri,
             scope,
             agent: AgentClaim::from(standing),
+            alg: row.access_token_alg,
         },
         jkt,
     })

@@ -525,6 +525,25 @@ fn the_export_is_an_attachment_with_the_accounts_data_and_no_secrets() {
         &["https://app.example/cb"],
         "id name",
     );
+    let public = h.send(
+        Req::post("/v1/clients/register/overseer")
+            .bearer(&o.session)
+            .json(
+                json!({"name": "Pat's CLI", "redirect_uris": ["http://127.0.0.1/cb"],
+                         "token_endpoint_auth_method": "none", "scope": "id",
+                         "application_type": "native"}),
+            ),
+    );
+    assert_eq!(public.status, 201, "{}", public.body);
+    let resource = h.send(
+        Req::post("/v1/overseers/me/resources")
+            .bearer(&o.session)
+            .json(
+                json!({"uri": "https://mcp.example/mcp", "name": "Pat's MCP",
+                         "scopes": [{"name": "tools", "description": "Use the tools"}]}),
+            ),
+    );
+    assert_eq!(resource.status, 201, "{}", resource.body);
     let stranger = sign_up(&h, "Sam Other", "sam@example.test");
 
     let r = h.send(Req::get("/v1/overseers/me/export").bearer(&o.session));
@@ -539,11 +558,37 @@ fn the_export_is_an_attachment_with_the_accounts_data_and_no_secrets() {
     assert_eq!(b["overseer"]["name"], "Pat Example");
     assert_eq!(b["oversights"][0]["agent_id"], a.id.as_str());
     assert_eq!(b["oversights"][0]["agent_name"], "Exported Agent");
-    assert_eq!(b["clients"][0]["id"], client.as_str());
+    let exported = |id: &Value| {
+        b["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| &c["id"] == id)
+            .unwrap_or_else(|| panic!("client {id} exported"))
+            .clone()
+    };
+    let keyed = exported(&json!(client));
+    assert_eq!(keyed["redirect_uris"], json!(["https://app.example/cb"]));
+    assert!(keyed["key_thumbprint"]
+        .as_str()
+        .is_some_and(|t| t.len() == 43));
+    // A keyless client has no thumbprint rather than the stored placeholder.
+    let keyless = exported(&public.body["client"]["id"]);
+    assert_eq!(keyless["token_endpoint_auth_method"], "none");
+    assert_eq!(keyless["key_thumbprint"], Value::Null);
+    // The protected resources the account registered, scopes as JSON.
     assert_eq!(
-        b["clients"][0]["redirect_uris"],
-        json!(["https://app.example/cb"])
+        (&b["resources"][0]["id"], &b["resources"][0]["uri"]),
+        (
+            &resource.body["resource"]["id"],
+            &json!("https://mcp.example/mcp")
+        )
     );
+    assert_eq!(
+        b["resources"][0]["scopes"],
+        json!([{"name": "tools", "description": "Use the tools"}])
+    );
+    assert_eq!(b["resources"][0]["access_token_alg"], "EdDSA");
     assert_eq!(b["subscriptions"][0]["tier"], "BASIC");
     assert_eq!(b["sessions"].as_array().unwrap().len(), 1);
     let types: Vec<&str> = b["audit_events"]

@@ -122,7 +122,7 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("account.sessions",            at_most(1, 0)),
     ("account.end_other_sessions",  at_most(2, 0)), // KV deletes run after the answer
     ("account.end_session",         at_most(2, 0)),
-    ("account.export",              at_most(1, 0)), // seven reads in the session check's batch
+    ("account.export",              at_most(1, 0)), // eight reads in the session check's batch
     ("account.delete",              at_most(3, 0)), // + the FREE tier's limits for the declaims
     // Subscriptions and billing
     ("subscriptions.tiers",         at_most(1, 0)),

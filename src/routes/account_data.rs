@@ -32,6 +32,7 @@ pub async fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             batch.push(account_export::overseer(id)),
             batch.push(account_export::oversights(id)),
             batch.push(account_export::clients(id)),
+            batch.push(account_export::resources(id)),
             batch.push(account_export::client_blocks(id)),
             batch.push(account_export::subscriptions(id)),
             batch.push(account_export::sessions(id)),
@@ -39,7 +40,7 @@ pub async fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ]
     })
     .await?;
-    let [overseer, oversights, clients, blocks, subs, sessions, audit] =
+    let [overseer, oversights, clients, resources, blocks, subs, sessions, audit] =
         steps.map(|step| out.take(step).rows);
     let me = s.overseer.id.as_str();
     let max = usize::try_from(account_export::AUDIT_EVENTS_MAX).unwrap_or(usize::MAX);
@@ -67,7 +68,8 @@ pub async fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         "times": "Unix milliseconds",
         "overseer": overseer.into_iter().next(),
         "oversights": oversights,
-        "clients": clients.into_iter().map(parse_redirect_uris).collect::<Vec<_>>(),
+        "clients": clients.into_iter().map(client).collect::<Vec<_>>(),
+        "resources": resources.into_iter().map(|r| parse_json_text(r, "scopes")).collect::<Vec<_>>(),
         "client_blocks": blocks,
         "subscriptions": subs,
         "sessions": sessions,
@@ -81,11 +83,21 @@ pub async fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     ))
 }
 
-/// `redirect_uris` is stored as a JSON array in a text column.
-fn parse_redirect_uris(mut r: Row) -> Row {
-    if let Some(Value::String(raw)) = r.get("redirect_uris") {
-        if let Ok(uris) = serde_json::from_str::<Value>(raw) {
-            r.insert("redirect_uris".into(), uris);
+/// A client as exported: `redirect_uris` parsed, and no thumbprint for a keyless (public or
+/// metadata-document) client, whose row stores `''` there.
+fn client(r: Row) -> Row {
+    let mut r = parse_json_text(r, "redirect_uris");
+    if r.get("key_thumbprint") == Some(&json!("")) {
+        r.insert("key_thumbprint".into(), Value::Null);
+    }
+    r
+}
+
+/// Replaces the JSON text of column `name` by the value it holds.
+fn parse_json_text(mut r: Row, name: &str) -> Row {
+    if let Some(Value::String(raw)) = r.get(name) {
+        if let Ok(parsed) = serde_json::from_str::<Value>(raw) {
+            r.insert(name.into(), parsed);
         }
     }
     r

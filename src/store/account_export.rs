@@ -38,6 +38,16 @@ pub fn clients(id: &str) -> Statement {
     )
 }
 
+/// The protected resources the account registered; `scopes` is the stored JSON text.
+pub fn resources(id: &str) -> Statement {
+    stmt!(
+        "SELECT id, uri, name, scopes, dpop_bound_access_tokens, access_token_alg, created_at, \
+           updated_at \
+         FROM protected_resources WHERE overseer_id = ?1 ORDER BY created_at, id",
+        id
+    )
+}
+
 pub fn client_blocks(id: &str) -> Statement {
     stmt!(
         "SELECT agent_id, client_id, created_at FROM client_blocks \
